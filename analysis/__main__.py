@@ -1,0 +1,4 @@
+"""``python -m analysis ...``: the headless commands (see ``analysis.cli``)."""
+from analysis.cli import main
+
+raise SystemExit(main())

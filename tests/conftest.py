@@ -1,0 +1,36 @@
+"""Shared test fixtures: where the R reference values and data sets live."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
+REFERENCE_DIR = SHARED / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference() -> dict:
+    """The R reference values (``shared/reference/reference.json``)."""
+    path = REFERENCE_DIR / "reference.json"
+    if not path.exists():
+        pytest.fail(f"reference values not found at {path}: clone with ../shared beside the repo "
+                    "or set SHARED_DIR")
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def reference_data():
+    """Loader for the reference CSVs by name, e.g. ``reference_data('bfi')``."""
+    cache: dict[str, pd.DataFrame] = {}
+
+    def load(name: str) -> pd.DataFrame:
+        if name not in cache:
+            cache[name] = pd.read_csv(REFERENCE_DIR / "data" / f"{name}.csv")
+        return cache[name].copy()
+
+    return load
