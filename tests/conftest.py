@@ -34,3 +34,7 @@ def reference_data():
         return cache[name].copy()
 
     return load
+
+
+# The real dashboard server and browser fixtures for end-to-end tests (tests/e2e.py).
+from e2e import browser, dashboard, page  # noqa: E402,F401

@@ -1,0 +1,36 @@
+"""``python -m analysis mixed DATA --formula "y ~ x + (1 + x | g)" [--ml] [--family binomial]``."""
+from __future__ import annotations
+
+from analysis.errors import InputError
+
+HELP = "multilevel (mixed) model in lme4 syntax: fixed effects with Satterthwaite df, variances, ICC, R2"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--formula", required=True,
+                        help='lme4 formula, e.g. "y ~ x * z + (1 + x | group)"')
+    parser.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    parser.add_argument("--family", default="gaussian", choices=["gaussian", "binomial"],
+                        help="gaussian (linear, default) or binomial (0/1 outcome, logit, Laplace)")
+    parser.add_argument("--reference", action="append", default=[], metavar="COLUMN=LEVEL",
+                        help="reference level of a categorical predictor (repeatable)")
+    parser.add_argument("--sheet", default=None, help="sheet name for .xlsx files")
+
+
+def _reference_levels(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--reference expects COLUMN=LEVEL, got '{item}'")
+        column, level = item.split("=", 1)
+        out[column.strip()] = level.strip()
+    return out
+
+
+def run(args):
+    from analysis.io import read_data
+    from analysis.mixed import fit
+
+    data = read_data(args.data, sheet=args.sheet).data
+    return fit(args.formula, data, reml=not args.ml, family=args.family,
+               reference_levels=_reference_levels(args.reference))

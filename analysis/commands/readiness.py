@@ -1,0 +1,28 @@
+"""``python -m analysis readiness DATA --instrument public_servant --group ORG [--min-n 5] --json``."""
+from __future__ import annotations
+
+from analysis.instruments import load_instrument
+from analysis.io import read_data
+from analysis.mapping import apply_mapping, auto_map
+from analysis.privacy import DEFAULT_MIN_N
+from analysis.readiness import readiness
+
+HELP = ("readiness index (0-100) and dimension scores per organisation with agreement and benchmark; "
+        "groups below the minimum size (and their complementary partners) show no scores")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--instrument", default="public_servant",
+                        help="instrument id or YAML path (default public_servant)")
+    parser.add_argument("--group", default="org_id", help="column identifying the organisation (default org_id)")
+    parser.add_argument("--min-n", type=int, default=DEFAULT_MIN_N, dest="min_n",
+                        help=f"smallest group whose scores are shown (default {DEFAULT_MIN_N})")
+    parser.add_argument("--min-share", type=float, default=0.5, dest="min_share",
+                        help="share of a scale's items a respondent must answer to get a score (default 0.5)")
+
+
+def run(args):
+    data = read_data(args.data).data
+    instrument = load_instrument(args.instrument)
+    data = apply_mapping(data, auto_map(data.columns, instrument))
+    return readiness(data, instrument, args.group, min_n=args.min_n, min_share=args.min_share)

@@ -1,0 +1,674 @@
+"""Reading survey files: CSV/TSV, Excel, SPSS, Stata, Qualtrics and LimeSurvey exports.
+
+``read_data`` is the one entry point. It takes a path or the bytes of an upload and
+returns an ``ImportResult``: the data as a DataFrame (one row per respondent, numbers as
+numbers) and ``meta`` saying what was found (format, value and variable labels, declared
+missing codes, and notes on what was detected: delimiter, encoding, decimal comma,
+Qualtrics header rows...). Every failure is an ``InputError`` that names the file and
+says what to do; nothing here shows a traceback to a user.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError
+
+MAX_COLUMNS = 5000
+TEXT_EXTENSIONS = {".csv", ".tsv", ".txt", ".tab", ".dat"}
+EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
+FORMATS = ("csv", "xlsx", "sav", "dta")
+SUPPORTED = ".csv, .tsv, .txt, .xlsx, .sav, .dta (Qualtrics and LimeSurvey CSV exports included)"
+
+# Text that means "no answer" in exported files; read as missing (and counted in the notes).
+NA_TOKENS = frozenset({"NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "#NULL!"})
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+LIMESURVEY_COLUMNS = {"id", "submitdate", "lastpage", "startlanguage", "seed", "startdate",
+                      "datestamp", "refurl", "ipaddr", "token"}
+QUALTRICS_COLUMNS = {"startdate", "enddate", "responseid", "finished", "recordeddate", "progress",
+                     "status", "ipaddress", "durationinseconds", "distributionchannel"}
+
+_MAGIC = [  # (prefix, what it is, what to do) for binary files given under a text name
+    (b"PK\x03\x04", "an Excel workbook or another ZIP archive", "if it is an Excel file, rename it to .xlsx"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls or other Office file", "save it as .xlsx or CSV in Excel/LibreOffice"),
+    (b"$FL2", "an SPSS data file", "rename it to .sav"),
+    (b"$FL3", "a compressed SPSS data file", "rename it to .zsav or .sav"),
+    (b"<stata_dta>", "a Stata data file", "rename it to .dta"),
+    (b"%PDF", "a PDF document", "export the survey data as CSV, XLSX, SAV or DTA"),
+    (b"\x89PNG", "a PNG image", "export the survey data as CSV, XLSX, SAV or DTA"),
+    (b"\xff\xd8\xff", "a JPEG image", "export the survey data as CSV, XLSX, SAV or DTA"),
+    (b"\x1f\x8b", "a gzip archive", "unpack it first"),
+]
+
+
+@dataclass
+class ImportResult:
+    """A read file: ``data`` (one row per respondent) and ``meta`` (what was detected)."""
+
+    data: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """A summary for JSON (the data itself is not included)."""
+        return {"n_rows": int(self.data.shape[0]), "n_columns": int(self.data.shape[1]),
+                "columns": [str(c) for c in self.data.columns], **self.meta}
+
+
+def read_data(source: Any, *, filename: str | None = None, sheet: str | int | None = None,
+              file_format: str | None = None, max_bytes: int | None = None,
+              max_columns: int = MAX_COLUMNS) -> ImportResult:
+    """Read a survey file into a DataFrame plus metadata.
+
+    ``source`` is a path (str/Path) or the content of an upload (bytes, bytearray or a
+    binary file object such as streamlit's ``UploadedFile``). ``filename`` names an
+    upload (its extension picks the reader); ``file_format`` ("csv", "xlsx", "sav", "dta")
+    overrides the extension. ``sheet`` picks an Excel sheet by name or 1-based number.
+    ``max_bytes`` and ``max_columns`` refuse files that are too large to handle.
+    """
+    name, content = _load_bytes(source, filename, max_bytes)
+    kind = _detect_format(name, content, file_format)
+    meta: dict[str, Any] = {"source": name, "format": kind, "value_labels": {}, "variable_labels": {},
+                            "missing_codes": {}, "notes": [], "sheets": [], "header_rows": 1}
+    if kind == "csv":
+        data = _read_text(content, name, meta, max_columns)
+    elif kind == "xlsx":
+        data = _read_xlsx(content, name, meta, sheet, max_columns)
+    else:
+        data = _read_stat(source, content, name, meta, kind, max_columns)
+    meta["n_rows"], meta["n_columns"] = int(data.shape[0]), int(data.shape[1])
+    return ImportResult(data=data, meta=meta)
+
+
+# --------------------------------------------------------------------------- bytes and format
+
+def _load_bytes(source: Any, filename: str | None, max_bytes: int | None) -> tuple[str, bytes]:
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        name = filename or path.name
+        if not path.exists():
+            raise InputError("file not found", file=str(source), hint="check the path")
+        if path.is_dir():
+            raise InputError("this is a folder, not a data file", file=str(source))
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            _too_large(name, path.stat().st_size, max_bytes)
+        content = path.read_bytes()
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        name = filename or "upload"
+        content = bytes(source)
+    elif hasattr(source, "read"):
+        name = filename or os.path.basename(str(getattr(source, "name", "") or "upload"))
+        if hasattr(source, "seek"):
+            source.seek(0)
+        content = source.read()
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+    else:
+        raise InputError(f"cannot read data from a {type(source).__name__}",
+                         hint="give a file path or the bytes of an uploaded file")
+    if max_bytes is not None and len(content) > max_bytes:
+        _too_large(name, len(content), max_bytes)
+    if not content.strip():
+        raise InputError("the file is empty", file=name,
+                         hint="export the survey again and check that the download finished")
+    return name, content
+
+
+def _too_large(name: str, size: int, limit: int) -> None:
+    raise InputError(f"the file is {_human(size)}, over the limit of {_human(limit)}", file=name,
+                     hint="select fewer columns or respondents before exporting, or save it as .sav/.xlsx")
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+def _detect_format(name: str, content: bytes, file_format: str | None) -> str:
+    if file_format:
+        kind = file_format.lower().lstrip(".")
+        kind = {"tsv": "csv", "txt": "csv", "xlsm": "xlsx", "zsav": "sav", "spss": "sav",
+                "stata": "dta", "excel": "xlsx", "qualtrics": "csv", "limesurvey": "csv"}.get(kind, kind)
+        if kind not in FORMATS:
+            raise InputError(f"unknown file format '{file_format}'", file=name, hint=f"use one of {SUPPORTED}")
+        return kind
+    ext = Path(name).suffix.lower()
+    if ext in TEXT_EXTENSIONS:
+        return "csv"
+    if ext in EXCEL_EXTENSIONS:
+        return "xlsx"
+    if ext in (".sav", ".zsav"):
+        return "sav"
+    if ext == ".dta":
+        return "dta"
+    if ext == ".xls":
+        raise InputError("old Excel .xls files are not supported", file=name,
+                         hint="open it in Excel/LibreOffice and save it as .xlsx, or export it as CSV")
+    if ext in (".ods", ".numbers"):
+        raise InputError(f"{ext} spreadsheets are not supported", file=name, hint="save it as .xlsx or CSV")
+    if ext == "":  # an upload without a name: go by the content
+        if content.startswith(b"PK\x03\x04"):
+            return "xlsx"
+        if content.startswith((b"$FL2", b"$FL3")):
+            return "sav"
+        if content.startswith(b"<stata_dta>") or content[:1] in (b"\x71", b"\x72", b"\x73"):
+            return "dta"
+        return "csv"
+    raise InputError(f"unsupported file type '{ext}'", file=name, hint=f"use {SUPPORTED}")
+
+
+def _binary_kind(content: bytes) -> tuple[str, str] | None:
+    """What a non-text file is, or None when it looks like text."""
+    for magic, what, todo in _MAGIC:
+        if content.startswith(magic):
+            return what, todo
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16 text with a byte-order mark
+    head = content[:8192]
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    if b"\x00" in head or controls > 0.02 * len(head):
+        return "a binary file, not text", "export the survey data as CSV, XLSX, SAV or DTA"
+    return None
+
+
+# --------------------------------------------------------------------------- text (CSV)
+
+def _decode(content: bytes, name: str, meta: dict) -> str:
+    if content.startswith(b"\xef\xbb\xbf"):
+        meta["encoding"] = "utf-8-sig"
+        return content[3:].decode("utf-8", errors="replace")
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        meta["encoding"] = "utf-16"
+        meta["notes"].append("encoding: UTF-16 (e.g. Excel 'Unicode text')")
+        return content.decode("utf-16")
+    try:
+        text = content.decode("utf-8")
+        meta["encoding"] = "utf-8"
+        return text
+    except UnicodeDecodeError:
+        pass
+    for encoding, label in (("cp1252", "Windows-1252 (Western European)"), ("latin-1", "Latin-1 (ISO-8859-1)")):
+        try:
+            text = content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        meta["encoding"] = encoding
+        meta["notes"].append(f"encoding: the file is not UTF-8; read as {label}")
+        return text
+    raise InputError("cannot decode the text", file=name, hint="save the file as UTF-8 CSV")
+
+
+def _sniff_delimiter(sample: str, truncated: bool) -> str:
+    best, best_score = ",", (-1.0, 0)
+    for delim in DELIMITERS:
+        rows = [r for r in islice(csv.reader(io.StringIO(sample), delimiter=delim), 50) if r]
+        if truncated and len(rows) > 1:
+            rows = rows[:-1]  # the last record of a cut sample may be incomplete
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        consistent = sum(len(r) == width for r in rows) / len(rows)
+        score = (round(consistent, 2), width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+_COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
+_DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
+
+
+def _read_text(content: bytes, name: str, meta: dict, max_columns: int) -> pd.DataFrame:
+    binary = _binary_kind(content)
+    if binary:
+        what, todo = binary
+        raise InputError(f"this is not a text/CSV file: it looks like {what}", file=name, hint=todo)
+    text = _decode(content, name, meta)
+    sample = text[:200_000]
+    delim = _sniff_delimiter(sample, truncated=len(text) > len(sample))
+    header = next(csv.reader(io.StringIO(sample), delimiter=delim), [])
+    if len(header) > max_columns:
+        raise InputError(f"the file has {len(header):,} columns, more than the limit of {max_columns:,}",
+                         file=name, hint="keep only the columns you need (items, ids, groups) and export again")
+    meta["delimiter"] = delim
+    if delim != ",":
+        meta["notes"].append(f"delimiter: {DELIMITER_NAMES[delim]}")
+    sample_cells = [c.strip() for r in islice(csv.reader(io.StringIO(sample), delimiter=delim), 1, 200) for c in r]
+    comma_dec = sum(bool(_COMMA_DECIMAL.match(c)) for c in sample_cells)
+    dot_dec = sum(bool(_DOT_DECIMAL.match(c)) for c in sample_cells)
+    decimal_comma = delim in (";", "\t", "|") and comma_dec > dot_dec
+    meta["decimal"] = "," if decimal_comma else "."
+    if decimal_comma:
+        meta["notes"].append("decimal comma: numbers like 3,5 read as 3.5")
+    try:
+        raw = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False, na_filter=False,
+                          skip_blank_lines=True, engine="c")
+    except pd.errors.EmptyDataError:
+        raise InputError("the file has no columns", file=name, hint="export the survey again") from None
+    except pd.errors.ParserError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f"line {line.group(1)} has" if line else "some lines have"
+        raise InputError(f"{where} more fields than the header ({len(header)} columns)", file=name,
+                         hint="check that text answers with the delimiter are quoted, or export again") from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = raw.astype(object).where(raw.notna(), "")
+    fmt = "csv"
+    if _is_qualtrics(raw):
+        raw = _strip_qualtrics(raw, meta)
+        fmt = "qualtrics"
+    elif _is_limesurvey(raw.columns):
+        fmt = "limesurvey"
+    data = _finish(raw, name, meta, decimal_comma)
+    if fmt == "limesurvey":
+        data = _limesurvey(data, meta)
+    meta["format"] = fmt
+    return data
+
+
+# --------------------------------------------------------------------------- survey platforms
+
+def _is_qualtrics(raw: pd.DataFrame) -> bool:
+    if len(raw) < 1:
+        return False
+    if len(raw) >= 2:
+        second = raw.iloc[1].astype(str).str.strip()
+        filled = second[second != ""]
+        if len(filled) and filled.str.startswith('{"ImportId"').mean() >= 0.5:
+            return True
+    cols = {re.sub(r"[^a-z]", "", str(c).lower()) for c in raw.columns}
+    if len(cols & QUALTRICS_COLUMNS) >= 3 and "StartDate" in raw.columns:
+        # Legacy export: one row of question texts ("Start Date") under the names.
+        return not re.match(r"^\d", str(raw["StartDate"].iloc[0]).strip() or "0")
+    return False
+
+
+def _strip_qualtrics(raw: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    second = raw.iloc[1].astype(str).str.strip() if len(raw) >= 2 else pd.Series(dtype=str)
+    n_header = 2 if len(second) and second.str.startswith('{"ImportId"').any() else 1
+    texts = raw.iloc[0]
+    meta["variable_labels"].update({str(c): str(t).strip() for c, t in texts.items()
+                                    if str(t).strip() and str(t).strip() != str(c)})
+    meta["header_rows"] = 1 + n_header
+    meta["notes"].append(
+        "Qualtrics export: the question-text" + (" and ImportId rows" if n_header == 2 else " row")
+        + " under the column names were dropped; question texts kept as variable labels")
+    return raw.iloc[n_header:].reset_index(drop=True)
+
+
+def _is_limesurvey(columns) -> bool:
+    lower = {str(c).strip().lower() for c in columns}
+    return len(lower & LIMESURVEY_COLUMNS) >= 3 and bool(lower & {"submitdate", "lastpage", "startlanguage"})
+
+
+_LIME_CODE = re.compile(r"^A(?:O)?0*(\d+)$", re.IGNORECASE)
+
+
+def _limesurvey(data: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    """Readable names for ``Q1[SQ001]`` columns and numbers for answer codes ``A1``/``AO01``."""
+    renames, converted = {}, []
+    for col in data.columns:
+        s = data[col]
+        if s.dtype == object:
+            filled = s.dropna().astype(str)
+            codes = filled.str.extract(_LIME_CODE)[0]
+            if len(filled) and codes.notna().all():
+                data[col] = pd.to_numeric(s.astype(str).str.extract(_LIME_CODE)[0], errors="coerce")
+                converted.append(str(col))
+        if "[" in str(col):
+            new = re.sub(r"_+$", "", re.sub(r"[\[\]]+", "_", str(col)))
+            renames[col] = new
+            meta["variable_labels"].setdefault(new, str(col))
+    if renames:
+        taken = set(data.columns) - set(renames)
+        for old, new in list(renames.items()):
+            while new in taken:
+                new += "_"
+            renames[old] = new
+            taken.add(new)
+        data = data.rename(columns=renames)
+        meta["notes"].append(f"LimeSurvey export: {len(renames)} subquestion columns renamed "
+                             "(e.g. Q1[SQ001] -> Q1_SQ001; the original name is kept as the label)")
+    if converted:
+        meta["notes"].append(f"LimeSurvey answer codes (A1, AO01...) converted to numbers in {len(converted)} columns")
+    return data
+
+
+# --------------------------------------------------------------------------- Excel
+
+def _read_xlsx(content: bytes, name: str, meta: dict, sheet: str | int | None, max_columns: int) -> pd.DataFrame:
+    import openpyxl
+
+    damaged = InputError("the Excel file is damaged or incomplete (was the upload or download cut off?)",
+                         file=name, hint="open and save it again in Excel/LibreOffice, or export it as CSV")
+    if not content.startswith(b"PK"):
+        if _binary_kind(content) is None:
+            raise InputError("this is not an Excel workbook: it looks like text", file=name,
+                             hint="rename it to .csv")
+        raise damaged
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            bad = archive.testzip()
+            sheet_xml = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        if bad is not None:
+            raise damaged
+        wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except InputError:
+        raise
+    except Exception:  # zipfile/openpyxl/XML raise many types for a damaged archive
+        raise damaged from None
+    try:
+        names = list(wb.sheetnames)
+        meta["sheets"] = names
+        ws_name = _pick_sheet(wb, names, sheet, name)
+        ws = wb[ws_name]
+        ws.reset_dimensions()
+        rows = _sheet_rows(ws, name, ws_name, max_columns)
+    except InputError:
+        raise
+    except Exception:
+        raise damaged from None
+    finally:
+        wb.close()
+    if len(names) > 1:
+        meta["notes"].append(f"sheet '{ws_name}' read ({len(names)} sheets: {', '.join(names)})")
+    meta["sheet"] = ws_name
+    header, body = rows
+    if any(b"<f>" in x or b"<f " in x for x in sheet_xml):
+        _check_formulas(content, ws_name, header, body, name)
+    raw = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header)
+    fmt = "xlsx"
+    if _is_qualtrics(raw.astype(object).where(raw.notna(), "")):
+        raw = _strip_qualtrics(raw, meta)
+        fmt = "qualtrics"
+    data = _finish(raw, name, meta, decimal_comma=False)
+    if _is_limesurvey(data.columns):
+        data, fmt = _limesurvey(data, meta), "limesurvey"
+    meta["format"] = fmt
+    return data
+
+
+def _pick_sheet(wb, names: list[str], sheet, name: str) -> str:
+    if sheet is not None and str(sheet) != "":
+        text = str(sheet)
+        if text in names:
+            return text
+        lower = {n.lower(): n for n in names}
+        if text.strip().lower() in lower:
+            return lower[text.strip().lower()]
+        if text.strip().isdigit() and 1 <= int(text) <= len(names):
+            return names[int(text) - 1]
+        raise InputError(f"there is no sheet '{sheet}'", file=name, hint=f"the sheets are: {', '.join(names)}")
+    # The first sheet that looks like a table (a header with 2+ names), so a leading
+    # "About"/notes sheet is passed over; else the first sheet with anything in it.
+    first_filled = None
+    for candidate in names:
+        ws = wb[candidate]
+        ws.reset_dimensions()
+        for row in islice(ws.iter_rows(values_only=True), 20):
+            filled = sum(v is not None and str(v).strip() != "" for v in row)
+            if filled:
+                first_filled = first_filled or candidate
+                if filled >= 2:
+                    return candidate
+                break
+    return first_filled or names[0]
+
+
+def _sheet_rows(ws, name: str, ws_name: str, max_columns: int):
+    it = ws.iter_rows(values_only=True)
+    header = None
+    for row in it:
+        if any(v is not None and str(v).strip() != "" for v in row):
+            header = list(row)
+            break
+    if header is None:
+        raise InputError(f"sheet '{ws_name}' is empty", file=name, hint="choose the sheet that holds the answers")
+    while header and (header[-1] is None or str(header[-1]).strip() == ""):
+        header.pop()
+    if len(header) > max_columns:
+        raise InputError(f"the sheet has {len(header):,} columns, more than the limit of {max_columns:,}",
+                         file=name, hint="keep only the columns you need (items, ids, groups) and export again")
+    width = len(header)
+    body = []
+    for row in it:
+        row = list(row[:width]) + [None] * max(0, width - len(row))
+        body.append(row)
+    while body and all(v is None for v in body[-1]):
+        body.pop()
+    names = []
+    for j, v in enumerate(header):
+        label = str(v).strip() if v is not None and str(v).strip() else f"column_{j + 1}"
+        if isinstance(v, float) and v.is_integer():
+            label = str(int(v))
+        names.append(label)
+    return names, body
+
+
+def _check_formulas(content: bytes, ws_name: str, header: list, body: list, name: str) -> None:
+    """openpyxl and some tools save formulas without their computed values: refuse those."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    try:
+        ws = wb[ws_name]
+        ws.reset_dimensions()
+        first = None
+        count = 0
+        rows = ws.iter_rows()
+        for row in rows:  # skip to the header row, as _sheet_rows did
+            if any(c.value is not None and str(c.value).strip() != "" for c in row):
+                break
+        for i, row in enumerate(rows):
+            if i >= len(body):
+                break
+            for j, cell in enumerate(row[:len(header)]):
+                if body[i][j] is None and isinstance(cell.value, str) and cell.value.startswith("="):
+                    count += 1
+                    if first is None:
+                        first = f"{get_column_letter(j + 1)}{cell.row}"
+    finally:
+        wb.close()
+    if count:
+        raise InputError(f"{count} cells on sheet '{ws_name}' hold formulas without saved values "
+                         f"(e.g. cell {first})", file=name,
+                         hint="open and save the file in Excel/LibreOffice, or export it as CSV")
+
+
+# --------------------------------------------------------------------------- SPSS / Stata
+
+def _read_stat(source, content: bytes, name: str, meta: dict, kind: str, max_columns: int) -> pd.DataFrame:
+    import pyreadstat
+
+    label = "SPSS" if kind == "sav" else "Stata"
+    expected = (b"$FL2", b"$FL3") if kind == "sav" else (b"<stata_dta>", b"\x71", b"\x72", b"\x73", b"\x6e", b"\x6f")
+    if not content.startswith(expected):
+        if _binary_kind(content) is None:
+            raise InputError(f"this is not an {label} file: it looks like text", file=name, hint="rename it to .csv")
+        raise InputError(f"this is not a readable {label} file", file=name,
+                         hint=f"save it again from {label}, or export it as CSV")
+    reader = pyreadstat.read_sav if kind == "sav" else pyreadstat.read_dta
+    tmp = None
+    try:
+        if isinstance(source, (str, Path)):
+            path = str(source)
+        else:
+            tmp = tempfile.NamedTemporaryFile(suffix="." + kind, delete=False)
+            tmp.write(content)
+            tmp.close()
+            path = tmp.name
+        try:
+            _, head = reader(path, metadataonly=True)
+            if len(head.column_names) > max_columns:
+                raise InputError(f"the file has {len(head.column_names):,} columns, more than the limit of "
+                                 f"{max_columns:,}", file=name,
+                                 hint="keep only the columns you need (items, ids, groups) and save again")
+            df, m = reader(path, apply_value_formats=False, user_missing=True)
+        except InputError:
+            raise
+        except Exception:  # pyreadstat.ReadstatError and friends on a damaged file
+            raise InputError(f"the {label} file is damaged or incomplete", file=name,
+                             hint=f"save it again from {label}, or export it as CSV") from None
+    finally:
+        if tmp is not None:
+            os.unlink(tmp.name)
+    if df.shape[0] == 0:
+        raise InputError(f"the file has variables ({df.shape[1]}) but no respondents", file=name,
+                         hint="export the data file, not only its dictionary/labels")
+    meta["value_labels"] = {str(col): {_clean_code(k): str(v) for k, v in labels.items()}
+                            for col, labels in (m.variable_value_labels or {}).items()}
+    meta["variable_labels"] = {str(c): str(lab) for c, lab in (m.column_names_to_labels or {}).items()
+                               if lab not in (None, "")}
+    df = _declared_missing(df, m, meta, kind)
+    for col in df.columns:  # empty strings are SPSS/Stata's blank answers
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+            df[col] = df[col].where(df[col].astype(str).str.strip() != "", np.nan)
+    if meta["value_labels"]:
+        meta["notes"].append(f"value labels kept for {len(meta['value_labels'])} variables (codes stay numeric)")
+    return df
+
+
+def _clean_code(code):
+    if isinstance(code, float) and code.is_integer():
+        return int(code)
+    return code
+
+
+def _declared_missing(df: pd.DataFrame, m, meta: dict, kind: str) -> pd.DataFrame:
+    """Set user-defined missing codes to NaN and record them in ``meta['missing_codes']``."""
+    total = 0
+    ranges_meta = {}
+    for col, ranges in (getattr(m, "missing_ranges", None) or {}).items():
+        if col not in df.columns:
+            continue
+        s = pd.to_numeric(df[col], errors="coerce")
+        mask = pd.Series(False, index=df.index)
+        codes = []
+        for r in ranges:
+            lo, hi = r.get("lo"), r.get("hi")
+            if lo is None or hi is None:
+                continue
+            mask |= s.between(lo, hi)
+            if lo == hi:
+                codes.append(_clean_code(float(lo)))
+            else:
+                ranges_meta.setdefault(str(col), []).append([_clean_code(float(lo)), _clean_code(float(hi))])
+                codes.extend(_clean_code(float(v)) for v in sorted(s[s.between(lo, hi)].unique()))
+        if codes:
+            meta["missing_codes"][str(col)] = sorted(set(codes), key=float)
+        total += int(mask.sum())
+        df[col] = s.where(~mask)
+    for col, codes in (getattr(m, "missing_user_values", None) or {}).items():
+        if col not in df.columns:
+            continue  # Stata's .a-.z come back as letters in numeric columns
+        s = df[col]
+        mask = s.astype(str).isin([str(c) for c in codes])
+        total += int(mask.sum())
+        meta["missing_codes"][str(col)] = ["." + str(c) for c in codes]
+        df[col] = pd.to_numeric(s.where(~mask), errors="coerce")
+    if ranges_meta:
+        meta["missing_ranges"] = ranges_meta
+    if meta["missing_codes"]:
+        meta["notes"].append(f"declared missing codes set to missing: {total} cells in "
+                             f"{len(meta['missing_codes'])} variables")
+    return df
+
+
+# --------------------------------------------------------------------------- common clean-up
+
+def _finish(raw: pd.DataFrame, name: str, meta: dict, decimal_comma: bool) -> pd.DataFrame:
+    """Tidy a frame of raw cells: names, empty rows/columns, missing tokens, numbers."""
+    raw = raw.copy()
+    raw.columns = _unique_names([str(c).strip() for c in raw.columns], meta)
+    cells = raw.astype(object)
+    is_blank = cells.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))
+                         or (isinstance(v, str) and v.strip() == ""))
+    empty_rows = is_blank.all(axis=1)
+    if empty_rows.any():
+        meta["notes"].append(f"{int(empty_rows.sum())} empty rows skipped")
+        cells, is_blank = cells[~empty_rows], is_blank[~empty_rows]
+    unnamed = [c for c in cells.columns if (c.startswith("Unnamed:") or c.startswith("column_"))
+               and is_blank[c].all()]
+    if unnamed:
+        cells = cells.drop(columns=unnamed)
+        meta["notes"].append(f"{len(unnamed)} empty unnamed columns dropped")
+    if cells.shape[0] == 0:
+        raise InputError("the file has column names but no respondents", file=name,
+                         hint="check that the export includes the responses")
+    cells = cells.reset_index(drop=True)
+    tokens = 0
+    out = {}
+    for col in cells.columns:
+        out[col], n = _coerce(cells[col], decimal_comma)
+        tokens += n
+    if tokens:
+        meta["notes"].append(f"{tokens} cells with text such as 'NA' or 'N/A' read as missing")
+    return pd.DataFrame(out, index=cells.index)
+
+
+def _unique_names(names: list[str], meta: dict) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            new = f"{n}.{seen[n]}"
+            while new in seen:
+                seen[n] += 1
+                new = f"{n}.{seen[n]}"
+            meta["notes"].append(f"duplicate column name '{n}' renamed to '{new}'")
+            seen[new] = 0
+            out.append(new)
+        else:
+            seen[n] = 0
+            out.append(n)
+    return out
+
+
+def _coerce(s: pd.Series, decimal_comma: bool) -> tuple[pd.Series, int]:
+    """Strip text, read NA tokens and blanks as missing, make the column numeric when every
+    answer is a number. Returns the column and the number of NA tokens seen."""
+    values = s.to_numpy(dtype=object)
+    cleaned = np.empty(len(values), dtype=object)
+    tokens = 0
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            v = v.strip()
+            if v == "":
+                v = np.nan
+            elif v in NA_TOKENS:
+                tokens += 1
+                v = np.nan
+        elif v is None:
+            v = np.nan
+        cleaned[i] = v
+    series = pd.Series(cleaned, index=s.index, dtype=object)
+    filled = series.dropna()
+    if len(filled) == 0:
+        return series.astype(float), tokens
+    as_text = filled.map(lambda v: v.replace(",", ".") if decimal_comma and isinstance(v, str)
+                         and _COMMA_DECIMAL.match(v) else v)
+    if all(isinstance(v, (bool, np.bool_)) for v in filled):
+        return series, tokens
+    numbers = pd.to_numeric(as_text, errors="coerce")
+    if numbers.notna().all():
+        result = pd.Series(np.nan, index=s.index, dtype=float)
+        result[numbers.index] = numbers.astype(float)
+        if result.notna().all() and np.all(np.mod(result.to_numpy(), 1) == 0) and np.abs(result).max() < 2**53:
+            return result.astype("int64"), tokens
+        return result, tokens
+    return series, tokens

@@ -1,0 +1,216 @@
+"""Multilevel (mixed) models with lme4's formula language and lme4/lmerTest numbers.
+
+``fit(formula, data)`` -> :class:`MixedResult`; ``compare([m0, m1])`` -> LRT table;
+``null_model`` (ICC, design effect); centring helpers ``center`` and ``group_mean``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError
+from analysis.mixed.compare import compare
+from analysis.mixed.frame import model_frame
+from analysis.mixed.r2 import design_effect, variance_decomposition
+from analysis.mixed.result import SINGULAR_MESSAGE, MixedResult, fixed_rows, random_rows
+
+__all__ = ["fit", "compare", "null_model", "center", "group_mean", "design_effect", "MixedResult"]
+
+SINGULAR_TOL = 1e-4      # lme4::isSingular
+GRADIENT_TOL = 2e-3      # lme4's check.conv.grad tolerance, on the preconditioned scale
+
+
+def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, family: str = "gaussian",
+        reference_levels: dict[str, str] | None = None) -> MixedResult:
+    """Fit a linear (REML/ML) or binomial-logit (Laplace) mixed model.
+
+    Linear: profiled (RE)ML deviance (Bates et al. 2015, JSS 67(1)) with Satterthwaite
+    df (Kuznetsova et al. 2017), R: ``lmerTest::lmer(formula, data, REML = reml)``.
+    Binomial: Laplace approximation, R: ``lme4::glmer(formula, data, binomial, nAGQ = 1)``.
+    ICC and R2 as ``performance::icc`` / ``performance::r2_nakagawa`` (Nakagawa et al. 2017).
+    Rows with a missing value in any used column are dropped (``na.omit``).
+    """
+    family = (family or "gaussian").lower()
+    if family not in ("gaussian", "binomial"):
+        raise InputError(f"family '{family}' is not supported", hint="use gaussian or binomial")
+    frame = model_frame(formula, data, family=family, reference_levels=reference_levels)
+    if family == "binomial":
+        return _fit_binomial(frame, data, reference_levels)
+    return _fit_gaussian(frame, data, reml, reference_levels)
+
+
+def _covariances(frame, theta, scale2):
+    from analysis.mixed.lmm import split_theta
+    return [scale2 * (T @ T.T) for T in split_theta(theta, frame.terms)]
+
+
+def _theta_dict(frame, theta):
+    from analysis.mixed.lmm import theta_names
+    return dict(zip(theta_names(frame.terms), map(float, theta)))
+
+
+def _singular(frame, theta):
+    from analysis.mixed.lmm import theta_lower
+    lower = theta_lower(frame.terms)
+    return bool(np.any(theta[lower == 0] < SINGULAR_TOL))
+
+
+def _common_messages(frame, singular, converged, max_grad):
+    messages = []
+    if frame.n_dropped:
+        messages.append(f"{frame.n_dropped} row(s) with a missing value in the model's variables were left out")
+    if singular:
+        messages.append(SINGULAR_MESSAGE)
+    if not converged:
+        messages.append(f"the model may not have converged (largest gradient {max_grad:.2g}); "
+                        "try centring or rescaling predictors, or simplify the random part")
+    return messages
+
+
+def _null_design_effect(frame, icc):
+    f = frame.formula
+    if (len(frame.terms) == 1 and frame.x_names == ["(Intercept)"]
+            and frame.terms[0].coef_names == ["(Intercept)"] and icc is not None):
+        counts = np.bincount(frame.terms[0].codes)
+        return design_effect(icc, float(counts.mean()))
+    return None
+
+
+def _fit_gaussian(frame, data, reml, reference_levels) -> MixedResult:
+    from analysis.mixed.lmm import fit_lmm
+    from analysis.mixed.satterthwaite import satterthwaite_df
+    fitted_model = fit_lmm(frame, reml=reml)
+    n, p = frame.n, frame.X.shape[1]
+    theta, sigma = fitted_model.theta, fitted_model.sigma
+    df, sat_messages = satterthwaite_df(fitted_model.pls, theta, sigma, n, p, reml, fitted_model.vcov)
+    covs = _covariances(frame, theta, sigma ** 2)
+    random, corr = random_rows(frame.terms, covs)
+    blocks = [(t.name, t.factor, t.coef_names, c) for t, c in zip(frame.terms, covs)]
+    vd = variance_decomposition(frame.X, frame.x_names, fitted_model.beta, blocks, sigma ** 2)
+    singular = _singular(frame, theta)
+    converged = fitted_model.max_grad < GRADIENT_TOL
+    npar = p + len(theta) + 1
+    loglik = -fitted_model.deviance / 2
+    modes = fitted_model.pls.modes(theta, fitted_model.beta, sigma)
+    fitted_values = frame.X @ fitted_model.beta
+    for term, (b, _) in zip(frame.terms, modes):
+        fitted_values = fitted_values + (term.Z * b[term.codes]).sum(axis=1)
+    icc = vd.icc_adjusted if vd.var_random > 0 else None
+    messages = _common_messages(frame, singular, converged, fitted_model.max_grad) + sat_messages
+    return MixedResult(
+        formula=frame.formula.text, family="gaussian", method="REML" if reml else "ML",
+        n_obs=n, n_dropped=frame.n_dropped, groups=_groups(frame), converged=converged,
+        singular=singular, fixed=fixed_rows(frame.x_names, fitted_model.beta, fitted_model.vcov, df),
+        random=random, random_corr=corr, residual_variance=float(sigma ** 2), loglik=float(loglik),
+        deviance=float(fitted_model.deviance), aic=float(fitted_model.deviance + 2 * npar),
+        bic=float(fitted_model.deviance + np.log(n) * npar), npar=npar, icc=icc,
+        icc_unadjusted=vd.icc_unadjusted if vd.var_random > 0 else None,
+        r2_marginal=vd.r2_marginal, r2_conditional=vd.r2_conditional,
+        design_effect=_null_design_effect(frame, icc), theta=_theta_dict(frame, theta),
+        max_grad=float(fitted_model.max_grad), messages=messages, data=data, reml=reml,
+        reference_levels=reference_levels,
+        vcov=pd.DataFrame(fitted_model.vcov, index=frame.x_names, columns=frame.x_names),
+        fitted=pd.Series(fitted_values, index=frame.data.index, name="fitted"),
+        residuals=pd.Series(frame.y - fitted_values, index=frame.data.index, name="residual"),
+        _frame=frame, _modes=modes, _beta=fitted_model.beta)
+
+
+def _fit_binomial(frame, data, reference_levels) -> MixedResult:
+    from analysis.mixed.glmm import fit_glmm
+    from analysis.mixed.lmm import split_theta
+    g = fit_glmm(frame)
+    n, p = frame.n, frame.X.shape[1]
+    covs = _covariances(frame, g.theta, 1.0)
+    random, corr = random_rows(frame.terms, covs)
+    blocks = [(t.name, t.factor, t.coef_names, c) for t, c in zip(frame.terms, covs)]
+    vd = variance_decomposition(frame.X, frame.x_names, g.beta, blocks, np.pi ** 2 / 3)
+    singular = _singular(frame, g.theta)
+    converged = g.max_grad < GRADIENT_TOL
+    npar = p + len(g.theta)
+    # conditional modes b = Lambda u and covariance Lambda (Lambda'Z'WZ Lambda + I)^-1 Lambda'
+    modes = []
+    w = g.mu * (1 - g.mu)
+    A = (g.model.Z @ g.model.lam_matrix(g.theta)).tocsr()
+    for term, T, (offset, G, q) in zip(frame.terms, split_theta(g.theta, frame.terms), g.model.blocks):
+        u = g.u[offset:offset + G * q].reshape(G, q)
+        idx = np.arange(offset, offset + G * q)
+        import scipy.sparse as sp
+        M = (A.T @ A.multiply(w[:, None]).tocsr() + sp.identity(g.model.Q, format="csc")).tocsc()
+        from analysis.mixed.glmm import _spd_solver
+        solve, _ = _spd_solver(M)
+        cov = np.empty((G, q, q))
+        chunk = max(q, (2000 // q) * q)
+        for start in range(0, G * q, chunk):
+            cols = idx[start:start + chunk]
+            E = np.zeros((g.model.Q, len(cols)))
+            E[cols, np.arange(len(cols))] = 1.0
+            Vc = solve(E)[cols, :]
+            k = len(cols) // q
+            cov[start // q:start // q + k] = Vc.reshape(k, q, k, q)[np.arange(k), :, np.arange(k), :]
+        modes.append((u @ T.T, T @ cov @ T.T))
+    eta = frame.X @ g.beta + A @ g.u
+    messages = _common_messages(frame, singular, converged, g.max_grad) + g.messages
+    icc = vd.icc_adjusted if vd.var_random > 0 else None
+    return MixedResult(
+        formula=frame.formula.text, family="binomial", method="ML (Laplace)",
+        n_obs=n, n_dropped=frame.n_dropped, groups=_groups(frame), converged=converged,
+        singular=singular, fixed=fixed_rows(frame.x_names, g.beta, g.vcov, family="binomial"),
+        random=random, random_corr=corr, residual_variance=None,
+        loglik=float(-g.laplace_deviance / 2), deviance=float(g.deviance),
+        aic=float(g.laplace_deviance + 2 * npar), bic=float(g.laplace_deviance + np.log(n) * npar),
+        npar=npar, icc=icc, icc_unadjusted=vd.icc_unadjusted if vd.var_random > 0 else None,
+        r2_marginal=vd.r2_marginal, r2_conditional=vd.r2_conditional,
+        design_effect=_null_design_effect(frame, icc), theta=_theta_dict(frame, g.theta),
+        max_grad=float(g.max_grad), messages=messages, data=data, reml=False,
+        reference_levels=reference_levels,
+        vcov=pd.DataFrame(g.vcov, index=frame.x_names, columns=frame.x_names),
+        fitted=pd.Series(g.mu, index=frame.data.index, name="fitted"),
+        residuals=pd.Series(frame.y - g.mu, index=frame.data.index, name="residual"),
+        _frame=frame, _modes=modes, _beta=g.beta)
+
+
+def _groups(frame) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in frame.terms:
+        out.setdefault(t.factor, t.n_levels)
+    return out
+
+
+def null_model(data: pd.DataFrame, outcome: str, group: str, *, reml: bool = True) -> MixedResult:
+    """The empty model ``outcome ~ 1 + (1 | group)``: its ``icc`` is
+    tau00 / (tau00 + sigma2) and ``design_effect`` is 1 + (mean cluster size - 1) * ICC
+    (Kish 1965; Snijders & Bosker 2012, sec. 3.3).  R: ``lmer(y ~ 1 + (1 | g))``,
+    ``performance::icc``."""
+    return fit(f"`{outcome}` ~ 1 + (1 | `{group}`)", data, reml=reml)
+
+
+def center(data: pd.DataFrame, column: str, *, group: str | None = None) -> pd.Series:
+    """Grand-mean (``group=None``) or group-mean (within-cluster) centring.
+
+    Enders & Tofighi (2007), *Centering predictor variables in cross-sectional
+    multilevel models*, Psychol Methods 12(2):121-138: group-mean centring (CWC) gives
+    the pure within-group effect; add ``group_mean`` as a level-2 predictor for the
+    between-group effect.  R: ``x - mean(x, na.rm = TRUE)`` / ``x - ave(x, g)``.
+    """
+    _check_columns(data, [column] + ([group] if group else []))
+    x = pd.to_numeric(data[column], errors="coerce")
+    if group is None:
+        return (x - x.mean()).rename(f"{column}_c")
+    return (x - group_mean(data, column, group)).rename(f"{column}_cwc")
+
+
+def group_mean(data: pd.DataFrame, column: str, group: str) -> pd.Series:
+    """Each row's group mean of ``column`` (missing values ignored), a level-2 predictor
+    (Enders & Tofighi 2007).  R: ``ave(x, g, FUN = function(v) mean(v, na.rm = TRUE))``."""
+    _check_columns(data, [column, group])
+    x = pd.to_numeric(data[column], errors="coerce")
+    return x.groupby(data[group]).transform("mean").rename(f"{column}_gm")
+
+
+def _check_columns(data, columns):
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise InputError(f"unknown column(s): {', '.join(missing)}")
+    for c in columns[:1]:
+        if not pd.api.types.is_numeric_dtype(data[c]):
+            raise InputError("centring needs a numeric column", column=c)

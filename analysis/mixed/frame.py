@@ -1,0 +1,219 @@
+"""Model frame: from a formula and a DataFrame to y, X and the random-effect blocks.
+
+Rows with a missing value in any variable the formula uses are dropped first
+(``na.omit``, lme4's default).  Random-effect terms are ordered as
+``lme4::mkReTrms`` orders them (by decreasing number of levels when they differ)
+and named as ``VarCorr()`` prints them (a repeated grouping factor gets ``.1``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError
+from analysis.mixed.formula import (DesignColumns, ParsedFormula, RandomSpec, build_design,
+                                    is_categorical, make_coding, parse_formula, _level_label)
+
+
+@dataclass
+class RandomTerm:
+    """One random-effect block ``(expr | factor)``: q coefficients per level."""
+    name: str               # as VarCorr prints it: "Subject", "Subject.1", "cask:batch"
+    factor: str             # grouping factor name: "Subject", "cask:batch"
+    codes: np.ndarray       # level index per row
+    levels: list[str]       # level labels
+    Z: np.ndarray           # n x q raw random-effect design
+    coef_names: list[str]
+    design: DesignColumns
+    spec: RandomSpec
+
+    @property
+    def q(self) -> int:
+        return self.Z.shape[1]
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def n_theta(self) -> int:
+        return self.q * (self.q + 1) // 2
+
+
+@dataclass
+class ModelFrame:
+    formula: ParsedFormula
+    data: pd.DataFrame           # the rows used (complete cases), original index kept
+    y: np.ndarray
+    X: np.ndarray
+    x_names: list[str]
+    fixed_design: DesignColumns
+    terms: list[RandomTerm]
+    n_dropped: int
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+
+def _group_codes(data: pd.DataFrame, group: tuple[str, ...]):
+    cols = []
+    for var in group:
+        values = data[var]
+        cols.append([_level_label(v) for v in values.to_numpy()] if is_categorical(values)
+                    else values.to_numpy())
+    if len(group) == 1:
+        keys = pd.Series(cols[0], index=data.index)
+        uniques = sorted(pd.unique(keys))
+        labels = [_level_label(u) for u in uniques]
+        codes = pd.Categorical(keys, categories=uniques).codes.astype(np.int64)
+        return codes, labels
+    tuples = list(zip(*cols))
+    uniques = sorted(set(tuples))
+    index = {t: i for i, t in enumerate(uniques)}
+    codes = np.fromiter((index[t] for t in tuples), dtype=np.int64, count=len(tuples))
+    labels = [":".join(_level_label(v) for v in t) for t in uniques]
+    return codes, labels
+
+
+def model_frame(formula: str, data: pd.DataFrame, *, family: str = "gaussian",
+                reference_levels: dict[str, str] | None = None) -> ModelFrame:
+    """Parse, check and build the matrices; every problem becomes an InputError."""
+    if not isinstance(data, pd.DataFrame) or data.empty:
+        raise InputError("no data: the table is empty")
+    parsed = parse_formula(formula)
+    missing = [v for v in parsed.variables if v not in data.columns]
+    if missing:
+        raise InputError(f"unknown column(s) in the formula: {', '.join(missing)}",
+                         hint=f"available columns: {', '.join(map(str, data.columns[:30]))}")
+    if not parsed.random:
+        raise InputError("the formula has no random part",
+                         hint="add a grouping term such as (1 | group)")
+    reference_levels = dict(reference_levels or {})
+    unknown_ref = [k for k in reference_levels if k not in parsed.variables]
+    if unknown_ref:
+        raise InputError(f"reference level given for a column not in the formula: {', '.join(unknown_ref)}")
+
+    used = data[parsed.variables]
+    complete = used.notna().all(axis=1).to_numpy()
+    frame = used.loc[complete].copy()
+    n_dropped = int((~complete).sum())
+    if frame.empty:
+        raise InputError("no complete rows: every row misses a value in some variable of the formula")
+
+    outcome = frame[parsed.outcome]
+    if family == "binomial":
+        if pd.api.types.is_bool_dtype(outcome):
+            y = outcome.to_numpy(dtype=float)
+        elif pd.api.types.is_numeric_dtype(outcome):
+            y = outcome.to_numpy(dtype=float)
+            bad = ~np.isin(y, (0.0, 1.0))
+            if bad.any():
+                row = frame.index[np.argmax(bad)]
+                raise InputError(f"a binary outcome must be coded 0/1, found {y[bad][0]:g}",
+                                 column=parsed.outcome, row=int(row) if isinstance(row, (int, np.integer)) else None,
+                                 hint="recode it to 0 = no, 1 = yes")
+        else:
+            raise InputError("a binary outcome must be numeric 0/1 or true/false",
+                             column=parsed.outcome, hint="recode it to 0 = no, 1 = yes")
+        if np.all(y == y[0]):
+            raise InputError("the outcome has only one value (all 0 or all 1); nothing to model",
+                             column=parsed.outcome)
+    else:
+        if not pd.api.types.is_numeric_dtype(outcome) or pd.api.types.is_bool_dtype(outcome):
+            raise InputError("the outcome must be numeric", column=parsed.outcome,
+                             hint="use --family binomial for a 0/1 outcome, or recode text answers to numbers")
+        y = outcome.to_numpy(dtype=float)
+        if not np.isfinite(y).all():
+            raise InputError("the outcome has infinite values", column=parsed.outcome)
+
+    predictor_vars = set(v for t in parsed.fixed.terms for v in t)
+    for spec in parsed.random:
+        predictor_vars |= set(v for t in spec.expr.terms for v in t)
+    codings = {}
+    for v in predictor_vars:
+        codings[v] = make_coding(frame, v, reference_levels.get(v))
+        if not codings[v].is_factor and not np.isfinite(frame[v].to_numpy(dtype=float)).all():
+            raise InputError("the predictor has infinite values", column=v)
+
+    fixed_design = build_design(parsed.fixed, codings, parsed.variables, frame)
+    X = fixed_design.matrix(frame)
+    _check_rank(X, fixed_design.names)
+
+    terms: list[RandomTerm] = []
+    for spec in parsed.random:
+        for g in spec.group:
+            if is_categorical(frame[g]) is False and not pd.api.types.is_integer_dtype(frame[g]) \
+                    and not np.all(np.mod(frame[g].to_numpy(dtype=float), 1) == 0):
+                raise InputError("a grouping column must hold group labels or whole-number ids",
+                                 column=g)
+        codes, labels = _group_codes(frame, spec.group)
+        if len(labels) < 2:
+            raise InputError(f"the grouping column has only one group ({labels[0]}); "
+                             "a multilevel model needs several groups", column=spec.group_name)
+        design = build_design(spec.expr, codings, parsed.variables, frame)
+        Z = design.matrix(frame)
+        if Z.shape[1] == 0:
+            raise InputError(f"the random term for '{spec.group_name}' has no coefficients",
+                             hint="write (1 | group) or (1 + x | group)")
+        terms.append(RandomTerm(spec.group_name, spec.group_name, codes, labels, Z,
+                                design.names, design, spec))
+        _check_slopes_vary(terms[-1])
+
+    n_levels = [t.n_levels for t in terms]
+    if any(np.diff(n_levels) > 0):  # lme4::mkReTrms: rev(order(nl))
+        order = list(reversed(np.argsort(n_levels, kind="stable")))
+        terms = [terms[i] for i in order]
+    seen: dict[str, int] = {}
+    for t in terms:
+        k = seen.get(t.factor, 0)
+        t.name = t.factor if k == 0 else f"{t.factor}.{k}"
+        seen[t.factor] = k + 1
+
+    n = len(y)
+    for t in terms:
+        if t.n_levels >= n:
+            raise InputError(f"'{t.factor}' has as many groups ({t.n_levels}) as observations ({n}); "
+                             "each group needs several rows", column=t.factor)
+    if sum(t.q * t.n_levels for t in terms) >= n and family == "gaussian":
+        raise InputError(f"more random effects ({sum(t.q * t.n_levels for t in terms)}) than observations ({n})",
+                         hint="drop a random slope or use fewer groups")
+    return ModelFrame(parsed, frame, y, X, fixed_design.names, fixed_design, terms, n_dropped)
+
+
+def _check_rank(X: np.ndarray, names: list[str]) -> None:
+    if X.shape[1] == 0:
+        return
+    scale = np.sqrt((X ** 2).sum(axis=0))
+    if np.any(scale == 0):
+        bad = [names[i] for i in np.flatnonzero(scale == 0)]
+        raise InputError(f"the fixed-effect column(s) {', '.join(bad)} are all zero in the rows used",
+                         hint="drop them or check the coding")
+    from scipy.linalg import qr
+    _, r, piv = qr(X / scale, mode="economic", pivoting=True)
+    d = np.abs(np.diag(r))
+    rank = int((d > d[0] * 1e-7 * max(X.shape)).sum())
+    if rank < X.shape[1]:
+        bad = [names[i] for i in piv[rank:]]
+        raise InputError(f"fixed effects are collinear (rank deficient): {', '.join(bad)} "
+                         "can be written from the other predictors",
+                         hint="drop one of the collinear predictors")
+
+
+def _check_slopes_vary(term: RandomTerm) -> None:
+    """A random slope needs its predictor to vary inside at least one group."""
+    G = term.n_levels
+    counts = np.bincount(term.codes, minlength=G)
+    for j, name in enumerate(term.coef_names):
+        z = term.Z[:, j]
+        if np.all(z == 1.0):
+            continue
+        sums = np.bincount(term.codes, weights=z, minlength=G)
+        means = sums / np.maximum(counts, 1)
+        within = np.abs(z - means[term.codes]).max()
+        if within < 1e-12 * max(1.0, np.abs(z).max()) and term.q > 1:
+            raise InputError(f"'{name}' is constant within every '{term.factor}' group, so it cannot have "
+                             "a random slope", column=name,
+                             hint=f"drop it from the random part, e.g. (1 | {term.factor})")

@@ -1,0 +1,210 @@
+"""Multilevel logistic regression by the Laplace approximation, as ``lme4::glmer``.
+
+Bates et al. (2015, JSS 67(1)) and the lme4 ``PIRLS`` vignette: for fixed (theta, beta)
+penalised iteratively reweighted least squares finds the conditional mode u* of the
+spherical random effects; the Laplace deviance is
+
+    d(theta, beta) = sum_i devres_i(y, mu(u*)) + ||u*||^2 + log|Lambda'Z'WZ Lambda + I|
+
+and is minimised over (theta, beta) jointly (lme4's second stage, nAGQ = 1).  The
+covariance of beta is 2 H^{-1} restricted to beta, H the finite-difference Hessian
+of d over (theta, beta), as ``vcov.merMod(use.hessian = TRUE)`` in lme4 1.1-31.
+R equivalent: ``lme4::glmer(y ~ ..., family = binomial, nAGQ = 1)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from analysis.errors import InputError
+from analysis.mixed.frame import ModelFrame
+from analysis.mixed.lmm import DENSE_LIMIT, optimize_theta, theta_start
+
+
+def _devres(y, mu):
+    mu = np.clip(mu, 1e-300, 1 - 1e-16)
+    return -2.0 * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
+
+
+def _spd_solver(M):
+    if M.shape[0] <= DENSE_LIMIT:
+        from scipy.linalg import cho_factor, cho_solve
+        cf = cho_factor(M.toarray(), lower=True)
+        return (lambda rhs: cho_solve(cf, rhs)), 2.0 * np.log(np.diag(cf[0])).sum()
+    from scipy.sparse.linalg import splu
+    lu = splu(M.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+    return lu.solve, np.log(np.abs(lu.U.diagonal())).sum()
+
+
+def glm_start(X, y, separation_names=None):
+    """Logistic GLM by IRLS (start values); detects perfect separation."""
+    beta = np.zeros(X.shape[1])
+    for _ in range(60):
+        eta = X @ beta
+        mu = expit(eta)
+        w = np.maximum(mu * (1 - mu), 1e-12)
+        z = eta + (y - mu) / w
+        new = np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w * z))
+        if np.abs(new - beta).max() < 1e-10:
+            beta = new
+            break
+        beta = new
+    eta = X @ beta
+    if np.abs(eta).max() > 25:
+        sd = X.std(axis=0)
+        sd[sd == 0] = 1.0
+        j = int(np.argmax(np.abs(beta) * sd * (np.arange(len(beta)) > 0 if len(beta) > 1 else 1)))
+        name = separation_names[j] if separation_names else str(j)
+        raise InputError(f"perfect separation: '{name}' predicts the outcome (almost) perfectly, "
+                         "so its odds ratio is infinite",
+                         hint="drop or merge that predictor's categories, or use a penalised model")
+    return beta
+
+
+class Laplace:
+    def __init__(self, frame: ModelFrame):
+        self.y, self.X = frame.y, frame.X
+        n = len(self.y)
+        rows, cols, vals = [], [], []
+        lam_rows, lam_cols, lam_theta = [], [], []
+        offset = theta_offset = 0
+        self.blocks = []
+        for t in frame.terms:
+            G, q = t.n_levels, t.q
+            for j in range(q):
+                rows.append(np.arange(n))
+                cols.append(offset + t.codes * q + j)
+                vals.append(t.Z[:, j])
+            k = 0
+            for j in range(q):
+                for i in range(j, q):
+                    lam_rows.append(offset + np.arange(G) * q + i)
+                    lam_cols.append(offset + np.arange(G) * q + j)
+                    lam_theta.append(np.full(G, theta_offset + k))
+                    k += 1
+            self.blocks.append((offset, G, q))
+            offset += G * q
+            theta_offset += t.n_theta
+        self.Q, self.ntheta = offset, theta_offset
+        self.Z = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                               shape=(n, offset))
+        self.lam = (np.concatenate(lam_rows), np.concatenate(lam_cols), np.concatenate(lam_theta))
+        self.u = np.zeros(offset)
+
+    def lam_matrix(self, theta):
+        r, c, k = self.lam
+        return sp.csc_matrix((theta[k], (r, c)), shape=(self.Q, self.Q))
+
+    def pirls(self, theta, beta, u0=None):
+        """Conditional modes u* for fixed (theta, beta); returns (deviance, u, mu, solver)."""
+        A = (self.Z @ self.lam_matrix(theta)).tocsr()
+        offset = self.X @ beta
+        u = self.u.copy() if u0 is None else u0.copy()
+        I = sp.identity(self.Q, format="csc")
+
+        def pdev(u_):
+            mu_ = expit(offset + A @ u_)
+            return _devres(self.y, mu_).sum() + u_ @ u_, mu_
+
+        pd, mu = pdev(u)
+        for _ in range(100):
+            w = mu * (1 - mu)
+            M = (A.T @ A.multiply(w[:, None]).tocsr() + I).tocsc()
+            solve, _ = _spd_solver(M)
+            delta = solve(A.T @ (self.y - mu) - u)
+            t = 1.0
+            for _ in range(30):
+                un = u + t * delta
+                pdn, mun = pdev(un)
+                if pdn <= pd + 1e-12 * abs(pd):
+                    break
+                t /= 2
+            converged = np.abs(un - u).max() < 1e-10 or abs(pd - pdn) < 1e-13 * abs(pd)
+            u, pd, mu = un, pdn, mun
+            if converged:
+                break
+        w = mu * (1 - mu)
+        M = (A.T @ A.multiply(w[:, None]).tocsr() + I).tocsc()
+        solve, ld = _spd_solver(M)
+        return _devres(self.y, mu).sum() + u @ u + ld, u, mu, solve
+
+    def deviance(self, params):
+        theta, beta = params[:self.ntheta], params[self.ntheta:]
+        try:
+            dev, u, _, _ = self.pirls(theta, beta)
+        except (np.linalg.LinAlgError, ValueError, RuntimeError):
+            return np.inf
+        if np.isfinite(dev):
+            self.u = u
+        return dev
+
+
+def deriv12_hessian(f, x, delta=1e-4):
+    """lme4's ``deriv12``: central finite differences with a fixed step."""
+    k = len(x)
+    f0 = f(x)
+    H = np.empty((k, k))
+    fp, fm = np.empty(k), np.empty(k)
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = delta
+        fp[i], fm[i] = f(x + e), f(x - e)
+        H[i, i] = (fp[i] - 2 * f0 + fm[i]) / delta ** 2
+        for j in range(i):
+            ej = np.zeros(k)
+            ej[j] = delta
+            H[i, j] = H[j, i] = (f(x + e + ej) - f(x + e - ej) - f(x - e + ej) + f(x - e - ej)) / (4 * delta ** 2)
+    return H
+
+
+@dataclass
+class GlmmFit:
+    theta: np.ndarray
+    beta: np.ndarray
+    laplace_deviance: float
+    deviance: float        # sum of squared deviance residuals (lme4's deviance() for GLMMs)
+    vcov: np.ndarray
+    max_grad: float
+    u: np.ndarray
+    mu: np.ndarray
+    model: Laplace
+    messages: list
+
+
+def fit_glmm(frame: ModelFrame) -> GlmmFit:
+    model = Laplace(frame)
+    beta0 = glm_start(frame.X, frame.y, frame.x_names)
+    p = frame.X.shape[1]
+    start = np.concatenate([theta_start(frame.terms), beta0])
+    params, dev, max_grad = optimize_theta(model.deviance, frame.terms, start=start, extra_dims=p)
+    theta, beta = params[:model.ntheta], params[model.ntheta:]
+    lap, u, mu, solve = model.pirls(theta, beta)
+    messages = []
+    model.u = u
+    H = deriv12_hessian(model.deviance, params)
+    V = None
+    try:
+        Hinv = np.linalg.inv(H)
+        V = 2 * Hinv[model.ntheta:, model.ntheta:]
+        V = (V + V.T) / 2
+        if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
+            V = None
+    except np.linalg.LinAlgError:
+        V = None
+    if V is None:
+        # lme4's fallback: the RX-based covariance from the final PIRLS weights
+        w = mu * (1 - mu)
+        A = (model.Z @ model.lam_matrix(theta)).tocsr()
+        AtWX = A.T @ (w[:, None] * frame.X)
+        V = np.linalg.inv(frame.X.T @ (w[:, None] * frame.X) - AtWX.T @ solve(AtWX))
+        messages.append("the standard errors come from the working weights because the numerical "
+                        "Hessian was not positive definite")
+    model.u = u
+    if np.abs(frame.X @ beta).max() > 25:
+        raise InputError("perfect separation: some combination of predictors predicts the outcome "
+                         "perfectly, so odds ratios are infinite",
+                         hint="drop or merge sparse categories of the predictors")
+    return GlmmFit(theta, beta, lap, float(_devres(frame.y, mu).sum()), V, max_grad, u, mu, model, messages)

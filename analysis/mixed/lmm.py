@@ -1,0 +1,429 @@
+"""Linear mixed models by profiled (RE)ML deviance, as ``lme4::lmer``.
+
+Bates, Maechler, Bolker & Walker (2015), *Fitting linear mixed-effects models using
+lme4*, JSS 67(1), eqs. 34 (ML) and 41 (REML): with relative covariance factor
+Lambda(theta), L L' = Lambda' Z'Z Lambda + I,
+
+    ML:   d(theta)   = log|L|^2 + n (1 + log(2 pi r2 / n))
+    REML: d_R(theta) = log|L|^2 + log|R_X|^2 + (n - p)(1 + log(2 pi r2 / (n - p)))
+
+where r2 is the penalised residual sum of squares.  Everything is computed from
+cross-products formed once: with one grouping factor, per-group Z_i'Z_i, Z_i'X_i,
+Z_i'y_i and batched q x q algebra (fast at a million rows); with several factors,
+sparse Z'Z and a (dense or sparse-LU) factorisation of Lambda'Z'Z Lambda + I.
+R equivalent: ``lme4::lmer(formula, data, REML = TRUE/FALSE)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import cho_factor, cho_solve
+from scipy.optimize import minimize
+
+from analysis.mixed.frame import ModelFrame, RandomTerm
+
+DENSE_LIMIT = 3000  # total random effects up to which the general path uses dense Cholesky
+
+
+def theta_lower(terms: list[RandomTerm]) -> np.ndarray:
+    """Lower bounds: 0 for diagonal elements of each Cholesky factor, -inf elsewhere."""
+    out = []
+    for t in terms:
+        for j in range(t.q):
+            for i in range(j, t.q):
+                out.append(0.0 if i == j else -np.inf)
+    return np.array(out)
+
+
+def theta_start(terms: list[RandomTerm]) -> np.ndarray:
+    return np.where(theta_lower(terms) == 0, 1.0, 0.0)
+
+
+def theta_names(terms: list[RandomTerm]) -> list[str]:
+    names = []
+    for t in terms:
+        for j in range(t.q):
+            for i in range(j, t.q):
+                names.append(f"{t.name}.{t.coef_names[i]}" if i == j
+                             else f"{t.name}.{t.coef_names[i]}.{t.coef_names[j]}")
+    return names
+
+
+def tri(theta_block: np.ndarray, q: int) -> np.ndarray:
+    """Lower-triangular relative covariance factor, filled column-wise (lme4's order)."""
+    T = np.zeros((q, q))
+    k = 0
+    for j in range(q):
+        for i in range(j, q):
+            T[i, j] = theta_block[k]
+            k += 1
+    return T
+
+
+def split_theta(theta: np.ndarray, terms: list[RandomTerm]) -> list[np.ndarray]:
+    out, k = [], 0
+    for t in terms:
+        out.append(tri(theta[k:k + t.n_theta], t.q))
+        k += t.n_theta
+    return out
+
+
+@dataclass
+class Solution:
+    """Penalised least squares at one theta."""
+    ldL2: float
+    ldRX2: float
+    pwrss: float
+    beta: np.ndarray
+    XtX_adj: np.ndarray  # R_X'R_X = X'V^{-1}X * sigma^2
+
+
+class BlockedPLS:
+    """One grouping factor: per-group sufficient statistics, batched q x q algebra."""
+
+    def __init__(self, frame: ModelFrame):
+        term = frame.terms[0]
+        self.term = term
+        X, y, Z, codes = frame.X, frame.y, term.Z, term.codes
+        G, q, p = term.n_levels, term.q, X.shape[1]
+        self.n, self.p, self.q, self.G = len(y), p, q, G
+        W = np.column_stack([Z, X, y])
+        ZtW = np.empty((G, q, W.shape[1]))
+        for a in range(q):
+            za = Z[:, a]
+            intercept = np.all(za == 1.0)
+            for b in range(W.shape[1]):
+                w = W[:, b] if intercept else za * W[:, b]
+                ZtW[:, a, b] = np.bincount(codes, weights=w, minlength=G)
+        self.ZtZ = ZtW[:, :, :q]
+        self.ZtR = ZtW[:, :, q:]            # (G, q, p + 1): Z_i'[X_i, y_i]
+        R = W[:, q:]
+        self.RtR = R.T @ R                  # [X, y]'[X, y]
+
+    def _factor(self, theta):
+        T = tri(theta, self.q)
+        if self.q == 1:
+            t = T[0, 0]
+            m = t * t * self.ZtZ[:, 0, 0] + 1.0
+            B = t * self.ZtR                         # (G, 1, p+1)
+            S = B / m[:, None, None]
+            ld = np.log(m).sum()
+        else:
+            M = T.T @ self.ZtZ @ T + np.eye(self.q)
+            B = T.T @ self.ZtR
+            L = np.linalg.cholesky(M)
+            ld = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum()
+            S = np.linalg.solve(M, B)
+        return T, B, S, ld
+
+    def solve(self, theta) -> Solution:
+        _, B, S, ld = self._factor(theta)
+        C = np.einsum("gqi,gqj->ij", B, S)
+        A = self.RtR - C
+        p = self.p
+        XtXa, Xtya = A[:p, :p], A[:p, p]
+        if p:
+            cf = cho_factor(XtXa, lower=True)
+            beta = cho_solve(cf, Xtya)
+            ldRX2 = 2.0 * np.log(np.abs(np.diag(cf[0]))).sum()
+        else:
+            beta, ldRX2 = np.zeros(0), 0.0
+        pwrss = A[p, p] - Xtya @ beta
+        return Solution(ld, ldRX2, max(pwrss, 1e-300), beta, XtXa)
+
+    def modes(self, theta, beta, sigma):
+        """Conditional modes b_i and their conditional covariance sigma^2 T M_i^{-1} T'."""
+        T, B, S, _ = self._factor(theta)
+        rhs = B[:, :, self.p] - B[:, :, :self.p] @ beta       # (G, q)
+        if self.q == 1:
+            m = T[0, 0] ** 2 * self.ZtZ[:, 0, 0] + 1.0
+            u = rhs / m[:, None]
+            Minv = (1.0 / m)[:, None, None]
+        else:
+            M = T.T @ self.ZtZ @ T + np.eye(self.q)
+            Minv = np.linalg.inv(M)
+            u = np.einsum("gij,gj->gi", Minv, rhs)
+        b = u @ T.T
+        cov = sigma ** 2 * (T @ Minv @ T.T)
+        return [(b, cov)]
+
+
+class GeneralPLS:
+    """Several grouping factors (nested or crossed): sparse Z, lme4's general PLS."""
+
+    def __init__(self, frame: ModelFrame):
+        self.terms = frame.terms
+        n, p = frame.X.shape
+        self.n, self.p = n, p
+        blocks, offset = [], 0
+        rows_all, cols_all, vals_all = [], [], []
+        lam_rows, lam_cols, lam_theta = [], [], []
+        theta_offset = 0
+        for t in frame.terms:
+            G, q = t.n_levels, t.q
+            for j in range(q):
+                rows_all.append(np.arange(n))
+                cols_all.append(offset + t.codes * q + j)
+                vals_all.append(t.Z[:, j])
+            # Lambda block: for each level, T placed at (offset + g*q + i, offset + g*q + j)
+            k = 0
+            for j in range(q):
+                for i in range(j, q):
+                    lam_rows.append(offset + np.arange(G) * q + i)
+                    lam_cols.append(offset + np.arange(G) * q + j)
+                    lam_theta.append(np.full(G, theta_offset + k))
+                    k += 1
+            blocks.append((offset, G, q))
+            offset += G * q
+            theta_offset += t.n_theta
+        self.Q = offset
+        self.blocks = blocks
+        Z = sp.csc_matrix((np.concatenate(vals_all), (np.concatenate(rows_all), np.concatenate(cols_all))),
+                          shape=(n, offset))
+        R = np.column_stack([frame.X, frame.y])
+        self.ZtZ = (Z.T @ Z).tocsc()
+        self.ZtR = np.asarray(Z.T @ R)
+        self.RtR = R.T @ R
+        self.lam_rows = np.concatenate(lam_rows)
+        self.lam_cols = np.concatenate(lam_cols)
+        self.lam_theta = np.concatenate(lam_theta)
+
+    def _lambda(self, theta):
+        return sp.csc_matrix((theta[self.lam_theta], (self.lam_rows, self.lam_cols)), shape=(self.Q, self.Q))
+
+    def _factor(self, theta):
+        Lam = self._lambda(theta)
+        M = (Lam.T @ self.ZtZ @ Lam + sp.identity(self.Q, format="csc")).tocsc()
+        B = np.asarray(Lam.T @ self.ZtR)
+        if self.Q <= DENSE_LIMIT:
+            cf = cho_factor(M.toarray(), lower=True)
+            ld = 2.0 * np.log(np.diag(cf[0])).sum()
+            solver = lambda rhs: cho_solve(cf, rhs)  # noqa: E731
+        else:
+            from scipy.sparse.linalg import splu
+            lu = splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                      options={"SymmetricMode": True})
+            ld = np.log(np.abs(lu.U.diagonal())).sum() + np.log(np.abs(lu.L.diagonal())).sum()
+            solver = lu.solve
+        return Lam, B, solver, ld
+
+    def solve(self, theta) -> Solution:
+        _, B, solver, ld = self._factor(theta)
+        S = solver(B)
+        A = self.RtR - B.T @ S
+        p = self.p
+        XtXa, Xtya = A[:p, :p], A[:p, p]
+        if p:
+            cf = cho_factor(XtXa, lower=True)
+            beta = cho_solve(cf, Xtya)
+            ldRX2 = 2.0 * np.log(np.abs(np.diag(cf[0]))).sum()
+        else:
+            beta, ldRX2 = np.zeros(0), 0.0
+        pwrss = A[p, p] - Xtya @ beta
+        return Solution(ld, ldRX2, max(pwrss, 1e-300), beta, XtXa)
+
+    def modes(self, theta, beta, sigma):
+        Lam, B, solver, _ = self._factor(theta)
+        u = solver(B[:, self.p] - B[:, :self.p] @ beta)
+        b = Lam @ u
+        out = []
+        for (offset, G, q) in self.blocks:
+            idx = np.arange(offset, offset + G * q)
+            # diagonal blocks of Lambda M^{-1} Lambda', a chunk of columns at a time
+            cov = np.empty((G, q, q))
+            LamT = Lam.T.tocsc()
+            chunk = max(q, (2000 // q) * q)
+            for start in range(0, G * q, chunk):
+                cols = idx[start:start + chunk]
+                E = LamT[:, cols].toarray()
+                V = np.asarray(Lam @ solver(E))[cols, :]
+                k = len(cols) // q
+                cov[start // q:start // q + k] = V.reshape(k, q, k, q)[np.arange(k), :, np.arange(k), :]
+            out.append((b[idx].reshape(G, q), sigma ** 2 * cov))
+        return out
+
+
+def make_pls(frame: ModelFrame):
+    return BlockedPLS(frame) if len(frame.terms) == 1 else GeneralPLS(frame)
+
+
+def profiled_deviance(sol: Solution, n: int, p: int, reml: bool) -> float:
+    if reml:
+        nmp = n - p
+        return sol.ldL2 + sol.ldRX2 + nmp * (1.0 + np.log(2.0 * np.pi * sol.pwrss / nmp))
+    return sol.ldL2 + n * (1.0 + np.log(2.0 * np.pi * sol.pwrss / n))
+
+
+def sigma_hat(sol: Solution, n: int, p: int, reml: bool) -> float:
+    return float(np.sqrt(sol.pwrss / (n - p if reml else n)))
+
+
+# --------------------------------------------------------------------------- optimiser
+
+def _central_gradient(f, x, lower, h_rel=1e-5):
+    g = np.empty_like(x)
+    for i in range(len(x)):
+        h = h_rel * max(abs(x[i]), 1e-2)
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def numerical_hessian(f, x, h_rel=1e-3, h_min=1e-4, f0=None):
+    """Central second differences with one Richardson step (as numDeriv's hessian)."""
+    k = len(x)
+    f0 = f(x) if f0 is None else f0
+    base = np.array([h_rel * abs(v) + (h_min if abs(v) < 1e-8 else 0.0) for v in x])
+
+    def at(h):
+        H = np.empty((k, k))
+        fp = np.empty(k)
+        fm = np.empty(k)
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = h[i]
+            fp[i], fm[i] = f(x + e), f(x - e)
+            H[i, i] = (fp[i] - 2 * f0 + fm[i]) / h[i] ** 2
+        for i in range(k):
+            for j in range(i):
+                ei = np.zeros(k)
+                ej = np.zeros(k)
+                ei[i] = h[i]
+                ej[j] = h[j]
+                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
+                                     + f(x - ei - ej)) / (4 * h[i] * h[j])
+        return H
+
+    return (4 * at(base / 2) - at(base)) / 3
+
+
+def minimize_bounded(f, x0, lower, max_newton=20):
+    """L-BFGS-B with central-difference gradients, then projected Newton polishing.
+
+    lme4's BOBYQA can stop early on ill-scaled problems (random slopes on wide-range
+    predictors); the Newton polish with a finite-difference Hessian reaches the true
+    optimum.  Returns (x, f(x), converged, max |gradient| over free parameters).
+    """
+    lower = np.asarray(lower, dtype=float)
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    grad = lambda x: _central_gradient(f, x, lower)  # noqa: E731
+    res = minimize(f, x0, jac=grad, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-8, "maxcor": 20})
+    x = np.maximum(res.x, lower)
+    fx = f(x)
+    for _ in range(max_newton):
+        g = grad(x)
+        at_bound = (x <= lower + 1e-10) & (g > 0)
+        free = ~at_bound
+        if not free.any():
+            break
+        H = numerical_hessian(f, x, h_rel=1e-4, h_min=1e-5, f0=fx)[np.ix_(free, free)]
+        try:
+            w, V = np.linalg.eigh(H)
+        except np.linalg.LinAlgError:
+            break
+        w = np.maximum(np.abs(w), 1e-8 * max(1.0, np.abs(w).max()))
+        step = np.zeros_like(x)
+        step[free] = -(V @ ((V.T @ g[free]) / w))
+        improved = False
+        t = 1.0
+        for _ in range(30):
+            xn = np.maximum(x + t * step, lower)
+            fn = f(xn)
+            if fn < fx - 1e-13 * max(1.0, abs(fx)):
+                improved = True
+                break
+            t /= 2
+        if not improved:
+            break
+        change = np.abs(xn - x).max()
+        x, fx = xn, fn
+        if change < 1e-10:
+            break
+    g = grad(x)
+    free = ~((x <= lower + 1e-10) & (g > 0))
+    max_grad = float(np.abs(g[free]).max()) if free.any() else 0.0
+    return x, fx, max_grad
+
+
+def theta_scale(terms: list[RandomTerm]) -> np.ndarray:
+    """Per-element scale 1/rms(z_i) so the optimiser sees comparable parameters.
+
+    T = diag(1/s) T_s is still lower triangular with the same sign constraints, so this
+    is a pure preconditioning (it changes nothing in the model).
+    """
+    out = []
+    for t in terms:
+        rms = np.sqrt((t.Z ** 2).mean(axis=0))
+        rms[rms == 0] = 1.0
+        for j in range(t.q):
+            for i in range(j, t.q):
+                out.append(1.0 / rms[i])
+    return np.array(out)
+
+
+def optimize_theta(dev, terms, start=None, extra_dims=0):
+    """Minimise dev over theta (preconditioned), escaping the theta_ii = 0 saddles.
+
+    At a zero diagonal element the deviance is symmetric in that element's sign, so the
+    gradient vanishes there even when the optimum is inside; restarts from a positive
+    value catch that.  Returns (theta, dev, max|grad|).
+    """
+    scale = np.concatenate([theta_scale(terms), np.ones(extra_dims)])
+    lower = np.concatenate([theta_lower(terms), np.full(extra_dims, -np.inf)])
+    f = lambda x: dev(x * scale)  # noqa: E731
+    if start is None:
+        start = np.concatenate([theta_start(terms), np.zeros(extra_dims)])
+    else:
+        start = np.asarray(start, dtype=float) / scale
+    best = minimize_bounded(f, start, lower)
+    diag = np.flatnonzero(lower == 0)
+    for _ in range(3):
+        x, fx, _ = best
+        zero = [i for i in diag if x[i] < 1e-6]
+        if not zero:
+            break
+        x1 = x.copy()
+        x1[zero] = 0.5
+        cand = minimize_bounded(f, x1, lower)
+        if cand[1] < fx - 1e-8:
+            best = cand
+        else:
+            break
+    x, fx, g = best
+    return x * scale, fx, g
+
+
+@dataclass
+class LmmFit:
+    theta: np.ndarray
+    beta: np.ndarray
+    sigma: float
+    deviance: float      # the fitted criterion (REML criterion for REML fits)
+    deviance_ml: float   # ML deviance at these estimates
+    vcov: np.ndarray
+    max_grad: float
+    pls: object
+    solution: Solution
+
+
+def fit_lmm(frame: ModelFrame, reml: bool = True, start: np.ndarray | None = None) -> LmmFit:
+    pls = make_pls(frame)
+    n, p = frame.n, frame.X.shape[1]
+    lower = theta_lower(frame.terms)
+
+    def dev(theta):
+        try:
+            return profiled_deviance(pls.solve(theta), n, p, reml)
+        except (np.linalg.LinAlgError, ValueError):
+            return np.inf
+
+    theta, fval, max_grad = optimize_theta(dev, frame.terms, start)
+    sol = pls.solve(theta)
+    sigma = sigma_hat(sol, n, p, reml)
+    vcov = sigma ** 2 * np.linalg.inv(sol.XtX_adj) if p else np.zeros((0, 0))
+    dev_ml = sol.ldL2 + n * (1.0 + np.log(2.0 * np.pi * sol.pwrss / n))
+    return LmmFit(theta, sol.beta, sigma, float(fval), float(dev_ml), vcov, max_grad, pls, sol)

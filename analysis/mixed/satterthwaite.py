@@ -1,0 +1,67 @@
+"""Satterthwaite denominator degrees of freedom for fixed effects, as lmerTest.
+
+Kuznetsova, Brockhoff & Christensen (2017), *lmerTest package: tests in linear mixed
+effects models*, JSS 82(13), eq. 7: for a contrast l,
+
+    df = 2 (l' C l)^2 / (g' A g),
+
+C = vcov(beta) as a function of the variance parameters varpar = (theta, sigma),
+g = d(l' C l)/d varpar and A = 2 H^{-1}, H the Hessian of the (RE)ML deviance in
+(theta, sigma) (lmerTest's ``devfun_vp``; Moore-Penrose inverse over positive
+eigenvalues).  R equivalent: ``summary(lmerTest::lmer(...))$coefficients[, "df"]``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.mixed.lmm import numerical_hessian
+
+
+def deviance_vp(pls, varpar: np.ndarray, n: int, p: int, reml: bool) -> float:
+    """lmerTest's devfun_vp: -2 log-likelihood at (theta, sigma), beta profiled."""
+    theta, sigma = varpar[:-1], varpar[-1]
+    sigma2 = sigma * sigma
+    sol = pls.solve(theta)
+    dev = sol.ldL2 + sol.pwrss / sigma2 + n * np.log(2 * np.pi * sigma2)
+    if reml:
+        dev += sol.ldRX2 - p * np.log(2 * np.pi * sigma2)
+    return float(dev)
+
+
+def satterthwaite_df(pls, theta: np.ndarray, sigma: float, n: int, p: int, reml: bool,
+                     vcov: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Satterthwaite df for each fixed effect (unit contrasts); also warnings."""
+    varpar = np.concatenate([theta, [sigma]])
+    f = lambda vp: deviance_vp(pls, vp, n, p, reml)  # noqa: E731
+    H = numerical_hessian(f, varpar, h_rel=1e-3, h_min=1e-4)
+    H = (H + H.T) / 2
+    w, V = np.linalg.eigh(H)
+    tol = 1e-8
+    messages = []
+    if (w < -tol).any():
+        messages.append("the variance parameters are not at a minimum (negative curvature); "
+                        "the Satterthwaite df may be unreliable")
+    pos = w > tol
+    A = 2 * (V[:, pos] / w[pos]) @ V[:, pos].T
+
+    def covbeta(theta_):
+        return np.linalg.inv(pls.solve(theta_).XtX_adj)
+
+    # Jacobian of vcov(beta) = sigma^2 (X'V^-1X)^-1: analytic in sigma, central in theta
+    k = len(theta)
+    base = covbeta(theta)
+    jac = np.empty((k + 1, p, p))
+    for i in range(k):
+        h = 1e-4 * abs(theta[i]) + (1e-5 if abs(theta[i]) < 1e-8 else 0.0)
+        e = np.zeros(k)
+        e[i] = h
+        d1 = (covbeta(theta + e) - covbeta(theta - e)) / (2 * h)
+        d2 = (covbeta(theta + e / 2) - covbeta(theta - e / 2)) / h
+        jac[i] = sigma ** 2 * (4 * d2 - d1) / 3
+    jac[k] = 2 * sigma * base
+    df = np.empty(p)
+    for j in range(p):
+        g = jac[:, j, j]
+        denom = g @ A @ g
+        df[j] = 2 * vcov[j, j] ** 2 / denom if denom > 0 else np.nan
+    return df, messages

@@ -1,0 +1,337 @@
+"""Organisational readiness for digital co-production: index, benchmark and where to start.
+
+Definitions (stated once, used by the page, the command and the tests):
+
+* **Dimension score** of a respondent: the construct's scale score (mean of its answered,
+  reverse-keyed items, ``analysis.scoring``), rescaled from the response range to 0-100:
+  ``(score - scale min) / (scale max - scale min) * 100``.
+* **Group dimension score**: the mean of its respondents' dimension scores, with a t-based
+  95% CI ``mean +/- t(.975, n - 1) * sd / sqrt(n)`` (R: ``t.test(x)$conf.int``).
+* **Readiness index** of a group (0-100): the mean of the group's dimension scores, so
+  the index is the average of the bars shown for the dimensions.
+* **Agreement**: rwg(j) over all readiness items of the group with the uniform null over
+  the A response options (James, Demaree & Wolf 1984; R: ``multilevel::rwg.j``); below
+  .70 the group is flagged: its members do not share a view, so its mean speaks for no one
+  in particular. ICC(1)/ICC(2) per dimension over the groups shown (Bliese 2000; R:
+  ``multilevel::ICC1(aov(score ~ factor(group)))``).
+* **Benchmark**: median and quartiles (R ``quantile(type = 7)``) of the group scores over
+  the groups that are shown, and each group's percentile rank
+  ``100 * (below + equal / 2) / groups`` (mid-rank percentile, Crocker & Algina 1986).
+* **Privacy**: ``analysis.privacy``: a group with fewer than ``min_n`` respondents (and
+  the complementary partner that keeps it from being recovered from totals) shows nothing:
+  no index, score, CI, rwg or percentile, and is left out of the benchmark and the ICCs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from analysis import privacy
+from analysis.errors import InputError
+from analysis.scoring import apply_reverse, numeric_items, score_instrument
+
+EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
+LOW_AGREEMENT = 0.70
+
+
+# --------------------------------------------------------------------------- preparation
+def clean_items(data: pd.DataFrame, instrument, constructs=None) -> pd.DataFrame:
+    """Copy of ``data`` with the instrument's declared missing codes set to missing in the
+    item columns of ``constructs`` (default all); an answer outside the response range
+    raises ``InputError`` naming the column and row."""
+    out = data.copy()
+    codes = list(getattr(instrument, "missing_codes", []) or [])
+    for construct in (constructs if constructs is not None else instrument.constructs):
+        for item in construct.items:
+            if item.id not in out.columns:
+                continue
+            x = numeric_items(out, [item.id])[item.id]
+            if codes:
+                x = x.mask(x.isin(codes))
+            scale = item.scale or construct.scale
+            bad = x.notna() & ((x < scale.min) | (x > scale.max))
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(f"answer {x.iloc[row]:g} is outside the response range {scale.min}..{scale.max} "
+                                 f"({int(bad.sum())} such cells)", column=item.id, row=row + 1,
+                                 hint="declare it as a missing code or fix it on the Data page (validate)")
+            out[item.id] = x
+    return out
+
+
+def clean_and_score(data: pd.DataFrame, instrument, *, min_share: float = 0.5, constructs=None) -> pd.DataFrame:
+    """``clean_items`` then ``analysis.scoring.score_instrument`` (one column per construct)."""
+    chosen = constructs if constructs is not None else instrument.constructs
+    cleaned = clean_items(data, instrument, chosen)
+    return score_instrument(cleaned, instrument, min_share=min_share, constructs=[c.key for c in chosen])
+
+
+def resolve_group(data: pd.DataFrame, instrument, group: str) -> str:
+    """Accept a column name or a key of the instrument's ``group_columns`` (e.g. 'organisation')."""
+    if group in data.columns:
+        return group
+    mapped = (getattr(instrument, "group_columns", {}) or {}).get(group)
+    if mapped and mapped in data.columns:
+        return mapped
+    raise InputError("unknown group column", column=str(group),
+                     hint="name the column that identifies the organisation, e.g. "
+                          + ", ".join(v for v in (getattr(instrument, "group_columns", {}) or {}).values()))
+
+
+def to_0_100(score: pd.Series, scale) -> pd.Series:
+    """Rescale a scale score from ``scale.min..scale.max`` to 0..100."""
+    return (score - scale.min) / (scale.max - scale.min) * 100.0
+
+
+def _t_ci(x: pd.Series) -> tuple[float, float]:
+    x = x.dropna()
+    n = len(x)
+    if n < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)
+    return float(x.mean() - half), float(x.mean() + half)
+
+
+def percentile_rank(value: float, values) -> float:
+    """Mid-rank percentile of ``value`` among ``values``: 100 (below + equal/2) / n."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if value is None or not np.isfinite(value) or len(v) == 0:
+        return float("nan")
+    return float(100.0 * ((v < value).sum() + 0.5 * (v == value).sum()) / len(v))
+
+
+# --------------------------------------------------------------------------- evidence
+@lru_cache(maxsize=1)
+def _evidence() -> list[dict]:
+    return yaml.safe_load(EVIDENCE_FILE.read_text(encoding="utf-8"))["themes"]
+
+
+def evidence_for(construct) -> dict:
+    """The evidence theme of a readiness dimension, matched on words in its key and label."""
+    text = f"{construct.key} {construct.label}".lower().replace("_", " ")
+    themes = _evidence()
+    for theme in themes:
+        if any(word.lower() in text for word in theme["match"]):
+            return theme
+    return next(t for t in themes if t["id"] == "general")
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class WhereToStart:
+    """Dimensions of one group furthest below the benchmark median, with the literature's enablers."""
+    group: object
+    suppressed: bool
+    message: str
+    table: pd.DataFrame  # dimension, label, score, median, gap, percentile, theme, enablers
+
+    def to_dict(self) -> dict:
+        return {"group": self.group, "suppressed": self.suppressed, "message": self.message,
+                "dimensions": self.table}
+
+
+@dataclass
+class ReadinessResult:
+    """Readiness per group. ``groups``: one row per group with ``group, n, suppressed,
+    suppression, index``, per dimension ``<key>`` (0-100), ``<key>_ci_low``, ``<key>_ci_high``,
+    ``<key>_n``, and ``rwg``, ``low_agreement``. ``benchmark``: one row per measure (index and
+    dimensions) with ``n_groups, q1, median, q3``. ``percentiles``: group x measure."""
+    min_n: int
+    group_column: str
+    dimensions: list[str]
+    labels: dict
+    groups: pd.DataFrame
+    benchmark: pd.DataFrame
+    percentiles: pd.DataFrame
+    icc: pd.DataFrame
+    filters: dict = field(default_factory=dict)
+    _constructs: dict = field(default_factory=dict, repr=False)
+
+    def _row(self, group_id):
+        match = self.groups[self.groups["group"].astype(str) == str(group_id)]
+        if match.empty:
+            raise InputError(f"no group '{group_id}' in the data", column=self.group_column,
+                             hint="pick one of the groups listed in the readiness table")
+        return match.iloc[0]
+
+    def where_to_start(self, group_id, top: int = 3) -> WhereToStart:
+        """The (up to ``top``) dimensions where ``group_id`` lies furthest below the
+        benchmark median, each with the enablers the literature names (analysis/evidence.yaml)."""
+        row = self._row(group_id)
+        columns = ["dimension", "label", "score", "median", "gap", "percentile", "theme", "enablers"]
+        if bool(row["suppressed"]):
+            return WhereToStart(row["group"], True,
+                                f"Fewer than {self.min_n} respondents (or needed to protect such a group): "
+                                "no scores are shown for this group.", pd.DataFrame(columns=columns))
+        bench = self.benchmark.set_index("measure")
+        pct = self.percentiles[self.percentiles["group"].astype(str) == str(group_id)].set_index("measure")
+        rows = []
+        for key in self.dimensions:
+            score = row[key]
+            median = bench.loc[key, "median"]
+            if pd.isna(score) or pd.isna(median) or score >= median:
+                continue
+            theme = evidence_for(self._constructs[key])
+            rows.append({"dimension": key, "label": self.labels[key], "score": float(score),
+                         "median": float(median), "gap": float(score - median),
+                         "percentile": float(pct.loc[key, "percentile"]) if key in pct.index else None,
+                         "theme": theme["id"], "enablers": theme["enablers"]})
+        table = pd.DataFrame(rows, columns=columns).sort_values("gap", kind="stable").head(top).reset_index(drop=True)
+        if table.empty:
+            message = "This group is at or above the median of the compared groups on every dimension."
+        else:
+            parts = [f"{r.label} ({r.score:.0f} vs median {r.median:.0f})" for r in table.itertuples()]
+            message = "Furthest below the benchmark: " + "; ".join(parts) + "."
+        return WhereToStart(row["group"], False, message, table)
+
+    def reading(self, group_id) -> str:
+        """One plain-language paragraph on a group's readiness."""
+        row = self._row(group_id)
+        if bool(row["suppressed"]):
+            return (f"Group {row['group']}: no scores are shown because fewer than {self.min_n} people "
+                    "answered, or because showing them would let a smaller group be worked out.")
+        bench = self.benchmark.set_index("measure")
+        text = (f"Group {row['group']} ({int(row['n'])} respondents) has a readiness index of "
+                f"{row['index']:.0f} out of 100" if pd.notna(row["index"]) else
+                f"Group {row['group']} ({int(row['n'])} respondents) has no index because a dimension "
+                "had too few answers")
+        if pd.notna(row["index"]) and pd.notna(bench.loc["index", "median"]):
+            text += f"; the median of {int(bench.loc['index', 'n_groups'])} compared groups is {bench.loc['index', 'median']:.0f}"
+        text += "."
+        if pd.notna(row["rwg"]):
+            text += (f" Agreement rwg(j) = {row['rwg']:.2f}"
+                     + (": too low to speak of a shared view (below .70)." if row["rwg"] < LOW_AGREEMENT
+                        else ": enough to speak of a shared view."))
+        return text
+
+    def to_dict(self) -> dict:
+        groups = []
+        for _, r in self.groups.iterrows():
+            groups.append({"group": r["group"], "n": int(r["n"]), "suppressed": bool(r["suppressed"]),
+                           "index": None if pd.isna(r["index"]) else float(r["index"]),
+                           "dimensions": {k: (None if pd.isna(r[k]) else float(r[k])) for k in self.dimensions},
+                           "rwg": None if pd.isna(r["rwg"]) else float(r["rwg"])})
+        measures = {}
+        for _, b in self.benchmark.iterrows():
+            measures[b["measure"]] = {"n_groups": int(b["n_groups"]), "q1": b["q1"], "median": b["median"], "q3": b["q3"]}
+        pct = {}
+        for g, sub in self.percentiles.groupby("group", sort=False):
+            pct[str(g)] = {m: (None if pd.isna(p) else float(p)) for m, p in zip(sub["measure"], sub["percentile"])}
+        return {"min_n": self.min_n, "dimensions": list(self.dimensions), "groups": groups,
+                "benchmark": {"measures": measures, "percentiles": pct},
+                "labels": dict(self.labels), "icc": self.icc}
+
+
+# --------------------------------------------------------------------------- the index
+def _rwg_items(items: pd.DataFrame, dims) -> float:
+    """rwg(j) over all readiness items; with differing response ranges, the mean of the
+    per-dimension rwg(j)."""
+    from analysis.aggregation import rwg_j
+    options = {c.scale.max - c.scale.min + 1 for c in dims}
+    if len(options) == 1:
+        cols = [it.id for c in dims for it in c.items if it.id in items.columns]
+        return rwg_j(items[cols], options.pop())
+    values = [rwg_j(items[[it.id for it in c.items if it.id in items.columns]], c.scale.max - c.scale.min + 1)
+              for c in dims]
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
+              min_share: float = 0.5, filters: dict | None = None) -> ReadinessResult:
+    """Readiness index, dimension scores with CIs, agreement and benchmark per group.
+
+    ``data`` holds item columns named by the instrument's item ids; ``filters`` (column ->
+    values kept) are checked by ``analysis.privacy.check_filter`` against small subsets and
+    difference attacks. See the module docstring for every definition.
+    """
+    min_n = privacy._check_min_n(min_n)
+    group = resolve_group(data, instrument, group)
+    dims = [c for c in instrument.readiness_dimensions if any(it.id in data.columns for it in c.items)]
+    if not dims:
+        raise InputError(f"none of the readiness items of instrument '{instrument.id}' are in the data",
+                         hint="map the readiness items on the Data page, or pick the public-servant instrument")
+    scored = clean_and_score(data, instrument, min_share=min_share, constructs=dims)
+    keys = [c.key for c in dims]
+    for c in dims:
+        scored[c.key] = to_0_100(scored[c.key], c.scale)
+    counted = scored[keys].notna().any(axis=1) & scored[group].notna()
+    check = privacy.check_filter(scored, filters, min_n, group=group, counted=counted)
+    # Values are computed on the filtered rows *including* protected groups and then blanked,
+    # so the table lists every group; nothing blanked enters the benchmark or the ICCs.
+    mask = privacy._mask(scored, check.filters) if check.filters else pd.Series(True, index=scored.index)
+    view = scored.loc[mask & counted]
+    items = apply_reverse(view[[it.id for c in dims for it in c.items if it.id in view.columns]],
+                          None, None, None)
+    for c in dims:
+        present = [it.id for it in c.items if it.id in items.columns]
+        rev = [it.id for it in c.items if it.reverse and it.id in present]
+        if rev:
+            items[rev] = apply_reverse(items[present], rev, c.scale.min, c.scale.max)[rev]
+
+    all_groups = scored.loc[scored[group].notna(), group].drop_duplicates()
+    all_groups = sorted(all_groups.tolist(), key=lambda g: (not isinstance(g, (int, float, np.number)), g if isinstance(g, (int, float, np.number)) else str(g)))
+    rows = []
+    for g in all_groups:
+        sub = view[view[group] == g]
+        rec = {"group": g, "n": int(len(sub))}
+        for k in keys:
+            x = sub[k].dropna()
+            lo, hi = _t_ci(x)
+            rec[k] = float(x.mean()) if len(x) else float("nan")
+            rec[f"{k}_ci_low"], rec[f"{k}_ci_high"], rec[f"{k}_n"] = lo, hi, int(len(x))
+        rec["index"] = float(np.mean([rec[k] for k in keys])) if all(np.isfinite(rec[k]) for k in keys) else float("nan")
+        rec["rwg"] = _rwg_items(items.loc[sub.index], dims) if len(sub) else float("nan")
+        rows.append(rec)
+    table = pd.DataFrame(rows)
+    value_cols = ["index", "rwg"] + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high")]
+    forced = table["group"].isin(set(check.protected_groups) | set(check.suppress_groups))
+    table = privacy.suppress(table, "n", min_n, value_cols=value_cols, totals=True, force=forced)
+    # a dimension answered by too few people in an otherwise shown group is blanked too
+    # (and the index with it, which would otherwise give it away), with its own partners
+    for k in keys:
+        cell = privacy.suppress(table[["group", f"{k}_n"]].copy(), f"{k}_n", min_n, value_cols=[],
+                                totals=True, force=table["suppressed"])
+        hide = cell["suppressed"] & ~table["suppressed"]
+        table.loc[hide, [k, f"{k}_ci_low", f"{k}_ci_high", "index"]] = np.nan
+    table["low_agreement"] = [None if pd.isna(r) else bool(r < LOW_AGREEMENT) for r in table["rwg"]]
+    order = (["group", "n", "suppressed", "suppression", "index"]
+             + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high", f"{k}_n")] + ["rwg", "low_agreement"])
+    table = table[order]
+
+    shown = table[~table["suppressed"]]
+    bench_rows, pct_rows = [], []
+    labels = {c.key: c.label for c in dims}
+    for measure in ["index"] + keys:
+        vals = shown[measure].dropna().to_numpy(dtype=float)
+        q1, med, q3 = (np.percentile(vals, [25, 50, 75]) if len(vals) else (np.nan,) * 3)
+        bench_rows.append({"measure": measure, "label": "Readiness index" if measure == "index" else labels[measure],
+                           "n_groups": int(len(vals)), "q1": float(q1), "median": float(med), "q3": float(q3)})
+        for _, r in table.iterrows():
+            score = r[measure]
+            pct_rows.append({"group": r["group"], "measure": measure,
+                             "score": None if pd.isna(score) else float(score),
+                             "percentile": percentile_rank(None if pd.isna(score) else float(score), vals)})
+    benchmark = pd.DataFrame(bench_rows)
+    percentiles = pd.DataFrame(pct_rows)
+
+    from analysis.aggregation import icc1_icc2
+    icc_rows = []
+    kept = view[view[group].isin(set(shown["group"]))]
+    for c in dims:
+        try:
+            res = icc1_icc2(kept, c.key, group)
+            icc_rows.append({"dimension": c.key, "label": c.label, "icc1": res.icc1, "icc2": res.icc2,
+                             "n_groups": res.n_groups, "n_obs": res.n_obs})
+        except InputError:
+            icc_rows.append({"dimension": c.key, "label": c.label, "icc1": np.nan, "icc2": np.nan,
+                             "n_groups": int(kept[group].nunique()), "n_obs": int(kept[c.key].notna().sum())})
+    return ReadinessResult(min_n=min_n, group_column=group, dimensions=keys, labels=labels, groups=table,
+                           benchmark=benchmark, percentiles=percentiles, icc=pd.DataFrame(icc_rows),
+                           filters=check.filters, _constructs={c.key: c for c in dims})

@@ -1,0 +1,528 @@
+"""Checking survey data against an instrument before anything is scored.
+
+``validate`` looks at the item columns (through a mapping ``{item_id: column}``) and the
+respondent/group id columns and returns a ``ValidationReport``: one ``Problem`` per kind
+and column, with how many cells or respondents it concerns, up to five example rows and
+what the user can do about it. ``apply_actions`` then carries out the user's choices
+(set to missing, drop the respondents, keep) on a copy of the data.
+
+Row numbers are 1-based respondent numbers in file order: row 1 is the first respondent
+(the line under the header; for Qualtrics exports the line under its three header rows).
+After respondents are dropped the data keep their original index, so the numbers stay
+those of the file.
+
+Careless-responding checks follow Meade & Craig (2012, Psychological Methods 17(3)) and
+Curran (2016, JESP 66): long-string/straight-lining is flagged only on blocks that mix
+reverse- and forward-keyed items, where one answer to all items cannot be a consistent
+opinion. R has no single equivalent call; ``careless::longstring`` counts the run length.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError
+from analysis.io import NA_TOKENS
+from analysis.mapping import auto_map, check_mapping, normalise, unmapped_columns
+
+# Codes most survey tools use for "no answer"/"refused"; counted as missing codes only when
+# they lie outside the item's scale, so a 0..100 scale keeps its 99s.
+DEFAULT_MISSING_CODES = (-9, -99, -999, 99, 999)
+ACTIONS = ("set_missing", "drop_respondents", "keep")
+CODES = ("UNMAPPED_ITEMS", "MISSING_GROUP_ID", "DUPLICATE_ID", "NON_NUMERIC", "MISSING_CODE",
+         "OUT_OF_RANGE", "EMPTY_ITEM", "CONSTANT_ITEM", "TOO_FEW_ANSWERED", "STRAIGHT_LINING")
+# (allowed actions, default) per code: cell-level problems default to missing, respondent-
+# level flags are kept until the researcher decides.
+_ACTIONS = {
+    "UNMAPPED_ITEMS": (["keep"], "keep"),
+    "MISSING_GROUP_ID": (["keep", "drop_respondents"], "keep"),
+    "DUPLICATE_ID": (["keep", "drop_respondents"], "keep"),
+    "NON_NUMERIC": (["set_missing", "drop_respondents", "keep"], "set_missing"),
+    "MISSING_CODE": (["set_missing", "drop_respondents", "keep"], "set_missing"),
+    "OUT_OF_RANGE": (["set_missing", "drop_respondents", "keep"], "set_missing"),
+    "EMPTY_ITEM": (["keep"], "keep"),
+    "CONSTANT_ITEM": (["keep", "set_missing"], "keep"),
+    "TOO_FEW_ANSWERED": (["keep", "drop_respondents"], "keep"),
+    "STRAIGHT_LINING": (["keep", "drop_respondents"], "keep"),
+}
+_CELL_CODES = {"NON_NUMERIC", "MISSING_CODE", "OUT_OF_RANGE"}
+_ID_ALIASES = ("respondentid", "responseid", "respid", "caseid", "id", "respondent", "serial")
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class Problem:
+    """One kind of problem in one column (or across the items, ``column=None``).
+
+    ``count`` is the number of cells (cell-level codes) or respondents (respondent-level
+    codes) concerned; ``example_rows`` are up to five 1-based row numbers; ``actions``
+    the choices ``apply_actions`` accepts for it, ``default_action`` the one it takes when
+    none is given. ``rows`` holds every affected row position (not serialised).
+    """
+
+    code: str
+    column: str | None
+    count: int
+    example_rows: list[int]
+    message: str
+    suggestion: str
+    item: str | None = None
+    actions: list[str] = field(default_factory=list)
+    default_action: str = "keep"
+    rows: list[int] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "column": self.column, "item": self.item, "count": int(self.count),
+                "example_rows": [int(r) for r in self.example_rows], "message": self.message,
+                "suggestion": self.suggestion, "actions": list(self.actions),
+                "default_action": self.default_action}
+
+
+@dataclass
+class ValidationReport:
+    """What ``validate`` found. ``mapping`` is the ``{item_id: column}`` mapping used."""
+
+    source: str | None
+    instrument: str
+    n_rows: int
+    n_columns: int
+    n_items: int
+    n_items_mapped: int
+    mapping: dict[str, str]
+    unmapped_items: list[str]
+    unmapped_columns: list[str]
+    id_column: str | None
+    problems: list[Problem]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted({p.code for p in self.problems}, key=CODES.index)
+
+    def by_code(self, code: str) -> list[Problem]:
+        return [p for p in self.problems if p.code == code]
+
+    def default_actions(self) -> dict[str, str]:
+        return {code: _ACTIONS[code][1] for code in self.codes}
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "instrument": self.instrument, "n_rows": self.n_rows,
+                "n_columns": self.n_columns, "n_items": self.n_items,
+                "n_items_mapped": self.n_items_mapped, "mapping": dict(self.mapping),
+                "unmapped_items": list(self.unmapped_items),
+                "unmapped_columns": [str(c) for c in self.unmapped_columns],
+                "id_column": self.id_column, "n_problems": len(self.problems),
+                "problems": [p.to_dict() for p in self.problems], "notes": list(self.notes)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per problem, for a table on the Data page."""
+        cols = ["code", "column", "item", "count", "example_rows", "message", "suggestion", "default_action"]
+        rows = [{**p.to_dict(), "example_rows": ", ".join(map(str, p.example_rows))} for p in self.problems]
+        return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------- cell classification
+
+@dataclass
+class _Cells:
+    numbers: np.ndarray      # float value where the cell is a number, else NaN
+    code: np.ndarray         # bool: a missing-value code (numeric or text)
+    text: np.ndarray         # bool: text that is neither a number nor a code
+    outside: np.ndarray      # bool: a number outside the scale (and not a code)
+    valid: np.ndarray        # float: the usable answer, NaN otherwise
+    raw: np.ndarray          # the original cells (for examples)
+
+
+def _parse_number(value: Any) -> float | None:
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if text.count(",") == 1 and "." not in text:  # decimal comma
+        try:
+            return float(text.replace(",", "."))
+        except ValueError:
+            return None
+    return None
+
+
+def _classify(series: pd.Series, lo: float, hi: float, explicit: set, text_codes: set) -> _Cells:
+    raw = series.to_numpy(dtype=object)
+    n = len(raw)
+    numbers = np.full(n, np.nan)
+    text = np.zeros(n, dtype=bool)
+    code = np.zeros(n, dtype=bool)
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        numbers = series.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        for i, v in enumerate(raw):
+            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+                continue
+            if isinstance(v, (bool, np.bool_)):
+                numbers[i] = float(v)
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                numbers[i] = float(v)
+            elif isinstance(v, str):
+                stripped = v.strip()
+                if stripped == "":
+                    continue
+                if stripped in text_codes:
+                    code[i] = True
+                    continue
+                parsed = _parse_number(stripped)
+                if parsed is None:
+                    text[i] = True
+                else:
+                    numbers[i] = parsed
+            else:
+                text[i] = True
+    finite = ~np.isnan(numbers)
+    inside = finite & (numbers >= lo) & (numbers <= hi)
+    numeric_code = finite & np.isin(numbers, [float(c) for c in explicit])
+    numeric_code |= finite & ~inside & np.isin(numbers, [float(c) for c in DEFAULT_MISSING_CODES])
+    code |= numeric_code
+    outside = finite & ~inside & ~numeric_code
+    valid = np.where(inside & ~numeric_code, numbers, np.nan)
+    return _Cells(numbers, code, text, outside, valid, raw)
+
+
+def _row_numbers(index: pd.Index, positions: Iterable[int]) -> list[int]:
+    positions = list(positions)
+    if pd.api.types.is_integer_dtype(index):
+        return [int(index[p]) + 1 for p in positions]
+    return [int(p) + 1 for p in positions]
+
+
+def _examples(index: pd.Index, positions: np.ndarray) -> list[int]:
+    return _row_numbers(index, positions[:MAX_EXAMPLES])
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return repr(value.strip())
+    return str(value)
+
+
+def _problem(code: str, column, count: int, positions: np.ndarray, index: pd.Index, message: str,
+             suggestion: str, item: str | None = None) -> Problem:
+    allowed, default = _ACTIONS[code]
+    positions = np.asarray(positions, dtype=int)
+    return Problem(code=code, column=None if column is None else str(column), count=int(count),
+                   example_rows=_examples(index, positions), message=message, suggestion=suggestion,
+                   item=item, actions=list(allowed), default_action=default, rows=positions.tolist())
+
+
+# --------------------------------------------------------------------------- validate
+
+def _explicit_codes(instrument, missing_codes, column) -> tuple[set, set]:
+    """Declared codes for a column: numbers and text, from the instrument and the file."""
+    declared = list(getattr(instrument, "missing_codes", None) or [])
+    if isinstance(missing_codes, Mapping):
+        declared += list(missing_codes.get(column, []) or [])
+    elif missing_codes is not None:
+        declared += list(missing_codes)
+    numbers, texts = set(), set(NA_TOKENS)
+    for c in declared:
+        if isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, bool):
+            numbers.add(float(c))
+        else:
+            text = str(c).strip().lstrip(".") if str(c).startswith(".") and len(str(c)) == 2 else str(c).strip()
+            texts.add(text)
+            parsed = _parse_number(text)
+            if parsed is not None:
+                numbers.add(parsed)
+    return numbers, texts
+
+
+def _find_id_column(data: pd.DataFrame, instrument, mapping: Mapping) -> str | None:
+    id_col = getattr(instrument, "id_column", None)
+    if id_col and mapping.get(id_col) in data.columns:
+        return mapping[id_col]
+    if id_col in data.columns:
+        return id_col
+    norm = {normalise(c): c for c in data.columns}
+    for alias in ((normalise(id_col),) if id_col else ()) + _ID_ALIASES:
+        if alias in norm:
+            return norm[alias]
+    return None
+
+
+def _group_columns(instrument) -> list[tuple[str, str]]:
+    groups = getattr(instrument, "group_columns", None) or {}
+    if isinstance(groups, Mapping):
+        return [(str(role), str(col)) for role, col in groups.items()]
+    return [(str(col), str(col)) for col in groups]
+
+
+def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None = None, *,
+             source: str | None = None, min_answered_share: float = 0.5,
+             straightline_min_items: int = 6,
+             missing_codes: Mapping[str, list] | Iterable | None = None) -> ValidationReport:
+    """Check ``data`` against ``instrument`` and report every problem found.
+
+    ``mapping`` is ``{item_id: column}`` (default: ``auto_map``); it may also map the
+    instrument's respondent-id and group columns (``{'org_id': 'Organisation'}``).
+    ``missing_codes`` adds declared missing codes, either for all columns (a list) or per
+    column (``ImportResult.meta['missing_codes']``); the instrument's ``missing_codes``
+    and, outside each item's scale, -9/-99/-999/99/999 and text such as "NA" count too.
+    A respondent answering fewer than ``min_answered_share`` of the mapped items is
+    flagged TOO_FEW_ANSWERED; one giving the same answer to at least
+    ``straightline_min_items`` answered items of a block (a construct, or all items on
+    one response scale) that has both reverse- and forward-keyed items answered is
+    flagged STRAIGHT_LINING.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputError("validation needs a table of data")
+    if not 0 < min_answered_share <= 1:
+        raise InputError("the minimum share of answered items must be between 0 and 1")
+    if straightline_min_items < 2:
+        raise InputError("straight-lining needs blocks of at least 2 items")
+    items = list(instrument.items)
+    item_ids = {it.id for it in items}
+    if mapping is None:
+        mapping = auto_map(data.columns, instrument)
+    mapping = {str(k): v for k, v in mapping.items() if v is not None and str(v) != ""}
+    check_mapping(data.columns, mapping, file=source)
+    item_map = {k: v for k, v in mapping.items() if k in item_ids}
+    index = data.index
+    n = len(data)
+    problems: list[Problem] = []
+
+    unmapped = [it.id for it in items if it.id not in item_map]
+    if unmapped:
+        shown = ", ".join(unmapped[:8]) + (f" and {len(unmapped) - 8} more" if len(unmapped) > 8 else "")
+        problems.append(_problem(
+            "UNMAPPED_ITEMS", None, len(unmapped), np.array([], dtype=int), index,
+            f"{len(unmapped)} of {len(items)} items have no column in the data: {shown}",
+            "map them to the file's columns in the mapping editor, or leave them out if the survey did not ask them"))
+
+    for role, col in _group_columns(instrument):
+        actual = mapping.get(col, col)
+        if actual not in data.columns:
+            problems.append(_problem(
+                "MISSING_GROUP_ID", col, n, np.array([], dtype=int), index,
+                f"the {role} id column '{col}' is not in the data",
+                f"add a column '{col}' (or map it), otherwise multilevel analyses by {role} are not possible"))
+            continue
+        s = data[actual]
+        blank = s.isna() | s.astype(str).str.strip().isin(["", *NA_TOKENS])
+        positions = np.flatnonzero(blank.to_numpy())
+        if len(positions):
+            problems.append(_problem(
+                "MISSING_GROUP_ID", actual, len(positions), positions, index,
+                f"{len(positions)} respondents have no {role} id",
+                f"fill in their {role}, or drop them; analyses by {role} leave them out"))
+
+    id_column = _find_id_column(data, instrument, mapping)
+    if id_column is not None:
+        ids = data[id_column]
+        filled = ids.notna() & (ids.astype(str).str.strip() != "")
+        key = ids.astype(str).str.strip()
+        repeat = (key.duplicated(keep="first") & filled).to_numpy()
+        positions = np.flatnonzero(repeat)
+        if len(positions):
+            first_value = key.iloc[positions[0]]
+            first_rows = np.flatnonzero((key == first_value).to_numpy())
+            rows_text = " and ".join(map(str, _row_numbers(index, first_rows[:3])))
+            problems.append(_problem(
+                "DUPLICATE_ID", id_column, len(positions), positions, index,
+                f"{len(positions)} rows repeat a respondent id seen in an earlier row "
+                f"(e.g. {first_value!r} in rows {rows_text})",
+                "check for double submissions; drop_respondents keeps the first row of each id"))
+
+    valid = {}
+    for item in items:
+        if item.id not in item_map:
+            continue
+        col = item_map[item.id]
+        lo, hi = float(item.scale.min), float(item.scale.max)
+        numbers_declared, text_declared = _explicit_codes(instrument, missing_codes, col)
+        cells = _classify(data[col], lo, hi, numbers_declared, text_declared)
+        valid[item.id] = cells.valid
+        if cells.text.any():
+            positions = np.flatnonzero(cells.text)
+            values = pd.unique(pd.Series([str(cells.raw[p]).strip() for p in positions]))
+            labels = {str(v).strip().lower(): k for k, v in (item.scale.labels or {}).items()}
+            looks_like_labels = any(str(v).lower() in labels for v in values)
+            suggestion = ("the file holds answer labels instead of codes: export numeric codes "
+                          "(Qualtrics: 'use numeric values') or recode, else set them to missing"
+                          if looks_like_labels else "set them to missing, or correct them in the file")
+            problems.append(_problem(
+                "NON_NUMERIC", col, len(positions), positions, index,
+                f"{len(positions)} answers are not numbers (e.g. {', '.join(_fmt(v) for v in values[:3])})",
+                suggestion, item=item.id))
+        if cells.code.any():
+            positions = np.flatnonzero(cells.code)
+            found = pd.Series([_fmt(cells.raw[p]) for p in positions]).value_counts()
+            listed = ", ".join(f"{k} ({v})" for k, v in found.items())
+            problems.append(_problem(
+                "MISSING_CODE", col, len(positions), positions, index,
+                f"{len(positions)} cells hold missing-value codes: {listed}",
+                "set them to missing so they are not read as answers", item=item.id))
+        if cells.outside.any():
+            positions = np.flatnonzero(cells.outside)
+            found = pd.unique(cells.numbers[positions])
+            observed = cells.numbers[~np.isnan(cells.numbers) & ~cells.code]
+            shifted = observed.size and observed.min() >= lo - 1 and observed.max() <= hi - 1
+            suggestion = (f"the answers look coded {_fmt(lo - 1)}..{_fmt(hi - 1)}: recode them by adding 1, "
+                          "or set the out-of-range ones to missing" if shifted
+                          else "set them to missing, or check how the export coded this question")
+            problems.append(_problem(
+                "OUT_OF_RANGE", col, len(positions), positions, index,
+                f"{len(positions)} answers lie outside the scale {_fmt(lo)}..{_fmt(hi)} "
+                f"(e.g. {', '.join(_fmt(v) for v in found[:3])})", suggestion, item=item.id))
+        answered = cells.valid[~np.isnan(cells.valid)]
+        if answered.size == 0:
+            problems.append(_problem(
+                "EMPTY_ITEM", col, 0, np.array([], dtype=int), index,
+                "the column has no valid answers", "check the mapping: is this the right column?",
+                item=item.id))
+        elif answered.size >= 2 and np.unique(answered).size == 1:
+            problems.append(_problem(
+                "CONSTANT_ITEM", col, int(answered.size), np.array([], dtype=int), index,
+                f"all {answered.size} answers are {_fmt(answered[0])}",
+                "a constant item carries no information and breaks correlations: check the export, "
+                "or set the column to missing to leave the item out", item=item.id))
+
+    if valid:
+        matrix = pd.DataFrame(valid, index=index)
+        answered = matrix.notna().sum(axis=1).to_numpy()
+        share = answered / matrix.shape[1]
+        positions = np.flatnonzero(share < min_answered_share - 1e-12)
+        if len(positions):
+            problems.append(_problem(
+                "TOO_FEW_ANSWERED", None, len(positions), positions, index,
+                f"{len(positions)} respondents answered fewer than {min_answered_share:.0%} "
+                f"of the {matrix.shape[1]} mapped items",
+                "drop them, or keep them: scale scores already need a minimum share of answered items"))
+        problems.extend(_straight_lining(matrix, instrument, straightline_min_items, index))
+
+    order = {c: i for i, c in enumerate(CODES)}
+    col_order = {str(c): i for i, c in enumerate(data.columns)}
+    problems.sort(key=lambda p: (order[p.code], col_order.get(p.column, -1)))
+    return ValidationReport(
+        source=source, instrument=getattr(instrument, "id", str(instrument)), n_rows=n,
+        n_columns=int(data.shape[1]), n_items=len(items), n_items_mapped=len(item_map),
+        mapping=dict(item_map), unmapped_items=unmapped,
+        unmapped_columns=[str(c) for c in unmapped_columns(data.columns, instrument, mapping)],
+        id_column=None if id_column is None else str(id_column), problems=problems)
+
+
+def _straight_lining(matrix: pd.DataFrame, instrument, min_items: int, index: pd.Index) -> list[Problem]:
+    """Respondents giving one answer to a whole block that mixes keying directions."""
+    blocks: dict[str, list] = {}
+    by_scale: dict[tuple, list] = {}
+    for construct in instrument.constructs:
+        if getattr(construct, "kind", "likert") != "likert":
+            continue
+        present = [it for it in construct.items if it.id in matrix.columns and it.scale.max - it.scale.min >= 2]
+        if present:
+            blocks[construct.key] = present
+        for it in present:
+            by_scale.setdefault((it.scale.min, it.scale.max), []).append(it)
+    for (lo, hi), its in by_scale.items():
+        if len(by_scale) == 1 or len(its) > 1:
+            blocks[f"all {lo}..{hi} items"] = its
+    flagged: dict[int, str] = {}
+    for name, its in blocks.items():
+        if len(its) < min_items:
+            continue
+        sub = matrix[[it.id for it in its]].to_numpy()
+        reverse = np.array([bool(it.reverse) for it in its])
+        if reverse.all() or not reverse.any():
+            continue
+        answered = ~np.isnan(sub)
+        n_answered = answered.sum(axis=1)
+        with np.errstate(all="ignore"):
+            same = np.nanmax(np.where(answered, sub, -np.inf), axis=1) == np.nanmin(np.where(answered, sub, np.inf), axis=1)
+        mixed = answered[:, reverse].any(axis=1) & answered[:, ~reverse].any(axis=1)
+        hit = np.flatnonzero(same & mixed & (n_answered >= min_items))
+        for p in hit:
+            flagged.setdefault(int(p), name)
+    if not flagged:
+        return []
+    positions = np.array(sorted(flagged), dtype=int)
+    first = positions[0]
+    value = _fmt(np.nanmax(matrix.iloc[first].to_numpy()))
+    return [_problem(
+        "STRAIGHT_LINING", None, len(positions), positions, index,
+        f"{len(positions)} respondents gave the same answer to every item of a block that mixes "
+        f"reverse- and forward-keyed items (e.g. row {_row_numbers(index, [first])[0]}: "
+        f"all {value} on {flagged[int(first)]})",
+        "likely careless answers: inspect them and consider dropping them")]
+
+
+# --------------------------------------------------------------------------- actions
+
+def apply_actions(data: pd.DataFrame, report: ValidationReport,
+                  actions: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Carry out the chosen action for each problem on a copy of ``data``.
+
+    ``actions`` maps a code (``"OUT_OF_RANGE"``) or a code and column
+    (``"OUT_OF_RANGE:ps_dsk1"``) to ``set_missing``, ``drop_respondents`` or ``keep``;
+    problems not named take their ``default_action``. ``set_missing`` blanks the
+    offending cells (for CONSTANT_ITEM: the whole column); ``drop_respondents`` removes
+    the rows concerned (for DUPLICATE_ID: the repeats, so the first row of each id stays).
+    Item columns that hold only numbers afterwards become numeric. The original index is
+    kept, so row numbers still point into the file.
+    """
+    actions = dict(actions or {})
+    for key, act in actions.items():
+        if act not in ACTIONS:
+            raise InputError(f"unknown action '{act}' for '{key}'", hint=f"use one of {', '.join(ACTIONS)}")
+    if len(data) != report.n_rows:
+        raise InputError(f"the data have {len(data)} rows but the validation report was made on "
+                         f"{report.n_rows}", hint="validate the data again before applying actions")
+    out = data.copy()
+    drop: set[int] = set()
+    for problem in report.problems:
+        act = actions.get(f"{problem.code}:{problem.column}", actions.get(problem.code, problem.default_action))
+        if act not in problem.actions:
+            raise InputError(f"'{act}' is not possible for {problem.code}",
+                             column=problem.column, hint=f"choose {' or '.join(problem.actions)}")
+        if act == "keep":
+            continue
+        if act == "drop_respondents":
+            drop.update(problem.rows)
+        elif problem.code in _CELL_CODES:
+            j = out.columns.get_loc(problem.column)
+            if problem.rows:
+                if pd.api.types.is_integer_dtype(out.iloc[:, j]) or pd.api.types.is_bool_dtype(out.iloc[:, j]):
+                    out.isetitem(j, out.iloc[:, j].astype(float))
+                elif not pd.api.types.is_numeric_dtype(out.iloc[:, j]):
+                    out.isetitem(j, out.iloc[:, j].astype(object))
+                out.iloc[problem.rows, j] = np.nan
+        elif problem.code == "CONSTANT_ITEM":
+            out[problem.column] = np.nan
+    for col in report.mapping.values():
+        if col in out.columns and not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = _to_numeric_if_clean(out[col])
+    if drop:
+        out = out.drop(index=out.index[sorted(drop)])
+    return out
+
+
+def _to_numeric_if_clean(series: pd.Series) -> pd.Series:
+    values = []
+    for v in series.to_numpy(dtype=object):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            values.append(np.nan)
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            values.append(float(v))
+        elif isinstance(v, str):
+            if v.strip() == "" or v.strip() in NA_TOKENS:
+                values.append(np.nan)
+                continue
+            parsed = _parse_number(v)
+            if parsed is None:
+                return series
+            values.append(parsed)
+        else:
+            return series
+    return pd.Series(values, index=series.index, dtype=float)

@@ -1,0 +1,45 @@
+"""Digital co-production survey dashboard: navigation only.
+
+Run with ``streamlit run app.py``. Each screen is a file in ``pages/``; the study the
+screens share lives in ``ui.state``. A screen appears in the menu once its file exists.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.widgets import page_exists
+
+st.set_page_config(page_title="Digital co-production survey dashboard", page_icon=":material/hub:",
+                   layout="wide")
+
+# section -> (file, title, icon, url path); the order is the order of a research project.
+SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
+    "Data": [
+        ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
+        ("pages/data.py", "Load and check data", ":material/upload_file:", "data"),
+    ],
+    "Measurement": [
+        ("pages/measurement.py", "Scales: reliability, factors, agreement", ":material/straighten:", "measurement"),
+    ],
+    "Models": [
+        ("pages/models.py", "Multilevel models", ":material/account_tree:", "models"),
+    ],
+    "Research topics": [
+        ("pages/topic_skills.py", "1 · Knowledge, skills and attitudes", ":material/psychology:", "skills"),
+        ("pages/topic_resources.py", "2 · Resources and organisational conditions", ":material/corporate_fare:",
+         "resources"),
+        ("pages/topic_drivers.py", "3 · Drivers, challenges and outcomes", ":material/trending_up:", "drivers"),
+    ],
+    "Practitioners": [
+        ("pages/readiness.py", "Organisation readiness", ":material/speed:", "readiness"),
+    ],
+}
+
+navigation = {}
+for section, entries in SECTIONS.items():
+    pages = [st.Page(path, title=title, icon=icon, url_path=url, default=(url == "overview"))
+             for path, title, icon, url in entries if page_exists(path)]
+    if pages:
+        navigation[section] = pages
+
+st.navigation(navigation).run()

@@ -1,0 +1,176 @@
+"""Load and check data: upload, preview, column mapping, validation, codebook, download, save."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis.errors import InputError
+from analysis.mapping import mapping_table
+from analysis.store import SavedDataset, Store
+from ui import state
+from ui.widgets import download_buttons, guarded, plain, show_error
+
+st.title("Load and check data")
+limit_mb = int(st.get_option("server.maxUploadSize"))
+
+survey = st.segmented_control(
+    "Survey", list(state.SURVEYS), format_func=state.survey_label, default="public_servant",
+    key="data_survey", bind="query-params", required=True)
+instrument = state.instrument(survey)
+source = state.sources().get(survey)
+
+# ---------------------------------------------------------------- upload
+with st.container(border=True):
+    st.subheader("1 · File")
+    st.caption(f"CSV/TSV, Excel (.xlsx), SPSS (.sav), Stata (.dta), Qualtrics or LimeSurvey CSV export. "
+               f"Files up to {limit_mb} MB (set by `server.maxUploadSize` in `.streamlit/config.toml`).")
+    upload = st.file_uploader("Upload a survey file", type=["csv", "tsv", "txt", "xlsx", "sav", "dta"],
+                              key=f"upload_{survey}")
+    if upload is not None and st.session_state.get(f"loaded_{survey}") != upload.file_id:
+        st.session_state[f"loaded_{survey}"] = upload.file_id
+        try:
+            content = upload.getvalue()
+            if len(content) > limit_mb * 1024 * 1024:
+                raise InputError(f"the file is {len(content) / 1e6:.1f} MB, over the {limit_mb} MB limit",
+                                 file=upload.name, hint="split it or export only the survey columns")
+            state.set_source(state.Source(survey, upload.name, content))
+            st.success(f"Loaded `{upload.name}`.")
+        except InputError as exc:
+            show_error(exc)
+            st.caption("The study loaded before is unchanged.")
+    source = state.sources().get(survey)
+    if source is not None:
+        cols = st.columns([3, 1])
+        cols[0].write(f"Current file: **`{source.filename}`**" + (" (bundled sample)" if source.is_sample else ""))
+        if not source.is_sample and cols[1].button("Back to the sample", key=f"reset_{survey}"):
+            state.set_source(state.sample_source(survey))
+            st.rerun()
+
+if source is None:
+    st.info("No file loaded for this survey yet.")
+    st.stop()
+
+try:
+    prepared = state.prepare(source)
+except InputError as exc:  # a saved study whose file no longer reads
+    show_error(exc)
+    st.stop()
+
+sheets = prepared.meta.get("sheets") or []
+if len(sheets) > 1:
+    sheet = st.selectbox("Sheet", sheets, index=sheets.index(source.sheet) if source.sheet in sheets else 0,
+                         key=f"sheet_{survey}")
+    if sheet != (source.sheet or sheets[0]):
+        with guarded("reading that sheet"):
+            state.update_source(survey, sheet=sheet, mapping=None)
+            st.rerun()
+for note in prepared.meta.get("notes", []):
+    st.caption(f"• {note}")
+
+with st.expander(f"Preview: {len(prepared.raw):,} rows × {prepared.raw.shape[1]:,} columns", expanded=False):
+    st.dataframe(prepared.raw.head(50), hide_index=True)
+
+# ---------------------------------------------------------------- mapping
+with st.container(border=True):
+    st.subheader("2 · Columns → instrument items")
+    table = mapping_table(list(prepared.raw.columns), instrument, prepared.mapping)
+    matched = int(table["column"].notna().sum())
+    st.caption(f"{matched} of {len(table)} items of the *{instrument.title}* instrument found a column. "
+               "Change the column of any item below and press *Apply mapping*.")
+    options = [None] + [str(c) for c in prepared.raw.columns]
+    edited = st.data_editor(
+        table, hide_index=True, height=320, key=f"mapping_editor_{survey}", disabled=[c for c in table.columns if c != "column"],
+        column_config={"column": st.column_config.SelectboxColumn("column in your file", options=options)})
+    if st.button("Apply mapping", key=f"apply_mapping_{survey}"):
+        with guarded("applying the mapping"):
+            new_mapping = {row["item"]: row["column"] for _, row in edited.iterrows() if row["column"]}
+            state.update_source(survey, mapping=new_mapping)
+            st.rerun()
+
+# ---------------------------------------------------------------- validation
+with st.container(border=True):
+    st.subheader("3 · Checks")
+    report = prepared.report
+    if not report.problems:
+        st.success("No problems found.")
+    else:
+        st.caption("Each row is one kind of problem: where, how often, example rows (as numbered in your "
+                   "file) and what we suggest. Choose what to do and press *Apply choices*.")
+        st.dataframe(report.to_frame(), hide_index=True)
+        choices = {}
+        labels = {"set_missing": "set those answers to missing", "drop_respondents": "drop those respondents",
+                  "keep": "keep as they are"}
+        codes = sorted({p.code for p in report.problems if p.actions})
+        for code in codes:
+            problem = next(p for p in report.problems if p.code == code)
+            allowed = problem.actions
+            current = source.actions.get(code, problem.default_action)
+            choices[code] = st.selectbox(f"{code.replace('_', ' ').lower()}", allowed,
+                                         index=allowed.index(current) if current in allowed else 0,
+                                         format_func=lambda a: labels.get(a, a), key=f"action_{survey}_{code}")
+        if codes and st.button("Apply choices", key=f"apply_actions_{survey}"):
+            with guarded("applying your choices"):
+                state.update_source(survey, actions=choices)
+                st.rerun()
+    share = st.slider("Minimum share of a scale's items a respondent must answer to get a scale score",
+                      0.1, 1.0, float(source.min_share), 0.05, key=f"min_share_{survey}")
+    if share != source.min_share:
+        with guarded("rescoring"):
+            state.update_source(survey, min_share=share)
+            st.rerun()
+    plain(f"After your choices, {len(prepared.data):,} respondents remain. Scale scores are the mean of the "
+          f"answered items (reverse-keyed items recoded as min + max − answer), given when at least "
+          f"{source.min_share:.0%} of a scale's items are answered.")
+
+# ---------------------------------------------------------------- codebook and download
+with st.container(border=True):
+    st.subheader("4 · Codebook")
+    codebook = instrument.codebook()
+    st.dataframe(codebook[["variable", "construct_label", "topic", "text", "reverse", "labels", "source"]],
+                 hide_index=True)
+    download_buttons(codebook, f"codebook_{survey}", key=f"codebook_{survey}")
+
+with st.container(border=True):
+    st.subheader("5 · Cleaned and scored data")
+    st.caption("Items renamed to the instrument's ids, your choices applied, one column per construct score.")
+    download_buttons(prepared.data, f"{survey}_cleaned_scored", key=f"cleaned_{survey}")
+
+# ---------------------------------------------------------------- study settings, save and open
+with st.container(border=True):
+    st.subheader("6 · Study")
+    invited = st.number_input("Number of people invited to this survey (for the response rate; 0 = unknown)",
+                              min_value=0, value=int(st.session_state.get("study_invited", {}).get(survey) or 0),
+                              key=f"invited_{survey}")
+    st.session_state.setdefault("study_invited", {})[survey] = invited or None
+    min_n = st.number_input("Privacy threshold: smallest group whose scores may be shown", min_value=2,
+                            max_value=50, value=state.min_n(), key="study_min_n_input")
+    state.set_min_n(min_n)
+
+    store = Store()
+    name = st.text_input("Save this study as", value="", key="study_name", placeholder="e.g. City survey 2026")
+    if st.button("Save study", disabled=not name.strip(), key="save_study"):
+        with guarded("saving the study"):
+            datasets = [SavedDataset(instrument_id=s.instrument_id, filename=s.filename, content=s.content,
+                                     sheet=s.sheet, mapping=state.prepare(s).mapping, actions=s.actions,
+                                     options={"min_share": s.min_share})
+                        for s in state.sources().values()]
+            study_id = store.save_study(name.strip(), datasets, min_n=state.min_n(),
+                                        settings={"invited": st.session_state.get("study_invited", {})})
+            st.success(f"Saved as “{name.strip()}” (study {study_id}). Earlier saves are kept.")
+    with guarded("listing saved studies"):
+        saved = store.list_studies()
+        if saved:
+            listing = pd.DataFrame(saved)
+            st.dataframe(listing, hide_index=True)
+            chosen = st.selectbox("Open a saved study", [s["id"] for s in saved],
+                                  format_func=lambda i: next(f"{s['name']} (v{s['version']})" for s in saved
+                                                             if s["id"] == i), key="open_study_id")
+            if st.button("Open", key="open_study"):
+                loaded = store.load_study(chosen)
+                for d in loaded.datasets:
+                    state.set_source(state.Source(d.instrument_id, d.filename, d.content, d.sheet,
+                                                  d.mapping or None, d.actions,
+                                                  float(d.options.get("min_share", 0.5))))
+                state.set_min_n(loaded.min_n)
+                st.session_state["study_invited"] = loaded.settings.get("invited", {})
+                st.rerun()

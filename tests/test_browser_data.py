@@ -1,0 +1,46 @@
+"""End to end on the Data page: a bad upload gives a clear message and leaves the study as it
+was; a good upload (Latin-1 CSV with semicolons) replaces it."""
+from __future__ import annotations
+
+import pandas as pd
+
+from e2e import screenshot, wait_for_app
+
+
+def _upload(page, name: str, content: bytes) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": name, "mimeType": "application/octet-stream", "buffer": content}])
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+
+
+def test_bad_uploads_keep_the_study(page, dashboard, tmp_path):
+    page.goto(f"{dashboard}/data")
+    wait_for_app(page)
+    assert "public_servants.csv" in page.inner_text("body")
+    for name, content, expected in [
+        ("empty.csv", b"", "empty"),
+        ("picture.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20, "not"),
+    ]:
+        _upload(page, name, content)
+        body = page.inner_text("body")
+        errors = page.locator('[data-testid="stAlertContentError"]')
+        assert errors.count() >= 1, f"no error box for {name}"
+        message = errors.first.inner_text()
+        assert name in message and expected in message.lower(), message
+        assert page.locator('[data-testid="stException"]').count() == 0
+        # The study loaded before is still there and usable.
+        assert "Current file:" in body and "public_servants.csv" in body
+        screenshot(page, f"data_bad_{name.replace('.', '_')}")
+
+
+def test_latin1_semicolon_upload_replaces_sample(page, dashboard):
+    sample = pd.read_csv("sample_data/public_servants.csv").head(40)
+    sample.insert(1, "remark", "Café réunion")
+    text = sample.to_csv(sep=";", index=False, decimal=",")
+    page.goto(f"{dashboard}/data")
+    wait_for_app(page)
+    _upload(page, "enquête.csv", text.encode("latin-1"))
+    body = page.inner_text("body")
+    assert "enquête.csv" in body and "40 rows" in body
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,0 +1,139 @@
+"""The study a browser session works on, and the cached pipeline behind every page.
+
+A *study* is one source file per survey (public servants, citizens) plus what the user
+decided about it: the column mapping, what to do with each validation problem, the
+minimum share of answered items for a scale score. That is all that lives in
+``st.session_state``; everything derived from it (the read file, the validation report,
+the cleaned and scored data) comes from ``prepare``, cached with ``st.cache_data`` on the
+file's *content* and those decisions, so two sessions never share mutable state and a
+rerun never reads a file twice.
+
+Nothing here computes statistics: it only runs ``analysis``'s pipeline
+(read -> map -> validate -> clean -> score) in order.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analysis import instruments as instruments_lib
+from analysis.errors import InputError
+from analysis.io import read_data
+from analysis.mapping import apply_mapping, auto_map
+from analysis.scoring import score_instrument
+from analysis.validate import ValidationReport, apply_actions, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "sample_data"
+
+# The two surveys of a study: instrument id -> (what we call it on screen, bundled sample file).
+SURVEYS: dict[str, tuple[str, str]] = {
+    "public_servant": ("Public servants", "public_servants.csv"),
+    "citizen": ("Citizens", "citizens.csv"),
+}
+DEFAULT_MIN_N = 5
+
+
+@dataclass(frozen=True)
+class Source:
+    """One survey's file and the user's decisions about it (everything needed to redo the pipeline)."""
+
+    instrument_id: str
+    filename: str
+    content: bytes = field(repr=False)
+    sheet: str | None = None
+    mapping: dict[str, str] | None = None  # item id -> column; None = automatic
+    actions: dict[str, str] = field(default_factory=dict)  # problem code -> action
+    min_share: float = 0.5
+    is_sample: bool = False
+
+
+@dataclass
+class Prepared:
+    """What the pipeline made of a ``Source``: cached, so treat it as read-only."""
+
+    raw: pd.DataFrame
+    meta: dict
+    mapping: dict[str, str]
+    report: ValidationReport
+    data: pd.DataFrame  # cleaned (actions applied), items renamed to ids, one column per construct
+
+
+def sample_source(instrument_id: str) -> Source:
+    filename = SURVEYS[instrument_id][1]
+    return Source(instrument_id, filename, (SAMPLE_DIR / filename).read_bytes(), is_sample=True)
+
+
+@st.cache_data(show_spinner="Reading and checking the data...", max_entries=32)
+def _prepare(instrument_id: str, filename: str, content: bytes, sheet: str | None,
+             mapping_json: str, actions_json: str, min_share: float) -> Prepared:
+    instrument = instruments_lib.load_instrument(instrument_id)
+    imported = read_data(content, filename=filename, sheet=sheet)
+    mapping = json.loads(mapping_json) if mapping_json != "null" else auto_map(imported.data.columns, instrument)
+    report = validate(imported.data, instrument, mapping, source=filename,
+                      missing_codes=imported.meta.get("missing_codes"))
+    cleaned = apply_mapping(apply_actions(imported.data, report, json.loads(actions_json)), mapping)
+    scored = score_instrument(cleaned, instrument, min_share=min_share)
+    return Prepared(imported.data, imported.meta, mapping, report, scored)
+
+
+def prepare(source: Source) -> Prepared:
+    """Run the pipeline on ``source`` (cached on content + decisions). Raises ``InputError``."""
+    return _prepare(source.instrument_id, source.filename, source.content, source.sheet,
+                    json.dumps(source.mapping, sort_keys=True), json.dumps(source.actions, sort_keys=True),
+                    float(source.min_share))
+
+
+def sources() -> dict[str, Source]:
+    """The session's study; the bundled sample on first start so no screen is ever empty."""
+    if "study_sources" not in st.session_state:
+        st.session_state["study_sources"] = {
+            iid: sample_source(iid) for iid in SURVEYS if (SAMPLE_DIR / SURVEYS[iid][1]).exists()}
+    return st.session_state["study_sources"]
+
+
+def set_source(source: Source) -> Prepared:
+    """Replace one survey's source, but only if the new one goes through the pipeline.
+
+    On failure the ``InputError`` propagates and the study loaded before stays as it was.
+    """
+    prepared = prepare(source)
+    sources()[source.instrument_id] = source
+    return prepared
+
+
+def update_source(instrument_id: str, **changes) -> Prepared:
+    """Change a decision (mapping, actions, min_share, sheet) of the current source."""
+    return set_source(replace(sources()[instrument_id], **changes))
+
+
+def dataset(instrument_id: str) -> Prepared | None:
+    """The prepared data of one survey, or ``None`` when none is loaded or it cannot be read."""
+    source = sources().get(instrument_id)
+    if source is None:
+        return None
+    try:
+        return prepare(source)
+    except InputError:
+        return None
+
+
+def instrument(instrument_id: str):
+    return instruments_lib.load_instrument(instrument_id)
+
+
+def min_n() -> int:
+    """The study's privacy threshold: no score is shown for a group with fewer respondents."""
+    return int(st.session_state.get("study_min_n", DEFAULT_MIN_N))
+
+
+def set_min_n(value: int) -> None:
+    st.session_state["study_min_n"] = max(2, int(value))
+
+
+def survey_label(instrument_id: str) -> str:
+    return SURVEYS.get(instrument_id, (instrument_id, ""))[0]

@@ -1,0 +1,100 @@
+"""Small widgets every page uses: error boxes, downloads, plain-language readings, citations."""
+from __future__ import annotations
+
+import io
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from analysis.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def show_error(exc: BaseException, doing: str = "working on this") -> None:
+    """Show an error the user can act on, never a raw traceback element.
+
+    ``InputError`` is the input's fault: its message says what to change. Anything else
+    is our bug: a friendly sentence plus the technical details, folded away, for a bug report.
+    """
+    if isinstance(exc, InputError):
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.error(f"Something went wrong while {doing}. The rest of the dashboard still works; "
+             "if this keeps happening, please report it with the details below.",
+             icon=":material/bug_report:")
+    with st.expander("Technical details for a bug report"):
+        details = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        frames = traceback.extract_tb(exc.__traceback__)[-3:]
+        where = "\n".join(f"  {Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames)
+        st.code(f"{details}\n{where}", language=None)
+
+
+@contextmanager
+def guarded(label: str) -> Iterator[None]:
+    """``with guarded("fitting the model"): ...`` shows any failure with ``show_error``.
+
+    Streamlit's own control flow (``st.rerun``, ``st.stop``) derives from BaseException
+    and passes through untouched.
+    """
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the point is to catch everything for the user
+        show_error(exc, label)
+
+
+def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "data") -> bytes:
+    """An .xlsx file of ``df`` (index dropped, pandas' nullable values written as empty cells)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        df.to_excel(writer, index=False, sheet_name=sheet_name[:31])
+    return buffer.getvalue()
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def download_buttons(df: pd.DataFrame, basename: str, *, key: str | None = None) -> None:
+    """Two buttons: the table as CSV and as Excel. The files are built only when clicked."""
+    key = key or basename
+    left, right = st.columns(2)
+    with left:
+        st.download_button("Download CSV", data=lambda: to_csv_bytes(df), file_name=f"{basename}.csv",
+                           mime="text/csv", key=f"dl_csv_{key}", on_click="ignore",
+                           icon=":material/download:")
+    with right:
+        st.download_button(
+            "Download Excel", data=lambda: to_xlsx_bytes(df), file_name=f"{basename}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"dl_xlsx_{key}", on_click="ignore", icon=":material/download:")
+
+
+def plain(text: str) -> None:
+    """The plain-language reading under a result, for readers who are not statisticians."""
+    st.info(f"**In plain words.** {text}", icon=":material/lightbulb:")
+
+
+def cite(source: str) -> None:
+    """A short citation line under a result or explanation (author, year, title)."""
+    st.caption(f"Source: {source}")
+
+
+def page_exists(path: str) -> bool:
+    """Whether a page file exists (pages land one by one; links only to those present)."""
+    return (ROOT / path).is_file()
+
+
+def page_link(path: str, label: str, *, icon: str | None = None, help: str | None = None) -> None:
+    """``st.page_link`` to a page of this app, or nothing when that page is not there yet."""
+    if not page_exists(path):
+        return
+    try:
+        st.page_link(path, label=label, icon=icon, help=help)
+    except StreamlitAPIException:  # the page runs on its own (tests), outside app.py's navigation
+        st.markdown(f"- {label}")
