@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import linalg, optimize, stats
 
 from analysis.errors import InputError
 from analysis.scoring import numeric_items
@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 _EPS = np.finfo(float).eps
+
+
+def _eigvalsh(m: np.ndarray) -> np.ndarray:
+    """Eigenvalues of a symmetric matrix, ascending (LAPACK via scipy: fast also under thread contention)."""
+    return linalg.eigh(m, eigvals_only=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -119,7 +124,7 @@ def _cov2cor(m: np.ndarray) -> np.ndarray:
 
 def _smooth(r: np.ndarray) -> np.ndarray:
     """psych::cor.smooth: lift non-positive eigenvalues so the matrix is positive definite."""
-    values, vectors = np.linalg.eigh(r)
+    values, vectors = linalg.eigh(r)
     if values.min() >= _EPS:
         return r
     values = np.where(values < 1e-12, 100 * 1e-12, values)
@@ -128,7 +133,7 @@ def _smooth(r: np.ndarray) -> np.ndarray:
 
 
 def _check_singular(r: pd.DataFrame, what: str) -> None:
-    values = np.linalg.eigvalsh(r.to_numpy())
+    values = _eigvalsh(r.to_numpy())
     if values.min() < 1e-10:
         raise InputError(f"the correlation matrix is singular, so {what} cannot be computed: some items are "
                          "(almost) exact linear combinations of others",
@@ -186,12 +191,12 @@ def bartlett(data: pd.DataFrame, items: Sequence[str] | None = None, *, missing:
 
 def _smc(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations ``1 - 1/diag(R^-1)`` (psych::smc, pseudo-inverse, clipped to [0, 1])."""
-    smc = 1.0 - 1.0 / np.diag(np.linalg.pinv(r))
+    smc = 1.0 - 1.0 / np.diag(linalg.pinvh(r))
     return np.clip(smc, 0.0, 1.0)
 
 
 def _top_eigen(m: np.ndarray, nf: int) -> tuple[np.ndarray, np.ndarray]:
-    values, vectors = np.linalg.eigh(m)
+    values, vectors = linalg.eigh(m)
     order = np.argsort(values)[::-1]
     return values[order], vectors[:, order]
 
@@ -224,13 +229,15 @@ def _fit_uniquenesses(r: np.ndarray, nf: int, fm: str) -> tuple[np.ndarray, bool
     if fm == "minres":
         def objective(psi):
             sstar = r - np.diag(psi)
-            loads = _minres_loadings(r, psi, nf)
+            values, vectors = linalg.eigh(sstar)
+            top = np.argsort(values)[::-1][:nf]
+            loads = vectors[:, top] * np.sqrt(np.maximum(values[top], 0.0))
             resid = sstar - loads @ loads.T
             return 0.5 * float((resid ** 2).sum()), -np.diag(resid).copy()
     else:
         def objective(psi):
             sc = 1.0 / np.sqrt(psi)
-            values = np.linalg.eigvalsh(r * np.outer(sc, sc))[::-1]
+            values = _eigvalsh(r * np.outer(sc, sc))[::-1]
             e = values[nf:]
             f = -(np.sum(np.log(e) - e) - nf + p)
             loads = _ml_loadings(r, psi, nf)
@@ -463,7 +470,7 @@ def fa(data_or_corr: pd.DataFrame, n_factors: int = 1, fm: str = "minres", rotat
                         "the solution is not identified; use fewer factors")
     r = r_df.to_numpy()
     if fm == "ml":
-        if np.linalg.eigvalsh(r).min() < 1e-10:
+        if _eigvalsh(r).min() < 1e-10:
             raise InputError("maximum likelihood needs a non-singular correlation matrix",
                              hint="drop duplicated items, or use fm='minres'")
     psi, converged = _fit_uniquenesses(r, n_factors, fm)
@@ -472,7 +479,7 @@ def fa(data_or_corr: pd.DataFrame, n_factors: int = 1, fm: str = "minres", rotat
     signs[signs == 0] = 1
     loads = loads * signs
     model = loads @ loads.T
-    common_eigen = np.sort(np.linalg.eigvalsh(r - np.diag(np.diag(r)) + np.diag(np.diag(model))))[::-1]
+    common_eigen = np.sort(_eigvalsh(r - np.diag(np.diag(r)) + np.diag(np.diag(model))))[::-1]
 
     phi = None
     if rotate != "none" and n_factors > 1:
@@ -517,7 +524,7 @@ def fa(data_or_corr: pd.DataFrame, n_factors: int = 1, fm: str = "minres", rotat
         communalities=pd.Series(communalities, index=items, name="h2"),
         uniquenesses=pd.Series(np.diag(r - model), index=items, name="u2"),
         factor_correlations=pd.DataFrame(phi_full, index=names, columns=names),
-        eigenvalues=pd.Series(np.sort(np.linalg.eigvalsh(r))[::-1], index=range(1, p + 1), name="eigenvalue"),
+        eigenvalues=pd.Series(np.sort(_eigvalsh(r))[::-1], index=range(1, p + 1), name="eigenvalue"),
         common_eigenvalues=pd.Series(common_eigen, index=range(1, p + 1), name="eigenvalue"),
         variance_accounted=variance, n_factors=n_factors, fm=fm, rotate=rotate, n_obs=n,
         dof=float(dof), objective=fit["objective"], chi2=fit["chi2"], p=fit["p"], tli=fit["tli"],
@@ -569,7 +576,7 @@ def _fa_eigenvalues(r: np.ndarray) -> np.ndarray:
     loads = _minres_loadings(r, psi, 1)
     reduced = r.copy()
     np.fill_diagonal(reduced, (loads ** 2).sum(axis=1))
-    return np.sort(np.linalg.eigvalsh(reduced))[::-1]
+    return np.sort(_eigvalsh(reduced))[::-1]
 
 
 def _leading_count(observed: np.ndarray, threshold: np.ndarray) -> int:
@@ -605,9 +612,9 @@ def parallel_analysis(data: pd.DataFrame, items: Sequence[str] | None = None, *,
     sim_fa = np.empty((n_iter, p))
     for k in range(n_iter):
         sim = np.corrcoef(rng.standard_normal((n, p)), rowvar=False)
-        sim_pc[k] = np.sort(np.linalg.eigvalsh(sim))[::-1]
+        sim_pc[k] = np.sort(_eigvalsh(sim))[::-1]
         sim_fa[k] = _fa_eigenvalues(sim)
-    obs_pc = np.sort(np.linalg.eigvalsh(r))[::-1]
+    obs_pc = np.sort(_eigvalsh(r))[::-1]
     obs_fa = _fa_eigenvalues(r)
     table = pd.DataFrame({
         "component": np.arange(1, p + 1), "observed_pc": obs_pc, "observed_fa": obs_fa,
@@ -899,14 +906,14 @@ def _samples(x: pd.DataFrame, group: pd.Series | None, min_n: int) -> list[_Samp
             bad = x.columns[int(np.argmin(var))]
             raise InputError(f"{name}no variation in this item" if name else "the item has no variation",
                              column=str(bad), hint="drop the item or the group")
-        if np.linalg.eigvalsh(cov / np.sqrt(np.outer(var, var))).min() < 1e-10:
+        if _eigvalsh(cov / np.sqrt(np.outer(var, var))).min() < 1e-10:
             raise InputError(f"{name}a singular covariance matrix (items are exact linear combinations "
                              "of each other)", hint="drop duplicated or summed items")
         out.append(_Sample(label=label, n=n, cov=cov, mean=mean))
     return out
 
 
-def _parse_model(model: dict[str, Sequence[str]] | Sequence[str], data_columns) -> tuple[list[str], list[str], np.ndarray]:
+def _parse_model(model: dict[str, Sequence[str]] | Sequence[str]) -> tuple[list[str], list[str], np.ndarray]:
     if not isinstance(model, dict):
         model = {"F": list(model)}
     if not model:
@@ -932,7 +939,7 @@ def _parse_model(model: dict[str, Sequence[str]] | Sequence[str], data_columns) 
     return items, factors, pattern
 
 
-def _baseline(samples: list[_Sample], meanstructure: bool) -> tuple[float, int]:
+def _baseline(samples: list[_Sample]) -> tuple[float, int]:
     """Independence model (diagonal Sigma, saturated means): chi2 = sum N_g (sum log s_ii - log|S_g|)."""
     chi2 = 0.0
     df = 0
@@ -1040,7 +1047,12 @@ def _prepare_cfa(data: pd.DataFrame, model, group: str | None, missing: str):
     if missing != "listwise":
         raise InputError(f"missing-data rule {missing!r} is not available for CFA",
                          hint="use missing='listwise' (complete cases, lavaan's default)")
-    items, factors, pattern = _parse_model(model, data.columns)
+    items, factors, pattern = _parse_model(model)
+    single = [f for j, f in enumerate(factors) if pattern[:, j].sum() < 2]
+    if single:
+        raise InputError(f"factor(s) {', '.join(single)} have a single item, which cannot be separated from "
+                         "its residual (the model is not identified)",
+                         hint="give every factor at least 2 items (3 or more for a one-factor model)")
     x = _items_frame(data, items, min_items=1)
     g = None
     if group is not None:
@@ -1109,7 +1121,7 @@ def cfa(data: pd.DataFrame, model: dict[str, list[str]] | Sequence[str], *, miss
     if not converged:
         warnings.append("the estimation did not converge; the results are not trustworthy "
                         "(the model may not be identified or may not suit these data)")
-    fit = _fit_measures(mdl, theta, fmin, _baseline(samples, False))
+    fit = _fit_measures(mdl, theta, fmin, _baseline(samples))
     try:
         vcov = 2.0 / mdl.n_total * np.linalg.inv(hess)
         se_all = np.sqrt(np.clip(np.diag(vcov), 0, None))
@@ -1162,6 +1174,9 @@ class InvarianceResult:
         out = {"group": self.group, "n_by_group": self.n_by_group, "warnings": list(self.warnings)}
         for row in self.steps.to_dict(orient="records"):
             name = row.pop("step")
+            for key in ("df", "df_diff", "npar"):
+                if row.get(key) is not None and np.isfinite(row[key]):
+                    row[key] = int(row[key])
             out[name] = row
         return out
 
@@ -1185,7 +1200,7 @@ def invariance(data: pd.DataFrame, model: dict[str, list[str]] | Sequence[str], 
         raise InputError("measurement invariance needs at least two groups", column=str(group),
                          hint="pick a grouping column with two or more values")
     samples = _samples(x, g, min_n=len(items))
-    baseline = _baseline(samples, True)
+    baseline = _baseline(samples)
     rows = []
     warnings: list[str] = []
     previous = None

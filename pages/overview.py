@@ -7,6 +7,8 @@ import streamlit as st
 from ui import state
 from ui.widgets import guarded, page_link, plain
 
+PLURAL = {"organisation": "organisations", "municipality": "municipalities"}
+
 st.title("Digital co-production survey dashboard")
 st.markdown(
     "Public servants and citizens increasingly produce public services together through digital "
@@ -40,7 +42,7 @@ for column, (instrument_id, (label, _)) in zip(columns, state.SURVEYS.items()):
         metrics[0].metric("Respondents", f"{len(data):,}")
         for metric, (level, column_name) in zip(metrics[1:], instrument.group_columns.items()):
             if column_name in data.columns:
-                metric.metric(f"{level.capitalize()}s", f"{data[column_name].nunique():,}")
+                metric.metric(PLURAL.get(level, level + "s").capitalize(), f"{data[column_name].nunique():,}")
         invited = st.session_state.get("study_invited", {}).get(instrument_id)
         if invited:
             st.metric("Response rate", f"{len(data) / invited:.0%}", help=f"{len(data):,} of {invited:,} invited")
@@ -55,10 +57,10 @@ for column, (instrument_id, (label, _)) in zip(columns, state.SURVEYS.items()):
             fig = px.histogram(sizes, x="respondents", nbins=30,
                                labels={"respondents": f"respondents per {level}"},
                                title=f"Respondents per {level}")
-            fig.update_layout(yaxis_title=f"number of {level}s", height=300, margin=dict(t=40, b=10))
+            fig.update_layout(yaxis_title=f"number of {PLURAL.get(level, level + 's')}", height=300, margin=dict(t=40, b=10))
             st.plotly_chart(fig, key=f"sizes_{instrument_id}")
             small = int((sizes["respondents"] < state.min_n()).sum())
-            plain(f"{len(sizes)} {level}s with a median of {sizes['respondents'].median():.0f} respondents "
+            plain(f"{len(sizes)} {PLURAL.get(level, level + 's')} with a median of {sizes['respondents'].median():.0f} respondents "
                   f"(smallest {sizes['respondents'].min()}, largest {sizes['respondents'].max()}). "
                   f"{small} {level}(s) have fewer than {state.min_n()} respondents: their scores are never "
                   "shown on their own, to protect respondents' privacy.")

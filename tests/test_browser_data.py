@@ -7,10 +7,12 @@ import pandas as pd
 from e2e import screenshot, wait_for_app
 
 
-def _upload(page, name: str, content: bytes) -> None:
+def _upload(page, name: str, content: bytes, *, expect) -> None:
+    """Upload ``content`` as ``name`` and wait until ``expect`` (a locator) shows, so a slow
+    rerun on a busy machine is not mistaken for a finished one."""
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         files=[{"name": name, "mimeType": "application/octet-stream", "buffer": content}])
-    page.wait_for_timeout(500)
+    expect.first.wait_for(timeout=60_000)
     wait_for_app(page)
 
 
@@ -22,7 +24,8 @@ def test_bad_uploads_keep_the_study(page, dashboard, tmp_path):
         ("empty.csv", b"", "empty"),
         ("picture.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20, "not"),
     ]:
-        _upload(page, name, content)
+        _upload(page, name, content,
+                expect=page.locator('[data-testid="stAlertContentError"]', has_text=name))
         body = page.inner_text("body")
         errors = page.locator('[data-testid="stAlertContentError"]')
         assert errors.count() >= 1, f"no error box for {name}"
@@ -40,7 +43,8 @@ def test_latin1_semicolon_upload_replaces_sample(page, dashboard):
     text = sample.to_csv(sep=";", index=False, decimal=",")
     page.goto(f"{dashboard}/data")
     wait_for_app(page)
-    _upload(page, "enquête.csv", text.encode("latin-1"))
+    _upload(page, "enquête.csv", text.encode("latin-1"),
+            expect=page.locator('[data-testid="stAlertContentSuccess"]', has_text="enquête.csv"))
     body = page.inner_text("body")
     assert "enquête.csv" in body and "40 rows" in body
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,0 +1,102 @@
+"""``python -m analysis factor DATA --items ... [--model "F1=a,b,c;F2=d,e,f"] [--group G] --json``.
+
+KMO and Bartlett (psych), parallel analysis (seeded), a CFA (lavaan ML; one factor over
+``--items`` unless ``--model`` is given), optionally an EFA (``--efa-factors``) and a
+configural/metric/scalar invariance sequence across ``--group``.
+"""
+from __future__ import annotations
+
+import re
+
+from analysis.errors import InputError
+from analysis.factor import bartlett, cfa, fa, invariance, kmo, parallel_analysis
+from analysis.scoring import apply_reverse, numeric_items
+
+HELP = ("factor structure: KMO, Bartlett, parallel analysis, CFA fit (lavaan ML), optional EFA "
+        "(psych fa) and measurement invariance across a group")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--items", nargs="+", default=None, metavar="ITEM",
+                        help="items to screen (KMO, Bartlett, parallel analysis, EFA); default: the model's items")
+    parser.add_argument("--reverse", nargs="+", default=[], metavar="ITEM",
+                        help="reverse-keyed items (recoded as min + max - x)")
+    parser.add_argument("--scale-min", type=float, default=None, help="lowest response code (e.g. 1)")
+    parser.add_argument("--scale-max", type=float, default=None, help="highest response code (e.g. 6)")
+    parser.add_argument("--model", default=None,
+                        help='CFA model "F1=a,b,c;F2=d,e,f" (default: one factor over --items)')
+    parser.add_argument("--group", default=None, help="grouping column for measurement invariance")
+    parser.add_argument("--efa-factors", type=int, default=None, metavar="N",
+                        help="also run an exploratory factor analysis with N factors")
+    parser.add_argument("--fm", choices=["minres", "ml"], default="minres", help="EFA factoring method")
+    parser.add_argument("--rotate", choices=["oblimin", "varimax", "none"], default="oblimin",
+                        help="EFA rotation (default oblimin)")
+    parser.add_argument("--missing", choices=["pairwise", "listwise"], default="pairwise",
+                        help="missing answers for KMO, Bartlett, EFA and parallel analysis (CFA is listwise)")
+    parser.add_argument("--n-iter", type=int, default=20, help="simulated data sets for parallel analysis")
+    parser.add_argument("--seed", type=int, default=42, help="random seed for parallel analysis (default 42)")
+    parser.add_argument("--sheet", default=None, help="sheet name for .xlsx files")
+
+
+def parse_model(text: str) -> dict[str, list[str]]:
+    """``"F1=a,b,c;F2=d,e,f"`` (also ``=~`` and ``+`` as in lavaan) -> ``{"F1": [...], "F2": [...]}``."""
+    model: dict[str, list[str]] = {}
+    for part in re.split(r"[;\n]", text):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" not in part:
+            raise InputError(f"cannot read the model part '{part}'",
+                             hint='write factors as "F1=a,b,c;F2=d,e,f"')
+        name, rhs = part.split("=", 1)
+        name = name.strip()
+        items = [it.strip() for it in re.split(r"[,+\s]+", rhs.lstrip("~")) if it.strip()]
+        if not name or not items:
+            raise InputError(f"the model part '{part}' needs a factor name and items",
+                             hint='write factors as "F1=a,b,c;F2=d,e,f"')
+        if name in model:
+            raise InputError(f"factor '{name}' is defined twice in the model")
+        model[name] = items
+    if not model:
+        raise InputError("the model is empty", hint='write factors as "F1=a,b,c;F2=d,e,f"')
+    return model
+
+
+def run(args):
+    from analysis.io import read_data
+
+    data = read_data(args.data, sheet=args.sheet).data
+    model = parse_model(args.model) if args.model else None
+    if args.items is None and model is None:
+        raise InputError("give the items (--items) or a model (--model)")
+    items = list(args.items) if args.items else list(dict.fromkeys(i for its in model.values() for i in its))
+    if model is None:
+        model = {"F": items}
+    model_items = list(dict.fromkeys(i for its in model.values() for i in its))
+    all_items = list(dict.fromkeys(items + model_items))
+    x = apply_reverse(numeric_items(data, all_items), args.reverse, args.scale_min, args.scale_max)
+
+    screen = x[items]
+    overall, per_item = kmo(screen, missing=args.missing)
+    sphericity = bartlett(screen, missing=args.missing)
+    parallel = parallel_analysis(screen, n_iter=args.n_iter, seed=args.seed, missing=args.missing)
+    fitted = cfa(x[model_items], model)
+    out = {
+        "n": sphericity["n"],
+        "kmo": overall,
+        "kmo_items": per_item.to_dict(),
+        "bartlett": {"chi2": sphericity["chi2"], "df": sphericity["df"], "p": sphericity["p"]},
+        "n_factors_parallel": parallel.n_factors,
+        "parallel": parallel.to_dict(),
+        "cfa": fitted.to_dict(),
+    }
+    if args.efa_factors is not None:
+        result = fa(screen, n_factors=args.efa_factors, fm=args.fm, rotate=args.rotate, missing=args.missing)
+        out["efa"] = result.to_dict()
+    if args.group is not None:
+        if args.group not in data.columns:
+            raise InputError("unknown grouping column", column=str(args.group))
+        grouped = x[model_items].copy()
+        grouped[args.group] = data[args.group]
+        out["invariance"] = invariance(grouped, model, args.group).to_dict()
+    return out
