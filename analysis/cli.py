@@ -18,6 +18,7 @@ import importlib
 import json
 import sys
 
+from analysis.commands import add_data_options
 from analysis.errors import InputError
 from analysis.results import to_jsonable
 
@@ -28,7 +29,7 @@ def _load(name: str):
     return importlib.import_module(f"analysis.commands.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
         description="Survey analysis for digital co-production research, without the dashboard. "
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if only is not None and name != only:  # import just the command being run (start-up time)
+            continue
         try:
             module = _load(name)
         except ModuleNotFoundError as exc:  # a command still being written is not offered
@@ -47,12 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="data file: .csv, .tsv, .txt, .xlsx, .sav, .dta, Qualtrics or LimeSurvey export")
         p.add_argument("--json", action="store_true", help="print the result as JSON (default: also JSON)")
         module.add_arguments(p)
+        add_data_options(p)
         p.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -65,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"error: cannot open '{getattr(exc, 'filename', '') or args.data}': {exc.strerror}", file=sys.stderr)
         return 2
-    json.dump(to_jsonable(result), sys.stdout, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
+    try:
+        json.dump(to_jsonable(result), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error of ours
+        sys.stderr.close()
     return 0

@@ -10,6 +10,7 @@ says what to do; nothing here shows a traceback to a user.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import os
 import re
@@ -238,15 +239,22 @@ def _read_text(content: bytes, name: str, meta: dict, max_columns: int) -> pd.Da
         what, todo = binary
         raise InputError(f"this is not a text/CSV file: it looks like {what}", file=name, hint=todo)
     text = _decode(content, name, meta)
+    if re.match(r"^\s*<(!doctype html|html|\?xml)", text[:200], re.IGNORECASE):
+        raise InputError("this is a web page or XML document, not a data export", file=name,
+                         hint="the download probably failed (e.g. a login page): export the data again")
+    declared = re.match(r"^\s*sep=(.)\s*\r?\n", text)  # Excel's "sep=;" first line
+    if declared:
+        text = text[declared.end():]
+        meta["notes"].append("Excel 'sep=' line read and skipped")
     sample = text[:200_000]
-    delim = _sniff_delimiter(sample, truncated=len(text) > len(sample))
+    delim = declared.group(1) if declared else _sniff_delimiter(sample, truncated=len(text) > len(sample))
     header = next(csv.reader(io.StringIO(sample), delimiter=delim), [])
     if len(header) > max_columns:
         raise InputError(f"the file has {len(header):,} columns, more than the limit of {max_columns:,}",
                          file=name, hint="keep only the columns you need (items, ids, groups) and export again")
     meta["delimiter"] = delim
     if delim != ",":
-        meta["notes"].append(f"delimiter: {DELIMITER_NAMES[delim]}")
+        meta["notes"].append(f"delimiter: {DELIMITER_NAMES.get(delim, repr(delim))}")
     sample_cells = [c.strip() for r in islice(csv.reader(io.StringIO(sample), delimiter=delim), 1, 200) for c in r]
     comma_dec = sum(bool(_COMMA_DECIMAL.match(c)) for c in sample_cells)
     dot_dec = sum(bool(_DOT_DECIMAL.match(c)) for c in sample_cells)
@@ -301,7 +309,7 @@ def _strip_qualtrics(raw: pd.DataFrame, meta: dict) -> pd.DataFrame:
     n_header = 2 if len(second) and second.str.startswith('{"ImportId"').any() else 1
     texts = raw.iloc[0]
     meta["variable_labels"].update({str(c): str(t).strip() for c, t in texts.items()
-                                    if str(t).strip() and str(t).strip() != str(c)})
+                                    if isinstance(t, str) and t.strip() and t.strip() != str(c)})
     meta["header_rows"] = 1 + n_header
     meta["notes"].append(
         "Qualtrics export: the question-text" + (" and ImportId rows" if n_header == 2 else " row")
@@ -594,30 +602,27 @@ def _finish(raw: pd.DataFrame, name: str, meta: dict, decimal_comma: bool) -> pd
     """Tidy a frame of raw cells: names, empty rows/columns, missing tokens, numbers."""
     raw = raw.copy()
     raw.columns = _unique_names([str(c).strip() for c in raw.columns], meta)
-    cells = raw.astype(object)
-    is_blank = cells.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))
-                         or (isinstance(v, str) and v.strip() == ""))
-    empty_rows = is_blank.all(axis=1)
-    if empty_rows.any():
-        meta["notes"].append(f"{int(empty_rows.sum())} empty rows skipped")
-        cells, is_blank = cells[~empty_rows], is_blank[~empty_rows]
-    unnamed = [c for c in cells.columns if (c.startswith("Unnamed:") or c.startswith("column_"))
-               and is_blank[c].all()]
-    if unnamed:
-        cells = cells.drop(columns=unnamed)
-        meta["notes"].append(f"{len(unnamed)} empty unnamed columns dropped")
-    if cells.shape[0] == 0:
-        raise InputError("the file has column names but no respondents", file=name,
-                         hint="check that the export includes the responses")
-    cells = cells.reset_index(drop=True)
     tokens = 0
     out = {}
-    for col in cells.columns:
-        out[col], n = _coerce(cells[col], decimal_comma)
+    for col in raw.columns:
+        out[col], n = _coerce(raw[col], decimal_comma)
         tokens += n
+    data = pd.DataFrame(out, index=raw.index)
+    empty_rows = data.isna().all(axis=1)
+    if empty_rows.any() and len(data):
+        meta["notes"].append(f"{int(empty_rows.sum())} empty rows skipped")
+        data = data[~empty_rows]
+    unnamed = [c for c in data.columns if (c.startswith("Unnamed:") or c.startswith("column_"))
+               and data[c].isna().all()]
+    if unnamed:
+        data = data.drop(columns=unnamed)
+        meta["notes"].append(f"{len(unnamed)} empty unnamed columns dropped")
+    if data.shape[0] == 0:
+        raise InputError("the file has column names but no respondents", file=name,
+                         hint="check that the export includes the responses")
     if tokens:
         meta["notes"].append(f"{tokens} cells with text such as 'NA' or 'N/A' read as missing")
-    return pd.DataFrame(out, index=cells.index)
+    return data.reset_index(drop=True)
 
 
 def _unique_names(names: list[str], meta: dict) -> list[str]:
@@ -643,28 +648,28 @@ def _coerce(s: pd.Series, decimal_comma: bool) -> tuple[pd.Series, int]:
     """Strip text, read NA tokens and blanks as missing, make the column numeric when every
     answer is a number. Returns the column and the number of NA tokens seen."""
     values = s.to_numpy(dtype=object)
-    cleaned = np.empty(len(values), dtype=object)
+    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    series = pd.Series(values, index=s.index, dtype=object)
     tokens = 0
-    for i, v in enumerate(values):
-        if isinstance(v, str):
-            v = v.strip()
-            if v == "":
-                v = np.nan
-            elif v in NA_TOKENS:
-                tokens += 1
-                v = np.nan
-        elif v is None:
-            v = np.nan
-        cleaned[i] = v
-    series = pd.Series(cleaned, index=s.index, dtype=object)
+    if is_text.any():
+        text = series[is_text].str.strip()
+        tokens = int(text.isin(NA_TOKENS).sum())
+        text = text.where(~(text.eq("") | text.isin(NA_TOKENS)), np.nan)
+        series[is_text] = text
+    series = series.where(series.notna(), np.nan)
     filled = series.dropna()
     if len(filled) == 0:
         return series.astype(float), tokens
-    as_text = filled.map(lambda v: v.replace(",", ".") if decimal_comma and isinstance(v, str)
-                         and _COMMA_DECIMAL.match(v) else v)
-    if all(isinstance(v, (bool, np.bool_)) for v in filled):
+    kinds = {type(v) for v in filled}
+    if any(issubclass(k, (bool, np.bool_)) for k in kinds):
+        return series, tokens  # TRUE/FALSE cells stay as they are
+    if any(issubclass(k, (datetime.date, datetime.time, datetime.timedelta, pd.Timestamp)) for k in kinds):
+        if all(issubclass(k, (datetime.datetime, pd.Timestamp)) for k in kinds):
+            return pd.to_datetime(series), tokens
         return series, tokens
-    numbers = pd.to_numeric(as_text, errors="coerce")
+    if decimal_comma:
+        filled = filled.map(lambda v: v.replace(",", ".") if isinstance(v, str) and _COMMA_DECIMAL.match(v) else v)
+    numbers = pd.to_numeric(filled, errors="coerce")
     if numbers.notna().all():
         result = pd.Series(np.nan, index=s.index, dtype=float)
         result[numbers.index] = numbers.astype(float)

@@ -97,6 +97,7 @@ class ValidationReport:
     id_column: str | None
     problems: list[Problem]
     notes: list[str] = field(default_factory=list)
+    header_rows: int | None = None  # lines above row 1 in the file (1 for CSV, 3 for Qualtrics)
 
     @property
     def codes(self) -> list[str]:
@@ -115,7 +116,9 @@ class ValidationReport:
                 "unmapped_items": list(self.unmapped_items),
                 "unmapped_columns": [str(c) for c in self.unmapped_columns],
                 "id_column": self.id_column, "n_problems": len(self.problems),
-                "problems": [p.to_dict() for p in self.problems], "notes": list(self.notes)}
+                "problems": [p.to_dict() for p in self.problems], "notes": list(self.notes),
+                "row_numbering": "row 1 is the first respondent"
+                + (f" (line {self.header_rows + 1} of the file)" if self.header_rows else "")}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per problem, for a table on the Data page."""
@@ -380,7 +383,7 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         answered = cells.valid[~np.isnan(cells.valid)]
         if answered.size == 0:
             problems.append(_problem(
-                "EMPTY_ITEM", col, 0, np.array([], dtype=int), index,
+                "EMPTY_ITEM", col, n, np.array([], dtype=int), index,
                 "the column has no valid answers", "check the mapping: is this the right column?",
                 item=item.id))
         elif answered.size >= 2 and np.unique(answered).size == 1:
@@ -526,3 +529,19 @@ def _to_numeric_if_clean(series: pd.Series) -> pd.Series:
         else:
             return series
     return pd.Series(values, index=series.index, dtype=float)
+
+
+def clean(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None = None,
+          actions: Mapping[str, str] | None = None, *, source: str | None = None,
+          missing_codes: Mapping[str, list] | Iterable | None = None) -> tuple[pd.DataFrame, ValidationReport]:
+    """Validate, apply the actions (defaults: bad cells and missing codes set to missing)
+    and rename the mapped columns to item ids: the data every analysis should start from.
+
+    Returns ``(cleaned data, report)``. Commands that read a file and analyse items call
+    this so that, e.g., a -99 code is never averaged as an answer.
+    """
+    from analysis.mapping import apply_mapping
+
+    report = validate(data, instrument, mapping, source=source, missing_codes=missing_codes)
+    cleaned = apply_actions(data, report, actions)
+    return apply_mapping(cleaned, report.mapping), report

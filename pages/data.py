@@ -94,8 +94,8 @@ with st.container(border=True):
     if not report.problems:
         st.success("No problems found.")
     else:
-        st.caption("Each row is one kind of problem: where, how often, example rows (as numbered in your "
-                   "file) and what we suggest. Choose what to do and press *Apply choices*.")
+        st.caption("Each row is one kind of problem: where, how often, example rows (row 1 is the first "
+                   "respondent, below the header) and what we suggest. Choose what to do and press *Apply choices*.")
         st.dataframe(report.to_frame(), hide_index=True)
         choices = {}
         labels = {"set_missing": "set those answers to missing", "drop_respondents": "drop those respondents",

@@ -91,6 +91,24 @@ def test_pipe_delimited_and_utf8_bom_from_bytes():
     assert np.isnan(result.data["ps_dsk1"].iloc[1])
 
 
+def test_excel_sep_line_and_blank_rows():
+    result = read_data(b"sep=;\r\nrespondent_id;ps_dsk1\r\n1;4\r\n;\r\n2;5\r\n", filename="excel.csv")
+    assert result.data["ps_dsk1"].tolist() == [4, 5]
+    assert any("sep=" in n for n in result.meta["notes"]) and any("empty rows" in n for n in result.meta["notes"])
+
+
+def test_utf16_tab_text_from_excel():
+    content = "respondent_id\tps_dsk1\tOrt\n1\t4\tZürich\n2\t5\tGenève\n".encode("utf-16")
+    result = read_data(content, filename="unicode.txt")
+    assert result.meta["encoding"] == "utf-16" and result.meta["delimiter"] == "\t"
+    assert result.data["Ort"].tolist() == ["Zürich", "Genève"]
+
+
+def test_html_saved_as_csv_is_refused():
+    with pytest.raises(InputError, match="web page"):
+        read_data(b"<!DOCTYPE html>\n<html><body>Please log in</body></html>\n", filename="export.csv")
+
+
 def test_latin1_text_is_decoded_and_said(files):
     result = read_data(files["latin1"])
     assert result.data["Gemeinde"].tolist() == ["Köln", "Münster", "Gießen"]
@@ -142,7 +160,7 @@ def test_sav_keeps_labels_and_turns_user_missing_codes_into_nan(files):
     pd.testing.assert_frame_equal(uploaded.data, data)
 
 
-def test_dta_keeps_value_labels(files):
+def test_dta_keeps_value_labels_and_extended_missing(files):
     result = read_data(files["dta"])
     assert result.meta["format"] == "dta"
     assert result.data.shape == (8, 10)
@@ -150,8 +168,10 @@ def test_dta_keeps_value_labels(files):
     assert result.meta["value_labels"]["gender"][3] == "other"
     assert result.meta["variable_labels"]["org_id"] == "Organisation"
     assert np.isnan(result.data["ps_dsk3"].iloc[3])
+    assert result.meta["missing_codes"] == {"ps_dsk2": [".a"]}
     expected = make_fixtures.survey_frame().astype(float)
     expected.loc[3, "ps_dsk3"] = np.nan
+    expected.loc[4, "ps_dsk2"] = np.nan  # .a became missing
     pd.testing.assert_frame_equal(result.data, expected, check_dtype=False)
 
 
@@ -292,3 +312,13 @@ def test_sample_data_reads_the_same_in_every_format(stem, instrument):
                 np.testing.assert_allclose(b.astype(float), a.astype(float), err_msg=f"{ext} {col}")
             else:
                 assert a.fillna("").astype(str).tolist() == b.fillna("").astype(str).tolist(), (ext, col)
+
+
+def test_qualtrics_export_saved_as_xlsx(tmp_path):
+    raw = pd.read_csv(FIXTURES / "qualtrics_export.csv", header=None, dtype=str)
+    path = tmp_path / "qualtrics.xlsx"
+    raw.to_excel(path, header=False, index=False)
+    result = read_data(path)
+    assert result.meta["format"] == "qualtrics" and result.data.shape == (4, 18)
+    assert result.data["Q1_1"].tolist() == [4, 3, 5, 2]
+    assert result.meta["variable_labels"]["ps_att1"] == "Residents know things we do not."

@@ -72,7 +72,8 @@ def sample_source(instrument_id: str) -> Source:
 def _prepare(instrument_id: str, filename: str, content: bytes, sheet: str | None,
              mapping_json: str, actions_json: str, min_share: float) -> Prepared:
     instrument = instruments_lib.load_instrument(instrument_id)
-    imported = read_data(content, filename=filename, sheet=sheet)
+    imported = read_data(content, filename=filename, sheet=sheet,
+                         max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024)
     mapping = json.loads(mapping_json) if mapping_json != "null" else auto_map(imported.data.columns, instrument)
     report = validate(imported.data, instrument, mapping, source=filename,
                       missing_codes=imported.meta.get("missing_codes"))

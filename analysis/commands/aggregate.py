@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from analysis.aggregation import aggregate
-from analysis.io import read_data
+from analysis.commands import load_data
 
 HELP = "within-group agreement (rwg / rwg(j), uniform null) and ICC(1)/ICC(2) for aggregating to groups"
 
@@ -18,5 +18,5 @@ def add_arguments(parser) -> None:
 
 
 def run(args):
-    data = read_data(args.data).data
+    data = load_data(args)
     return aggregate(data, args.group, args.items, args.options, min_group_size=args.min_group_size)

@@ -63,9 +63,9 @@ def parse_model(text: str) -> dict[str, list[str]]:
 
 
 def run(args):
-    from analysis.io import read_data
+    from analysis.commands import load_data
 
-    data = read_data(args.data, sheet=args.sheet).data
+    data = load_data(args)
     model = parse_model(args.model) if args.model else None
     if args.items is None and model is None:
         raise InputError("give the items (--items) or a model (--model)")

@@ -1,7 +1,7 @@
 """``python -m analysis reliability DATA --items A1 A2 ... --json``: alpha, lambdas, omega and item table."""
 from __future__ import annotations
 
-from analysis.io import read_data
+from analysis.commands import load_data
 from analysis.reliability import reliability
 
 HELP = "reliability of a scale: Cronbach's alpha (Feldt CI), lambda-2/6, omega total, item-rest statistics"
@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args):
-    data = read_data(args.data).data
+    data = load_data(args)
     return reliability(data, args.items, reverse=args.reverse, scale_min=args.scale_min,
                        scale_max=args.scale_max, missing=args.missing, ci=args.ci,
                        bootstrap=args.bootstrap, seed=args.seed)

@@ -57,6 +57,7 @@ def run(args):
                       straightline_min_items=args.straightline_min_items,
                       missing_codes=imported.meta.get("missing_codes"))
     report.notes = list(imported.meta.get("notes", []))
+    report.header_rows = imported.meta.get("header_rows")
     result = report.to_dict()
     result["format"] = imported.meta.get("format")
     return result
