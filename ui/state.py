@@ -8,8 +8,8 @@ the cleaned and scored data) comes from ``prepare``, cached with ``st.cache_data
 file's *content* and those decisions, so two sessions never share mutable state and a
 rerun never reads a file twice.
 
-Nothing here computes statistics: it only runs ``analysis``'s pipeline
-(read -> map -> validate -> clean -> score) in order.
+Nothing here computes statistics: it only calls ``analysis.pipeline.prepare``
+(read -> map -> validate -> clean -> score), the same function the commands use.
 """
 from __future__ import annotations
 
@@ -17,15 +17,12 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from analysis import instruments as instruments_lib
+from analysis import pipeline
 from analysis.errors import InputError
-from analysis.io import read_data
-from analysis.mapping import apply_mapping, auto_map
-from analysis.scoring import score_instrument
-from analysis.validate import ValidationReport, apply_actions, validate
+from analysis.pipeline import PreparedData
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "sample_data"
@@ -52,15 +49,7 @@ class Source:
     is_sample: bool = False
 
 
-@dataclass
-class Prepared:
-    """What the pipeline made of a ``Source``: cached, so treat it as read-only."""
-
-    raw: pd.DataFrame
-    meta: dict
-    mapping: dict[str, str]
-    report: ValidationReport
-    data: pd.DataFrame  # cleaned (actions applied), items renamed to ids, one column per construct
+Prepared = PreparedData  # what the pipeline made of a Source (cached: treat as read-only)
 
 
 def sample_source(instrument_id: str) -> Source:
@@ -70,16 +59,11 @@ def sample_source(instrument_id: str) -> Source:
 
 @st.cache_data(show_spinner="Reading and checking the data...", max_entries=32)
 def _prepare(instrument_id: str, filename: str, content: bytes, sheet: str | None,
-             mapping_json: str, actions_json: str, min_share: float) -> Prepared:
-    instrument = instruments_lib.load_instrument(instrument_id)
-    imported = read_data(content, filename=filename, sheet=sheet,
-                         max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024)
-    mapping = json.loads(mapping_json) if mapping_json != "null" else auto_map(imported.data.columns, instrument)
-    report = validate(imported.data, instrument, mapping, source=filename,
-                      missing_codes=imported.meta.get("missing_codes"))
-    cleaned = apply_mapping(apply_actions(imported.data, report, json.loads(actions_json)), mapping)
-    scored = score_instrument(cleaned, instrument, min_share=min_share)
-    return Prepared(imported.data, imported.meta, mapping, report, scored)
+             mapping_json: str, actions_json: str, min_share: float) -> PreparedData:
+    return pipeline.prepare(content, instrument_id, filename=filename, sheet=sheet,
+                            mapping=json.loads(mapping_json), actions=json.loads(actions_json),
+                            min_share=min_share,
+                            max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024)
 
 
 def prepare(source: Source) -> Prepared:

@@ -27,16 +27,11 @@ def add_data_options(parser) -> None:
 
 def load_data(args) -> pd.DataFrame:
     """Read ``args.data``; with ``args.instrument``, clean and score it as the Data page does."""
-    from analysis.io import read_data
-
-    imported = read_data(args.data, sheet=getattr(args, "sheet", None))
     if not getattr(args, "instrument", None):
-        return imported.data
-    from analysis.instruments import load_instrument
-    from analysis.scoring import score_instrument
-    from analysis.validate import clean
+        from analysis.io import read_data
 
-    instrument = load_instrument(args.instrument)
-    cleaned, _ = clean(imported.data, instrument, source=imported.meta.get("source"),
-                       missing_codes=imported.meta.get("missing_codes"))
-    return score_instrument(cleaned, instrument, min_share=getattr(args, "min_share", 0.5))
+        return read_data(args.data, sheet=getattr(args, "sheet", None)).data
+    from analysis.pipeline import prepare
+
+    return prepare(args.data, args.instrument, sheet=getattr(args, "sheet", None),
+                   min_share=getattr(args, "min_share", 0.5)).data
