@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -95,8 +95,8 @@ def suppress(table: pd.DataFrame, count_col: str = "n", min_n: int = DEFAULT_MIN
     force : boolean mask (aligned with ``table``) of cells that must be suppressed anyway,
         e.g. groups suppressed on the unfiltered data (rule 4 of the module docstring).
 
-    Returns a copy with ``suppressed`` (bool) and ``suppression`` ("primary",
-    "complementary" or "") columns; suppressed values are missing (JSON ``null``).
+    Returns a copy with ``suppressed`` (bool) and ``suppression`` ("primary" for cells
+    below ``min_n``, "complementary" for the others hidden, forced ones included, or "") columns; suppressed values are missing (JSON ``null``).
     Formula source: Hundepool et al. (2012), threshold rule and secondary suppression.
     R: ``sdcTable::protectTable(..., method = "SIMPLEHEURISTIC")``.
     """
@@ -108,10 +108,9 @@ def suppress(table: pd.DataFrame, count_col: str = "n", min_n: int = DEFAULT_MIN
     if value_cols is None:
         value_cols = [c for c in out.columns if c != count_col and pd.api.types.is_float_dtype(out[c])]
     primary = (n > 0) & (n < min_n)
-    if force is not None:
-        forced = pd.Series(np.asarray(force, dtype=bool), index=out.index)
-        primary = primary | forced
     suppressed = primary.copy()
+    if force is not None:
+        suppressed |= pd.Series(np.asarray(force, dtype=bool), index=out.index)
     if totals is True:
         dims = [None]
     elif not totals:

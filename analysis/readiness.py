@@ -60,7 +60,7 @@ def clean_items(data: pd.DataFrame, instrument, constructs=None) -> pd.DataFrame
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise InputError(f"answer {x.iloc[row]:g} is outside the response range {scale.min}..{scale.max} "
                                  f"({int(bad.sum())} such cells)", column=item.id, row=row + 1,
-                                 hint="declare it as a missing code or fix it on the Data page (validate)")
+                                 hint="declare it as a missing code or fix it on the Data page")
             out[item.id] = x
     return out
 
@@ -87,15 +87,6 @@ def resolve_group(data: pd.DataFrame, instrument, group: str) -> str:
 def to_0_100(score: pd.Series, scale) -> pd.Series:
     """Rescale a scale score from ``scale.min..scale.max`` to 0..100."""
     return (score - scale.min) / (scale.max - scale.min) * 100.0
-
-
-def _t_ci(x: pd.Series) -> tuple[float, float]:
-    x = x.dropna()
-    n = len(x)
-    if n < 2:
-        return float("nan"), float("nan")
-    half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)
-    return float(x.mean() - half), float(x.mean() + half)
 
 
 def percentile_rank(value: float, values) -> float:
@@ -267,8 +258,7 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     # so the table lists every group; nothing blanked enters the benchmark or the ICCs.
     mask = privacy._mask(scored, check.filters) if check.filters else pd.Series(True, index=scored.index)
     view = scored.loc[mask & counted]
-    items = apply_reverse(view[[it.id for c in dims for it in c.items if it.id in view.columns]],
-                          None, None, None)
+    items = view[[it.id for c in dims for it in c.items if it.id in view.columns]].copy()
     for c in dims:
         present = [it.id for it in c.items if it.id in items.columns]
         rev = [it.id for it in c.items if it.reverse and it.id in present]
@@ -276,20 +266,23 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
             items[rev] = apply_reverse(items[present], rev, c.scale.min, c.scale.max)[rev]
 
     all_groups = scored.loc[scored[group].notna(), group].drop_duplicates()
-    all_groups = sorted(all_groups.tolist(), key=lambda g: (not isinstance(g, (int, float, np.number)), g if isinstance(g, (int, float, np.number)) else str(g)))
-    rows = []
-    for g in all_groups:
-        sub = view[view[group] == g]
-        rec = {"group": g, "n": int(len(sub))}
-        for k in keys:
-            x = sub[k].dropna()
-            lo, hi = _t_ci(x)
-            rec[k] = float(x.mean()) if len(x) else float("nan")
-            rec[f"{k}_ci_low"], rec[f"{k}_ci_high"], rec[f"{k}_n"] = lo, hi, int(len(x))
-        rec["index"] = float(np.mean([rec[k] for k in keys])) if all(np.isfinite(rec[k]) for k in keys) else float("nan")
-        rec["rwg"] = _rwg_items(items.loc[sub.index], dims) if len(sub) else float("nan")
-        rows.append(rec)
-    table = pd.DataFrame(rows)
+    numeric_ids = pd.api.types.is_numeric_dtype(scored[group])
+    all_groups = sorted(all_groups.tolist(), key=(float if numeric_ids else str))
+    grouped = view.groupby(group)
+    n_by = grouped.size()
+    table = pd.DataFrame({"group": all_groups})
+    table["n"] = [int(n_by.get(g, 0)) for g in all_groups]
+    for k in keys:
+        agg = grouped[k].agg(["mean", "std", "count"]).reindex(all_groups)
+        count = agg["count"].fillna(0).astype(int).to_numpy()
+        tq = np.array([stats.t.ppf(0.975, c - 1) if c >= 2 else np.nan for c in count])
+        half = tq * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1))
+        table[k] = agg["mean"].to_numpy()
+        table[f"{k}_ci_low"], table[f"{k}_ci_high"] = table[k] - half, table[k] + half
+        table[f"{k}_n"] = count
+    table["index"] = table[keys].mean(axis=1, skipna=False)
+    table["rwg"] = [_rwg_items(items.loc[view.index[view[group] == g]], dims) if n else float("nan")
+                    for g, n in zip(all_groups, table["n"])]
     value_cols = ["index", "rwg"] + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high")]
     forced = table["group"].isin(set(check.protected_groups) | set(check.suppress_groups))
     table = privacy.suppress(table, "n", min_n, value_cols=value_cols, totals=True, force=forced)

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from analysis.instruments import load_instrument
-from analysis.io import read_data
-from analysis.mapping import apply_mapping, auto_map
+from analysis.pipeline import prepare
 from analysis.privacy import DEFAULT_MIN_N
 from analysis.readiness import readiness
 
@@ -22,7 +21,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args):
-    data = read_data(args.data).data
     instrument = load_instrument(args.instrument)
-    data = apply_mapping(data, auto_map(data.columns, instrument))
+    data = prepare(args.data, instrument, sheet=args.sheet, min_share=args.min_share).data
     return readiness(data, instrument, args.group, min_n=args.min_n, min_share=args.min_share)

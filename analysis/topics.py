@@ -1,0 +1,751 @@
+"""Analyses behind the three research-topic screens, each returning tidy tables with a plain reading.
+
+Topic 1 (knowledge, skills, attitudes): ``describe_constructs``, ``compare_surveys``,
+``compare_groups``, ``correlations``. Topic 2 (strategic resources): ``analysis.readiness``
+and ``engagement_model``.
+Topic 3 (antecedents, drivers, challenges, outcomes): ``digital_divide``,
+``broaden_deepen``, ``digital_participation_model``, ``barriers_enablers``,
+``benefits_challenges``, ``outcomes``. Linking the surveys:
+``link_readiness_to_municipalities``. Every screen filters with ``apply_filters``, which
+enforces ``analysis.privacy`` (min-n, difference attacks, protected small groups).
+
+Data are scored once with ``score(data, instrument)`` (missing codes cleared, reverse-keyed
+scale means from ``analysis.scoring``); the functions then find constructs through the
+instrument (``family``, ``channel``, ``kind``, ``element``, ``shared_key``), never by item id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+from scipy import optimize, stats
+from statsmodels.stats.proportion import proportion_confint
+
+from analysis import privacy
+from analysis.errors import InputError
+from analysis.readiness import clean_and_score, resolve_group, to_0_100
+
+AGE_BREAKS = (18, 30, 45, 60)
+PATTERNS = ["none", "offline only", "digital only", "both"]
+
+
+# --------------------------------------------------------------------------- preparation
+def score(data: pd.DataFrame, instrument, *, min_share: float = 0.5) -> pd.DataFrame:
+    """Items cleaned of missing codes plus one score column per construct (``clean_and_score``)."""
+    return clean_and_score(data, instrument, min_share=min_share)
+
+
+def age_bands(age: pd.Series, breaks: Sequence[int] = AGE_BREAKS) -> pd.Series:
+    """Age in years to ordered bands, e.g. 18-29, 30-44, 45-59, 60+ (under the first break: '<18')."""
+    age = pd.to_numeric(age, errors="coerce")
+    edges = [-np.inf] + list(breaks) + [np.inf]
+    labels = [f"<{breaks[0]}"] + [f"{lo}-{hi - 1}" for lo, hi in zip(breaks[:-1], breaks[1:])] + [f"{breaks[-1]}+"]
+    return pd.cut(age, edges, right=False, labels=labels)
+
+
+def _labelled(data: pd.DataFrame, instrument, column: str) -> pd.Series:
+    """A demographic column with its level labels (as an ordered categorical); 'age' -> age bands."""
+    if column == "age_band" and "age" in data.columns:
+        return age_bands(data["age"])
+    if column not in data.columns:
+        raise InputError("unknown column", column=column,
+                         hint=f"available columns include {', '.join(map(str, list(data.columns)[:15]))}")
+    levels = None
+    for d in getattr(instrument, "demographics", []) or []:
+        if d.id == column and d.levels:
+            levels = d.levels
+    if levels:
+        s = pd.to_numeric(data[column], errors="coerce")
+        s = s.mask(s.isin(getattr(instrument, "missing_codes", []) or []))
+        return pd.Categorical(s.map(lambda v: levels.get(int(v), str(v)) if pd.notna(v) else None),
+                              categories=list(levels.values()), ordered=True)
+    s = data[column]
+    if pd.api.types.is_float_dtype(s) and np.all(np.mod(s.dropna(), 1) == 0):
+        return s.astype("Int64")  # whole-number codes read as floats because of missing cells
+    return s
+
+
+def apply_filters(data: pd.DataFrame, filters: dict | None, min_n: int = privacy.DEFAULT_MIN_N, *,
+                  group: str | None = None) -> pd.DataFrame:
+    """Rows kept by ``filters`` ({column: [values]}), refused with a plain message when the
+    view is smaller than ``min_n`` or differs from a wider view by fewer than ``min_n`` people
+    (``privacy.check_filter``). With ``group`` (e.g. org_id), the respondents of groups too
+    small to show (and their complementary partners) are left out of filtered views."""
+    return privacy.check_filter(data, filters, min_n, group=group).data
+
+
+def _constructs(instrument, keys=None, *, families=None, present_in=None):
+    out = []
+    for c in instrument.constructs:
+        if keys is not None and c.key not in keys:
+            continue
+        if families is not None and (c.family or "") not in families:
+            continue
+        if present_in is not None and c.key not in present_in.columns:
+            continue
+        out.append(c)
+    return out
+
+
+def _fmt_p(p: float) -> str:
+    return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
+
+
+# --------------------------------------------------------------------------- topic 1
+def describe_constructs(scored: pd.DataFrame, instrument, keys=None) -> pd.DataFrame:
+    """Distribution of each construct score: n, mean, sd, quartiles, range, mean on 0-100."""
+    rows = []
+    for c in _constructs(instrument, keys, present_in=scored):
+        x = scored[c.key].dropna()
+        if x.empty:
+            continue
+        q1, med, q3 = np.percentile(x, [25, 50, 75])
+        mean100 = float(to_0_100(pd.Series([x.mean()]), c.scale).iloc[0])
+        rows.append({"construct": c.key, "label": c.label, "topic": c.topic, "family": c.family, "n": int(len(x)),
+                     "mean": float(x.mean()), "sd": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
+                     "q1": q1, "median": med, "q3": q3, "min": float(x.min()), "max": float(x.max()),
+                     "scale_min": c.scale.min, "scale_max": c.scale.max, "mean_0_100": mean100,
+                     "reading": f"{c.label}: mean {x.mean():.2f} on {c.scale.min}-{c.scale.max} "
+                                f"(half of the {len(x)} respondents between {q1:.2f} and {q3:.2f})."})
+    return pd.DataFrame(rows)
+
+
+def _hedges_ci(g: float, nx: int, ny: int) -> tuple[float, float]:
+    lo, hi = pg.compute_esci(stat=g, nx=nx, ny=ny, eftype="hedges", decimals=12)
+    return float(lo), float(hi)
+
+
+def _rank_biserial(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float, float]:
+    """Mann-Whitney U, p, rank-biserial r = 2A - 1 (A = P(X > Y) + P(X = Y)/2) and its 95% CI
+    from the Hanley & McNeil (1982) standard error of A. R: ``wilcox.test``,
+    ``effectsize::rank_biserial`` (which uses a Fisher-z interval instead)."""
+    res = stats.mannwhitneyu(x, y, alternative="two-sided")
+    nx, ny = len(x), len(y)
+    a = res.statistic / (nx * ny)
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = np.sqrt(max(a * (1 - a) + (nx - 1) * (q1 - a * a) + (ny - 1) * (q2 - a * a), 0) / (nx * ny))
+    z = stats.norm.ppf(0.975)
+    return (float(res.statistic), float(res.pvalue), float(2 * a - 1),
+            float(max(-1.0, 2 * (a - z * se) - 1)), float(min(1.0, 2 * (a + z * se) - 1)))
+
+
+def _two_sample(x: pd.Series, y: pd.Series, parametric: bool) -> dict:
+    x, y = x.dropna().to_numpy(float), y.dropna().to_numpy(float)
+    if len(x) < 2 or len(y) < 2:
+        raise InputError("each group needs at least two answers to be compared")
+    if parametric:
+        t = pg.ttest(x, y, correction=True).iloc[0]
+        g = float(pg.compute_effsize(x, y, eftype="hedges"))
+        lo, hi = _hedges_ci(g, len(x), len(y))
+        return {"test": "Welch t", "statistic": float(t["T"]), "df": float(t["dof"]), "p": float(t["p_val"] if "p_val" in t else t["p-val"]),
+                "effect": "Hedges g", "effect_size": g, "ci_low": lo, "ci_high": hi}
+    u, p, r, lo, hi = _rank_biserial(x, y)
+    return {"test": "Mann-Whitney U", "statistic": u, "df": np.nan, "p": p,
+            "effect": "rank-biserial r", "effect_size": r, "ci_low": lo, "ci_high": hi}
+
+
+def compare_surveys(servants: pd.DataFrame, ps_instrument, citizens: pd.DataFrame, ct_instrument, *,
+                    parametric: bool = True) -> pd.DataFrame:
+    """Public servants vs citizens on every construct sharing a ``shared_key`` (scored data).
+
+    Welch t with Hedges g and its CI (pingouin; R ``t.test(var.equal = FALSE)``,
+    ``effectsize::hedges_g``), or Mann-Whitney U with rank-biserial r (``parametric=False``).
+    Positive effects mean public servants score higher.
+    """
+    rows = []
+    for c in ps_instrument.constructs:
+        if not c.shared_key or c.key not in servants.columns:
+            continue
+        other = ct_instrument.shared_construct(c.shared_key)
+        if other is None or other.key not in citizens.columns:
+            continue
+        x, y = servants[c.key].dropna(), citizens[other.key].dropna()
+        res = _two_sample(x, y, parametric)
+        who = "public servants" if res["effect_size"] > 0 else "citizens"
+        rows.append({"shared_key": c.shared_key, "label": c.label, "n_servants": len(x), "mean_servants": x.mean(),
+                     "sd_servants": x.std(ddof=1), "n_citizens": len(y), "mean_citizens": y.mean(),
+                     "sd_citizens": y.std(ddof=1), **res,
+                     "reading": f"{c.label}: {who} score higher ({res['effect']} = {res['effect_size']:.2f}, "
+                                f"95% CI {res['ci_low']:.2f} to {res['ci_high']:.2f}, {_fmt_p(res['p'])})."})
+    if not rows:
+        raise InputError("the two instruments share no construct present in both data sets",
+                         hint="shared constructs carry the same shared_key in both instruments")
+    return pd.DataFrame(rows)
+
+
+def _ncp_interval(stat: float, cdf, level: float = 0.95) -> tuple[float, float]:
+    """Bounds of the noncentrality parameter whose distribution puts ``stat`` at the upper /
+    lower (1 - level)/2 tail (Steiger 2004, Psychological Methods 9(2))."""
+    alpha = (1 - level) / 2
+
+    def solve(target):
+        f = lambda lam: cdf(stat, lam) - target
+        if f(0.0) < 0:  # even lambda = 0 puts stat below the target quantile
+            return 0.0
+        hi = max(10.0, stat * 4)
+        while f(hi) > 0:
+            hi *= 2
+        return optimize.brentq(f, 0.0, hi)
+
+    return solve(1 - alpha), solve(alpha)
+
+
+@dataclass
+class GroupComparison:
+    """A group comparison: the test, its effect size with 95% CI, and the per-group table."""
+    outcome: str
+    group: str
+    test: str
+    statistic: float
+    df: object
+    p: float
+    effect: str
+    effect_size: float
+    ci_low: float
+    ci_high: float
+    groups: pd.DataFrame
+    extra: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    @property
+    def reading(self) -> str:
+        return (f"{self.test}: {_fmt_p(self.p)}; {self.effect} = {self.effect_size:.2f} "
+                f"(95% CI {self.ci_low:.2f} to {self.ci_high:.2f})"
+                + (". The groups differ more than chance would explain." if self.p < 0.05
+                   else ". No difference beyond chance."))
+
+    def to_dict(self) -> dict:
+        return {"outcome": self.outcome, "group": self.group, "test": self.test, "statistic": self.statistic,
+                "df": self.df, "p": self.p, "effect": self.effect, "effect_size": self.effect_size,
+                "ci_low": self.ci_low, "ci_high": self.ci_high, "groups": self.groups, "extra": self.extra,
+                "notes": self.notes, "reading": self.reading}
+
+
+def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: bool = True,
+                   categorical: bool | None = None, instrument=None,
+                   min_n: int = privacy.DEFAULT_MIN_N) -> GroupComparison:
+    """Compare ``outcome`` across the levels of ``group`` with the fitting test.
+
+    * numeric, 2 groups: Welch t + Hedges g (CI: pingouin ``compute_esci``), or Mann-Whitney U
+      + rank-biserial r (Hanley & McNeil 1982 CI). R: ``t.test``, ``wilcox.test``.
+    * numeric, >2 groups: Welch ANOVA (Welch 1951; ``pingouin.welch_anova``; R ``oneway.test``)
+      with eta squared and omega squared from the one-way ANOVA sums of squares (Hays 1963),
+      the eta squared CI by exact inversion of the noncentral F (Steiger 2004; R
+      ``effectsize::eta_squared(ci = .95, alternative = "two.sided")`` agrees to about 1e-4);
+      or Kruskal-Wallis (``scipy.stats.kruskal``; R ``kruskal.test``) with epsilon squared
+      ``H (n + 1) / (n^2 - 1)`` (Tomczak & Tomczak 2014) and an approximate 95% CI from the
+      noncentral chi-square inversion of H (effectsize bootstraps this CI instead).
+    * categorical outcome: Pearson chi-square (``pingouin.chi2_independence``, R
+      ``chisq.test(correct = FALSE)``) with Cramer's V and its CI by inverting the noncentral
+      chi-square (R ``effectsize::cramers_v(adjust = FALSE)``).
+    Levels with fewer than ``min_n`` answers are left out (privacy) and named in ``notes``.
+    """
+    for col in (outcome, group):
+        if col not in data.columns and not (col == "age_band" and "age" in data.columns):
+            raise InputError("unknown column", column=col,
+                             hint=f"available columns include {', '.join(map(str, list(data.columns)[:15]))}")
+    g = pd.Series(_labelled(data, instrument, group), index=data.index)
+    y = data[outcome]
+    if categorical is None:
+        categorical = not pd.api.types.is_numeric_dtype(y)
+    if categorical and instrument is not None and any(d.id == outcome for d in instrument.demographics):
+        y = pd.Series(_labelled(data, instrument, outcome), index=data.index)
+    frame = pd.DataFrame({"y": y, "g": g}).dropna()
+    if not categorical:
+        frame["y"] = pd.to_numeric(frame["y"], errors="coerce")
+        frame = frame.dropna()
+    sizes = frame.groupby("g", observed=True).size()
+    small = [str(k) for k, v in sizes.items() if 0 < v < min_n]
+    notes = [f"left out (fewer than {min_n} answers): {', '.join(small)}"] if small else []
+    frame = frame[frame["g"].astype(str).isin([str(k) for k, v in sizes.items() if v >= min_n])]
+    levels = [k for k in (frame["g"].cat.categories if hasattr(frame["g"], "cat") else sorted(frame["g"].unique(), key=str))
+              if (frame["g"] == k).any()]
+    if len(levels) < 2:
+        raise InputError(f"fewer than two groups of '{group}' have at least {min_n} answers", column=group,
+                         hint="pick another grouping or lower the filters")
+    if categorical:
+        frame = frame.assign(y=frame["y"].astype(str), g=frame["g"].astype(str))
+        expected, observed, st = pg.chi2_independence(frame, x="g", y="y", correction=False)
+        row = st[st["test"] == "pearson"].iloc[0]
+        n = len(frame)
+        k = min(observed.shape) - 1
+        chi2 = float(row["chi2"])
+        lam_lo, lam_hi = _ncp_interval(chi2, lambda s, lam: stats.ncx2.cdf(s, row["dof"], lam) if lam > 0 else stats.chi2.cdf(s, row["dof"]))
+        g_order = [str(v) for v in levels]
+        y_order = [str(v) for v in (y.cat.categories if hasattr(y, "cat") else sorted(observed.columns, key=str))
+                   if str(v) in observed.columns]
+        table = observed.reindex(index=g_order, columns=y_order).reset_index().rename(columns={"g": group})
+        table.columns.name = None
+        return GroupComparison(outcome, group, "Pearson chi-square", chi2, float(row["dof"]), float(row["pval"]),
+                               "Cramer's V", float(np.sqrt(chi2 / (n * k))), float(np.sqrt(lam_lo / (n * k))),
+                               float(min(1.0, np.sqrt(lam_hi / (n * k)))), table,
+                               {"min_expected": float(expected.to_numpy().min())}, notes)
+    table = (frame.groupby("g", observed=True)["y"].agg(n="size", mean="mean", sd="std", median="median")
+             .reset_index().rename(columns={"g": group}))
+    # the left-out levels are listed without values, with a complementary partner
+    gone = pd.DataFrame({group: small, "n": [int(sizes[k]) for k in sizes.index if str(k) in small]})
+    table = privacy.suppress(pd.concat([table, gone], ignore_index=True) if small else table, "n", min_n,
+                             value_cols=["mean", "sd", "median"], totals=True)
+    if len(levels) == 2:
+        res = _two_sample(frame.loc[frame["g"] == levels[0], "y"], frame.loc[frame["g"] == levels[1], "y"], parametric)
+        return GroupComparison(outcome, group, res["test"], res["statistic"], res["df"], res["p"], res["effect"],
+                               res["effect_size"], res["ci_low"], res["ci_high"], table,
+                               {"direction": f"positive: {levels[0]} higher than {levels[1]}"}, notes)
+    n, k = len(frame), len(levels)
+    if parametric:
+        w = pg.welch_anova(data=frame.assign(g=frame["g"].astype(str)), dv="y", between="g").iloc[0]
+        grand = frame["y"].mean()
+        ss_b = float(frame.groupby("g", observed=True)["y"].apply(lambda v: len(v) * (v.mean() - grand) ** 2).sum())
+        ss_t = float(((frame["y"] - grand) ** 2).sum())
+        ms_w = (ss_t - ss_b) / (n - k)
+        eta2 = ss_b / ss_t
+        omega2 = (ss_b - (k - 1) * ms_w) / (ss_t + ms_w)
+        f_classic = (ss_b / (k - 1)) / ms_w
+        lam_lo, lam_hi = _ncp_interval(f_classic, lambda s, lam: stats.ncf.cdf(s, k - 1, n - k, lam) if lam > 0 else stats.f.cdf(s, k - 1, n - k))
+        p_col = "p_unc" if "p_unc" in w else "p-unc"
+        return GroupComparison(outcome, group, "Welch ANOVA", float(w["F"]), [float(w["ddof1"]), float(w["ddof2"])],
+                               float(w[p_col]), "eta squared", eta2, lam_lo / (lam_lo + n), lam_hi / (lam_hi + n),
+                               table, {"omega_squared": float(omega2)}, notes)
+    h, p = stats.kruskal(*[frame.loc[frame["g"] == lv, "y"] for lv in levels])
+    eps = h * (n + 1) / (n * n - 1)
+    lam_lo, lam_hi = _ncp_interval(float(h), lambda s, lam: stats.ncx2.cdf(s, k - 1, lam) if lam > 0 else stats.chi2.cdf(s, k - 1))
+    to_eps = lambda lam: min(1.0, (lam + k - 1) * (n + 1) / (n * n - 1)) if lam > 0 else 0.0
+    return GroupComparison(outcome, group, "Kruskal-Wallis", float(h), float(k - 1), float(p), "epsilon squared",
+                           float(eps), to_eps(lam_lo), to_eps(lam_hi), table, {}, notes)
+
+
+def correlations(data: pd.DataFrame, columns: Sequence[str], *, method: str = "pearson") -> pd.DataFrame:
+    """Pairwise correlations (pairwise n, r, 95% CI, p; pingouin ``pairwise_corr``; R ``cor.test``)."""
+    columns = [c for c in columns]
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise InputError(f"unknown column(s): {', '.join(missing)}", hint="score the data first")
+    if len(columns) < 2:
+        raise InputError("a correlation matrix needs at least two scores")
+    if method not in ("pearson", "spearman"):
+        raise InputError(f"unknown correlation method '{method}'", hint="use pearson or spearman")
+    res = pg.pairwise_corr(data[columns].apply(pd.to_numeric, errors="coerce"), columns=columns, method=method)
+    ci = res["CI95"] if "CI95" in res else res["CI95%"]
+    p = res["p_unc"] if "p_unc" in res else res["p-unc"]
+    out = pd.DataFrame({"x": res["X"], "y": res["Y"], "n": res["n"].astype(int), "r": res["r"],
+                        "ci_low": [c[0] for c in ci], "ci_high": [c[1] for c in ci], "p": p})
+    out["reading"] = [f"{a} and {b}: r = {r:.2f} (n = {n}, {_fmt_p(pp)})" for a, b, r, n, pp in
+                      zip(out["x"], out["y"], out["r"], out["n"], out["p"])]
+    return out
+
+
+# --------------------------------------------------------------------------- topic 3
+def _channel_construct(instrument, channel: str):
+    for c in instrument.constructs:
+        if c.channel == channel and c.kind == "binary":
+            return c
+    raise InputError(f"instrument '{instrument.id}' has no yes/no construct of past co-production "
+                     f"through the {channel} channel", hint="use the citizen instrument")
+
+
+def participation(data: pd.DataFrame, instrument) -> pd.DataFrame:
+    """``any_digital`` / ``any_offline`` (1 if any activity of that channel was done, 0 if
+    none, missing when no activity was answered) and ``pattern`` (none, offline only,
+    digital only, both)."""
+    out = pd.DataFrame(index=data.index)
+    for channel in ("digital", "offline"):
+        c = _channel_construct(instrument, channel)
+        present = [it.id for it in c.items if it.id in data.columns]
+        if not present:
+            raise InputError(f"none of the {channel} co-production items are in the data",
+                             hint="map them on the Data page")
+        x = data[present].apply(pd.to_numeric, errors="coerce")
+        x = x.mask(x.isin(getattr(instrument, "missing_codes", []) or []))
+        anyx = (x == c.scale.max).any(axis=1).astype(float)
+        out[f"any_{channel}"] = anyx.where(x.notna().any(axis=1))
+    both = out["any_digital"].notna() & out["any_offline"].notna()
+    code = (out["any_digital"].fillna(0) * 2 + out["any_offline"].fillna(0)).astype(int)
+    out["pattern"] = pd.Categorical(np.where(both, pd.Series(code).map(dict(enumerate(["none", "offline only", "digital only", "both"]))).to_numpy(), None),
+                                    categories=PATTERNS)
+    return out
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    if n == 0:
+        return float("nan"), float("nan")
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return float(lo), float(hi)
+
+
+def digital_divide(citizens: pd.DataFrame, instrument, by: Sequence[str] = ("age_band", "gender", "education", "area"),
+                   *, min_n: int = privacy.DEFAULT_MIN_N) -> pd.DataFrame:
+    """Share of citizens with any digital co-production per level of each ``by`` variable,
+    with Wilson 95% CIs (Wilson 1927; R ``prop.test(correct = FALSE)$conf.int``) and a
+    chi-square test per variable. Levels below ``min_n`` are suppressed with complementary
+    suppression per variable (``privacy.suppress``)."""
+    part = participation(citizens, instrument)
+    tables = []
+    for var in by:
+        if var not in citizens.columns and not (var == "age_band" and "age" in citizens.columns):
+            continue
+        lev = pd.Series(_labelled(citizens, instrument, var), index=citizens.index)
+        frame = pd.DataFrame({"level": lev, "y": part["any_digital"]}).dropna()
+        counts = frame.groupby("level", observed=True)["y"].agg(n="size", participants="sum").reset_index()
+        counts["share"] = counts["participants"] / counts["n"]
+        cis = [_wilson(int(k), int(n)) for k, n in zip(counts["participants"], counts["n"])]
+        counts["ci_low"], counts["ci_high"] = [c[0] for c in cis], [c[1] for c in cis]
+        counts["participants"] = counts["participants"].astype(float)
+        counts.insert(0, "variable", var)
+        counts = privacy.suppress(counts, "n", min_n, value_cols=["participants", "share", "ci_low", "ci_high"])
+        shown = frame[frame["level"].astype(str).isin(counts.loc[~counts["suppressed"], "level"].astype(str))]
+        # chi-square of participation by level, over the levels shown (R: chisq.test(correct = FALSE))
+        ct = pd.crosstab(shown["level"].astype(str), shown["y"])
+        chi2 = p = np.nan
+        if ct.shape[0] > 1 and ct.shape[1] == 2 and (ct.sum(axis=0) > 0).all():
+            chi2, p = stats.chi2_contingency(ct, correction=False)[:2]
+        counts["chi2"], counts["p"] = chi2, p
+        counts["level"] = counts["level"].astype(str)
+        tables.append(counts)
+    if not tables:
+        raise InputError("none of the background variables is in the data",
+                         hint=f"expected some of: {', '.join(by)}")
+    out = pd.concat(tables, ignore_index=True)
+    out["reading"] = [None if s else f"{v} {lv}: {sh:.0%} co-produced digitally (95% CI {lo:.0%} to {hi:.0%}, n = {n})"
+                      for v, lv, s, sh, lo, hi, n in zip(out["variable"], out["level"], out["suppressed"], out["share"],
+                                                         out["ci_low"], out["ci_high"], out["n"])]
+    return out
+
+
+@dataclass
+class BroadenDeepen:
+    """Offline x digital participation and the profiles of the four participation patterns."""
+    counts: pd.DataFrame       # rows any_offline (0/1), columns any_digital (0/1): pandas.crosstab
+    row_percent: pd.DataFrame  # the same, as % of each row
+    shares: pd.DataFrame       # broadening / deepening among digital participants, Wilson CIs
+    profiles: pd.DataFrame     # pattern x variable: n, mean or share
+    reading: str
+
+    def to_dict(self) -> dict:
+        return {"counts": {str(k): v for k, v in self.counts.to_dict(orient="index").items()},
+                "row_percent": {str(k): v for k, v in self.row_percent.to_dict(orient="index").items()},
+                "shares": self.shares, "profiles": self.profiles, "reading": self.reading}
+
+
+def broaden_deepen(citizens: pd.DataFrame, instrument, *, min_n: int = privacy.DEFAULT_MIN_N,
+                   profile_scores: Sequence[str] | None = None) -> BroadenDeepen:
+    """Do digital channels reach people who do not co-produce offline (broadening) or those
+    who already do (deepening)? Cross-tabulation of any offline x any digital participation
+    (R: ``table(offline, digital)``), the shares of digital participants without / with
+    offline participation (Wilson CIs), and a profile (age, gender, education, area, skills)
+    of the four patterns. Cells with 1..min_n-1 people are suppressed (``privacy.suppress``
+    with the table margins)."""
+    part = participation(citizens, instrument)
+    known = part.dropna(subset=["any_digital", "any_offline"])
+    counts = pd.crosstab(known["any_offline"].astype(int), known["any_digital"].astype(int))
+    counts = counts.reindex(index=[0, 1], columns=[0, 1], fill_value=0)
+    counts.index.name, counts.columns.name = "any_offline", "any_digital"
+    long = counts.stack().rename("n").reset_index()
+    long["value"] = long["n"].astype(float)
+    long = privacy.suppress(long, "n", min_n, value_cols=["value"], totals=["any_offline", "any_digital"])
+    if long["suppressed"].any():
+        counts = long.pivot(index="any_offline", columns="any_digital", values="value")
+    row_pct = counts.div(counts.sum(axis=1), axis=0) * 100
+    digital = int(known["any_digital"].sum())
+    only = int(((known["any_digital"] == 1) & (known["any_offline"] == 0)).sum())
+    shares = []
+    for name, k in (("broadening: digital participants with no offline participation", only),
+                    ("deepening: digital participants who also participate offline", digital - only)):
+        lo, hi = _wilson(k, digital)
+        shares.append({"share_of": name, "n": k, "of": digital, "share": k / digital if digital else np.nan,
+                       "ci_low": lo, "ci_high": hi})
+    shares = pd.DataFrame(shares)
+    if long["suppressed"].any():
+        shares[["n", "share", "ci_low", "ci_high"]] = np.nan
+    profiles = _profiles(citizens, instrument, part["pattern"], min_n, profile_scores)
+    if digital and not long["suppressed"].any():
+        b = only / digital
+        reading = (f"Of the {digital} citizens who co-produced digitally, {b:.0%} did not co-produce offline "
+                   f"(broadening) and {1 - b:.0%} also did (deepening): digital channels mostly "
+                   + ("reach new people." if b > 0.5 else "add to the participation of those already active."))
+    else:
+        reading = "Too few digital participants to say whether digital channels broaden or deepen participation."
+    return BroadenDeepen(counts, row_pct, shares, profiles, reading)
+
+
+def _profiles(citizens: pd.DataFrame, instrument, pattern: pd.Series, min_n: int, scores) -> pd.DataFrame:
+    rows = []
+    demographics = {d.id: d for d in getattr(instrument, "demographics", []) or []}
+    if scores is None:
+        scores = [c.key for c in instrument.constructs if c.family == "skills" and c.key in citizens.columns]
+    for pat in PATTERNS:
+        sub = citizens[pattern == pat]
+        n = len(sub)
+        for var, d in demographics.items():
+            if var not in citizens.columns:
+                continue
+            if d.type == "numeric":
+                x = pd.to_numeric(sub[var], errors="coerce").dropna()
+                rows.append({"pattern": pat, "n": n, "variable": var, "level": "mean", "value": x.mean() if len(x) else np.nan})
+            else:
+                lev = pd.Series(_labelled(sub, instrument, var), index=sub.index).dropna()
+                shares = lev.value_counts(normalize=True)
+                for level in (d.levels or {}).values():
+                    rows.append({"pattern": pat, "n": n, "variable": var, "level": level,
+                                 "value": float(shares.get(level, 0.0)) if len(lev) else np.nan})
+        for key in scores:
+            x = sub[key].dropna() if key in sub.columns else pd.Series(dtype=float)
+            rows.append({"pattern": pat, "n": n, "variable": key, "level": "mean", "value": x.mean() if len(x) else np.nan})
+    out = pd.DataFrame(rows)
+    sizes = out[["pattern", "n"]].drop_duplicates().reset_index(drop=True)
+    hidden = privacy.suppress(sizes, "n", min_n, value_cols=[], totals=True)
+    hide = out["pattern"].isin(hidden.loc[hidden["suppressed"], "pattern"])
+    out["value"] = out["value"].astype(float).where(~hide)
+    out["suppressed"] = hide
+    return out
+
+
+@dataclass
+class ModelSpec:
+    """An lme4 formula and its prepared data, for ``analysis.mixed.fit(formula, data, family=...)``."""
+    formula: str
+    data: pd.DataFrame
+    family: str
+    note: str
+
+    def to_dict(self) -> dict:
+        return {"formula": self.formula, "family": self.family, "note": self.note, "n": int(len(self.data))}
+
+
+def _centre(s: pd.Series) -> pd.Series:
+    return s - s.mean()
+
+
+def _model_frame(citizens: pd.DataFrame, instrument, group: str) -> tuple[pd.DataFrame, list[str]]:
+    part = participation(citizens, instrument)
+    frame = pd.DataFrame({"any_digital": part["any_digital"], "any_offline": part["any_offline"]}, index=citizens.index)
+    terms = ["any_offline"]
+    if "age" in citizens.columns:
+        age = pd.to_numeric(citizens["age"], errors="coerce")
+        frame["age_c10"] = _centre(age) / 10  # per decade, centred at the sample mean
+        terms.append("age_c10")
+    for var in ("gender", "education", "area"):
+        if var in citizens.columns:
+            frame[var] = pd.Series(_labelled(citizens, instrument, var), index=citizens.index).astype("string")
+            terms.append(var)
+    for c in instrument.constructs:
+        if c.family == "skills" and c.key in citizens.columns:
+            frame[f"{c.key}_c"] = _centre(citizens[c.key])
+            terms.append(f"{c.key}_c")
+    frame[group] = citizens[group].astype(str)
+    return frame, terms
+
+
+def digital_participation_model(citizens: pd.DataFrame, instrument, *, group: str = "municipality_id") -> ModelSpec:
+    """Multilevel logistic model of any digital co-production with a random intercept per
+    municipality: ``any_digital ~ any_offline + age + gender + education + area + skills +
+    (1 | municipality)`` (R: ``lme4::glmer(..., family = binomial)``). A positive
+    ``any_offline`` coefficient means digital participation adds to offline participation
+    (deepening). Continuous predictors are grand-mean centred; rows with a missing value are
+    dropped."""
+    group = resolve_group(citizens, instrument, group)
+    frame, terms = _model_frame(citizens, instrument, group)
+    data = frame.dropna().reset_index(drop=True)
+    formula = f"any_digital ~ {' + '.join(terms)} + (1 | {group})"
+    return ModelSpec(formula, data, "binomial",
+                     "Odds of any digital co-production; a positive any_offline effect points to deepening, "
+                     "a negative one to broadening.")
+
+
+def engagement_model(servants: pd.DataFrame, instrument, *, group: str = "org_id",
+                     min_n: int = privacy.DEFAULT_MIN_N, min_share: float = 0.5) -> ModelSpec:
+    """Linear mixed model of public servants' own engagement in digital co-production on
+    readiness, split into its within-organisation part (the servant's readiness index minus
+    the organisation mean) and its between part (the organisation mean, grand-mean centred):
+    ``engagement ~ readiness_within + readiness_between + (1 | org)`` (Enders & Tofighi
+    2007 centring; R ``lmerTest::lmer``). Organisations too small to show (and their
+    complementary partners, ``privacy.protected_rows``) are left out."""
+    group = resolve_group(servants, instrument, group)
+    outcome = next((c for c in instrument.constructs if c.family == "engagement"), None)
+    dims = instrument.readiness_dimensions
+    if outcome is None or not dims:
+        raise InputError(f"instrument '{instrument.id}' has no engagement construct or no readiness dimensions",
+                         hint="use the public-servant instrument")
+    scored = clean_and_score(servants, instrument, min_share=min_share, constructs=dims + [outcome])
+    keys = [c.key for c in dims if c.key in scored.columns]
+    if not keys or outcome.key not in scored.columns:
+        raise InputError("the readiness or engagement items are not in the data", hint="map them on the Data page")
+    index = pd.concat([to_0_100(scored[c.key], c.scale) for c in dims if c.key in scored.columns], axis=1).mean(axis=1)
+    frame = pd.DataFrame({outcome.key: scored[outcome.key], "readiness": index, group: scored[group]}).dropna()
+    frame = frame[~privacy.protected_rows(frame, group, min_n)]
+    org_mean = frame.groupby(group)["readiness"].transform("mean")
+    frame["readiness_within"] = frame["readiness"] - org_mean
+    frame["readiness_between"] = org_mean - frame.groupby(group)["readiness"].mean().mean()
+    frame[group] = frame[group].astype(str)
+    formula = f"{outcome.key} ~ readiness_within + readiness_between + (1 | {group})"
+    return ModelSpec(formula, frame.reset_index(drop=True), "gaussian",
+                     "readiness_between: do servants in more ready organisations co-produce more? "
+                     "readiness_within: do servants who see their organisation as more ready than their "
+                     "colleagues do co-produce more? Readiness on 0-100.")
+
+
+def _family_is(c, words) -> bool:
+    fam = (c.family or "").lower()
+    return any(w in fam for w in words)
+
+
+def rank_constructs(scored: pd.DataFrame, instrument, constructs) -> pd.DataFrame:
+    """Mean agreement per construct with a t-based 95% CI, on the scale and on 0-100, sorted high to low."""
+    rows = []
+    for c in constructs:
+        if c.key not in scored.columns:
+            continue
+        x = scored[c.key].dropna()
+        if len(x) < 2:
+            continue
+        half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        rows.append({"construct": c.key, "label": c.label, "family": c.family, "element": c.element,
+                     "n": int(len(x)), "mean": x.mean(), "ci_low": x.mean() - half, "ci_high": x.mean() + half,
+                     "mean_0_100": float(to_0_100(pd.Series([x.mean()]), c.scale).iloc[0]),
+                     "agree_share": float((x > (c.scale.min + c.scale.max) / 2).mean())})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out = out.sort_values("mean_0_100", ascending=False, kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out["reading"] = [f"{r}. {lab}: {a:.0%} lean towards agreeing (mean {m:.2f})"
+                      for r, lab, a, m in zip(out["rank"], out["label"], out["agree_share"], out["mean"])]
+    return out
+
+
+def barriers_enablers(scored: pd.DataFrame, instrument) -> pd.DataFrame:
+    """Barriers, enablers and challenges of the instrument (by ``family``), ranked by mean agreement."""
+    chosen = [c for c in instrument.constructs if _family_is(c, ("barrier", "enabler", "challenge", "resist"))
+              or "resist" in c.key]
+    return rank_constructs(scored, instrument, chosen)
+
+
+def outcomes(scored: pd.DataFrame, instrument) -> pd.DataFrame:
+    """Perceived outcomes (family 'outcomes'), ranked by mean agreement."""
+    return rank_constructs(scored, instrument, [c for c in instrument.constructs if _family_is(c, ("outcome",))])
+
+
+def benefits_challenges(scored: pd.DataFrame, instrument) -> pd.DataFrame:
+    """Benefits and challenges along the four elements (data, interaction, tailoring,
+    simplification; seeds/004): constructs with an ``element``, and single items with an
+    ``element`` inside a construct without one. Mean with t-based 95% CI and on 0-100."""
+    rows = []
+    for c in instrument.constructs:
+        kind = "challenge" if _family_is(c, ("challenge", "barrier")) else "benefit"
+        if c.element and c.key in scored.columns:
+            units = [(c.key, c.label, c.element, scored[c.key])]
+        else:
+            units = [(it.id, it.text, it.element, scored[it.id]) for it in c.items
+                     if it.element and it.id in scored.columns]
+            if units:
+                rev = {it.id for it in c.items if it.reverse}
+                units = [(i, t, e, (c.scale.min + c.scale.max - s) if i in rev else s) for i, t, e, s in units]
+        for key, label, element, s in units:
+            x = pd.to_numeric(s, errors="coerce").dropna()
+            if len(x) < 2:
+                continue
+            half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+            rows.append({"element": element, "kind": kind, "measure": key, "label": label, "n": int(len(x)),
+                         "mean": x.mean(), "ci_low": x.mean() - half, "ci_high": x.mean() + half,
+                         "mean_0_100": float(to_0_100(pd.Series([x.mean()]), c.scale).iloc[0])})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        raise InputError(f"instrument '{instrument.id}' has no benefits or challenges by element in the data")
+    order = {"data": 0, "interaction": 1, "tailoring": 2, "simplification": 3}
+    out = out.sort_values(["element", "kind"], key=lambda s: s.map(order).fillna(9) if s.name == "element" else s,
+                          kind="stable").reset_index(drop=True)
+    out["reading"] = [f"{e} ({k}): mean {m:.2f} (95% CI {lo:.2f} to {hi:.2f})"
+                      for e, k, m, lo, hi in zip(out["element"], out["kind"], out["mean"], out["ci_low"], out["ci_high"])]
+    return out
+
+
+# --------------------------------------------------------------------------- linking the surveys
+@dataclass
+class LinkResult:
+    """Municipality readiness (from public servants) joined to citizens, with the model to fit."""
+    municipalities: pd.DataFrame  # municipality, n_servants, n_orgs, readiness, rwg, suppressed
+    agreement: dict               # icc1, icc2 of the servants' index by municipality, mean rwg(j)
+    data: pd.DataFrame            # citizens + readiness_muni, readiness_muni_c
+    formula: str
+    family: str
+    reading: str
+
+    def to_dict(self) -> dict:
+        return {"municipalities": self.municipalities, "agreement": self.agreement, "formula": self.formula,
+                "family": self.family, "reading": self.reading, "n_citizens": int(len(self.data))}
+
+
+def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFrame, instrument_ps,
+                                     citizen_instrument=None, *, min_n: int = privacy.DEFAULT_MIN_N,
+                                     org: str = "org_id", municipality: str = "municipality_id",
+                                     min_share: float = 0.5) -> LinkResult:
+    """Aggregate public servants' readiness to their municipality and attach it to citizens.
+
+    Each servant's readiness index is the mean of their readiness dimension scores (0-100);
+    a municipality's readiness is the mean over its servants, leaving out organisations too
+    small to show (``privacy.protected_rows``) and municipalities with fewer than ``min_n``
+    servants. Whether aggregation is justified is reported as ICC(1)/ICC(2) of the index by
+    municipality and the mean rwg(j) over the readiness items (Bliese 2000; R
+    ``multilevel::ICC1``, ``multilevel::rwg.j``). The predictor is grand-mean centred over
+    municipalities (Enders & Tofighi 2007); the suggested model is
+    ``any_digital ~ readiness_muni_c + ... + (1 | municipality)`` (R ``lme4::glmer``)."""
+    from analysis.aggregation import icc1_icc2, rwg_j
+    dims = instrument_ps.readiness_dimensions
+    org = resolve_group(servants, instrument_ps, org)
+    muni_ps = resolve_group(servants, instrument_ps, municipality)
+    if municipality not in citizens.columns:
+        raise InputError("the citizen data have no municipality column", column=municipality,
+                         hint="both surveys need the same municipality identifier")
+    scored = clean_and_score(servants, instrument_ps, min_share=min_share, constructs=dims)
+    keys = [c.key for c in dims if c.key in scored.columns]
+    if not keys:
+        raise InputError("none of the readiness items are in the public-servant data")
+    for c in dims:
+        if c.key in scored.columns:
+            scored[c.key] = to_0_100(scored[c.key], c.scale)
+    scored["readiness_index"] = scored[keys].mean(axis=1)
+    counted = scored["readiness_index"].notna()
+    keep = counted & ~privacy.protected_rows(scored, org, min_n, counted)
+    used = scored[keep]
+    options = dims[0].scale.max - dims[0].scale.min + 1
+    items = [it.id for c in dims for it in c.items if it.id in used.columns]
+    rev = {it.id: c for c in dims for it in c.items if it.reverse and it.id in used.columns}
+    item_frame = used[items].copy()
+    for i, c in rev.items():
+        item_frame[i] = c.scale.min + c.scale.max - item_frame[i]
+    rows = []
+    for m, sub in used.groupby(muni_ps):
+        rows.append({"municipality": m, "n_servants": int(len(sub)), "n_orgs": int(sub[org].nunique()),
+                     "readiness": float(sub["readiness_index"].mean()),
+                     "rwg": rwg_j(item_frame.loc[sub.index], options)})
+    table = pd.DataFrame(rows, columns=["municipality", "n_servants", "n_orgs", "readiness", "rwg"])
+    table = privacy.suppress(table, "n_servants", min_n, value_cols=["readiness", "rwg"], totals=True)
+    try:
+        icc = icc1_icc2(used, "readiness_index", muni_ps)
+        agreement = {"icc1": icc.icc1, "icc2": icc.icc2, "mean_rwg": float(table["rwg"].mean()),
+                     "n_municipalities": int((~table["suppressed"]).sum())}
+    except InputError:
+        agreement = {"icc1": np.nan, "icc2": np.nan, "mean_rwg": float(table["rwg"].mean()),
+                     "n_municipalities": int((~table["suppressed"]).sum())}
+    shown = table[~table["suppressed"]]
+    grand = shown["readiness"].mean()
+    lookup = dict(zip(shown["municipality"].astype(str), shown["readiness"]))
+    data = citizens.copy()
+    data["readiness_muni"] = data[municipality].astype(str).map(lookup).astype(float)
+    data["readiness_muni_c"] = data["readiness_muni"] - grand
+    formula = "any_digital ~ readiness_muni_c + (1 | %s)" % municipality
+    if citizen_instrument is not None:
+        frame, terms = _model_frame(data, citizen_instrument, municipality)
+        frame["readiness_muni_c"] = data["readiness_muni_c"]
+        frame = frame.drop(columns=[municipality])
+        # the model's versions (labelled factors, centred scores) replace the raw columns
+        data = pd.concat([data.drop(columns=[c for c in frame.columns if c in data.columns]), frame], axis=1)
+        formula = f"any_digital ~ readiness_muni_c + {' + '.join(terms)} + (1 | {municipality})"
+    ok = agreement["icc2"] >= 0.70 if np.isfinite(agreement["icc2"]) else False
+    reading = (f"Readiness of {agreement['n_municipalities']} municipalities (mean rwg(j) = {agreement['mean_rwg']:.2f}, "
+               f"ICC(1) = {agreement['icc1']:.2f}, ICC(2) = {agreement['icc2']:.2f}): "
+               + ("municipality means are reliable enough to use as a predictor." if ok
+                  else "municipality means are not very reliable (ICC(2) below .70); read the model with care."))
+    return LinkResult(table, agreement, data, formula, "binomial", reading)

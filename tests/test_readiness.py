@@ -1,0 +1,227 @@
+"""Readiness index and dimensions against hand computation; a small organisation stays hidden."""
+from __future__ import annotations
+
+import io
+import itertools
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+from analysis.cli import main
+from analysis.errors import InputError
+from analysis.instruments import load_instrument
+from analysis.readiness import readiness
+from analysis.results import to_jsonable
+from analysis.topics import age_bands, apply_filters
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data" / "public_servants.csv"
+
+
+@pytest.fixture(scope="module")
+def instrument():
+    return load_instrument("public_servant")
+
+
+@pytest.fixture(scope="module")
+def servants():
+    return pd.read_csv(SAMPLE)
+
+
+def hand_scores(data: pd.DataFrame, instrument) -> pd.DataFrame:
+    """Dimension scores 0-100 per respondent, written out with plain pandas."""
+    out = pd.DataFrame({"org_id": data["org_id"]})
+    for c in instrument.constructs:
+        if not c.readiness_dimension:
+            continue
+        x = data[[it.id for it in c.items]].replace(-99, np.nan).astype(float)
+        for it in c.items:
+            if it.reverse:
+                x[it.id] = 6 - x[it.id]
+        mean = x.mean(axis=1)
+        mean[x.notna().sum(axis=1) < np.ceil(len(c.items) / 2)] = np.nan
+        out[c.key] = (mean - 1) / 4 * 100
+    return out
+
+
+def test_index_and_dimensions_match_hand_computation(servants, instrument):
+    res = readiness(servants, instrument, "org_id", min_n=5)
+    hand = hand_scores(servants, instrument)
+    keys = [c.key for c in instrument.constructs if c.readiness_dimension]
+    assert res.dimensions == keys
+    by_org = hand.groupby("org_id")[keys].mean()
+    shown = res.groups[~res.groups["suppressed"]].set_index("group")
+    assert len(shown) > 40
+    assert_allclose(shown[keys].to_numpy(float), by_org.loc[shown.index, keys].to_numpy(), atol=1e-9)
+    assert_allclose(shown["index"].to_numpy(float), by_org.loc[shown.index, keys].mean(axis=1).to_numpy(), atol=1e-9)
+    # the 95% CI of one dimension in one organisation
+    org = shown.index[0]
+    x = hand.loc[hand["org_id"] == org, keys[0]].dropna()
+    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=x.std(ddof=1) / np.sqrt(len(x)))
+    assert_allclose([shown.loc[org, f"{keys[0]}_ci_low"], shown.loc[org, f"{keys[0]}_ci_high"]], [lo, hi], atol=1e-9)
+    assert shown.loc[org, f"{keys[0]}_n"] == len(x)
+    # benchmark: median and quartiles over the organisations shown
+    med = np.percentile(shown["index"].dropna(), [25, 50, 75])
+    bench = res.benchmark.set_index("measure")
+    assert_allclose(bench.loc["index", ["q1", "median", "q3"]].to_numpy(float), med, atol=1e-9)
+
+
+def test_rwg_uses_reverse_keyed_readiness_items(servants, instrument):
+    res = readiness(servants, instrument, "org_id")
+    org = res.groups.loc[~res.groups["suppressed"], "group"].iloc[0]
+    items = [it for c in instrument.constructs if c.readiness_dimension for it in c.items]
+    x = servants.loc[servants["org_id"] == org, [it.id for it in items]].replace(-99, np.nan).dropna().astype(float)
+    for it in items:
+        if it.reverse:
+            x[it.id] = 6 - x[it.id]
+    s2 = min(x.var(ddof=1).mean(), 2.0)
+    j = x.shape[1]
+    expected = j * (1 - s2 / 2) / (j * (1 - s2 / 2) + s2 / 2)
+    row = res.groups.set_index("group").loc[org]
+    assert_allclose(row["rwg"], expected, atol=1e-9)
+    assert row["low_agreement"] == (expected < 0.70)
+
+
+def _only_one_small(servants):
+    """Sample data with a single organisation below 5 (org 101, two people)."""
+    sizes = servants.groupby("org_id").size()
+    others_small = sizes[(sizes < 5) & (sizes.index != 101)].index
+    data = servants[~servants["org_id"].isin(others_small)].copy()
+    assert (data.groupby("org_id").size() < 5).sum() == 1
+    return data
+
+
+def test_small_organisation_shows_nothing_anywhere(servants, instrument):
+    data = _only_one_small(servants)
+    res = readiness(data, instrument, "org_id", min_n=5)
+    row = res.groups.set_index("group").loc[101]
+    assert row["suppressed"] and row["n"] == 2
+    value_cols = [c for c in res.groups.columns if c not in ("group", "n", "suppressed", "suppression", "low_agreement")
+                  and not c.endswith("_n")]
+    assert row[value_cols].isna().all()
+    assert row["low_agreement"] is None
+    # complementary partner: the next-smallest organisation is hidden too
+    sizes = data.groupby("org_id").size().drop(101)
+    partner = sizes.idxmin()
+    assert res.groups.set_index("group").loc[partner, "suppression"] == "complementary"
+    hidden = res.groups[res.groups["suppressed"]]
+    assert len(hidden) >= 2 and hidden["n"].sum() >= 5
+    # benchmark leaves both out; percentiles are null
+    assert res.benchmark["n_groups"].max() == data["org_id"].nunique() - 2
+    assert res.percentiles.loc[res.percentiles["group"] == 101, "percentile"].isna().all()
+    wts = res.where_to_start(101)
+    assert wts.suppressed and wts.table.empty
+    assert "no scores" in res.reading(101)
+    js = to_jsonable(res)
+    g = next(x for x in js["groups"] if x["group"] == 101)
+    assert g["index"] is None and g["rwg"] is None and all(v is None for v in g["dimensions"].values())
+    assert all(v is None for v in js["benchmark"]["percentiles"]["101"].values())
+    assert "101" not in json.dumps(js["benchmark"]["measures"])
+
+
+def test_where_to_start_links_dimensions_below_median_to_evidence(servants, instrument):
+    res = readiness(servants, instrument, "org_id")
+    bench = res.benchmark.set_index("measure")["median"]
+    for org in res.groups.loc[~res.groups["suppressed"], "group"].head(10):
+        wts = res.where_to_start(org)
+        row = res.groups.set_index("group").loc[org]
+        below = sorted((row[k] - bench[k], k) for k in res.dimensions if row[k] < bench[k])
+        assert wts.table["dimension"].tolist() == [k for _, k in below[:3]]
+        for enablers in wts.table["enablers"]:
+            assert enablers and all(e["source"] and e["text"] for e in enablers)
+    with pytest.raises(InputError):
+        res.where_to_start(99999)
+
+
+def test_no_filter_combination_reveals_the_small_organisation(servants, instrument):
+    """Brute force over gender x role x age-band filters: every view hides org 101, and
+    no linear combination of what all views publish (group sums and view totals, as the
+    topic screens show them) isolates org 101 or any of its members."""
+    data = _only_one_small(servants).reset_index(drop=True)
+    data["age_band"] = age_bands(data["age"]).astype(str)
+    choices = {
+        "gender": [None, [1], [2], [1, 2]],
+        "role": [None, [1], [3], [1, 2]],
+        "age_band": [None, ["30-44"], ["45-59"], ["45-59", "60+"]],
+    }
+    members = (data["org_id"] == 101).to_numpy()
+    published = [np.ones(len(data))]  # the unfiltered total over everyone
+    refused = allowed = 0
+    for combo in itertools.product(*choices.values()):
+        filters = {k: v for k, v in zip(choices, combo) if v is not None}
+        try:
+            res = readiness(data, instrument, "org_id", min_n=5, filters=filters)
+        except InputError:
+            refused += 1
+            continue
+        allowed += 1
+        row = res.groups.set_index("group").loc[101]
+        assert row["suppressed"] and pd.isna(row["index"])
+        assert all(pd.isna(row[k]) for k in res.dimensions)
+        assert res.where_to_start(101).table.empty
+        mask = pd.Series(True, index=data.index)
+        for col, values in res.filters.items():
+            mask &= data[col].isin(values)
+        for g in res.groups.loc[~res.groups["suppressed"], "group"]:
+            published.append(((data["org_id"] == g) & mask).to_numpy(float))
+        if filters:  # the topic screens' total for the same filters
+            published.append(data.index.isin(apply_filters(data, filters, 5, group="org_id").index).astype(float))
+    assert allowed > 20 and refused > 0
+    a = np.array(published)
+    rank = np.linalg.matrix_rank(a)
+    for target in [members.astype(float)] + [np.eye(len(data))[i] for i in np.flatnonzero(members)]:
+        assert np.linalg.matrix_rank(np.vstack([a, target])) == rank + 1, "org 101 is derivable"
+
+
+def test_command_json_equals_library(servants, instrument):
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(["readiness", str(SAMPLE), "--instrument", "public_servant", "--group", "org_id",
+                     "--min-n", "5", "--json"])
+    assert code == 0
+    out = json.loads(buf.getvalue())
+    expected = json.loads(json.dumps(to_jsonable(readiness(servants, instrument, "org_id", min_n=5))))
+    assert out == expected
+    assert set(out) >= {"min_n", "dimensions", "groups", "benchmark"}
+    assert set(out["groups"][0]) == {"group", "n", "suppressed", "index", "dimensions", "rwg"}
+    small = [g for g in out["groups"] if g["n"] < 5]
+    assert small and all(g["index"] is None and g["suppressed"] for g in small)
+
+
+def test_command_bad_input_exits_2(capsys):
+    assert main(["readiness", str(SAMPLE), "--group", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+
+
+def test_every_sample_dimension_has_its_own_evidence(instrument):
+    from analysis.readiness import evidence_for
+    themes = {c.key: evidence_for(c) for c in instrument.readiness_dimensions}
+    assert "general" not in {t["id"] for t in themes.values()}
+    assert len({t["id"] for t in themes.values()}) == len(themes)
+    assert "training" in themes["rdy_training"]["enablers"][0]["text"].lower()
+    assert all("(" in e["source"] for t in themes.values() for e in t["enablers"])
+
+
+def test_filtered_view_scores_equal_scores_of_the_filtered_rows(servants, instrument):
+    res = readiness(servants, instrument, "org_id", filters={"gender": [1]})
+    women = servants[servants["gender"] == 1]
+    hand = hand_scores(women, instrument)
+    shown = res.groups[~res.groups["suppressed"]].set_index("group")
+    keys = res.dimensions
+    actual = shown[keys].to_numpy(float)
+    expected = hand.groupby("org_id")[keys].mean().loc[shown.index].to_numpy()
+    seen = ~np.isnan(actual)  # a dimension answered by too few (or its partner) is blanked
+    assert seen.mean() > 0.9
+    assert_allclose(actual[seen], expected[seen], atol=1e-9)
+    for k in keys:  # every blanked dimension cell is small or pooled with another small one
+        blank = shown[shown[k].isna()]
+        assert blank.empty or (blank[f"{k}_n"] < 5).any()
+    assert (shown["n"] >= 5).all()
+    assert res.groups.set_index("group").loc[101, "suppressed"]
