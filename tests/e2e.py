@@ -87,23 +87,25 @@ def page(browser):
     context.close()
 
 
-def wait_for_app(pg) -> None:
-    """Wait until streamlit has finished running the script for the current page."""
+def wait_for_app(pg, timeout_s: float = 120) -> None:
+    """Wait until streamlit has finished running the script for the current page.
+
+    ``stApp`` carries the script state in ``data-test-script-state``; the page is done when
+    it has been ``notRunning`` for a moment (a widget change may start another run).
+    """
     pg.wait_for_selector('[data-testid="stApp"]')
-    pg.wait_for_selector('[data-testid="stMainBlockContainer"]')
-    # The status widget shows while a script runs; wait until it is gone for a moment.
-    deadline = time.time() + 90
+    deadline = time.time() + timeout_s
     quiet_since = None
     while time.time() < deadline:
-        running = pg.locator('[data-testid="stStatusWidget"]').count() > 0
-        if running:
+        script_state = pg.get_attribute('[data-testid="stApp"]', "data-test-script-state")
+        if script_state != "notRunning":
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.time()
-        elif time.time() - quiet_since > 1.5:
+        elif time.time() - quiet_since > 0.75:
             return
-        pg.wait_for_timeout(250)
-    raise AssertionError("the page kept running for 90 s")
+        pg.wait_for_timeout(150)
+    raise AssertionError(f"the page kept running for {timeout_s:.0f} s")
 
 
 def screenshot(pg, name: str) -> Path:

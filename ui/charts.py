@@ -65,14 +65,15 @@ def likert_diverging(shares: pd.DataFrame, codes: Sequence[int], labels: Mapping
         fig.add_bar(y=y, x=x, orientation="h", name=labels.get(code, str(code)), marker_color=colours[code],
                     legendgroup=str(code), customdata=wide[code].to_numpy() * 100,
                     hovertemplate="%{y}<br>" + labels.get(code, str(code)) + ": %{customdata:.1f}%<extra></extra>")
-    # Legend in scale order.
-    order = {labels.get(c, str(c)): i for i, c in enumerate(codes)}
-    fig.data = tuple(sorted(fig.data, key=lambda t: (order.get(t.name, 0), not t.showlegend)))
-    fig.update_layout(barmode="relative", title=title, height=120 + 38 * len(items),
-                      xaxis=dict(title="% of answers (left: disagree, right: agree)", ticksuffix="%",
+    # Legend in scale order; the trace order above sets the stacking, so rank the legend separately.
+    rank = {labels.get(c, str(c)): i for i, c in enumerate(codes)}
+    for trace in fig.data:
+        trace.legendrank = 1000 + rank.get(trace.name, 0)
+    fig.update_layout(barmode="relative", title=f"{title}: % of answers, disagreeing left of 0, agreeing right", height=120 + 38 * len(items),
+                      xaxis=dict(title=None, ticksuffix="%",
                                  range=[-100, 100], zeroline=True, zerolinecolor="#444"),
-                      yaxis=dict(autorange="reversed"), legend=dict(orientation="h", y=-0.25, traceorder="normal"),
-                      margin=dict(t=40, b=10))
+                      yaxis=dict(autorange="reversed"), legend=dict(orientation="h", yanchor="top", y=-0.08 - 0.4 / (2 + len(items))),
+                      margin=dict(t=40, b=70))
     return fig
 
 

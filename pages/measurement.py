@@ -1,0 +1,566 @@
+"""Measurement: is a scale reliable, does it measure one thing, do group members agree?
+
+Reads the prepared study from ``ui.state``, calls ``analysis.reliability``, ``analysis.factor``
+and ``analysis.aggregation`` (cached here on the data's content) and renders the results with a
+plain-language reading, the source of each convention and the equivalent headless command.
+"""
+from __future__ import annotations
+
+import shlex
+import zlib
+
+import streamlit as st
+
+# The title first, so the page shows at once while the statistics libraries below load.
+st.title("Scales: reliability, factor structure and agreement")
+st.markdown(
+    "Before a scale score is interpreted, check that its items hang together (**reliability**), that they "
+    "measure one thing (**factor structure**) and, before a score is read as a property of an organisation "
+    "or municipality, that its members agree (**aggregation**). The numbers reproduce R's psych, lavaan and "
+    "multilevel packages; each block shows the command that prints them without the dashboard.")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from analysis import factor as factor_lib  # noqa: E402
+from analysis.aggregation import aggregate  # noqa: E402
+from analysis.errors import InputError  # noqa: E402
+from analysis.privacy import suppress  # noqa: E402
+from analysis.reliability import reliability  # noqa: E402
+from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
+from ui import charts, state  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+
+CUSTOM = "__custom__"
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 1
+PARALLEL_ITER = 20
+PARALLEL_SEED = 42
+
+
+# ------------------------------------------------------------------ cached analysis calls
+
+@st.cache_data(show_spinner="Computing reliability...", max_entries=64)
+def _reliability(x: pd.DataFrame, reverse: tuple, scale_min, scale_max, missing: str, bootstrap: int):
+    return reliability(x, list(x.columns), reverse=list(reverse), scale_min=scale_min, scale_max=scale_max,
+                       missing=missing, bootstrap=bootstrap, seed=BOOTSTRAP_SEED if bootstrap else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _keyed(x: pd.DataFrame, reverse: tuple, scale_min, scale_max) -> pd.DataFrame:
+    """The items as numbers with the reverse-keyed ones recoded (what factor models and rwg see)."""
+    return apply_reverse(numeric_items(x, list(x.columns), min_items=2), list(reverse), scale_min, scale_max)
+
+
+@st.cache_data(show_spinner="Checking sampling adequacy...", max_entries=64)
+def _adequacy(x: pd.DataFrame, missing: str):
+    overall, per_item = factor_lib.kmo(x, missing=missing)
+    return overall, per_item, factor_lib.bartlett(x, missing=missing)
+
+
+@st.cache_data(show_spinner="Running parallel analysis...", max_entries=64)
+def _parallel(x: pd.DataFrame, missing: str):
+    return factor_lib.parallel_analysis(x, n_iter=PARALLEL_ITER, seed=PARALLEL_SEED, missing=missing)
+
+
+@st.cache_data(show_spinner="Fitting the exploratory factor model...", max_entries=64)
+def _efa(x: pd.DataFrame, n_factors: int, fm: str, rotate: str, missing: str):
+    return factor_lib.efa(x, n_factors=n_factors, fm=fm, rotate=rotate, missing=missing)
+
+
+@st.cache_data(show_spinner="Fitting the one-factor CFA...", max_entries=64)
+def _cfa(x: pd.DataFrame):
+    return factor_lib.cfa(x, {"F": list(x.columns)})
+
+
+@st.cache_data(show_spinner="Fitting the multi-group models...", max_entries=32)
+def _invariance(x: pd.DataFrame, group: str):
+    items = [c for c in x.columns if c != group]
+    return factor_lib.invariance(x, {"F": items}, group)
+
+
+@st.cache_data(show_spinner="Computing agreement and ICCs...", max_entries=64)
+def _aggregate(x: pd.DataFrame, group: str, options: int):
+    return aggregate(x, group, [c for c in x.columns if c != group], options)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _suppressed(groups: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    return suppress(groups, "n", min_n, value_cols=["mean", "rwg"], totals=True)
+
+
+# ------------------------------------------------------------------ small helpers (text only)
+
+def num(value, digits: int = 2) -> str:
+    """APA style for coefficients: no leading zero (.82), 'n/a' when undefined."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    text = f"{value:.{digits}f}"
+    return text.replace("0.", ".", 1) if abs(value) < 1 else text
+
+
+def p_text(p) -> str:
+    if p is None or not np.isfinite(p):
+        return "p n/a"
+    return "p < .001" if p < 0.001 else f"p = {num(p, 3)}"
+
+
+def command(name: str, *parts: str) -> None:
+    """Caption with the headless command that prints the same numbers as JSON."""
+    st.caption("Same numbers without the dashboard:")
+    st.code(" ".join(["python -m analysis", name, *[p for p in parts if p], "--json"]), language="bash", wrap_lines=True)
+
+
+def flag(name: str, values) -> str:
+    return f"{name} " + " ".join(shlex.quote(str(v)) for v in values) if values else ""
+
+
+# ------------------------------------------------------------------ choices
+
+loaded = [iid for iid in state.SURVEYS if state.dataset(iid) is not None]
+if not loaded:
+    st.warning("No survey data could be prepared. Load a file on the Data page.", icon=":material/upload_file:")
+    page_link("pages/data.py", "Load and check data")
+    st.stop()
+
+survey = st.segmented_control("Survey", loaded, format_func=state.survey_label, default=loaded[0],
+                              key="m_survey", bind="query-params", required=True)
+prepared = state.dataset(survey)
+instrument = state.instrument(survey)
+source = state.sources()[survey]
+data = prepared.data
+id_column = instrument.id_column
+group_columns = {level: col for level, col in instrument.group_columns.items() if col in data.columns}
+
+constructs = [c for c in instrument.constructs if sum(i in data.columns for i in c.item_ids) >= 2]
+scale_keys = [c.key for c in constructs] + [CUSTOM]
+labels = {c.key: c.label for c in constructs} | {CUSTOM: "Custom columns..."}
+default_scale = next((c.key for c in constructs if c.readiness_dimension), scale_keys[0])
+
+left, right = st.columns([2, 1])
+with left:
+    scale_key = st.selectbox("Scale", scale_keys, index=scale_keys.index(default_scale),
+                             format_func=lambda k: labels.get(k, k), key=f"m_scale_{survey}", bind="query-params",
+                             help="A construct of the survey instrument, or any columns you pick.")
+construct = None if scale_key == CUSTOM else instrument.construct(scale_key)
+
+if construct is not None:
+    items = [i for i in construct.item_ids if i in data.columns]
+    default_reverse = [i for i in construct.reverse_items if i in items]
+    scale_min, scale_max = construct.scale.min, construct.scale.max
+    scale_labels = dict(construct.scale.labels)
+    with left:
+        st.caption(f"{construct.description} Source: {construct.source}." if construct.description
+                   else f"Source: {construct.source}.")
+else:
+    candidates = [c for c in data.columns if c != id_column and c not in group_columns.values()
+                  and c not in {c.key for c in instrument.constructs}]
+    numeric_first = sorted(candidates, key=lambda c: not pd.api.types.is_numeric_dtype(data[c]))
+    with left:
+        items = st.multiselect("Columns of the scale", numeric_first, key=f"m_cols_{survey}",
+                               bind="query-params", placeholder="Pick two or more item columns")
+    known = {it.id: it for it in instrument.items}
+    default_reverse = [i for i in items if i in known and known[i].reverse]
+    scales = {known[i].scale for i in items if i in known}
+    if items and len(scales) == 1 and all(i in known for i in items):
+        only = next(iter(scales))
+        scale_min, scale_max, scale_labels = only.min, only.max, dict(only.labels)
+    else:  # columns outside the instrument: the observed range stands in for the scale
+        scale_min = scale_max = None
+        scale_labels = {}
+
+with right:
+    missing = st.segmented_control(
+        "Missing answers", ["pairwise", "listwise"], default="pairwise", key="m_missing", bind="query-params",
+        required=True, help="pairwise: every covariance uses everyone who answered both items (psych's default); "
+                            "listwise: only respondents who answered every item")
+    use_bootstrap = st.checkbox(f"Bootstrap interval ({BOOTSTRAP_RESAMPLES:,} resamples)", key="m_boot",
+                                bind="query-params", help="Adds a percentile bootstrap interval for alpha "
+                                                          "to the Feldt interval.")
+reverse = st.multiselect(
+    "Reverse-keyed items (recoded as min + max - answer)", items,
+    default=[i for i in default_reverse if i in items],
+    # a custom scale's items are part of the key, so a new choice of columns is pre-filled afresh
+    key=f"m_rev_{survey}_{scale_key}" + (f"_{zlib.crc32(' '.join(items).encode()):08x}" if construct is None else ""),
+    help="Pre-filled from the instrument. Untick one to see what happens when a negatively worded item "
+         "is not recoded.")
+
+straight = next((p for p in prepared.report.problems if p.code == "STRAIGHT_LINING"), None)
+flagged_rows = prepared.raw.index[straight.rows] if straight is not None else pd.Index([])
+flagged_rows = flagged_rows.intersection(data.index)
+drop_careless = False
+if len(flagged_rows):
+    drop_careless = st.checkbox(
+        f"Leave out the {len(flagged_rows)} respondents flagged as straight-liners on the Data page", key="m_drop_sl",
+        bind="query-params", help="They gave the same answer to every item of a block mixing forward- and "
+                                  "reverse-keyed items (Curran 2016), which weakens the correlations.")
+    if not drop_careless:
+        st.caption(f"{len(flagged_rows)} likely careless respondents (same answer to forward- and reverse-keyed "
+                   "items) are included; tick the box above to see how the results change without them.")
+work = data.drop(index=flagged_rows) if drop_careless else data
+
+if len(items) < 2:
+    st.info("Pick at least two item columns to analyse a scale.", icon=":material/playlist_add:")
+    if items:
+        with guarded("checking the scale"):
+            reliability(work, items)  # the library's own message says what is wrong
+    st.stop()
+
+raw_items = work[items]
+# The commands run the same pipeline as the Data page when given --instrument (default
+# choices: declared missing codes and out-of-range answers set to missing), on item ids.
+file_arg = (f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)) \
+    + f" --instrument {survey}"
+cmd_items = list(items)
+cmd_reverse = list(reverse)
+range_args = ([f"--scale-min {scale_min:g}", f"--scale-max {scale_max:g}"] if scale_min is not None else [])
+changed = []
+for problem in prepared.report.problems:
+    action = source.actions.get(f"{problem.code}:{problem.column}",
+                                source.actions.get(problem.code, problem.default_action))
+    if action != problem.default_action and (problem.column is None or problem.item in items):
+        changed.append(f"{problem.code.replace('_', ' ').lower()}"
+                       + (f" in {problem.item or problem.column}" if problem.column else "") + f" ({action.replace('_', ' ')})")
+if drop_careless:
+    changed.append("straight-liners left out (this page)")
+if changed:
+    st.caption("The commands below apply the Data page's default choices, while this page uses your own: "
+               + "; ".join(changed) + ". Apply the same choices to the file before running them to get the same "
+               "numbers.")
+
+# A scale that cannot be analysed at all (text codes, a constant item...) gets one clear message, not one per block.
+keyed = rel = None
+with guarded("preparing the items"):
+    keyed = _keyed(raw_items, tuple(reverse), scale_min, scale_max)
+    rel = _reliability(raw_items, tuple(reverse), scale_min, scale_max, missing,
+                       BOOTSTRAP_RESAMPLES if use_bootstrap else 0)
+if keyed is None or rel is None:
+    st.stop()
+
+tab_rel, tab_factor, tab_agg = st.tabs(["Reliability", "Factor structure", "Aggregation"])
+
+# ------------------------------------------------------------------ reliability
+with tab_rel:
+    with guarded("showing the reliability"):
+        cols = st.columns(6)
+        cols[0].metric("Cronbach's alpha", num(rel.alpha, 3),
+                       help=f"{rel.ci_level:.0%} Feldt interval [{rel.alpha_ci[0]:.3f}, {rel.alpha_ci[1]:.3f}]")
+        cols[1].metric("Standardized alpha", num(rel.alpha_std, 3))
+        cols[2].metric("Guttman lambda-2", num(rel.lambda2, 3))
+        cols[3].metric("Guttman lambda-6", num(rel.lambda6, 3))
+        cols[4].metric("Average inter-item r", num(rel.average_r, 3))
+        cols[5].metric("Omega total", num(rel.omega_total, 3))
+        interval = f"alpha {rel.ci_level:.0%} Feldt interval [{rel.alpha_ci[0]:.3f}, {rel.alpha_ci[1]:.3f}]"
+        if rel.alpha_ci_bootstrap is not None:
+            interval += (f"; bootstrap percentile interval [{rel.alpha_ci_bootstrap[0]:.3f}, "
+                         f"{rel.alpha_ci_bootstrap[1]:.3f}] ({rel.bootstrap:,} resamples, seed {BOOTSTRAP_SEED})")
+        st.caption(f"{interval}. n = {rel.n} of {rel.n_rows} respondents, {rel.missing} deletion"
+                   + (f" (covariances on {rel.n_min_pairwise} to {rel.n} respondents)"
+                      if rel.missing == "pairwise" and rel.n_min_pairwise < rel.n else "")
+                   + f"; scale mean {rel.scale_mean:.2f} (SD {rel.scale_sd:.2f}).")
+        plain(rel.reading())
+        for warning in rel.warnings:
+            st.warning(warning, icon=":material/warning:")
+        cite("Cronbach (1951); Feldt (1965) interval; Guttman (1945) lambdas; McDonald (1999) omega total from a "
+             "one-factor minres model; Nunnally (1978) for the .70 convention. R: psych::alpha(x, check.keys = FALSE), "
+             "psych::omega(x, nfactors = 1).")
+
+        st.subheader("Items")
+        texts = {it.id: it.text for it in instrument.items}
+        table = rel.items.copy()
+        table.insert(1, "reverse_keyed", table["item"].isin(reverse))
+        table.insert(2, "text", table["item"].map(lambda i: texts.get(i, "")))
+        st.dataframe(table, hide_index=True, key="m_item_table", column_config={
+            "text": st.column_config.TextColumn(width="large"),
+            **{c: st.column_config.NumberColumn(format="%.3f")
+               for c in ("mean", "sd", "r_drop", "r_cor", "alpha_if_deleted", "alpha_std_if_deleted")}})
+        download_buttons(table, f"reliability_items_{scale_key if construct else 'custom'}", key="m_items")
+        plain("r_drop is the correlation of an item with the sum of the other items; items below about .30 add "
+              "little to the scale and a negative value usually means a reverse-worded item that is not recoded. "
+              "'alpha_if_deleted' higher than the scale's alpha "
+              f"({num(rel.alpha)}) marks an item the scale would be more consistent without.")
+        cite("Nunnally & Bernstein (1994) for the .30 rule of thumb for corrected item-total correlations.")
+        chart_left, chart_right = st.columns(2)
+        with chart_left:
+            st.plotly_chart(charts.item_rest_bars(rel.items, reverse), key="m_item_rest")
+        with chart_right:
+            st.plotly_chart(charts.correlation_heatmap(rel.correlations), key="m_corr_heatmap")
+        corr_table = rel.correlations.reset_index(names="item")
+        download_buttons(corr_table, "inter_item_correlations", key="m_corr")
+        command("reliability", file_arg, flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args,
+                f"--missing {missing}",
+                *([f"--bootstrap {BOOTSTRAP_RESAMPLES} --seed {BOOTSTRAP_SEED}"] if use_bootstrap else []))
+
+    with guarded("drawing the answer distribution"):
+        st.subheader("Answers as given")
+        if scale_min is not None:
+            codes = list(range(int(scale_min), int(scale_max) + 1))
+        else:
+            observed = numeric_items(raw_items, items).stack().unique()
+            codes = sorted(int(v) for v in observed if float(v).is_integer())
+        if len(codes) > 11:
+            st.caption(f"The items take {len(codes)} different values; the stacked bars are drawn for scales of "
+                       "up to 11 answer options.")
+        else:
+            shares = charts.likert_shares(raw_items, items, codes)
+            names = {i: f"{i} (R)" if i in reverse else i for i in items}
+            st.plotly_chart(charts.likert_diverging(shares, codes, scale_labels, names,
+                                                    title="Answers before reverse-keying"),
+                            key="m_likert")
+            download_buttons(shares, "answer_distribution", key="m_shares")
+            st.caption("(R) marks reverse-keyed items: their answers are shown as given, so agreement with them "
+                       "means a low score. Bars: Robbins & Heiberger (2011) diverging stacked bar chart.")
+
+# ------------------------------------------------------------------ factor structure
+with tab_factor:
+    k = len(items)
+    factor_cmd = [file_arg, flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args,
+                  f"--missing {missing}"]
+
+    st.subheader("Sampling adequacy")
+    with guarded("computing KMO and Bartlett's test"):
+        kmo_overall, kmo_items, bart = _adequacy(keyed, missing)
+        cols = st.columns(3)
+        cols[0].metric("KMO (overall MSA)", num(kmo_overall, 3))
+        cols[1].metric("Bartlett chi2", f"{bart['chi2']:.1f}", help=f"df = {bart['df']}, n = {bart['n']}")
+        cols[2].metric("Bartlett p", p_text(bart["p"]).replace("p ", "").replace("= ", ""))
+        kaiser = next(label for cut, label in ((0.9, "marvelous"), (0.8, "meritorious"), (0.7, "middling"),
+                                                 (0.6, "mediocre"), (0.5, "miserable"), (0.0, "unacceptable"))
+                      if kmo_overall >= cut)
+        low_items = [i for i, v in kmo_items.items() if v < 0.5]
+        plain(f"KMO = {num(kmo_overall)}, which Kaiser (1974) calls '{kaiser}' (.50 or more is needed, .80 or more "
+              f"is good); Bartlett's test chi2({bart['df']}) = {bart['chi2']:.1f}, {p_text(bart['p'])} "
+              + ("says the items are correlated enough to factor." if bart["p"] < 0.05
+                 else "cannot reject that the items are uncorrelated, so a factor model has little to work with.")
+              + (f" Items with an MSA below .50: {', '.join(low_items)}." if low_items else ""))
+        kmo_table = kmo_items.rename("msa").rename_axis("item").reset_index()
+        st.dataframe(kmo_table, hide_index=True, key="m_kmo_table",
+                     column_config={"msa": st.column_config.NumberColumn("MSA", format="%.3f")})
+        download_buttons(kmo_table, "kmo_items", key="m_kmo")
+        cite("Kaiser (1970); Kaiser & Rice (1974) MSA labels; Bartlett (1950). R: psych::KMO(x), "
+             "psych::cortest.bartlett(cor(x, use = 'pairwise'), n).")
+
+    st.subheader("Number of factors")
+    suggested = 1
+    with guarded("running parallel analysis"):
+        pa = _parallel(keyed, missing)
+        suggested = max(1, min(pa.n_factors, k - 1))
+        st.plotly_chart(charts.scree(pa.eigenvalues, pa.n_factors, pa.quantile), key="m_scree")
+        plain(f"Parallel analysis keeps the factors whose eigenvalue is above the {pa.quantile * 100:g}th percentile "
+              f"of eigenvalues from {pa.n_iter} random data sets of the same size (n = {pa.n_obs}, {k} items): "
+              f"{pa.n_factors} factor(s) and {pa.n_components} component(s). "
+              + ("One factor supports scoring the items as one scale." if pa.n_factors <= 1 else
+                 "More than one factor: check the loadings below before scoring the items as one scale."))
+        download_buttons(pa.eigenvalues, "parallel_analysis", key="m_pa")
+        cite(f"Horn (1965). R: psych::fa.parallel(x, fm = 'minres', fa = 'both', n.iter = {PARALLEL_ITER}); "
+             f"the simulation uses seed {PARALLEL_SEED}, so values differ from R's random draws in the last digits.")
+
+    st.subheader("Exploratory factor analysis")
+    if k < 3:
+        st.info("Factor models need at least three items.")
+    else:
+        opts = st.columns(3)
+        n_factors = opts[0].selectbox("Factors", list(range(1, k)), index=suggested - 1,
+                                      key=f"m_nf_{survey}_{scale_key}_{k}",
+                                      help="Pre-set to the number parallel analysis suggests.")
+        fm = opts[1].selectbox("Method", ["minres", "ml"], key="m_fm", bind="query-params",
+                               format_func={"minres": "minimum residual", "ml": "maximum likelihood"}.get)
+        rotate = opts[2].selectbox("Rotation", ["oblimin", "varimax", "none"], key="m_rot", bind="query-params",
+                                   help="oblimin lets factors correlate; varimax keeps them uncorrelated")
+        with guarded("fitting the exploratory factor model"):
+            efa = _efa(keyed, n_factors, fm, rotate, missing)
+            loads = efa.loadings.copy()
+            loads["h2"] = efa.communalities
+            loads["u2"] = efa.uniquenesses
+            loadings_table = loads.reset_index(names="item")
+            st.dataframe(loadings_table, hide_index=True, key="m_efa_table",
+                         column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                        for c in loadings_table.columns if c != "item"})
+            download_buttons(loadings_table, "efa_loadings", key="m_efa")
+            st.plotly_chart(charts.loadings_heatmap(efa.loadings), key="m_efa_heatmap")
+            weak = [i for i, row in efa.loadings.iterrows() if row.abs().max() < 0.40]
+            share = float(efa.variance_accounted.loc["Cumulative Var"].iloc[-1])
+            fit_bits = (f"; TLI = {num(efa.tli)}, RMSEA = {num(efa.rmsea, 3)}" if efa.tli is not None
+                        and efa.rmsea is not None else "")
+            plain(f"{n_factors} factor(s) ({fm}, {rotate}) explain {share:.0%} of the items' variance{fit_bits}. "
+                  "Loadings of .40 or more are usually read as an item belonging to a factor"
+                  + (f"; {', '.join(weak)} load(s) below .40 on every factor." if weak else "; every item does."))
+            if n_factors > 1 and rotate == "oblimin":
+                phi = efa.factor_correlations.reset_index(names="factor")
+                st.caption("Factor correlations (oblimin)")
+                st.dataframe(phi, hide_index=True, key="m_phi",
+                             column_config={c: st.column_config.NumberColumn(format="%.3f") for c in phi.columns[1:]})
+                download_buttons(phi, "efa_factor_correlations", key="m_phi_dl")
+            for warning in efa.warnings:
+                st.warning(warning, icon=":material/warning:")
+            cite("Harman & Jones (1966) minres; Joreskog (1967) ML; Jennrich (2002) oblimin; Kaiser (1958) varimax; "
+                 "Stevens (2002) / Hair et al. (2019) for the .40 loading convention. "
+                 f"R: psych::fa(x, nfactors = {n_factors}, fm = '{fm}', rotate = '{rotate}').")
+
+        st.subheader("One-factor confirmatory model")
+        with guarded("fitting the confirmatory factor model"):
+            cfa = _cfa(keyed)
+            cols = st.columns(6)
+            cols[0].metric("chi2", f"{cfa.chi2:.2f}", help=f"df = {cfa.df}, {p_text(cfa.p)}, n = {cfa.n}")
+            cols[1].metric("df", f"{cfa.df}")
+            cols[2].metric("CFI", num(cfa.cfi, 3))
+            cols[3].metric("TLI", num(cfa.tli, 3))
+            cols[4].metric("RMSEA", num(cfa.rmsea, 3),
+                           help=f"90% CI [{num(cfa.rmsea_ci[0], 3)}, {num(cfa.rmsea_ci[1], 3)}]")
+            cols[5].metric("SRMR", num(cfa.srmr, 3))
+            if cfa.df == 0:
+                verdict = "with 0 degrees of freedom the model reproduces the data exactly, so fit cannot be judged"
+            else:
+                good = [cfa.cfi is not None and cfa.cfi >= 0.95, cfa.tli is not None and cfa.tli >= 0.95,
+                        cfa.rmsea is not None and cfa.rmsea <= 0.06, cfa.srmr <= 0.08]
+                verdict = ("all four meet" if all(good) else f"{sum(good)} of 4 meet")
+                verdict += " Hu & Bentler's (1999) cut-offs (CFI and TLI .95 or more, RMSEA .06 or less, SRMR .08 or less)"
+            plain(f"chi2({cfa.df}) = {cfa.chi2:.2f}, {p_text(cfa.p)}; CFI = {num(cfa.cfi, 3)}, TLI = {num(cfa.tli, 3)}, "
+                  f"RMSEA = {num(cfa.rmsea, 3)} [90% CI {num(cfa.rmsea_ci[0], 3)}, {num(cfa.rmsea_ci[1], 3)}], "
+                  f"SRMR = {num(cfa.srmr, 3)} (n = {cfa.n}, complete cases): {verdict}. With large samples the "
+                  "chi-square test rejects even small misfit, so the indices matter more.")
+            cfa_table = cfa.loadings.drop(columns=["factor"]).rename(columns={"loading": "std_loading"})
+            st.dataframe(cfa_table, hide_index=True, key="m_cfa_table",
+                         column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                        for c in cfa_table.columns if c != "item"})
+            download_buttons(cfa_table, "cfa_loadings", key="m_cfa")
+            for warning in cfa.warnings:
+                st.warning(warning, icon=":material/warning:")
+            cite("Joreskog (1969) ML; Hu & Bentler (1999) cut-offs; Steiger & Lind (1980) RMSEA. "
+                 "R: lavaan::cfa('F =~ " + " + ".join(items) + "', data, std.lv = TRUE) and "
+                 "fitMeasures(fit, c('chisq', 'df', 'cfi', 'tli', 'rmsea', 'rmsea.ci.lower', 'rmsea.ci.upper', 'srmr')).")
+
+        st.subheader("Measurement invariance")
+        # Grouping candidates: categorical demographics, numeric ones split at the median, and the other
+        # survey when it holds the very same item ids (a shared construct asked with the same items).
+        group_options: dict[str, str] = {}
+        for demo in instrument.demographics:
+            if demo.id in work.columns:
+                group_options[demo.id] = demo.label + (" (split at the median)" if demo.type == "numeric" else "")
+        other = next((iid for iid in state.SURVEYS if iid != survey), None)
+        other_prepared = state.dataset(other) if other else None
+        shared_ok = (construct is not None and construct.shared_key and other_prepared is not None
+                     and all(i in other_prepared.data.columns for i in items))
+        if shared_ok:
+            group_options["__survey__"] = f"Survey: {state.survey_label(survey)} vs {state.survey_label(other)}"
+        elif construct is not None and construct.shared_key and other:
+            counterpart = state.instrument(other).shared_construct(construct.shared_key)
+            if counterpart is not None:
+                st.caption(f"'{construct.label}' is also measured in the {state.survey_label(other).lower()} survey "
+                           f"('{counterpart.label}'), but with differently worded items ({', '.join(counterpart.item_ids)}), "
+                           "so the two surveys cannot be compared item by item; demographic groups only.")
+        if not group_options:
+            st.info("This survey has no background variable to compare groups on.")
+        else:
+            gcols = st.columns([1, 2])
+            group_choice = gcols[0].selectbox("Compare groups of", list(group_options),
+                                              format_func=group_options.get, key=f"m_inv_{survey}",
+                                              bind="query-params")
+            if group_choice == "__survey__":
+                frame = pd.concat([
+                    _keyed(raw_items, tuple(reverse), scale_min, scale_max).assign(_group=state.survey_label(survey)),
+                    _keyed(other_prepared.data[items], tuple(reverse), scale_min, scale_max)
+                    .assign(_group=state.survey_label(other))], ignore_index=True)
+            else:
+                demo = instrument.demographic(group_choice)
+                values = pd.to_numeric(work[group_choice], errors="coerce")
+                if demo.type == "numeric":
+                    cut = float(values.median())
+                    band = pd.Series(np.where(values < cut, f"under {cut:g}", f"{cut:g} or more"), index=work.index)
+                    band = band.where(values.notna())
+                else:
+                    levels = demo.levels or {}
+                    band = values.map(lambda v: levels.get(int(v), f"{v:g}") if pd.notna(v) else None)
+                frame = keyed.assign(_group=band)
+            sizes = frame["_group"].value_counts()
+            chosen = gcols[1].multiselect("Groups", list(sizes.index), default=list(sizes.index[:2]),
+                                          format_func=lambda g: f"{g} (n = {sizes[g]})",
+                                          key=f"m_inv_levels_{survey}_{group_choice}")
+            frame = frame[frame["_group"].isin(chosen)].rename(columns={"_group": "group"})
+            with guarded("fitting the multi-group models"):
+                if len(chosen) < 2:
+                    raise InputError("measurement invariance compares at least two groups",
+                                     hint="pick two or more groups above")
+                inv = _invariance(frame, "group")
+                steps = inv.steps.copy()
+                st.dataframe(steps, hide_index=True, key="m_inv_table",
+                             column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                            for c in steps.columns if c not in ("step", "df", "df_diff", "npar")})
+                download_buttons(steps, "measurement_invariance", key="m_inv_dl")
+                readings = []
+                for name in ("metric", "scalar"):
+                    row = inv.step(name)
+                    d_cfi = row.get("delta_cfi")
+                    if d_cfi is None or not np.isfinite(d_cfi):
+                        verdict = "CFI of the step before is undefined (0 degrees of freedom), so judge by the chi-square"
+                    else:
+                        verdict = f"{'holds' if d_cfi >= -0.01 else 'does not hold'} by the -.01 rule"
+                    readings.append(
+                        f"{name}: chi2 difference({int(row['df_diff'])}) = {row['chi2_diff']:.2f}, "
+                        f"{p_text(row['p_diff'])}, delta CFI = {num(d_cfi, 3)} ({verdict})")
+                n_text = ", ".join(f"{g} n = {n}" for g, n in inv.n_by_group.items())
+                plain(f"Across {n_text}: " + "; ".join(readings) + ". Metric invariance lets you compare "
+                      "relationships (correlations, regressions) across the groups; scalar invariance also lets you "
+                      "compare their means. A drop in CFI of more than .01 signals non-invariance (Cheung & Rensvold "
+                      "2002); the chi-square difference is very sensitive in large samples.")
+                for warning in inv.warnings:
+                    st.warning(warning, icon=":material/warning:")
+                cite("Meredith (1993); Vandenberg & Lance (2000); Cheung & Rensvold (2002) for delta CFI. "
+                     "R: lavaan::cfa(model, data, group = 'g', group.equal = c('loadings', 'intercepts')), "
+                     "lavaan::anova(configural, metric, scalar).")
+            if group_choice != "__survey__" and instrument.demographic(group_choice).type == "categorical" \
+                    and set(chosen) == set(sizes.index):
+                factor_cmd.append(f"--group {shlex.quote(group_choice)}")
+        command("factor", *factor_cmd, f"--efa-factors {n_factors} --fm {fm} --rotate {rotate}")
+
+# ------------------------------------------------------------------ aggregation
+with tab_agg:
+    if not group_columns:
+        st.info("This survey has no organisation or municipality column, so there is nothing to aggregate to.")
+    else:
+        acols = st.columns(2)
+        level = acols[0].segmented_control("Aggregate to", list(group_columns), default=next(iter(group_columns)),
+                                           key=f"m_level_{survey}", bind="query-params", required=True)
+        group_col = group_columns[level]
+        if scale_min is not None:
+            options = int(scale_max - scale_min + 1)
+            acols[1].metric("Response options A", options, help=f"{scale_min:g}..{scale_max:g}: the uniform null "
+                                                                f"variance is (A^2 - 1)/12 = {(options ** 2 - 1) / 12:.2f}")
+        else:
+            options = int(acols[1].number_input("Response options A", min_value=2, max_value=101, value=5, step=1,
+                                                key="m_options",
+                                                help="number of answer options of these columns (uniform null)"))
+        with guarded("computing agreement and ICCs"):
+            agg_input = keyed.assign(**{group_col: work[group_col]})
+            agg = _aggregate(agg_input, group_col, options)
+            cols = st.columns(4)
+            cols[0].metric("ICC(1)", num(agg.icc1, 3))
+            cols[1].metric("ICC(2)", num(agg.icc2, 3))
+            cols[2].metric(f"Mean {agg.statistic}", num(agg.rwg_mean, 3))
+            cols[3].metric(f"Median {agg.statistic}", num(agg.rwg_median, 3))
+            plain(agg.reading())
+            min_n = state.min_n()
+            protected = _suppressed(agg.groups, min_n)
+            shown = protected[~protected["suppressed"]].drop(columns=["suppressed", "suppression"])
+            hidden = int(protected["suppressed"].sum())
+            st.subheader(f"Per {level}")
+            if hidden:
+                st.caption(f"{hidden} {level}(s) with fewer than {min_n} respondents (or hidden so that their values "
+                           "cannot be worked out from the rest) are not listed individually; they still count in "
+                           "ICC(1), ICC(2) and the overall summary.")
+            left_col, right_col = st.columns([3, 2])
+            with left_col:
+                st.dataframe(shown, hide_index=True, key="m_groups_table",
+                             column_config={"mean": st.column_config.NumberColumn(format="%.2f"),
+                                            "rwg": st.column_config.NumberColumn(agg.statistic, format="%.3f")})
+                download_buttons(shown, f"agreement_by_{level}", key="m_groups")
+            with right_col:
+                st.plotly_chart(charts.rwg_histogram(shown["rwg"], agg.statistic), key="m_rwg_hist")
+            for note in agg.notes[3:]:
+                st.caption(note)
+            st.markdown("**How to read these numbers**\n\n" + "\n".join(f"- {note}" for note in agg.notes[:3]))
+            cite("James, Demaree & Wolf (1984) rwg(j); LeBreton & Senter (2008) agreement bands; Bliese (2000) "
+                 f"ICC(1)/ICC(2). R: multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1)/12), "
+                 "multilevel::ICC1(aov(score ~ factor(grpid))), multilevel::ICC2(...).")
+            command("aggregate", file_arg, f"--group {shlex.quote(group_col)}",
+                    flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args, f"--options {options}")
