@@ -647,6 +647,17 @@ def _unique_names(names: list[str], meta: dict) -> list[str]:
 def _coerce(s: pd.Series, decimal_comma: bool) -> tuple[pd.Series, int]:
     """Strip text, read NA tokens and blanks as missing, make the column numeric when every
     answer is a number. Returns the column and the number of NA tokens seen."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s, 0  # the parser already read numbers: nothing to tidy (fast path for large files)
+    if not decimal_comma:
+        # Fast path for large files: a column of plain numbers, with no blanks or NA tokens.
+        fast = pd.to_numeric(s, errors="coerce")
+        if len(s) and fast.notna().all():
+            fast = fast.astype(float)
+            values = fast.to_numpy()
+            if np.all(np.mod(values, 1) == 0) and np.abs(values).max() < 2**53:
+                return fast.astype("int64"), 0
+            return fast, 0
     values = s.to_numpy(dtype=object)
     is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
     series = pd.Series(values, index=s.index, dtype=object)

@@ -68,7 +68,6 @@ def _common_messages(frame, singular, converged, max_grad):
 
 
 def _null_design_effect(frame, icc):
-    f = frame.formula
     if (len(frame.terms) == 1 and frame.x_names == ["(Intercept)"]
             and frame.terms[0].coef_names == ["(Intercept)"] and icc is not None):
         counts = np.bincount(frame.terms[0].codes)
@@ -116,7 +115,9 @@ def _fit_gaussian(frame, data, reml, reference_levels) -> MixedResult:
 
 
 def _fit_binomial(frame, data, reference_levels) -> MixedResult:
-    from analysis.mixed.glmm import fit_glmm
+    import scipy.sparse as sp
+
+    from analysis.mixed.glmm import _spd_solver, fit_glmm
     from analysis.mixed.lmm import split_theta
     g = fit_glmm(frame)
     n, p = frame.n, frame.X.shape[1]
@@ -131,13 +132,11 @@ def _fit_binomial(frame, data, reference_levels) -> MixedResult:
     modes = []
     w = g.mu * (1 - g.mu)
     A = (g.model.Z @ g.model.lam_matrix(g.theta)).tocsr()
+    M = (A.T @ A.multiply(w[:, None]).tocsr() + sp.identity(g.model.Q, format="csc")).tocsc()
+    solve, _ = _spd_solver(M)
     for term, T, (offset, G, q) in zip(frame.terms, split_theta(g.theta, frame.terms), g.model.blocks):
         u = g.u[offset:offset + G * q].reshape(G, q)
         idx = np.arange(offset, offset + G * q)
-        import scipy.sparse as sp
-        M = (A.T @ A.multiply(w[:, None]).tocsr() + sp.identity(g.model.Q, format="csc")).tocsc()
-        from analysis.mixed.glmm import _spd_solver
-        solve, _ = _spd_solver(M)
         cov = np.empty((G, q, q))
         chunk = max(q, (2000 // q) * q)
         for start in range(0, G * q, chunk):
@@ -152,7 +151,7 @@ def _fit_binomial(frame, data, reference_levels) -> MixedResult:
     messages = _common_messages(frame, singular, converged, g.max_grad) + g.messages
     icc = vd.icc_adjusted if vd.var_random > 0 else None
     return MixedResult(
-        formula=frame.formula.text, family="binomial", method="ML (Laplace)",
+        formula=frame.formula.text, family="binomial", method="ML",  # Laplace approximation (nAGQ = 1)
         n_obs=n, n_dropped=frame.n_dropped, groups=_groups(frame), converged=converged,
         singular=singular, fixed=fixed_rows(frame.x_names, g.beta, g.vcov, family="binomial"),
         random=random, random_corr=corr, residual_variance=None,

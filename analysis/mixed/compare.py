@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis.errors import InputError
 
@@ -49,9 +49,9 @@ def compare(results: list, *, refit: bool = True, names: list[str] | None = None
             df = r.npar - prev.npar
             row["chisq"], row["df"] = chisq, df
             if df > 0:
-                row["p"] = float(stats.chi2.sf(chisq, df))
-                lower = stats.chi2.sf(chisq, df - 1) if df > 1 else float(chisq <= 0)
-                row["p_boundary"] = float(0.5 * lower + 0.5 * stats.chi2.sf(chisq, df))
+                row["p"] = float(special.chdtrc(df, chisq))
+                lower = special.chdtrc(df - 1, chisq) if df > 1 else float(chisq <= 0)
+                row["p_boundary"] = float(0.5 * lower + 0.5 * special.chdtrc(df, chisq))
         rows.append(row)
         prev = r
     table = pd.DataFrame(rows)

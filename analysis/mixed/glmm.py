@@ -21,7 +21,7 @@ from scipy.special import expit
 
 from analysis.errors import InputError
 from analysis.mixed.frame import ModelFrame
-from analysis.mixed.lmm import DENSE_LIMIT, optimize_theta, theta_start
+from analysis.mixed.lmm import DENSE_LIMIT, optimize_theta, split_theta, theta_start
 
 
 def _devres(y, mu):
@@ -93,6 +93,90 @@ class Laplace:
                                shape=(n, offset))
         self.lam = (np.concatenate(lam_rows), np.concatenate(lam_cols), np.concatenate(lam_theta))
         self.u = np.zeros(offset)
+        # one grouping factor: block-diagonal system, solved group by group
+        self.single = frame.terms[0] if len(frame.terms) == 1 else None
+
+    def _pirls_blocked(self, theta, beta, u0=None):
+        from analysis.mixed.lmm import _inv_logdet, tri
+        term = self.single
+        G, q, codes, Z = term.n_levels, term.q, term.codes, term.Z
+        T = tri(theta, q)
+        offset = self.X @ beta
+        U = (self.u.copy() if u0 is None else u0.copy()).reshape(G, q)
+
+        def eta_of(U_):
+            b = U_ @ T.T
+            return offset + (Z * b[codes]).sum(axis=1)
+
+        def pdev(U_):
+            mu_ = expit(eta_of(U_))
+            return _devres(self.y, mu_).sum() + (U_ * U_).sum(), mu_
+
+        def system(mu_):
+            w = mu_ * (1 - mu_)
+            ZWZ = np.empty((G, q, q))
+            for a in range(q):
+                for b in range(a, q):
+                    ZWZ[:, a, b] = ZWZ[:, b, a] = np.bincount(codes, weights=w * Z[:, a] * Z[:, b], minlength=G)
+            M = np.einsum("ka,gkl,lb->gab", T, ZWZ, T) + np.eye(q)
+            return _inv_logdet(M)
+
+        pd_, mu = pdev(U)
+        for _ in range(100):
+            Minv, _ = system(mu)
+            r = self.y - mu
+            zr = np.column_stack([np.bincount(codes, weights=Z[:, a] * r, minlength=G) for a in range(q)])
+            grad = zr @ T - U
+            delta = (Minv * grad[:, None, :]).sum(axis=2)
+            t = 1.0
+            for _ in range(30):
+                Un = U + t * delta
+                pdn, mun = pdev(Un)
+                if pdn <= pd_ + 1e-12 * abs(pd_):
+                    break
+                t /= 2
+            converged = np.abs(Un - U).max() < 1e-10 or abs(pd_ - pdn) < 1e-13 * abs(pd_)
+            U, pd_, mu = Un, pdn, mun
+            if converged:
+                break
+        Minv, ld = system(mu)
+        return _devres(self.y, mu).sum() + (U * U).sum() + ld, U.ravel(), mu, None
+
+    def lme4_deviance(self, params, lp0, tol=1e-7):
+        """The Laplace deviance exactly as lme4's stage-2 devfun evaluates it.
+
+        Each call restarts PIRLS from the optimum's linear predictor lp0 and stops when
+        the penalised deviance changes by less than tolPwrss (1e-7, relative), with the
+        log-determinant from the last decomposition.  Near the optimum this differs from
+        the fully converged value by O(step^2), which shows in lme4's finite-difference
+        Hessian and so in its standard errors; used only for that Hessian.
+        """
+        from analysis.mixed.lmm import _inv_logdet, tri
+        term = self.single
+        G, q, codes, Z = term.n_levels, term.q, term.codes, term.Z
+        theta, beta = params[:self.ntheta], params[self.ntheta:]
+        T = tri(theta, q)
+        offset = self.X @ beta
+        eta = lp0.copy()
+        mu = expit(eta)
+        oldpdev = np.inf
+        for _ in range(100):
+            w = mu * (1 - mu)
+            z = (eta - offset) + (self.y - mu) / w
+            ZWZ = np.empty((G, q, q))
+            for a in range(q):
+                for b in range(a, q):
+                    ZWZ[:, a, b] = ZWZ[:, b, a] = np.bincount(codes, weights=w * Z[:, a] * Z[:, b], minlength=G)
+            Minv, ld = _inv_logdet(np.einsum("ka,gkl,lb->gab", T, ZWZ, T) + np.eye(q))
+            r = np.column_stack([np.bincount(codes, weights=Z[:, a] * w * z, minlength=G) for a in range(q)])
+            U = (Minv * (r @ T)[:, None, :]).sum(axis=2)
+            eta = offset + (Z * (U @ T.T)[codes]).sum(axis=1)
+            mu = expit(eta)
+            pdev = _devres(self.y, mu).sum() + (U * U).sum()
+            if abs((oldpdev - pdev) / pdev) < tol:
+                break
+            oldpdev = pdev
+        return pdev + ld
 
     def lam_matrix(self, theta):
         r, c, k = self.lam
@@ -100,6 +184,8 @@ class Laplace:
 
     def pirls(self, theta, beta, u0=None):
         """Conditional modes u* for fixed (theta, beta); returns (deviance, u, mu, solver)."""
+        if self.single is not None and u0 is None:
+            return self._pirls_blocked(theta, beta)
         A = (self.Z @ self.lam_matrix(theta)).tocsr()
         offset = self.X @ beta
         u = self.u.copy() if u0 is None else u0.copy()
@@ -181,10 +267,16 @@ def fit_glmm(frame: ModelFrame) -> GlmmFit:
     start = np.concatenate([theta_start(frame.terms), beta0])
     params, dev, max_grad = optimize_theta(model.deviance, frame.terms, start=start, extra_dims=p)
     theta, beta = params[:model.ntheta], params[model.ntheta:]
-    lap, u, mu, solve = model.pirls(theta, beta)
+    lap, u, mu, _ = model.pirls(theta, beta)
+    _, _, _, solve = model.pirls(theta, beta, u0=u)
     messages = []
     model.u = u
-    H = deriv12_hessian(model.deviance, params)
+    if model.single is not None:
+        lp0 = frame.X @ beta + (model.single.Z * (u.reshape(-1, model.single.q)
+                                                   @ split_theta(theta, frame.terms)[0].T)[model.single.codes]).sum(axis=1)
+        H = deriv12_hessian(lambda x: model.lme4_deviance(x, lp0), params)
+    else:
+        H = deriv12_hessian(model.deviance, params)
     V = None
     try:
         Hinv = np.linalg.inv(H)

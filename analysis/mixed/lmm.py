@@ -80,6 +80,60 @@ class Solution:
     XtX_adj: np.ndarray  # R_X'R_X = X'V^{-1}X * sigma^2
 
 
+def _ols(X, y):
+    if X.shape[1] == 0:
+        return np.zeros(0)
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def _right(X, T):
+    """X_g @ T for a stack X (G, a, b) and one small matrix T (b, c)."""
+    out = np.zeros((X.shape[0], X.shape[1], T.shape[1]))
+    for k in range(T.shape[0]):
+        for j in range(T.shape[1]):
+            if T[k, j] != 0.0:
+                out[:, :, j] += X[:, :, k] * T[k, j]
+    return out
+
+
+def _left(T, X):
+    """T' @ X_g for a stack X (G, a, b) and one small matrix T (a, c)."""
+    out = np.zeros((X.shape[0], T.shape[1], X.shape[2]))
+    for k in range(T.shape[0]):
+        for i in range(T.shape[1]):
+            if T[k, i] != 0.0:
+                out[:, i, :] += T[k, i] * X[:, k, :]
+    return out
+
+
+def _bmm(A, B):
+    """Batched product of small matrices, as vector operations over the groups."""
+    if A.shape[2] > 4:
+        return A @ B
+    out = np.zeros((A.shape[0], A.shape[1], B.shape[2]))
+    for i in range(A.shape[1]):
+        for k in range(A.shape[2]):
+            out[:, i, :] += A[:, i, k, None] * B[:, k, :]
+    return out
+
+
+def _inv_logdet(M):
+    """Inverse and summed log-determinant of a stack of small SPD matrices."""
+    q = M.shape[1]
+    if q == 1:
+        return 1.0 / M, float(np.log(M[:, 0, 0]).sum())
+    if q == 2:
+        a, b, c, d = M[:, 0, 0], M[:, 0, 1], M[:, 1, 0], M[:, 1, 1]
+        det = a * d - b * c
+        if np.any(det <= 0):
+            raise np.linalg.LinAlgError("not positive definite")
+        inv = np.empty_like(M)
+        inv[:, 0, 0], inv[:, 0, 1], inv[:, 1, 0], inv[:, 1, 1] = d / det, -b / det, -c / det, a / det
+        return inv, float(np.log(det).sum())
+    L = np.linalg.cholesky(M)
+    return np.linalg.inv(M), float(2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum())
+
+
 class BlockedPLS:
     """One grouping factor: per-group sufficient statistics, batched q x q algebra."""
 
@@ -89,6 +143,8 @@ class BlockedPLS:
         X, y, Z, codes = frame.X, frame.y, term.Z, term.codes
         G, q, p = term.n_levels, term.q, X.shape[1]
         self.n, self.p, self.q, self.G = len(y), p, q, G
+        self.beta0 = _ols(X, y)
+        y = y - X @ self.beta0 if p else y  # OLS residuals: avoids cancellation in r2
         W = np.column_stack([Z, X, y])
         ZtW = np.empty((G, q, W.shape[1]))
         for a in range(q):
@@ -104,23 +160,15 @@ class BlockedPLS:
 
     def _factor(self, theta):
         T = tri(theta, self.q)
-        if self.q == 1:
-            t = T[0, 0]
-            m = t * t * self.ZtZ[:, 0, 0] + 1.0
-            B = t * self.ZtR                         # (G, 1, p+1)
-            S = B / m[:, None, None]
-            ld = np.log(m).sum()
-        else:
-            M = T.T @ self.ZtZ @ T + np.eye(self.q)
-            B = T.T @ self.ZtR
-            L = np.linalg.cholesky(M)
-            ld = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum()
-            S = np.linalg.solve(M, B)
+        M = _left(T, _right(self.ZtZ, T)) + np.eye(self.q)
+        B = _left(T, self.ZtR)
+        Minv, ld = _inv_logdet(M)
+        S = _bmm(Minv, B)
         return T, B, S, ld
 
     def solve(self, theta) -> Solution:
         _, B, S, ld = self._factor(theta)
-        C = np.einsum("gqi,gqj->ij", B, S)
+        C = B.reshape(-1, B.shape[2]).T @ S.reshape(-1, S.shape[2])
         A = self.RtR - C
         p = self.p
         XtXa, Xtya = A[:p, :p], A[:p, p]
@@ -131,22 +179,76 @@ class BlockedPLS:
         else:
             beta, ldRX2 = np.zeros(0), 0.0
         pwrss = A[p, p] - Xtya @ beta
-        return Solution(ld, ldRX2, max(pwrss, 1e-300), beta, XtXa)
+        return Solution(ld, ldRX2, max(pwrss, 1e-300), beta + self.beta0, XtXa)
+
+    def deviance_gradient(self, theta, reml: bool):
+        """Profiled deviance and its analytic gradient in theta (one grouping factor).
+
+        Envelope theorem for r2 (d r2 = -2 sum_i w_i' dT u_i, w_i = Z_i'(y_i - X_i beta
+        - Z_i T u_i)), d log|M_i| = tr(M_i^-1 dM_i), d log|R_X|^2 = tr((R_X'R_X)^-1 d(R_X'R_X)).
+        """
+        q, p, n = self.q, self.p, self.n
+        T = tri(theta, q)
+        A = self.ZtZ
+        AT = _right(A, T)
+        M = _left(T, AT) + np.eye(q)
+        Minv, ld = _inv_logdet(M)
+        B = _left(T, self.ZtR)
+        S = _bmm(Minv, B)
+        C = B.reshape(-1, B.shape[2]).T @ S.reshape(-1, S.shape[2])
+        Af = self.RtR - C
+        XtXa, Xtya = Af[:p, :p], Af[:p, p]
+        if p:
+            cf = cho_factor(XtXa, lower=True)
+            beta = cho_solve(cf, Xtya)
+            ldRX2 = 2.0 * np.log(np.abs(np.diag(cf[0]))).sum()
+            P = cho_solve(cf, np.eye(p))
+        else:
+            beta, ldRX2, P = np.zeros(0), 0.0, np.zeros((0, 0))
+        pwrss = max(Af[p, p] - Xtya @ beta, 1e-300)
+        u = S[:, :, p] - S[:, :, :p] @ beta                        # (G, q)
+        ATu = (AT * u[:, None, :]).sum(axis=2)
+        w = self.ZtR[:, :, p] - self.ZtR[:, :, :p] @ beta - ATu      # (G, q)
+        MTA = _bmm(Minv, np.swapaxes(AT, 1, 2))                      # M^-1 T'A, (G, q, q)
+        SX = S[:, :, :p]
+        ATS = _bmm(AT, SX)                                           # (G, q, p)
+        PS = _right(SX, P) if p else SX                              # (G, q, p)
+        grad_l = np.empty(len(theta))
+        grad_r = np.empty(len(theta))
+        grad_x = np.empty(len(theta))
+        k = 0
+        for b in range(q):
+            for a in range(b, q):
+                grad_r[k] = -2.0 * np.dot(w[:, a], u[:, b])
+                grad_l[k] = 2.0 * MTA[:, b, a].sum()
+                if p:
+                    grad_x[k] = -2.0 * ((self.ZtR[:, a, :p] * PS[:, b, :]).sum()
+                                        - (PS[:, b, :] * ATS[:, a, :]).sum())
+                else:
+                    grad_x[k] = 0.0
+                k += 1
+        if reml:
+            nmp = n - p
+            dev = ld + ldRX2 + nmp * (1.0 + np.log(2.0 * np.pi * pwrss / nmp))
+            grad = grad_l + grad_x + nmp * grad_r / pwrss
+        else:
+            dev = ld + n * (1.0 + np.log(2.0 * np.pi * pwrss / n))
+            grad = grad_l + n * grad_r / pwrss
+        return float(dev), grad
 
     def modes(self, theta, beta, sigma):
         """Conditional modes b_i and their conditional covariance sigma^2 T M_i^{-1} T'."""
         T, B, S, _ = self._factor(theta)
-        rhs = B[:, :, self.p] - B[:, :, :self.p] @ beta       # (G, q)
+        rhs = B[:, :, self.p] - B[:, :, :self.p] @ (beta - self.beta0)       # (G, q)
         if self.q == 1:
             m = T[0, 0] ** 2 * self.ZtZ[:, 0, 0] + 1.0
             u = rhs / m[:, None]
             Minv = (1.0 / m)[:, None, None]
         else:
-            M = T.T @ self.ZtZ @ T + np.eye(self.q)
-            Minv = np.linalg.inv(M)
-            u = np.einsum("gij,gj->gi", Minv, rhs)
+            Minv, _ = _inv_logdet(_left(T, _right(self.ZtZ, T)) + np.eye(self.q))
+            u = (Minv * rhs[:, None, :]).sum(axis=2)
         b = u @ T.T
-        cov = sigma ** 2 * (T @ Minv @ T.T)
+        cov = sigma ** 2 * _right(_left(T.T, Minv), T.T)
         return [(b, cov)]
 
 
@@ -182,7 +284,8 @@ class GeneralPLS:
         self.blocks = blocks
         Z = sp.csc_matrix((np.concatenate(vals_all), (np.concatenate(rows_all), np.concatenate(cols_all))),
                           shape=(n, offset))
-        R = np.column_stack([frame.X, frame.y])
+        self.beta0 = _ols(frame.X, frame.y)
+        R = np.column_stack([frame.X, frame.y - frame.X @ self.beta0 if p else frame.y])
         self.ZtZ = (Z.T @ Z).tocsc()
         self.ZtR = np.asarray(Z.T @ R)
         self.RtR = R.T @ R
@@ -222,11 +325,11 @@ class GeneralPLS:
         else:
             beta, ldRX2 = np.zeros(0), 0.0
         pwrss = A[p, p] - Xtya @ beta
-        return Solution(ld, ldRX2, max(pwrss, 1e-300), beta, XtXa)
+        return Solution(ld, ldRX2, max(pwrss, 1e-300), beta + self.beta0, XtXa)
 
     def modes(self, theta, beta, sigma):
         Lam, B, solver, _ = self._factor(theta)
-        u = solver(B[:, self.p] - B[:, :self.p] @ beta)
+        u = solver(B[:, self.p] - B[:, :self.p] @ (beta - self.beta0))
         b = Lam @ u
         out = []
         for (offset, G, q) in self.blocks:
@@ -300,27 +403,44 @@ def numerical_hessian(f, x, h_rel=1e-3, h_min=1e-4, f0=None):
     return (4 * at(base / 2) - at(base)) / 3
 
 
-def minimize_bounded(f, x0, lower, max_newton=20):
-    """L-BFGS-B with central-difference gradients, then projected Newton polishing.
+def minimize_bounded(f, x0, lower, max_newton=20, fg=None):
+    """L-BFGS-B, then projected Newton polishing with a finite-difference Hessian.
 
-    lme4's BOBYQA can stop early on ill-scaled problems (random slopes on wide-range
-    predictors); the Newton polish with a finite-difference Hessian reaches the true
-    optimum.  Returns (x, f(x), converged, max |gradient| over free parameters).
+    ``fg(x) -> (f, gradient)`` is used when given (analytic gradient); otherwise central
+    differences.  lme4's BOBYQA can stop early on ill-scaled problems (random slopes on
+    wide-range predictors); the Newton polish reaches the true optimum.
+    Returns (x, f(x), max |gradient| over the free parameters).
     """
     lower = np.asarray(lower, dtype=float)
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    grad = lambda x: _central_gradient(f, x, lower)  # noqa: E731
-    res = minimize(f, x0, jac=grad, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-8, "maxcor": 20})
+    if fg is None:
+        grad = lambda x: _central_gradient(f, x, lower)  # noqa: E731
+        fun_grad = lambda x: (f(x), grad(x))  # noqa: E731
+    else:
+        fun_grad = fg
+        grad = lambda x: fg(x)[1]  # noqa: E731
+    res = minimize(fun_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20})
     x = np.maximum(res.x, lower)
-    fx = f(x)
+    fx, g = fun_grad(x)
+    H_last = None
     for _ in range(max_newton):
-        g = grad(x)
-        at_bound = (x <= lower + 1e-10) & (g > 0)
-        free = ~at_bound
-        if not free.any():
+        free = ~((x <= lower + 1e-10) & (g > 0))
+        if not free.any() or not np.isfinite(fx):
             break
-        H = numerical_hessian(f, x, h_rel=1e-4, h_min=1e-5, f0=fx)[np.ix_(free, free)]
+        if fg is None:
+            H = numerical_hessian(f, x, h_rel=1e-4, h_min=1e-5, f0=fx)
+        else:
+            k = len(x)
+            H = np.empty((k, k))
+            for i in range(k):
+                h = 1e-5 * max(abs(x[i]), 1e-2)
+                e = np.zeros(k)
+                e[i] = h
+                H[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
+            H = (H + H.T) / 2
+        H = H[np.ix_(free, free)]
+        H_last = (H, free)
         try:
             w, V = np.linalg.eigh(H)
         except np.linalg.LinAlgError:
@@ -332,20 +452,25 @@ def minimize_bounded(f, x0, lower, max_newton=20):
         t = 1.0
         for _ in range(30):
             xn = np.maximum(x + t * step, lower)
-            fn = f(xn)
-            if fn < fx - 1e-13 * max(1.0, abs(fx)):
+            fn, gn = fun_grad(xn)
+            if fn < fx - 1e-14 * max(1.0, abs(fx)):
                 improved = True
                 break
             t /= 2
         if not improved:
             break
         change = np.abs(xn - x).max()
-        x, fx = xn, fn
+        x, fx, g = xn, fn, gn
         if change < 1e-10:
             break
-    g = grad(x)
     free = ~((x <= lower + 1e-10) & (g > 0))
     max_grad = float(np.abs(g[free]).max()) if free.any() else 0.0
+    if H_last is not None and np.array_equal(H_last[1], free):
+        # lme4's checkConv: the gradient scaled by the Cholesky factor of the Hessian
+        try:
+            max_grad = float(np.abs(np.linalg.solve(np.linalg.cholesky(H_last[0]), g[free])).max())
+        except np.linalg.LinAlgError:
+            pass
     return x, fx, max_grad
 
 
@@ -365,7 +490,19 @@ def theta_scale(terms: list[RandomTerm]) -> np.ndarray:
     return np.array(out)
 
 
-def optimize_theta(dev, terms, start=None, extra_dims=0):
+def _canonical(x, terms):
+    """Flip columns of each T so its diagonal is non-negative (lme4's convention)."""
+    x = x.copy()
+    k = 0
+    for t in terms:
+        for j in range(t.q):
+            if x[k] < 0:
+                x[k:k + t.q - j] *= -1
+            k += t.q - j
+    return x
+
+
+def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None):
     """Minimise dev over theta (preconditioned), escaping the theta_ii = 0 saddles.
 
     At a zero diagonal element the deviance is symmetric in that element's sign, so the
@@ -375,22 +512,31 @@ def optimize_theta(dev, terms, start=None, extra_dims=0):
     scale = np.concatenate([theta_scale(terms), np.ones(extra_dims)])
     lower = np.concatenate([theta_lower(terms), np.full(extra_dims, -np.inf)])
     f = lambda x: dev(x * scale)  # noqa: E731
+    fg = None
+    if dev_grad is not None:
+        def fg(x):
+            value, gr = dev_grad(x * scale)
+            return value, gr * scale
     if start is None:
         start = np.concatenate([theta_start(terms), np.zeros(extra_dims)])
     else:
         start = np.asarray(start, dtype=float) / scale
-    best = minimize_bounded(f, start, lower)
+    # Unconstrained search: the deviance depends on T T' only, so a column of T can change
+    # sign freely; bounds would pin theta_jj at 0, where its gradient vanishes.
+    free = np.full(len(lower), -np.inf)
+    best = minimize_bounded(f, start, free, fg=fg)
+    best = (_canonical(best[0], terms), best[1], best[2])
     diag = np.flatnonzero(lower == 0)
-    for _ in range(3):
+    for _ in range(2):
         x, fx, _ = best
-        zero = [i for i in diag if x[i] < 1e-6]
+        zero = [i for i in diag if abs(x[i]) < 1e-8]
         if not zero:
             break
         x1 = x.copy()
         x1[zero] = 0.5
-        cand = minimize_bounded(f, x1, lower)
+        cand = minimize_bounded(f, x1, free, fg=fg)
         if cand[1] < fx - 1e-8:
-            best = cand
+            best = (_canonical(cand[0], terms), cand[1], cand[2])
         else:
             break
     x, fx, g = best
@@ -421,7 +567,14 @@ def fit_lmm(frame: ModelFrame, reml: bool = True, start: np.ndarray | None = Non
         except (np.linalg.LinAlgError, ValueError):
             return np.inf
 
-    theta, fval, max_grad = optimize_theta(dev, frame.terms, start)
+    dev_grad = None
+    if isinstance(pls, BlockedPLS):
+        def dev_grad(theta):
+            try:
+                return pls.deviance_gradient(theta, reml)
+            except (np.linalg.LinAlgError, ValueError):
+                return np.inf, np.zeros_like(theta)
+    theta, fval, max_grad = optimize_theta(dev, frame.terms, start, dev_grad=dev_grad)
     sol = pls.solve(theta)
     sigma = sigma_hat(sol, n, p, reml)
     vcov = sigma ** 2 * np.linalg.inv(sol.XtX_adj) if p else np.zeros((0, 0))

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis.errors import InputError
 from analysis.mixed.formula import _level_label
@@ -165,16 +165,16 @@ def fixed_rows(names, beta, vcov, df=None, family="gaussian"):
         est, s = float(beta[j]), float(se[j])
         stat = est / s if s > 0 else np.nan
         if family == "binomial":
-            p = 2 * stats.norm.sf(abs(stat))
-            crit = stats.norm.ppf(0.975)
+            p = 2 * special.ndtr(-abs(stat))
+            crit = special.ndtri(0.975)
             ci = [est - crit * s, est + crit * s]
             rows.append({"term": name, "estimate": est, "se": s, "df": None, "z": stat, "p": float(p),
                          "ci": ci, "odds_ratio": float(np.exp(est)),
                          "or_ci": [float(np.exp(ci[0])), float(np.exp(ci[1]))]})
         else:
             d = float(df[j]) if df is not None and np.isfinite(df[j]) else np.nan
-            p = 2 * stats.t.sf(abs(stat), d) if np.isfinite(d) else np.nan
-            crit = stats.t.ppf(0.975, d) if np.isfinite(d) else np.nan
+            p = 2 * special.stdtr(d, -abs(stat)) if np.isfinite(d) else np.nan
+            crit = special.stdtrit(d, 0.975) if np.isfinite(d) else np.nan
             rows.append({"term": name, "estimate": est, "se": s, "df": d, "t": stat, "p": float(p),
                          "ci": [est - crit * s, est + crit * s]})
     return rows
