@@ -220,6 +220,29 @@ class ReadinessResult:
 
 
 # --------------------------------------------------------------------------- the index
+def _index_ci(scores: pd.DataFrame, level: float = 0.95) -> float:
+    """Half-width of the t-based CI of the index, the mean of the K dimension means.
+
+    Var(index) = (1/K^2) sum_jk Cov(mean_j, mean_k), with Cov(mean_j, mean_k) =
+    s_jk * n_jk / (n_j * n_k) for dimensions answered by overlapping sets of respondents
+    (s_jk the pairwise covariance, n_jk the number answering both); with complete answers
+    this is the usual s / sqrt(n) of the respondents' own index. df = respondents - 1.
+    """
+    x = scores.to_numpy(dtype=float)
+    n_resp = int(np.isfinite(x).any(axis=1).sum())
+    if n_resp < 2:
+        return float("nan")
+    answered = np.isfinite(x).astype(float)
+    n_j = answered.sum(axis=0)
+    n_jk = answered.T @ answered
+    cov = scores.cov(min_periods=2).to_numpy()
+    if not np.all(np.isfinite(cov)) or np.any(n_j < 2):
+        return float("nan")
+    k = x.shape[1]
+    var = float(np.sum(cov * n_jk / np.outer(n_j, n_j))) / k ** 2
+    return float(stats.t.ppf(0.5 + level / 2, n_resp - 1) * np.sqrt(max(var, 0.0)))
+
+
 def _rwg_items(items: pd.DataFrame, dims) -> float:
     """rwg(j) over all readiness items; with differing response ranges, the mean of the
     per-dimension rwg(j)."""
@@ -281,9 +304,12 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
         table[f"{k}_ci_low"], table[f"{k}_ci_high"] = table[k] - half, table[k] + half
         table[f"{k}_n"] = count
     table["index"] = table[keys].mean(axis=1, skipna=False)
+    index_ci = [_index_ci(view.loc[view[group] == g, keys]) for g in all_groups]
+    table["index_ci_low"] = table["index"] - [h for h in index_ci]
+    table["index_ci_high"] = table["index"] + [h for h in index_ci]
     table["rwg"] = [_rwg_items(items.loc[view.index[view[group] == g]], dims) if n else float("nan")
                     for g, n in zip(all_groups, table["n"])]
-    value_cols = ["index", "rwg"] + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high")]
+    value_cols = ["index", "index_ci_low", "index_ci_high", "rwg"] + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high")]
     forced = table["group"].isin(set(check.protected_groups) | set(check.suppress_groups))
     table = privacy.suppress(table, "n", min_n, value_cols=value_cols, totals=True, force=forced)
     # a dimension answered by too few people in an otherwise shown group is blanked too
@@ -292,9 +318,9 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
         cell = privacy.suppress(table[["group", f"{k}_n"]].copy(), f"{k}_n", min_n, value_cols=[],
                                 totals=True, force=table["suppressed"])
         hide = cell["suppressed"] & ~table["suppressed"]
-        table.loc[hide, [k, f"{k}_ci_low", f"{k}_ci_high", "index"]] = np.nan
+        table.loc[hide, [k, f"{k}_ci_low", f"{k}_ci_high", "index", "index_ci_low", "index_ci_high"]] = np.nan
     table["low_agreement"] = [None if pd.isna(r) else bool(r < LOW_AGREEMENT) for r in table["rwg"]]
-    order = (["group", "n", "suppressed", "suppression", "index"]
+    order = (["group", "n", "suppressed", "suppression", "index", "index_ci_low", "index_ci_high"]
              + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high", f"{k}_n")] + ["rwg", "low_agreement"])
     table = table[order]
 

@@ -225,3 +225,32 @@ def test_filtered_view_scores_equal_scores_of_the_filtered_rows(servants, instru
         assert blank.empty or (blank[f"{k}_n"] < 5).any()
     assert (shown["n"] >= 5).all()
     assert res.groups.set_index("group").loc[101, "suppressed"]
+
+
+def test_index_ci_is_the_t_interval_of_respondents_index_when_answers_are_complete():
+    """With every dimension answered, the mean of dimension means is the mean of respondents'
+    own index, so its CI must be the plain t interval of those (computed here by hand)."""
+    from scipy import stats as sps
+
+    from analysis.instruments import load_instrument
+    from analysis.pipeline import prepare
+    from analysis.readiness import readiness as readiness_fn
+
+    inst = load_instrument("public_servant")
+    data = prepare(ROOT / "sample_data" / "public_servants.csv", inst).data
+    dims = inst.readiness_dimensions
+    scores = pd.DataFrame({c.key: (data[c.key] - c.scale.min) / (c.scale.max - c.scale.min) * 100 for c in dims})
+    scores["org_id"] = data["org_id"]
+    complete_orgs = [g for g, part in scores.groupby("org_id")
+                     if len(part) >= 5 and part[[c.key for c in dims]].notna().all().all()]
+    assert complete_orgs, "the sample should have organisations with complete readiness answers"
+    result = readiness_fn(data, inst, "org_id").groups.set_index("group")
+    for g in complete_orgs[:5]:
+        person = scores.loc[scores["org_id"] == g, [c.key for c in dims]].mean(axis=1)
+        half = sps.t.ppf(0.975, len(person) - 1) * person.std(ddof=1) / np.sqrt(len(person))
+        row = result.loc[g]
+        if row["suppressed"]:
+            continue
+        assert abs(row["index"] - person.mean()) < 1e-9
+        assert abs(row["index_ci_low"] - (person.mean() - half)) < 1e-9
+        assert abs(row["index_ci_high"] - (person.mean() + half)) < 1e-9

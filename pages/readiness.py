@@ -1,0 +1,282 @@
+"""Practitioners' readiness view: how ready is one organisation for digital co-production,
+next to all the others, without showing anyone's answers.
+
+Every number comes from ``analysis.readiness.readiness`` (index, dimension scores with CIs,
+agreement, benchmark, "where to start" with the literature's enablers); privacy is enforced
+there (``analysis.privacy``). This page only picks the organisation (bound to the URL as
+``?org=<id>``) and renders what the library returned. For a suppressed organisation it renders
+no score, chart, percentile, CI or group size at all.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import streamlit as st
+
+st.title("How ready is your organisation for digital co-production?")
+st.markdown(
+    "This view is for managers and practitioners. Pick your organisation to see its **readiness "
+    "index**, how it scores on each readiness dimension, whether its staff share a view, how it "
+    "compares with all other organisations in the study, and **where to start**, with what the research "
+    "literature reports about each dimension. Only averages of groups large enough to protect privacy "
+    "are shown; nobody's individual answers are.")
+
+import pandas as pd  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+
+from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
+from ui import state  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+
+INSTRUMENT = "public_servant"
+ORG_COLOUR, BAND_COLOUR, MEDIAN_COLOUR = "#2471a3", "rgba(127,127,127,0.25)", "#555555"
+
+
+# ------------------------------------------------------------------ cached analysis call
+
+@st.cache_data(show_spinner="Computing readiness per organisation...", max_entries=16)
+def _readiness(data: pd.DataFrame, instrument_id: str, group: str, min_n: int):
+    return readiness(data, state.instrument(instrument_id), group, min_n=min_n)
+
+
+def _readiness_input(data: pd.DataFrame, instrument, group_column: str) -> pd.DataFrame:
+    """Only the columns readiness needs, so the cache hashes less and nothing else travels."""
+    items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
+    return data[[group_column, *items]] if group_column in data.columns else data[items]
+
+
+# ------------------------------------------------------------------ rendering helpers
+
+def _fmt(value, digits: int = 1) -> str:
+    return "not available" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _short(label: str) -> str:
+    """'Readiness: staff training' -> 'Staff training' (the section already says readiness)."""
+    text = label.split(":", 1)[1].strip() if ":" in label else label
+    return text[:1].upper() + text[1:]
+
+
+def _dimension_table(result, row: pd.Series, org) -> pd.DataFrame:
+    """One row per dimension of the organisation, with its benchmark (all from the result)."""
+    bench = result.benchmark.set_index("measure")
+    pct = result.percentiles[result.percentiles["group"].astype(str) == str(org)].set_index("measure")
+    rows = []
+    for key in result.dimensions:
+        rows.append({
+            "dimension": _short(result.labels[key]),
+            "score": row[key], "ci_low": row[f"{key}_ci_low"], "ci_high": row[f"{key}_ci_high"],
+            "n": int(row[f"{key}_n"]),
+            "percentile": pct.loc[key, "percentile"] if key in pct.index else float("nan"),
+            "median": bench.loc[key, "median"], "q1": bench.loc[key, "q1"], "q3": bench.loc[key, "q3"],
+            "key": key,
+        })
+    return pd.DataFrame(rows)
+
+
+def _radar(table: pd.DataFrame, org) -> go.Figure:
+    theta = table["dimension"].tolist()
+    closed = theta + theta[:1]
+
+    def loop(values):
+        v = list(values)
+        return v + v[:1]
+
+    fig = go.Figure()
+    # The interquartile band as one ring: out along Q3, back along Q1 (opposite winding).
+    fig.add_trace(go.Scatterpolar(r=loop(table["q3"]) + loop(table["q1"])[::-1], theta=closed + closed[::-1],
+                                  mode="lines", fill="toself", fillcolor=BAND_COLOUR, line=dict(width=0),
+                                  name="middle half of organisations (Q1-Q3)", hoverinfo="skip"))
+    fig.add_trace(go.Scatterpolar(r=loop(table["median"]), theta=closed, name="median organisation",
+                                  line=dict(color=MEDIAN_COLOUR, dash="dash")))
+    fig.add_trace(go.Scatterpolar(r=loop(table["score"]), theta=closed, name=f"organisation {org}",
+                                  line=dict(color=ORG_COLOUR, width=3), marker=dict(size=7)))
+    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], tickvals=[0, 25, 50, 75, 100], angle=90,
+                                                 tickangle=90, tickfont=dict(size=10)),
+                                 angularaxis=dict(rotation=90, direction="clockwise", tickfont=dict(size=11))),
+                      title="Your organisation against all organisations", height=520,
+                      legend=dict(x=1.02, y=0.5), margin=dict(t=70, b=40, l=40, r=40))
+    return fig
+
+
+def _bars(table: pd.DataFrame, org) -> go.Figure:
+    y = table["dimension"].tolist()
+    fig = go.Figure()
+    fig.add_bar(y=y, x=(table["q3"] - table["q1"]).tolist(), base=table["q1"].tolist(), orientation="h",
+                marker_color=BAND_COLOUR, name="middle half of organisations (Q1-Q3)", hoverinfo="skip")
+    fig.add_scatter(y=y, x=table["median"].tolist(), mode="markers", name="median organisation",
+                    marker=dict(symbol="line-ns-open", size=22, color=MEDIAN_COLOUR, line=dict(width=3)))
+    fig.add_scatter(y=y, x=table["score"].tolist(), mode="markers", name=f"organisation {org} (95% CI)",
+                    marker=dict(size=12, color=ORG_COLOUR),
+                    error_x=dict(type="data", symmetric=False, array=(table["ci_high"] - table["score"]).tolist(),
+                                 arrayminus=(table["score"] - table["ci_low"]).tolist(), color=ORG_COLOUR))
+    fig.update_layout(xaxis=dict(range=[0, 100], tickvals=[0, 25, 50, 75, 100], title="score (0-100)"),
+                      yaxis=dict(autorange="reversed"),
+                      title="Each dimension: your score, the median and the middle half", height=420,
+                      legend=dict(x=1.02, y=0.5), margin=dict(t=60, b=40), barmode="overlay")
+    return fig
+
+
+def _how_to_read(min_n: int) -> None:
+    with st.expander("How to read this", expanded=False):
+        st.markdown(
+            f"""
+- **Dimension score (0-100)**: each person's average answer on the dimension's questions (after
+  turning round the negatively worded ones), moved from the answer scale to 0-100, then averaged
+  over the organisation's respondents. 0 is the lowest possible answer on every question, 100 the highest.
+- **Readiness index (0-100)**: the average of the organisation's dimension scores, so it sits in the
+  middle of the bars.
+- **95% confidence interval (CI)**: the range in which the organisation's true average most likely
+  lies, given how many people answered and how much they differ (t-interval). Wide intervals mean
+  few respondents or very different answers.
+- **Agreement, rwg(j)**: whether the staff of an organisation give similar answers (James, Demaree &
+  Wolf 1984). Below .70 they do not share a view, and the average hides different experiences
+  (LeBreton & Senter 2008).
+- **Benchmark**: the median organisation and the middle half of all organisations (from the first to
+  the third quartile), over the organisations whose scores can be shown. The **percentile** says which
+  share of these organisations score lower (ties count half).
+- **Privacy**: no score is shown for an organisation where fewer than {min_n} people answered, nor for
+  an organisation whose scores would let such a small group be worked out from the totals. These
+  organisations are also left out of the benchmark. No individual answers are shown or downloadable.
+""")
+        cite("James, Demaree & Wolf (1984), Journal of Applied Psychology; LeBreton & Senter (2008), "
+             "Organizational Research Methods; Hundepool et al. (2012), Statistical Disclosure Control")
+
+
+def _share_box(org) -> None:
+    st.subheader("Share this view")
+    base = st.context.url
+    if base:
+        st.code(f"{base}?{urlencode({'org': str(org)})}", language=None)
+        st.caption("A colleague who opens this link sees the same organisation (and the same privacy rules).")
+    else:
+        st.caption("Copy the address bar: it holds the organisation you picked (`?org=...`).")
+
+
+def _suppressed_view(row: pd.Series, org, min_n: int) -> None:
+    if row["suppression"] == "primary":
+        text = (f"Fewer than {min_n} respondents answered in organisation {org}, so no scores are shown "
+                "to protect their privacy.")
+    else:
+        text = (f"No scores are shown for organisation {org}: together with the published totals they would "
+                f"let the answers of an organisation where fewer than {min_n} people answered be worked out, "
+                "so they are withheld to protect those respondents' privacy.")
+    st.warning(text, icon=":material/lock:")
+    st.markdown("Ask colleagues to take part in the next round of the survey, or pick another organisation above.")
+
+
+def _organisation_view(result, row: pd.Series, org) -> None:
+    table = _dimension_table(result, row, org)
+    bench = result.benchmark.set_index("measure")
+    pct = result.percentiles[(result.percentiles["group"].astype(str) == str(org))
+                             & (result.percentiles["measure"] == "index")]["percentile"]
+    index_pct = pct.iloc[0] if len(pct) else float("nan")
+
+    st.header(f"Organisation {org}")
+    cols = st.columns(4)
+    cols[0].metric("Readiness index (0-100)", _fmt(row["index"]),
+                   help="Average of the dimension scores below.")
+    cols[1].metric("Respondents", f"{int(row['n'])}")
+    cols[2].metric("Percentile among organisations", _fmt(index_pct, 0),
+                   help="Share of the compared organisations with a lower index (ties count half).")
+    cols[3].metric("Agreement rwg(j)", _fmt(row["rwg"], 2),
+                   help=f"Below {LOW_AGREEMENT:.2f} staff do not share a view (James, Demaree & Wolf 1984).")
+    if {"index_ci_low", "index_ci_high"} <= set(row.index) and pd.notna(row["index_ci_low"]):
+        st.caption(f"Readiness index 95% CI {_fmt(row['index_ci_low'])} to {_fmt(row['index_ci_high'])}, "
+                   f"n = {int(row['n'])} respondents.")
+    else:
+        st.caption(f"n = {int(row['n'])} respondents. Each dimension's 95% confidence interval is in the "
+                   "table below.")
+    plain(result.reading(org))
+    if pd.notna(row["rwg"]) and row["rwg"] < LOW_AGREEMENT:
+        st.warning(f"People in organisation {org} disagree about how ready their organisation is "
+                   f"(rwg(j) = {row['rwg']:.2f}, below {LOW_AGREEMENT:.2f}), so the averages hide different "
+                   "experiences: read them as an average of different views, not as a shared one.",
+                   icon=":material/groups:")
+    if pd.isna(row["index"]):
+        st.info("Some dimension was answered by too few people here, so that dimension and the index are "
+                "withheld; the other dimensions are shown.", icon=":material/lock:")
+
+    st.subheader("Each readiness dimension")
+    shown = table.rename(columns={"ci_low": "95% CI low", "ci_high": "95% CI high",
+                                  "median": "median of organisations", "q1": "Q1 of organisations",
+                                  "q3": "Q3 of organisations"}).drop(columns="key")
+    number = st.column_config.NumberColumn(format="%.1f")
+    st.dataframe(shown, hide_index=True, key="rd_dimensions", column_config={
+        c: number for c in ["score", "95% CI low", "95% CI high", "median of organisations",
+                            "Q1 of organisations", "Q3 of organisations"]} | {
+        "percentile": st.column_config.NumberColumn(format="%.0f"),
+        "n": st.column_config.NumberColumn("n (answered)", format="%d")})
+    download_buttons(shown, f"readiness_org_{org}", key="rd_dimensions")
+
+    st.subheader("Benchmark against all organisations")
+    st.plotly_chart(_radar(table, org), key="rd_radar")
+    st.plotly_chart(_bars(table, org), key="rd_bars")
+    n_groups = int(bench.loc["index", "n_groups"])
+    best = table.dropna(subset=["score"]).sort_values("percentile", ascending=False)
+    if not best.empty:
+        top, low = best.iloc[0], best.iloc[-1]
+        plain(f"Compared with {n_groups} organisations whose scores can be shown, organisation {org} is "
+              f"strongest on {top['dimension'].lower()} ({_fmt(top['score'])}, percentile {_fmt(top['percentile'], 0)}; "
+              f"median {_fmt(top['median'])}) and weakest on {low['dimension'].lower()} ({_fmt(low['score'])}, "
+              f"percentile {_fmt(low['percentile'], 0)}; median {_fmt(low['median'])}). The grey band is the "
+              "middle half of the organisations (first to third quartile, R quantile type 7); a score inside "
+              "it is ordinary, not a problem.")
+
+    st.subheader("Where to start")
+    start = result.where_to_start(org)
+    plain(start.message)
+    for item in start.table.itertuples():
+        with st.container(border=True):
+            st.markdown(f"**{_short(item.label)}**: {item.score:.1f} against a median of {item.median:.1f} "
+                        f"({item.gap:+.1f} points; percentile {_fmt(item.percentile, 0)}).")
+            st.markdown("What the literature reports about this dimension:")
+            st.markdown("\n".join(f"- {e['text']} *({e['kind']}; {e['source']})*" for e in item.enablers))
+    if not start.table.empty:
+        st.caption("These statements summarise published research on digital co-production; they are "
+                   "evidence to weigh for your organisation, not advice made up by this dashboard.")
+
+    with st.expander("All organisations whose scores can be shown (benchmark table)"):
+        keep = ["group", "n", "index", *result.dimensions, "rwg"]
+        public = result.groups.loc[~result.groups["suppressed"], keep].rename(
+            columns={"group": "organisation", **{k: _short(result.labels[k]) for k in result.dimensions}})
+        st.dataframe(public, hide_index=True, key="rd_benchmark", column_config={
+            c: st.column_config.NumberColumn(format="%.1f") for c in public.columns
+            if c not in ("organisation", "n", "rwg")})
+        download_buttons(public, "readiness_benchmark", key="rd_benchmark")
+        st.caption("Organisations withheld for privacy are not in this table or in the benchmark.")
+
+
+# ------------------------------------------------------------------ the page
+
+prepared = state.dataset(INSTRUMENT)
+min_n = state.min_n()
+if prepared is None:
+    st.warning("No public-servant survey is loaded (or it could not be read). Load it on the Data page.",
+               icon=":material/upload_file:")
+    page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
+    st.stop()
+
+instrument = state.instrument(INSTRUMENT)
+group_column = instrument.group_columns.get("organisation", "org_id")
+result = None
+with guarded("computing readiness per organisation"):
+    result = _readiness(_readiness_input(prepared.data, instrument, group_column), INSTRUMENT,
+                        group_column, min_n)
+
+if result is not None:
+    groups = result.groups
+    options = groups["group"].tolist()
+    shown_rows = groups.index[~groups["suppressed"]]
+    # Land on an organisation with scores, so the default view is a complete example.
+    default = int(groups.index.get_loc(shown_rows[0])) if len(shown_rows) else 0
+    org = st.selectbox("Organisation", options, index=default, format_func=str, key="org",
+                       bind="query-params", help="Your organisation's id in the survey.")
+    row = groups.iloc[options.index(org)]
+    if bool(row["suppressed"]):
+        _suppressed_view(row, org, min_n)
+    else:
+        with guarded("showing the organisation's readiness"):
+            _organisation_view(result, row, org)
+    _how_to_read(min_n)
+    _share_box(org)

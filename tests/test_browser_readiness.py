@@ -1,0 +1,141 @@
+"""End to end: a readiness link opened in a fresh browser context (a colleague with no
+session) shows the organisation in its query string; a small organisation's link shows the
+privacy message and no score; a link with an organisation that does not exist opens the
+default view cleanly; the page's own "share this view" link reopens the same view."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from analysis.readiness import readiness
+from e2e import ROOT, _free_port, screenshot, wait_for_app
+from ui import state
+
+MIN_N = 5
+
+
+@pytest.fixture(scope="module")
+def result():
+    data = state.prepare(state.sample_source("public_servant")).data
+    return readiness(data, state.instrument("public_servant"), "org_id", min_n=MIN_N)
+
+
+def _open(page, dashboard, query: str = "") -> None:
+    page.goto(f"{dashboard}/readiness{query}")
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stSelectbox"]')
+    assert page.locator('[data-testid="stException"]').count() == 0
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def _picked(page) -> str:
+    """The organisation shown in the picker (a combobox input in Streamlit 1.67)."""
+    return page.locator('[data-testid="stSelectbox"] input[role="combobox"]').first.input_value()
+
+
+def _index_metric(page) -> str:
+    metric = page.locator('[data-testid="stMetric"]', has_text="Readiness index").first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_link_opens_that_organisation(page, dashboard, result):
+    org = 103
+    _open(page, dashboard, f"?org={org}")
+    row = result.groups.set_index("group").loc[org]
+    assert _picked(page) == str(org)
+    assert _index_metric(page) == f"{row['index']:.1f}"
+    assert page.get_by_role("heading", name=f"Organisation {org}").count() == 1
+    page.wait_for_selector('[data-testid="stPlotlyChart"]')
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2
+    screenshot(page, "readiness_org_103")
+
+
+def test_small_organisation_link_shows_no_score(page, dashboard, result):
+    small = result.groups.loc[result.groups["suppression"] == "primary", "group"].tolist()
+    assert small
+    org = small[0]
+    _open(page, dashboard, f"?org={org}")
+    assert _picked(page) == str(org)
+    body = page.inner_text('[data-testid="stMainBlockContainer"]')
+    assert f"Fewer than {MIN_N} respondents answered in organisation {org}" in body
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    assert page.locator('[data-testid="stDownloadButton"]').count() == 0
+    # nothing formatted like a score (the share link's host address aside)
+    assert not re.search(r"\d+\.\d", body.replace(dashboard, ""))
+    screenshot(page, f"readiness_org_{org}_small")
+
+
+def test_invalid_org_in_url_opens_default_view(page, dashboard, result):
+    first_shown = result.groups.loc[~result.groups["suppressed"], "group"].iloc[0]
+    _open(page, dashboard, "?org=no-such-org")
+    assert _picked(page) == str(first_shown)
+    assert page.get_by_role("heading", name=f"Organisation {first_shown}").count() == 1
+    assert "no-such-org" not in page.url  # streamlit drops an invalid bound value from the URL
+    screenshot(page, "readiness_invalid_org")
+
+
+def test_share_box_link_reopens_the_view(page, browser, dashboard, result):
+    org = 110
+    _open(page, dashboard, f"?org={org}")
+    link = page.locator('[data-testid="stCode"]', has_text="?org=").first.inner_text().strip()
+    assert link.endswith(f"/readiness?org={org}")
+    colleague = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = colleague.new_page()
+        other.set_default_timeout(60_000)
+        other.goto(link)
+        wait_for_app(other)
+        other.wait_for_selector('[data-testid="stMetric"]')
+        assert _picked(other) == str(org)
+        row = result.groups.set_index("group").loc[org]
+        assert _index_metric(other) == f"{row['index']:.1f}"
+    finally:
+        colleague.close()
+
+
+@pytest.fixture
+def fresh_dashboard(tmp_path):
+    """A dashboard that nobody has opened yet (the shared ``dashboard`` has usually served "/"
+    first), so the first request below is the shared link itself, as after a server restart."""
+    port = _free_port()
+    env = dict(os.environ, COPROD_DB=str(tmp_path / "dashboard.sqlite3"))
+    with (tmp_path / "streamlit.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        pytest.fail("the dashboard did not start")
+                    time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def test_link_as_first_request_gets_the_dashboard_navigation(page, fresh_dashboard):
+    """A shared link opened before anyone opened "/" must still run app.py (its navigation and
+    wide layout), not only the page file on its own."""
+    _open(page, fresh_dashboard, "?org=103")
+    assert _picked(page) == "103"
+    sidebar = page.inner_text('[data-testid="stSidebar"]')
+    screenshot(page, "readiness_first_request")
+    assert "Organisation readiness" in sidebar, f"page ran without app.py's navigation: {sidebar!r}"
