@@ -498,14 +498,17 @@ cite("Bates, D., Mächler, M., Bolker, B., & Walker, S. (2015). Fitting linear m
 model_columns = [v for v in parse_formula(result.formula).variables]
 model_table = result.data[[c for c in model_columns if c in result.data.columns]]
 data_name = f"model_data_{survey}"
-command = ["python -m analysis mixed", f"{data_name}.csv", "--formula", shlex.quote(result.formula)]
+source = state.sources()[survey]
+data_file = f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)
+command = ["python -m analysis mixed", data_file, "--instrument", survey, "--formula", shlex.quote(result.formula)]
 if not reml and not binomial:
     command.append("--ml")
 if binomial:
     command += ["--family", "binomial"]
 for var, level in references.items():
     command += ["--reference", shlex.quote(f"{var}={level}")]
-st.caption("Same numbers without the dashboard (download the model's columns below as the DATA file):")
+st.caption("Same numbers without the dashboard (the command runs the Data page's pipeline with its default "
+           "choices; the model's own columns can be downloaded below):")
 st.code(" ".join(command + ["--json"]), language="bash", wrap_lines=True)
 download_buttons(model_table, data_name, key="mdl_data")
 

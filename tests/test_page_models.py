@@ -48,23 +48,19 @@ def _errors(app) -> list[str]:
 
 
 def _command_json(survey: str, args: list[str], tmp_path) -> dict:
-    """Write the page's model data (same builder as the page) and run the headless command."""
-    formula = args[args.index("--formula") + 1]
-    data = cm.model_data(prepare(sample_source(survey)).data, load_instrument(survey))
-    data, _ = cm.with_derived(data, formula)
-    path = tmp_path / f"model_data_{survey}.csv"
-    data.to_csv(path, index=False)
+    """Run the headless command exactly as the page prints it (on the raw sample file)."""
+    assert args[0] == f"sample_data/{sample_source(survey).filename}" and args[1:3] == ["--instrument", survey]
     out = io.StringIO()
     with redirect_stdout(out):
-        assert cli.main(["mixed", str(path), *args, "--json"]) == 0
+        assert cli.main(["mixed", str(ROOT / args[0]), *args[1:], "--json"]) == 0
     return json.loads(out.getvalue())
 
 
 def _command_args(app) -> list[str]:
-    """The arguments of the command shown in the page's caption."""
+    """The arguments of the command shown in the page's caption, DATA first."""
     line = next(c.value for c in app.code if c.value.startswith("python -m analysis mixed"))
     parts = shlex.split(line)
-    return parts[5:-1]  # after "python -m analysis mixed DATA", before "--json"
+    return parts[4:-1]  # after "python -m analysis mixed", before "--json"
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +99,7 @@ def test_default_view_fits_the_engagement_model(default_view):
 def test_page_numbers_equal_the_command(default_view, tmp_path):
     at = default_view
     args = _command_args(at)
-    assert args == ["--formula", DEFAULT_FORMULA]
+    assert args == ["sample_data/public_servants.csv", "--instrument", "public_servant", "--formula", DEFAULT_FORMULA]
     command = _command_json("public_servant", args, tmp_path)
     fixed = _table(at, "df")
     expected = pd.DataFrame(command["fixed"])

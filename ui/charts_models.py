@@ -1,21 +1,14 @@
-"""Plotly figures for the Models page, and the respondent table it fits.
+"""Plotly figures for the Models page.
 
 Figures are pure functions of a fitted ``analysis.mixed`` result, using only its public
 attributes (``fixed_table()``, ``ranef()``, ``predict()``, ``fitted``, ``residuals``,
-``vcov``, ``data``, ``formula``); the only arithmetic is what a plot needs: normal quantiles
-for QQ plots and the simple slopes of a two-way interaction read off the fixed effects and
-their covariance (Aiken & West 1991).
-
-``model_data`` / ``with_derived`` prepare the table the page and the headless command fit:
-labelled categorical demographics, a few documented derived variables, and the centred
-predictors a formula names (``c_x``, ``cwc_x``, ``gm_x``, ``c_gm_x``) made with
-``analysis.mixed.center`` / ``group_mean``. They live here, beside the plots, so the page and
-its tests build exactly the same table.
+``vcov``, ``data``, ``formula``); the only arithmetic is what a plot needs (normal quantiles
+for QQ plots). The model table (``model_data``, ``with_derived``) and the interaction helpers
+(``interactions``, ``simple_slopes_table``) live in ``analysis.mixed`` and are re-exported
+here for the page's convenience.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,61 +17,13 @@ from scipy import stats
 
 from analysis.errors import InputError
 from analysis.mixed.formula import is_categorical, parse_formula
+from analysis.mixed.model_data import derived_names, model_data, split_derived, with_derived  # noqa: F401
+from analysis.mixed.slopes import (Interaction, constant_within, first_group, interactions,  # noqa: F401
+                                   numeric_predictors, simple_slopes_table)
 
 ACCENT, MUTED, ZERO = "#2471a3", "#9aa5b1", "#7f7f7f"
 MAX_GROUP_LINES = 40  # more lines than this are unreadable; the largest groups are drawn
 GRID_POINTS = 25
-
-
-# --------------------------------------------------------------------------- model structure
-@dataclass(frozen=True)
-class Interaction:
-    """A two-way product term ``level1:level2`` (or two level-1 variables) in the fixed part."""
-    term: str          # the coefficient name as lme4 prints it, e.g. "c_gm_x:c_z"
-    focal: str         # the predictor whose slope is plotted (level 1 when cross-level)
-    moderator: str     # the variable the slope depends on (level 2 when cross-level)
-    cross_level: bool
-
-
-def first_group(formula: str) -> str | None:
-    """The grouping column of the formula's first random term with a single grouping column."""
-    for spec in parse_formula(formula).random:
-        if len(spec.group) == 1:
-            return spec.group[0]
-    return None
-
-
-def numeric_predictors(result) -> list[str]:
-    """Numeric (not categorical) predictors of the fixed part, in formula order."""
-    parsed = parse_formula(result.formula)
-    fixed_vars = {v for term in parsed.fixed.terms for v in term}
-    return [v for v in parsed.variables if v in fixed_vars and v != parsed.outcome
-            and not is_categorical(result.data[v])]
-
-
-def constant_within(data: pd.DataFrame, column: str, group: str) -> bool:
-    """Whether ``column`` takes one value within every group (a level-2 variable)."""
-    used = data[[column, group]].dropna()
-    return bool(len(used)) and bool((used.groupby(group)[column].nunique() <= 1).all())
-
-
-def interactions(result) -> list[Interaction]:
-    """Two-way interactions of numeric predictors; cross-level when one varies only between
-    groups of the first grouping column and the other within them."""
-    numeric = set(numeric_predictors(result))
-    group = first_group(result.formula)
-    found = []
-    for term in parse_formula(result.formula).fixed.terms:
-        if len(term) != 2 or not set(term) <= numeric:
-            continue
-        a, b = term
-        level2 = {v: group is not None and constant_within(result.data, v, group) for v in term}
-        cross = level2[a] != level2[b]
-        focal, moderator = (b, a) if level2[a] and not level2[b] else (a, b)
-        name = next((row["term"] for row in result.fixed
-                     if set(row["term"].split(":")) == {a, b}), f"{a}:{b}")
-        found.append(Interaction(name, focal, moderator, cross))
-    return sorted(found, key=lambda i: not i.cross_level)
 
 
 def _typical_row(result) -> dict:
@@ -183,28 +128,6 @@ def predicted_lines(result, x: str) -> go.Figure:
     return fig
 
 
-def simple_slopes_table(result, interaction: Interaction) -> pd.DataFrame:
-    """Slope of the focal predictor at the moderator's mean - 1 SD, mean and mean + 1 SD.
-
-    slope(m) = b_focal + b_int * m, Var = V_ff + 2 m V_fi + m^2 V_ii (Aiken & West 1991,
-    *Multiple regression: testing and interpreting interactions*; Preacher, Curran & Bauer
-    2006), with a normal 95% interval. R: ``interactions::sim_slopes`` /
-    ``emmeans::emtrends(m, ~ moderator, var = "focal", at = ...)``.
-    """
-    used = result.data[parse_formula(result.formula).variables].dropna()
-    mean, sd = float(used[interaction.moderator].mean()), float(used[interaction.moderator].std())
-    beta, V = result.fixed_effects, result.vcov
-    f, i = interaction.focal, interaction.term
-    rows = []
-    for label, m in (("mean - 1 SD", mean - sd), ("mean", mean), ("mean + 1 SD", mean + sd)):
-        slope = beta[f] + beta[i] * m
-        se = float(np.sqrt(V.loc[f, f] + 2 * m * V.loc[f, i] + m * m * V.loc[i, i]))
-        rows.append({"moderator": interaction.moderator, "at": label, "moderator_value": m,
-                     "slope": float(slope), "se": se, "ci_low": float(slope - 1.959964 * se),
-                     "ci_high": float(slope + 1.959964 * se)})
-    return pd.DataFrame(rows)
-
-
 def simple_slopes(result, interaction: Interaction) -> go.Figure:
     """Fixed-effects predictions against the focal predictor at the moderator's mean - 1 SD,
     mean and mean + 1 SD (Aiken & West 1991)."""
@@ -263,100 +186,3 @@ def qq(values, title: str) -> go.Figure:
     return fig
 
 
-# --------------------------------------------------------------------------- model data
-# Prefixes of derived predictors written into formulas (Enders & Tofighi 2007). The longest
-# prefix is tried first, so ``c_gm_x`` is the centred group mean of ``x``, not ``c_`` of ``gm_x``.
-DERIVED_PREFIXES = {
-    "c_gm_": "group mean of {base} per {group}, minus the grand mean of {base} (level 2)",
-    "gm_": "group mean of {base} per {group} (level 2)",
-    "cwc_": "{base} minus its group mean per {group} (centred within cluster, level 1)",
-    "c_": "{base} minus its grand mean (grand-mean centred)",
-}
-GROUP_PREFIXES = ("c_gm_", "gm_", "cwc_")
-_NAME = re.compile(r"`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*")
-
-
-def model_data(data: pd.DataFrame, instrument) -> pd.DataFrame:
-    """The respondent-level table the Models page fits: ids, grouping columns, demographics
-    (categorical ones as their labels, so terms read ``genderWoman``), one column per
-    construct score, ``age10`` (age in decades), ``female`` (1 = gender "Woman", as in
-    ``sample_data/README.md``), ``readiness_index`` (mean of the readiness
-    dimension scores, missing if any is missing, as in ``sample_data/README.md``) and, for
-    citizens, ``any_digital`` / ``any_offline`` (``analysis.topics.participation``)."""
-    from analysis.topics import participation
-
-    groups = [c for c in instrument.group_columns.values() if c in data.columns]
-    keep = [c for c in dict.fromkeys([instrument.id_column, *groups]) if c in data.columns]
-    frame = data[keep].copy()
-    for demo in instrument.demographics:
-        if demo.id not in data.columns:
-            continue
-        column = data[demo.id]
-        if demo.type == "categorical" and demo.levels:
-            labels = {float(k): str(v) for k, v in demo.levels.items()}
-            numeric = pd.to_numeric(column, errors="coerce")
-            frame[demo.id] = [np.nan if pd.isna(raw) else labels.get(code, str(raw))
-                              for raw, code in zip(column, numeric)]
-        else:
-            frame[demo.id] = pd.to_numeric(column, errors="coerce")
-    for construct in instrument.constructs:
-        if construct.key in data.columns:
-            frame[construct.key] = data[construct.key]
-    if "age" in frame.columns:
-        frame["age10"] = frame["age"] / 10
-    if "gender" in frame.columns and (frame["gender"] == "Woman").any():
-        frame["female"] = (frame["gender"] == "Woman").astype(float).where(frame["gender"].notna())
-    dims = [c.key for c in instrument.readiness_dimensions if c.key in data.columns]
-    if dims:
-        frame["readiness_index"] = data[dims].mean(axis=1, skipna=False)
-    try:
-        part = participation(data, instrument)
-        frame["any_digital"], frame["any_offline"] = part["any_digital"], part["any_offline"]
-    except InputError:  # an instrument without yes/no co-production items
-        pass
-    return frame
-
-
-def derived_names(formula: str) -> list[str]:
-    """Names in ``formula`` that carry one of the centring prefixes."""
-    return [n for n in dict.fromkeys(_NAME.findall(formula or ""))
-            if any(n.startswith(p) for p in DERIVED_PREFIXES)]
-
-
-def split_derived(name: str, columns) -> tuple[str, str] | None:
-    """``(prefix, base column)`` of a derived name whose base is in ``columns``, else None."""
-    for prefix in DERIVED_PREFIXES:
-        if name.startswith(prefix) and name[len(prefix):] in columns:
-            return prefix, name[len(prefix):]
-    return None
-
-
-def with_derived(frame: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[str]]:
-    """``frame`` plus the centred / group-mean columns the formula names (``c_x``, ``cwc_x``,
-    ``gm_x``, ``c_gm_x``), made with ``analysis.mixed.center`` / ``group_mean``; group-based
-    ones use the formula's first grouping column. Returns the frame and one note per column."""
-    from analysis.mixed import center, group_mean
-
-    out, notes = frame, []
-    for name in derived_names(formula):
-        if name in frame.columns:
-            continue
-        parts = split_derived(name, frame.columns)
-        if parts is None:
-            continue
-        prefix, base = parts
-        group = first_group(formula) if prefix in GROUP_PREFIXES else None
-        if prefix in GROUP_PREFIXES and group is None:
-            raise InputError(f"'{name}' needs a grouping column: add a term such as (1 | group) to the formula")
-        if out is frame:
-            out = frame.copy()
-        if prefix == "c_":
-            out[name] = center(frame, base).to_numpy()
-        elif prefix == "cwc_":
-            out[name] = center(frame, base, group=group).to_numpy()
-        elif prefix == "gm_":
-            out[name] = group_mean(frame, base, group).to_numpy()
-        else:  # c_gm_: the group mean centred at the respondent-level grand mean of the base
-            out[name] = (group_mean(frame, base, group) - pd.to_numeric(frame[base], errors="coerce").mean()).to_numpy()
-        notes.append(f"`{name}` = " + DERIVED_PREFIXES[prefix].format(base=base, group=group))
-    return out, notes

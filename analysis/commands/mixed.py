@@ -1,4 +1,8 @@
-"""``python -m analysis mixed DATA --formula "y ~ x + (1 + x | g)" [--ml] [--family binomial]``."""
+"""``python -m analysis mixed DATA --formula "y ~ x + (1 + x | g)" [--ml] [--family binomial]``.
+
+With ``--instrument`` DATA goes through the Data page's pipeline and becomes the Models
+page's table (``analysis.mixed.model_data``), so the page's formula runs on the raw survey file.
+"""
 from __future__ import annotations
 
 from analysis.errors import InputError
@@ -28,9 +32,16 @@ def _reference_levels(items: list[str]) -> dict[str, str]:
 
 
 def run(args):
-    from analysis.io import read_data
+    from analysis.commands import load_data
     from analysis.mixed import fit
 
-    data = read_data(args.data, sheet=args.sheet).data
+    data = load_data(args)
+    if args.instrument:
+        # The Models page's table: labelled demographics, construct scores, derived variables
+        # and the centred predictors the formula names (c_x, cwc_x, gm_x, c_gm_x).
+        from analysis.instruments import load_instrument
+        from analysis.mixed.model_data import model_data, with_derived
+
+        data, _ = with_derived(model_data(data, load_instrument(args.instrument)), args.formula)
     return fit(args.formula, data, reml=not args.ml, family=args.family,
                reference_levels=_reference_levels(args.reference))

@@ -1,0 +1,115 @@
+"""The respondent table a multilevel model of the surveys is fitted on, and derived predictors.
+
+``model_data`` turns cleaned, scored survey data into modelling variables (categorical
+demographics as their labels, construct scores, a few documented derived variables);
+``with_derived`` adds the centred predictors a formula names by prefix (``c_x`` grand-mean
+centred, ``cwc_x`` centred within cluster, ``gm_x`` group mean, ``c_gm_x`` centred group
+mean; Enders & Tofighi 2007), so a formula typed on the Models page, written in a shared
+link or given to ``python -m analysis mixed --instrument ...`` builds the same columns.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError
+from analysis.mixed.slopes import first_group
+
+# Prefixes of derived predictors written into formulas (Enders & Tofighi 2007). The longest
+# prefix is tried first, so ``c_gm_x`` is the centred group mean of ``x``, not ``c_`` of ``gm_x``.
+DERIVED_PREFIXES = {
+    "c_gm_": "group mean of {base} per {group}, minus the grand mean of {base} (level 2)",
+    "gm_": "group mean of {base} per {group} (level 2)",
+    "cwc_": "{base} minus its group mean per {group} (centred within cluster, level 1)",
+    "c_": "{base} minus its grand mean (grand-mean centred)",
+}
+GROUP_PREFIXES = ("c_gm_", "gm_", "cwc_")
+_NAME = re.compile(r"`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*")
+
+
+def model_data(data: pd.DataFrame, instrument) -> pd.DataFrame:
+    """The respondent-level table the Models page fits: ids, grouping columns, demographics
+    (categorical ones as their labels, so terms read ``genderWoman``), one column per
+    construct score, ``age10`` (age in decades), ``female`` (1 = gender "Woman", as in
+    ``sample_data/README.md``), ``readiness_index`` (mean of the readiness
+    dimension scores, missing if any is missing, as in ``sample_data/README.md``) and, for
+    citizens, ``any_digital`` / ``any_offline`` (``analysis.topics.participation``)."""
+    from analysis.topics import participation
+
+    groups = [c for c in instrument.group_columns.values() if c in data.columns]
+    keep = [c for c in dict.fromkeys([instrument.id_column, *groups]) if c in data.columns]
+    frame = data[keep].copy()
+    for demo in instrument.demographics:
+        if demo.id not in data.columns:
+            continue
+        column = data[demo.id]
+        if demo.type == "categorical" and demo.levels:
+            labels = {float(k): str(v) for k, v in demo.levels.items()}
+            numeric = pd.to_numeric(column, errors="coerce")
+            frame[demo.id] = [np.nan if pd.isna(raw) else labels.get(code, str(raw))
+                              for raw, code in zip(column, numeric)]
+        else:
+            frame[demo.id] = pd.to_numeric(column, errors="coerce")
+    for construct in instrument.constructs:
+        if construct.key in data.columns:
+            frame[construct.key] = data[construct.key]
+    if "age" in frame.columns:
+        frame["age10"] = frame["age"] / 10
+    if "gender" in frame.columns and (frame["gender"] == "Woman").any():
+        frame["female"] = (frame["gender"] == "Woman").astype(float).where(frame["gender"].notna())
+    dims = [c.key for c in instrument.readiness_dimensions if c.key in data.columns]
+    if dims:
+        frame["readiness_index"] = data[dims].mean(axis=1, skipna=False)
+    try:
+        part = participation(data, instrument)
+        frame["any_digital"], frame["any_offline"] = part["any_digital"], part["any_offline"]
+    except InputError:  # an instrument without yes/no co-production items
+        pass
+    return frame
+
+
+def derived_names(formula: str) -> list[str]:
+    """Names in ``formula`` that carry one of the centring prefixes."""
+    return [n for n in dict.fromkeys(_NAME.findall(formula or ""))
+            if any(n.startswith(p) for p in DERIVED_PREFIXES)]
+
+
+def split_derived(name: str, columns) -> tuple[str, str] | None:
+    """``(prefix, base column)`` of a derived name whose base is in ``columns``, else None."""
+    for prefix in DERIVED_PREFIXES:
+        if name.startswith(prefix) and name[len(prefix):] in columns:
+            return prefix, name[len(prefix):]
+    return None
+
+
+def with_derived(frame: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` plus the centred / group-mean columns the formula names (``c_x``, ``cwc_x``,
+    ``gm_x``, ``c_gm_x``), made with ``analysis.mixed.center`` / ``group_mean``; group-based
+    ones use the formula's first grouping column. Returns the frame and one note per column."""
+    from analysis.mixed import center, group_mean
+
+    out, notes = frame, []
+    for name in derived_names(formula):
+        if name in frame.columns:
+            continue
+        parts = split_derived(name, frame.columns)
+        if parts is None:
+            continue
+        prefix, base = parts
+        group = first_group(formula) if prefix in GROUP_PREFIXES else None
+        if prefix in GROUP_PREFIXES and group is None:
+            raise InputError(f"'{name}' needs a grouping column: add a term such as (1 | group) to the formula")
+        if out is frame:
+            out = frame.copy()
+        if prefix == "c_":
+            out[name] = center(frame, base).to_numpy()
+        elif prefix == "cwc_":
+            out[name] = center(frame, base, group=group).to_numpy()
+        elif prefix == "gm_":
+            out[name] = group_mean(frame, base, group).to_numpy()
+        else:  # c_gm_: the group mean centred at the respondent-level grand mean of the base
+            out[name] = (group_mean(frame, base, group) - pd.to_numeric(frame[base], errors="coerce").mean()).to_numpy()
+        notes.append(f"`{name}` = " + DERIVED_PREFIXES[prefix].format(base=base, group=group))
+    return out, notes
