@@ -13,6 +13,8 @@ st.set_page_config(page_title="Digital co-production survey dashboard", page_ico
                    layout="wide")
 
 # section -> (file, title, icon, url path); the order is the order of a research project.
+# Each url path is its file's name: Streamlit resolves a link opened first on a fresh server
+# against the pages/ folder before app.py has run, and a different name shows "Page not found".
 SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
     "Data": [
         ("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
@@ -25,10 +27,10 @@ SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
         ("pages/models.py", "Multilevel models", ":material/account_tree:", "models"),
     ],
     "Research topics": [
-        ("pages/topic_skills.py", "1 · Knowledge, skills and attitudes", ":material/psychology:", "skills"),
+        ("pages/topic_skills.py", "1 · Knowledge, skills and attitudes", ":material/psychology:", "topic_skills"),
         ("pages/topic_resources.py", "2 · Resources and organisational conditions", ":material/corporate_fare:",
-         "resources"),
-        ("pages/topic_drivers.py", "3 · Drivers, challenges and outcomes", ":material/trending_up:", "drivers"),
+         "topic_resources"),
+        ("pages/topic_drivers.py", "3 · Drivers, challenges and outcomes", ":material/trending_up:", "topic_drivers"),
     ],
     "Practitioners": [
         ("pages/readiness.py", "Organisation readiness", ":material/speed:", "readiness"),

@@ -165,10 +165,13 @@ def compare_surveys(servants: pd.DataFrame, ps_instrument, citizens: pd.DataFram
         x, y = servants[c.key].dropna(), citizens[other.key].dropna()
         res = _two_sample(x, y, parametric)
         who = "public servants" if res["effect_size"] > 0 else "citizens"
+        # A direction is only stated when the interval excludes no difference.
+        clear = res["ci_low"] > 0 or res["ci_high"] < 0
+        verdict = f"{who} score higher" if clear else "no clear difference between public servants and citizens"
         rows.append({"shared_key": c.shared_key, "label": c.label, "n_servants": len(x), "mean_servants": x.mean(),
                      "sd_servants": x.std(ddof=1), "n_citizens": len(y), "mean_citizens": y.mean(),
                      "sd_citizens": y.std(ddof=1), **res,
-                     "reading": f"{c.label}: {who} score higher ({res['effect']} = {res['effect_size']:.2f}, "
+                     "reading": f"{c.label}: {verdict} ({res['effect']} = {res['effect_size']:.2f}, "
                                 f"95% CI {res['ci_low']:.2f} to {res['ci_high']:.2f}, {_fmt_p(res['p'])})."})
     if not rows:
         raise InputError("the two instruments share no construct present in both data sets",

@@ -10,6 +10,8 @@ from analysis.store import SavedDataset, Store
 from ui import state
 from ui.widgets import download_buttons, guarded, plain, show_error
 
+state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
 st.title("Load and check data")
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
@@ -147,7 +149,7 @@ with st.container(border=True):
     state.set_min_n(min_n)
 
     store = Store()
-    name = st.text_input("Save this study as", value="", key="study_name", placeholder="e.g. City survey 2026")
+    name = st.text_input("Save this study as", value="", key="study_name", help="For example: City survey 2026")
     if st.button("Save study", disabled=not name.strip(), key="save_study"):
         with guarded("saving the study"):
             datasets = [SavedDataset(instrument_id=s.instrument_id, filename=s.filename, content=s.content,

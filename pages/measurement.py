@@ -31,6 +31,8 @@ from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
 from ui import charts, state  # noqa: E402
 from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
 
+state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
 CUSTOM = "__custom__"
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 1
@@ -158,7 +160,7 @@ else:
     numeric_first = sorted(candidates, key=lambda c: not pd.api.types.is_numeric_dtype(data[c]))
     with left:
         items = st.multiselect("Columns of the scale", numeric_first, key=f"m_cols_{survey}",
-                               bind="query-params", placeholder="Pick two or more item columns")
+                               bind="query-params", help="Pick two or more item columns.")
     known = {it.id: it for it in instrument.items}
     default_reverse = [i for i in items if i in known and known[i].reverse]
     scales = {known[i].scale for i in items if i in known}

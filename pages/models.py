@@ -34,6 +34,8 @@ from ui import charts_models as cm  # noqa: E402
 from ui import state  # noqa: E402
 from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
 
+state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
 # The default model of each survey: the documented engagement model of the sample
 # (sample_data/README.md) and a logistic model of any digital co-production.
 DEFAULTS = {
@@ -252,7 +254,8 @@ with st.container(border=True):
         if st.session_state[builder_key(survey, "outcome")] not in outcome_options:
             st.session_state[builder_key(survey, "outcome")] = None
         st.selectbox("Outcome", outcome_options, key=builder_key(survey, "outcome"), on_change=rebuild, args=(survey,),
-                     index=None, placeholder="Pick the outcome", help="A scale score, or a 0/1 variable such as any_digital for a logistic model.")
+                     index=None, help="Pick the outcome. "
+                     "A scale score, or a 0/1 variable such as any_digital for a logistic model.")
         level1_options = list(dict.fromkeys(
             [n for n in derived if not n.startswith(("gm_", "c_gm_"))] + numeric_columns + categorical_columns
             + st.session_state[builder_key(survey, "level1")]))
@@ -618,7 +621,7 @@ with st.expander("Save this model with a saved study"):
             study_id = st.selectbox("Study", [s["id"] for s in studies], key="mdl_save_study",
                                     format_func=lambda i: next(f"{s['name']} (v{s['version']})" for s in studies
                                                                if s["id"] == i))
-            name = st.text_input("Model name", value="", key="mdl_save_name", placeholder="e.g. engagement model")
+            name = st.text_input("Model name", value="", key="mdl_save_name", help="For example: engagement model")
             if st.button("Save model", key="mdl_save"):
                 with guarded("saving the model"):
                     model_id = Store().save_model(study_id, result.formula, name=name.strip() or None,

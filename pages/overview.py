@@ -7,6 +7,8 @@ import streamlit as st
 from ui import state
 from ui.widgets import guarded, page_link, plain
 
+state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
 PLURAL = {"organisation": "organisations", "municipality": "municipalities"}
 
 st.title("Digital co-production survey dashboard")

@@ -28,6 +28,8 @@ from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import state  # noqa: E402
 from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
 
+state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
 INSTRUMENT = "public_servant"
 ORG_COLOUR, BAND_COLOUR, MEDIAN_COLOUR = "#2471a3", "rgba(127,127,127,0.25)", "#555555"
 

@@ -37,4 +37,4 @@ def reference_data():
 
 
 # The real dashboard server and browser fixtures for end-to-end tests (tests/e2e.py).
-from e2e import browser, dashboard, page  # noqa: E402,F401
+from e2e import browser, dashboard, fresh_dashboard, page  # noqa: E402,F401

@@ -11,7 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -30,39 +32,50 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def running_dashboard(workdir: Path) -> Iterator[str]:
+    """Start ``streamlit run app.py`` on a free port with a throw-away database; yield its URL."""
+    port = _free_port()
+    env = dict(os.environ, COPROD_DB=str(workdir / "dashboard.sqlite3"))
+    with (workdir / "streamlit.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        pytest.fail(f"the dashboard did not start: see {workdir / 'streamlit.log'}")
+                    time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 @pytest.fixture(scope="session")
 def dashboard(tmp_path_factory):
-    """Base URL of a running dashboard on the bundled sample data."""
-    port = _free_port()
-    env = dict(os.environ, COPROD_DB=str(tmp_path_factory.mktemp("db") / "dashboard.sqlite3"))
-    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the dashboard did not start within 60 s")
-    if proc.poll() is not None:
-        pytest.fail(f"the dashboard exited at start-up: see {log.name}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    """Base URL of a running dashboard on the bundled sample data, shared by the session."""
+    with running_dashboard(tmp_path_factory.mktemp("dashboard")) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_dashboard(tmp_path):
+    """A dashboard nobody has opened yet, so the first request is the test's own, as for a
+    colleague opening a shared link after a server restart."""
+    with running_dashboard(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

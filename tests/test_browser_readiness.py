@@ -4,17 +4,12 @@ privacy message and no score; a link with an organisation that does not exist op
 default view cleanly; the page's own "share this view" link reopens the same view."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
 from analysis.readiness import readiness
-from e2e import ROOT, _free_port, screenshot, wait_for_app
+from e2e import screenshot, wait_for_app
 from ui import state
 
 MIN_N = 5
@@ -100,35 +95,6 @@ def test_share_box_link_reopens_the_view(page, browser, dashboard, result):
         assert _index_metric(other) == f"{row['index']:.1f}"
     finally:
         colleague.close()
-
-
-@pytest.fixture
-def fresh_dashboard(tmp_path):
-    """A dashboard that nobody has opened yet (the shared ``dashboard`` has usually served "/"
-    first), so the first request below is the shared link itself, as after a server restart."""
-    port = _free_port()
-    env = dict(os.environ, COPROD_DB=str(tmp_path / "dashboard.sqlite3"))
-    with (tmp_path / "streamlit.log").open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        pytest.fail("the dashboard did not start")
-                    time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def test_link_as_first_request_gets_the_dashboard_navigation(page, fresh_dashboard):

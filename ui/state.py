@@ -73,7 +73,7 @@ def prepare(source: Source) -> Prepared:
                     float(source.min_share))
 
 
-def _use_app_navigation() -> None:
+def use_app_navigation() -> None:
     """Make sure app.py's navigation is in charge, even for a shared link opened first.
 
     Streamlit treats a ``pages/`` folder next to app.py as old-style navigation until some
@@ -81,6 +81,8 @@ def _use_app_navigation() -> None:
     ``/readiness?org=...`` on a freshly started server would otherwise get the page without
     the dashboard's menu and layout. Flip that process-wide switch once and rerun: the rerun
     goes through app.py, which routes to the same page with the same query parameters.
+    Every page calls this before its first widget, so no widget consumes a query parameter
+    in the run that is thrown away.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
@@ -91,7 +93,6 @@ def _use_app_navigation() -> None:
 
 def sources() -> dict[str, Source]:
     """The session's study; the bundled sample on first start so no screen is ever empty."""
-    _use_app_navigation()
     if "study_sources" not in st.session_state:
         st.session_state["study_sources"] = {
             iid: sample_source(iid) for iid in SURVEYS if (SAMPLE_DIR / SURVEYS[iid][1]).exists()}

@@ -1,0 +1,375 @@
+"""Research topic 3: antecedents, drivers, challenges and outcomes of digital co-production.
+
+The digital divide (who co-produces digitally, by age band, gender, education, urban/rural),
+broaden or deepen (offline x digital participation, profiles, a multilevel logistic model),
+barriers and enablers ranked, benefits and challenges along data, interaction, tailoring and
+simplification, perceived outcomes, and the link between the two surveys: municipality
+readiness (from public servants) as a level-2 predictor of citizens' digital co-production.
+Every number comes from ``analysis.topics`` and ``analysis.mixed``; the filter bar
+(``ui.filters``) applies to every chart and table.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import streamlit as st
+
+st.title("3 · Drivers, challenges and outcomes")
+st.markdown(
+    "Who takes part in digital co-production and who is left out? Do digital channels bring in people "
+    "who do not take part offline (broadening) or mostly those who already do (deepening)? What holds "
+    "citizens and administrations back, what do they expect from it, and does a ready administration "
+    "go with more citizen participation?")
+
+import pandas as pd  # noqa: E402
+import plotly.express as px  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+
+from analysis import topics  # noqa: E402
+from analysis.mixed import fit  # noqa: E402
+from ui import charts_models  # noqa: E402
+from ui import state  # noqa: E402
+from ui.filters import filter_bar  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+
+state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
+CITIZEN, SERVANT = "citizen", "public_servant"
+MUNICIPALITY = "municipality_id"
+CLIFTON = ("Clifton, Díaz-Fuentes & Llamosas García (forthcoming), ICT-enabled co-production of public "
+           "services: barriers and enablers. A systematic review")
+PALETTI = ("Paletti (2016), Co-production through ICT in the public sector: when citizens reframe the production "
+           "of public services")
+ELEMENTS = ("benefits and challenges of digital co-production for public administrations along four elements "
+            "(data, interaction, tailoring, simplification)")
+VARIABLE_LABELS = {"age_band": "Age band", "gender": "Gender", "education": "Education", "area": "Urban / rural"}
+
+
+# ------------------------------------------------------------------ cached analysis calls
+@st.cache_data(show_spinner=False, max_entries=32)
+def _divide(data: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    return topics.digital_divide(data, state.instrument(CITIZEN), min_n=min_n)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _broaden(data: pd.DataFrame, min_n: int):
+    return topics.broaden_deepen(data, state.instrument(CITIZEN), min_n=min_n)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _participation_model(data: pd.DataFrame):
+    return topics.digital_participation_model(data, state.instrument(CITIZEN))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _ranked(data: pd.DataFrame, iid: str, what: str) -> pd.DataFrame:
+    fn = {"barriers": topics.barriers_enablers, "outcomes": topics.outcomes,
+          "elements": topics.benefits_challenges}[what]
+    return fn(data, state.instrument(iid))
+
+
+@st.cache_data(show_spinner="Linking the two surveys...", max_entries=16)
+def _link(servants: pd.DataFrame, citizens: pd.DataFrame, min_n: int):
+    return topics.link_readiness_to_municipalities(servants, citizens, state.instrument(SERVANT),
+                                                   state.instrument(CITIZEN), min_n=min_n)
+
+
+@st.cache_data(show_spinner="Fitting the multilevel logistic model...", max_entries=16)
+def _fit(formula: str, data: pd.DataFrame, family: str):
+    return fit(formula, data, family=family)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _models_columns(data: pd.DataFrame, iid: str) -> tuple[str, ...]:
+    """Columns the Models screen fits on (its own table), to link only to models it can open."""
+    return tuple(charts_models.model_data(data, state.instrument(iid)).columns)
+
+
+# ------------------------------------------------------------------ helpers
+def _models_formula(formula: str) -> str:
+    """The topics model in the Models screen's names: ``age_c10`` -> ``c_age10``, ``x_c`` -> ``c_x``."""
+    formula = re.sub(r"\bage_c10\b", "c_age10", formula)
+    return re.sub(r"\b([A-Za-z]\w*?)_c\b", r"c_\1", formula)
+
+
+def _models_link(formula: str, family: str, columns: tuple[str, ...], label: str) -> None:
+    target = _models_formula(formula)
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", target.split("~", 1)[1])) - {"1"}
+    usable = all(n in columns or (n.startswith("c_") and n[2:] in columns) for n in names)
+    if usable:
+        query = urlencode({"survey": CITIZEN, "formula": target, "family": family})
+        st.markdown(f"[{label}](/models?{query}) (as `{target}`)")
+    else:
+        missing = sorted({n[2:] if n.startswith("c_") else n for n in names
+                          if n not in columns and n[2:] not in columns})
+        st.caption(f"The Models screen does not hold {', '.join(missing)} yet, so this model is fitted here; "
+                   f"its formula for R or the Models screen: `{target}`")
+
+
+def _multilevel(formula: str, data: pd.DataFrame, family: str, group: str):
+    """Fit when the view holds at least two groups; otherwise say why not (an info, not an error)."""
+    groups = data[group].nunique() if group in data.columns else 0
+    if groups < 2:
+        st.info(f"This view holds {groups} municipalit{'y' if groups == 1 else 'ies'} with data; a multilevel "
+                "model needs at least two. Widen the municipality filter to fit it.", icon=":material/info:")
+        return None
+    return _fit(formula, data, family)
+
+
+def _odds_chart(fixed: pd.DataFrame, title: str) -> go.Figure:
+    terms = fixed[fixed["term"] != "(Intercept)"]
+    fig = go.Figure(go.Scatter(
+        x=terms["odds_ratio"], y=terms["term"], mode="markers", marker=dict(size=11, color="#2471a3"),
+        error_x=dict(type="data", symmetric=False, array=terms["or_ci_high"] - terms["odds_ratio"],
+                     arrayminus=terms["odds_ratio"] - terms["or_ci_low"])))
+    fig.add_vline(x=1, line_dash="dash", line_color="#888")
+    fig.update_layout(title=title, xaxis=dict(type="log", title="odds ratio (log scale, 95% CI)"),
+                      yaxis=dict(autorange="reversed"), height=120 + 42 * len(terms), margin=dict(t=60, l=10))
+    return fig
+
+
+def _short(label: str) -> str:
+    """'Barrier: privacy worries' -> 'Privacy worries' (the chart title names the family)."""
+    text = label.split(":", 1)[1].strip() if ":" in label else label
+    return text[:1].upper() + text[1:]
+
+
+def _ranked_chart(table: pd.DataFrame, title: str, colour: str = "#2471a3") -> go.Figure:
+    fig = go.Figure(go.Bar(
+        x=table["mean"], y=[_short(label) for label in table["label"]], orientation="h", marker_color=colour,
+        error_x=dict(type="data", symmetric=False, array=table["ci_high"] - table["mean"],
+                     arrayminus=table["mean"] - table["ci_low"])))
+    fig.update_layout(title=title, xaxis=dict(range=[1, 5], title="mean agreement (1-5, 95% CI)"),
+                      yaxis=dict(autorange="reversed"), height=120 + 45 * len(table), margin=dict(t=60, l=10))
+    return fig
+
+
+def _or_text(row: pd.Series, what: str) -> str:
+    return (f"{what}: odds ratio {row['odds_ratio']:.2f} (95% CI {row['or_ci_low']:.2f} to {row['or_ci_high']:.2f}, "
+            f"p = {row['p']:.3g})")
+
+
+# ------------------------------------------------------------------ the page
+frames = {iid: (p.data if (p := state.dataset(iid)) is not None else None) for iid in (CITIZEN, SERVANT)}
+if all(df is None for df in frames.values()):
+    st.warning("No survey is loaded (or it could not be read). Load the data on the Data page.",
+               icon=":material/upload_file:")
+    page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
+    st.stop()
+min_n = state.min_n()
+view = filter_bar("s3", frames, ["muni", "gender", "age", "edu", "area"], min_n=min_n)
+citizens, servants = view.get(CITIZEN), view.get(SERVANT)
+
+if citizens is not None:
+    # ---- 1. digital divide
+    st.header("Who co-produces digitally? The digital divide")
+    with guarded("computing the digital divide"):
+        divide = _divide(citizens, min_n)
+        shown = divide[~divide["suppressed"]].assign(
+            variable=lambda d: d["variable"].map(lambda v: VARIABLE_LABELS.get(v, v)),
+            plus=lambda d: d["ci_high"] - d["share"], minus=lambda d: d["share"] - d["ci_low"])
+        fig = px.bar(shown, x="level", y="share", facet_col="variable", error_y="plus", error_y_minus="minus",
+                     hover_data=["n", "participants"], labels={"share": "share co-producing digitally", "level": ""},
+                     title="Share of citizens with any digital co-production (95% Wilson CI)")
+        fig.update_xaxes(matches=None)
+        fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+        fig.update_yaxes(range=[0, 1], tickformat=".0%")
+        fig.update_layout(height=430, margin=dict(t=80))
+        st.plotly_chart(fig, key="s3_divide_chart")
+        parts = []
+        for var, sub in shown.groupby("variable", sort=False):
+            hi, lo = sub.loc[sub["share"].idxmax()], sub.loc[sub["share"].idxmin()]
+            p = sub["p"].iloc[0]
+            if len(sub) == 1:
+                parts.append(f"{var}: {hi['share']:.0%} ({hi['level']}, the only group in view)")
+                continue
+            parts.append(f"{var}: from {lo['share']:.0%} ({lo['level']}) to {hi['share']:.0%} ({hi['level']})"
+                         + (f", chi-square p = {p:.3g}" if pd.notna(p) else ""))
+        plain("Share of citizens who did at least one digital co-production activity. " + "; ".join(parts)
+              + ". A p below .05 means the shares differ more than chance would explain; the bars' whiskers "
+                f"are 95% Wilson intervals (Wilson 1927). Groups of fewer than {min_n} people are not shown.")
+        table = divide.drop(columns=["reading"])
+        st.dataframe(table, hide_index=True, key="s3_divide_table")
+        download_buttons(table, "digital_divide", key="s3_divide")
+
+    # ---- 2. broaden or deepen
+    st.header("Broaden or deepen?")
+    with guarded("cross-tabulating offline and digital participation"):
+        bd = _broaden(citizens, min_n)
+        names = {0: "no", 1: "yes"}
+        counts = bd.counts.rename(index=names, columns=names)
+        counts.index.name, counts.columns.name = "offline participation", "digital participation"
+        row_pct = bd.row_percent.rename(index=names, columns=names)
+        row_pct.index.name, row_pct.columns.name = counts.index.name, counts.columns.name
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Citizens (counts)**: offline (rows) × digital (columns)")
+            st.dataframe(counts.reset_index(), hide_index=True, key="s3_bd_counts")
+            download_buttons(counts.reset_index(), "broaden_deepen_counts", key="s3_bd_counts")
+        with right:
+            st.markdown("**Row %**: of those who did / did not take part offline, how many took part digitally")
+            st.dataframe(row_pct.reset_index(), hide_index=True, key="s3_bd_rowpct",
+                         column_config={c: st.column_config.NumberColumn(format="%.1f %%") for c in ("no", "yes")})
+            download_buttons(row_pct.reset_index(), "broaden_deepen_row_percent", key="s3_bd_rowpct")
+        shares = bd.shares
+        fig = go.Figure(go.Bar(x=shares["share"], y=["new: no offline participation", "already active offline"],
+                               orientation="h", marker_color=["#27ae60", "#2471a3"],
+                               error_x=dict(type="data", symmetric=False, array=shares["ci_high"] - shares["share"],
+                                            arrayminus=shares["share"] - shares["ci_low"])))
+        fig.update_layout(title="Digital participants: new to co-production or already active offline (95% CI)",
+                          xaxis=dict(range=[0, 1], tickformat=".0%"), height=260, margin=dict(t=60, l=10))
+        st.plotly_chart(fig, key="s3_bd_chart")
+        plain(bd.reading + " Broadening would mean digital channels reach people the offline channels miss "
+              "(the call for papers of the research panel asks exactly this).")
+        st.dataframe(shares, hide_index=True, key="s3_bd_shares")
+        download_buttons(shares, "broaden_deepen_shares", key="s3_bd_shares")
+        st.markdown("**Who are they?** Profiles of the four participation patterns (shares of each group, or means)")
+        profiles = bd.profiles.pivot_table(index=["variable", "level"], columns="pattern", values="value",
+                                           observed=False, sort=False, dropna=False).reset_index()
+        profiles.columns.name = None
+        st.dataframe(profiles, hide_index=True, key="s3_bd_profiles",
+                     column_config={c: st.column_config.NumberColumn(format="%.2f") for c in topics.PATTERNS})
+        download_buttons(bd.profiles, "broaden_deepen_profiles", key="s3_bd_profiles")
+
+    model = None
+    with guarded("fitting the multilevel logistic model of digital participation"):
+        st.subheader("Multilevel logistic model of digital participation")
+        spec = _participation_model(citizens)
+        model = _multilevel(spec.formula, spec.data, spec.family, MUNICIPALITY)
+    if model is not None:
+        with guarded("showing the model"):
+            fixed = model.fixed_table()
+            st.plotly_chart(_odds_chart(fixed, "Odds of any digital co-production"), key="s3_model_chart")
+            rows = fixed.set_index("term")
+            text = [_or_text(rows.loc["any_offline"], "Taking part offline")] if "any_offline" in rows.index else []
+            if "age_c10" in rows.index:
+                text.append(_or_text(rows.loc["age_c10"], "each decade of age"))
+            plain(f"`{spec.formula}` on {model.n_obs} citizens in {next(iter(model.groups.values()))} municipalities: "
+                  + "; ".join(text) + ". An odds ratio above 1 means higher odds of digital co-production. "
+                  + spec.note + f" Municipalities differ: ICC {model.icc:.2f} on the latent scale.")
+            st.dataframe(fixed, hide_index=True, key="s3_model_table")
+            download_buttons(fixed, "digital_participation_model", key="s3_model")
+            _models_link(spec.formula, spec.family, _models_columns(frames[CITIZEN], CITIZEN),
+                         "Open this model in the Models screen")
+            cite("Multilevel logistic regression, Laplace approximation as lme4::glmer (Bates et al. 2015)")
+
+# ---- 3. barriers and enablers
+st.header("Barriers and enablers, ranked")
+cols = st.columns(2)
+for col, iid, data, title in ((cols[0], CITIZEN, citizens, "Citizens' barriers"),
+                              (cols[1], SERVANT, servants, "Administrations' barriers and challenges")):
+    if data is None:
+        continue
+    with col, guarded("ranking barriers and enablers"):
+        ranked = _ranked(data, iid, "barriers")
+        if ranked.empty:
+            st.caption(f"The {state.survey_label(iid).lower()} survey asks no barrier questions.")
+            continue
+        st.plotly_chart(_ranked_chart(ranked, title, "#c0392b"), key=f"s3_barriers_{iid}")
+        top = ranked.iloc[0]
+        plain(f"{state.survey_label(iid)}: the most endorsed is {top['label'].lower()} ({top['agree_share']:.0%} lean "
+              f"towards agreeing, mean {top['mean']:.2f}, 95% CI {top['ci_low']:.2f} to {top['ci_high']:.2f}); "
+              f"the least {ranked.iloc[-1]['label'].lower()} ({ranked.iloc[-1]['agree_share']:.0%}).")
+        table = ranked.drop(columns=["reading"])
+        st.dataframe(table, hide_index=True, key=f"s3_barriers_table_{iid}")
+        download_buttons(table, f"barriers_{iid}", key=f"s3_barriers_{iid}")
+cite(CLIFTON + ": citizens' skills, access and trust, and administrations' resistance, resources and "
+     "rules are the barriers the review names; training, low-cost ICT and fitting regulation the enablers.")
+
+# ---- 4. benefits and challenges along the four elements
+st.header("Benefits and challenges: data, interaction, tailoring, simplification")
+if servants is not None:
+    with guarded("comparing benefits and challenges"):
+        elements = _ranked(servants, SERVANT, "elements")
+        fig = px.bar(elements.assign(plus=elements["ci_high"] - elements["mean"],
+                                     minus=elements["mean"] - elements["ci_low"]),
+                     x="element", y="mean", color="kind", barmode="group", error_y="plus", error_y_minus="minus",
+                     color_discrete_map={"benefit": "#27ae60", "challenge": "#c0392b"},
+                     title="Public servants: perceived benefits and challenges per element (mean, 95% CI)")
+        fig.update_layout(yaxis=dict(range=[1, 5], title="mean agreement (1-5)"), height=400, margin=dict(t=60))
+        st.plotly_chart(fig, key="s3_elements_chart")
+        wide = elements.pivot_table(index="element", columns="kind", values="mean", sort=False)
+        if {"benefit", "challenge"} <= set(wide.columns):
+            gap = (wide["benefit"] - wide["challenge"]).sort_values()
+            plain("Public servants see more benefit than challenge on every element where the green bar is higher: "
+                  + "; ".join(f"{e} benefit {wide.loc[e, 'benefit']:.2f} vs challenge {wide.loc[e, 'challenge']:.2f}"
+                              for e in wide.index)
+                  + f". The balance is narrowest for {gap.index[0]}. Answers run from 1 (disagree) to 5 (agree).")
+        table = elements.drop(columns=["reading"])
+        st.dataframe(table, hide_index=True, key="s3_elements_table")
+        download_buttons(table, "benefits_challenges_by_element", key="s3_elements")
+if citizens is not None:
+    with guarded("citizens' perceived benefits"), st.expander("Citizens' perceived benefits per element"):
+        cit_elements = _ranked(citizens, CITIZEN, "elements").drop(columns=["reading"])
+        st.dataframe(cit_elements, hide_index=True, key="s3_elements_citizens")
+        download_buttons(cit_elements, "citizen_benefits_by_element", key="s3_elements_citizens")
+cite("The framing of " + ELEMENTS + " follows the table of benefits and challenges for public administrations "
+     "in the research this dashboard builds on (see the project's research documents).")
+
+# ---- 5. outcomes
+st.header("Outcomes: public value and service quality")
+cols = st.columns(2)
+for col, iid, data in ((cols[0], SERVANT, servants), (cols[1], CITIZEN, citizens)):
+    if data is None:
+        continue
+    with col, guarded("ranking the perceived outcomes"):
+        ranked = _ranked(data, iid, "outcomes")
+        if ranked.empty:
+            continue
+        st.plotly_chart(_ranked_chart(ranked, f"{state.survey_label(iid)}: perceived outcomes", "#8e44ad"),
+                        key=f"s3_outcomes_{iid}")
+        plain("; ".join(ranked["reading"]) + ".")
+        table = ranked.drop(columns=["reading"])
+        st.dataframe(table, hide_index=True, key=f"s3_outcomes_table_{iid}")
+        download_buttons(table, f"outcomes_{iid}", key=f"s3_outcomes_{iid}")
+cite(PALETTI + ": co-production through ICT can create public value and better services, while critics "
+     "warn of losing the human touch.")
+
+# ---- 6. linking the two surveys
+st.header("Linking the two surveys: does a ready administration go with more citizen participation?")
+if citizens is None or frames[SERVANT] is None:
+    st.info("Both surveys are needed (and a citizen view the filters allow) to link them.", icon=":material/info:")
+else:
+    link_model = None
+    with guarded("linking municipality readiness to citizens' digital co-production"):
+        # municipality readiness comes from all public servants (privacy inside the library);
+        # the filters choose the citizens it is related to
+        link = _link(frames[SERVANT], citizens, min_n)
+        agreement = link.agreement
+        m = st.columns(4)
+        m[0].metric("Municipalities with readiness", agreement["n_municipalities"])
+        m[1].metric("Mean rwg(j)", f"{agreement['mean_rwg']:.2f}")
+        m[2].metric("ICC(1)", f"{agreement['icc1']:.2f}")
+        m[3].metric("ICC(2)", f"{agreement['icc2']:.2f}")
+        plain(link.reading + " rwg(j) of .70 or more: servants within a municipality agree (James, Demaree & Wolf "
+              "1984); ICC(2) of .70 or more: the municipality mean is reliable (Bliese 2000).")
+        munis = link.municipalities
+        st.dataframe(munis, hide_index=True, key="s3_link_munis",
+                     column_config={"readiness": st.column_config.NumberColumn(format="%.1f"),
+                                    "rwg": st.column_config.NumberColumn(format="%.2f")})
+        download_buttons(munis, "municipality_readiness", key="s3_link_munis")
+        link_model = _multilevel(link.formula, link.data.dropna(subset=["readiness_muni_c"]), link.family,
+                                 MUNICIPALITY)
+    if link_model is not None:
+        with guarded("showing the model"):
+            fixed = link_model.fixed_table()
+            st.plotly_chart(_odds_chart(fixed, "Citizens' odds of digital co-production, municipality readiness as a "
+                                               "level-2 predictor"), key="s3_link_chart")
+            row = fixed.set_index("term").loc["readiness_muni_c"]
+            per10 = row["odds_ratio"] ** 10
+            plain(f"`{link.formula}` on {link_model.n_obs} citizens in {next(iter(link_model.groups.values()))} "
+                  f"municipalities: {_or_text(row, 'each point of municipality readiness (0-100)')}; per 10 points "
+                  f"the odds change by a factor {per10:.2f}. "
+                  + ("A ready administration goes with more digital co-production of its citizens, other things equal."
+                     if row["or_ci_low"] > 1 else
+                     "A ready administration goes with less digital co-production, other things equal."
+                     if row["or_ci_high"] < 1 else
+                     "The data do not show a clear link between an administration's readiness and its citizens' "
+                     "digital co-production (the CI includes 1).")
+                  + " Municipalities whose readiness is withheld for privacy are left out of the model.")
+            st.dataframe(fixed, hide_index=True, key="s3_link_table")
+            download_buttons(fixed, "readiness_and_citizen_participation_model", key="s3_link_model")
+            _models_link(link.formula, link.family, _models_columns(frames[CITIZEN], CITIZEN),
+                         "Open this model in the Models screen")
+            cite("Bliese (2000) aggregation; Enders & Tofighi (2007) centring; lme4::glmer (Bates et al. 2015)")

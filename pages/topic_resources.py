@@ -1,0 +1,273 @@
+"""Research topic 2: strategic resources and organisational conditions.
+
+The readiness dimensions per organisation (privacy-suppressed groups named, never scored),
+whether aggregating them to organisations is justified (rwg(j), ICC(1)/ICC(2)), how readiness
+relates to public servants' engagement in digital co-production (organisation means and the
+prepared multilevel model, openable in the Models screen), and resources/training vs skills.
+Every number comes from ``analysis.readiness``, ``analysis.aggregation``, ``analysis.topics``
+and ``analysis.mixed``; the filter bar (``ui.filters``) applies to all of them.
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import streamlit as st
+
+st.title("2 · Strategic resources and organisational conditions")
+st.markdown(
+    "Is the organisation ready for digital co-production: a people-centred strategy, adaptive "
+    "structures, flexible work, money, trained staff, supportive leaders and rules that fit? This "
+    "screen compares the organisations on these readiness dimensions (answers of their public "
+    "servants, 0-100), checks that colleagues agree enough to speak of an organisation's readiness, "
+    "and asks whether more ready organisations have more engaged staff.")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import plotly.express as px  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+
+from analysis import aggregation, privacy, topics  # noqa: E402
+from analysis.mixed import fit  # noqa: E402
+from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
+from ui import state  # noqa: E402
+from ui.filters import filter_bar, with_age_band  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+
+state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
+INSTRUMENT = "public_servant"
+SUPPRESSED_TEXT = "fewer than {min_n} respondents"
+
+
+# ------------------------------------------------------------------ cached analysis calls
+@st.cache_data(show_spinner="Computing readiness per organisation...", max_entries=32)
+def _readiness(data: pd.DataFrame, group: str, min_n: int, filters_json: str):
+    return readiness(data, state.instrument(INSTRUMENT), group, min_n=min_n, filters=json.loads(filters_json))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _engagement_by_org(data: pd.DataFrame, group: str, outcome: str, min_n: int, hidden: tuple):
+    """Organisation means of the engagement score (``analysis.aggregation.aggregate``), with the
+    organisations the readiness table hides suppressed as well (``analysis.privacy.suppress``)."""
+    scale = state.instrument(INSTRUMENT).construct(outcome).scale
+    agg = aggregation.aggregate(data, group, outcome, scale.max - scale.min + 1)
+    table = agg.groups[["group", "n", "mean"]].copy()
+    forced = table["group"].astype(str).isin({str(g) for g in hidden})
+    return privacy.suppress(table, "n", min_n, value_cols=["mean"], totals=True, force=forced)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _dimension_agreement(data: pd.DataFrame, group: str, shown_groups: tuple) -> pd.DataFrame:
+    """rwg(j) of each readiness dimension's items over the organisations shown
+    (``analysis.aggregation.aggregate``: James, Demaree & Wolf 1984; R ``multilevel::rwg.j``)."""
+    kept = data[data[group].astype(str).isin({str(g) for g in shown_groups})]
+    rows = []
+    for c in state.instrument(INSTRUMENT).readiness_dimensions:
+        items = [it.id for it in c.items if it.id in kept.columns]
+        if not items:
+            continue
+        agg = aggregation.aggregate(kept, group, items, c.scale.max - c.scale.min + 1)
+        rwg = agg.groups["rwg"].dropna()
+        rows.append({"dimension": c.key, "rwg_j_mean": agg.rwg_mean, "rwg_j_median": agg.rwg_median,
+                     "share_rwg_j_at_least_70": float((rwg >= LOW_AGREEMENT).mean()) if len(rwg) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+@st.cache_data(show_spinner="Fitting the engagement model...", max_entries=16)
+def _engagement_model(data: pd.DataFrame, group: str, min_n: int):
+    spec = topics.engagement_model(data, state.instrument(INSTRUMENT), group=group, min_n=min_n)
+    return spec, fit(spec.formula, spec.data, family=spec.family)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _correlations(data: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    return topics.correlations(data, list(columns))
+
+
+# ------------------------------------------------------------------ helpers
+def _short(label: str) -> str:
+    text = label.split(":", 1)[1].strip() if ":" in label else label
+    return text[:1].upper() + text[1:]
+
+
+def _heatmap(result, min_n: int) -> go.Figure:
+    groups = result.groups[result.groups["n"] > 0]  # organisations outside the filtered view have no row
+    names = [_short(result.labels[k]) for k in ["index", *result.dimensions] if k != "index"]
+    columns = ["index", *result.dimensions]
+    z = groups[columns].to_numpy(dtype=float)
+    text = np.where(np.isnan(z), "", np.vectorize(lambda v: f"{v:.0f}")(np.nan_to_num(z)))
+    hover = []
+    for row, (_, g) in zip(z, groups.iterrows()):
+        if g["suppressed"]:
+            reason = (SUPPRESSED_TEXT.format(min_n=min_n) if g["suppression"] == "primary"
+                      else f"withheld to protect a group of {SUPPRESSED_TEXT.format(min_n=min_n)}")
+            hover.append([f"organisation {g['group']}: {reason}"] * len(columns))
+        else:
+            hover.append([f"organisation {g['group']}: {v:.1f}" if np.isfinite(v) else
+                          f"organisation {g['group']}: too few answers" for v in row])
+    labels = [f"{g} ({SUPPRESSED_TEXT.format(min_n=min_n)})" if s == "primary" else
+              (f"{g} (withheld for privacy)" if s else f"{g}")
+              for g, s in zip(groups["group"], groups["suppression"])]
+    fig = go.Figure(go.Heatmap(z=z, x=["Readiness index", *names], y=labels, text=text, texttemplate="%{text}",
+                               hovertext=hover, hoverinfo="text", zmin=0, zmax=100, colorscale="Blues",
+                               colorbar=dict(title="0-100")))
+    fig.update_layout(height=160 + 22 * len(groups), yaxis=dict(autorange="reversed", type="category"),
+                      xaxis=dict(side="top"),
+                      title="Readiness per organisation (0-100); blank rows are withheld for privacy",
+                      margin=dict(t=60, l=10))
+    return fig
+
+
+# ------------------------------------------------------------------ the page
+prepared = state.dataset(INSTRUMENT)
+if prepared is None:
+    st.warning("No public-servant survey is loaded (or it could not be read). Load it on the Data page.",
+               icon=":material/upload_file:")
+    page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
+    st.stop()
+min_n = state.min_n()
+instrument = state.instrument(INSTRUMENT)
+group = instrument.group_columns.get("organisation", "org_id")
+full = with_age_band(prepared.data)
+view = filter_bar("s2", {INSTRUMENT: full}, ["org", "muni", "gender", "age", "role", "orgtype"], min_n=min_n)
+data = view.get(INSTRUMENT)
+if data is None:
+    st.stop()
+
+result = None
+with guarded("computing readiness per organisation"):
+    result = _readiness(full, group, min_n, json.dumps(view.filters.get(INSTRUMENT, {}), default=float, sort_keys=True))
+
+# ---- 1. readiness per organisation
+st.header("Readiness dimensions per organisation")
+if result is not None:
+    shown = result.groups[~result.groups["suppressed"] & (result.groups["n"] > 0)]
+    bench = result.benchmark.set_index("measure")
+    st.plotly_chart(_heatmap(result, min_n), key="s2_heatmap")
+    dims_sorted = bench.drop(index="index").sort_values("median")
+    in_view = int((result.groups["n"] > 0).sum())
+    plain(f"{len(shown)} organisations can be shown (of {in_view} in view; the others have fewer than {min_n} "
+          f"respondents in this view, or would let such a group be worked out, so they show no number). The median "
+          f"organisation's readiness index is {bench.loc['index', 'median']:.0f} out of 100 (middle half "
+          f"{bench.loc['index', 'q1']:.0f} to {bench.loc['index', 'q3']:.0f}). Organisations are weakest on "
+          f"{_short(dims_sorted['label'].iloc[0]).lower()} (median {dims_sorted['median'].iloc[0]:.0f}) and strongest "
+          f"on {_short(dims_sorted['label'].iloc[-1]).lower()} (median {dims_sorted['median'].iloc[-1]:.0f}). "
+          "A score is the average answer moved to 0-100 (0 = lowest answer on every question).")
+    keep = ["group", "n", "suppressed", "suppression", "index", *result.dimensions, "rwg", "low_agreement"]
+    names = {"group": "organisation", **{k: _short(result.labels[k]) for k in result.dimensions}}
+    table = result.groups.loc[result.groups["n"] > 0, keep].rename(columns=names)
+    st.dataframe(table, hide_index=True, key="s2_table", column_config={
+        c: st.column_config.NumberColumn(format="%.1f") for c in table.columns
+        if c not in ("organisation", "n", "suppressed", "suppression", "low_agreement")})
+    download_buttons(table, "readiness_per_organisation", key="s2_table")
+    page_link("pages/readiness.py", "One organisation in detail: the practitioners' readiness view",
+              icon=":material/speed:")
+
+    # ---- 2. agreement
+    st.header("Can readiness be read as an organisation's property?")
+    icc = result.icc.copy()
+    if len(shown) >= 2:
+        with guarded("computing agreement per dimension"):
+            per_dim = _dimension_agreement(data, group, tuple(shown["group"].tolist()))
+            icc = icc.merge(per_dim, on="dimension", how="left")
+    rwg = shown["rwg"].dropna()
+    low = int((rwg < LOW_AGREEMENT).sum())
+    fig = go.Figure()
+    fig.add_bar(x=[_short(l) for l in icc["label"]], y=icc["icc1"], name="ICC(1)")
+    fig.add_bar(x=[_short(l) for l in icc["label"]], y=icc["icc2"], name="ICC(2)")
+    fig.add_hline(y=0.70, line_dash="dash", line_color="#888", annotation_text="ICC(2) .70")
+    fig.update_layout(barmode="group", yaxis=dict(range=[0, 1]), title="ICC(1) and ICC(2) per readiness dimension",
+                      height=380, margin=dict(t=60))
+    st.plotly_chart(fig, key="s2_icc_chart")
+    agreement_text = (f"Agreement within organisations: median rwg(j) {rwg.median():.2f} over {len(rwg)} organisations "
+                      f"shown; {low} below .70, where colleagues do not share a view (James, Demaree & Wolf 1984; "
+                      "LeBreton & Senter 2008). " if len(rwg) else "No organisation in view has an agreement index. ")
+    if "rwg_j_mean" in icc.columns and icc["rwg_j_mean"].notna().any():
+        weakest = icc.loc[icc["rwg_j_mean"].idxmin()]
+        agreement_text += (f"Per dimension, the mean rwg(j) ranges from {icc['rwg_j_mean'].min():.2f} "
+                           f"({_short(weakest['label']).lower()}) to {icc['rwg_j_mean'].max():.2f}. ")
+    if icc["icc1"].notna().any():
+        agreement_text += (f"ICC(1) (share of the variance that lies between organisations) ranges from "
+                           f"{icc['icc1'].min():.2f} to {icc['icc1'].max():.2f}; ICC(2) (reliability of an "
+                           f"organisation's mean) from {icc['icc2'].min():.2f} to {icc['icc2'].max():.2f}. ICC(2) of "
+                           ".70 or more means the organisation means can be compared (Bliese 2000).")
+    else:
+        agreement_text += "ICC(1) and ICC(2) compare organisations, so they need at least two in view."
+    plain(agreement_text)
+    st.dataframe(icc, hide_index=True, key="s2_icc_table")
+    download_buttons(icc, "readiness_icc", key="s2_icc")
+    cite("James, Demaree & Wolf (1984) rwg(j); Bliese (2000) ICC(1)/ICC(2); R: multilevel::rwg.j, multilevel::ICC1")
+
+# ---- 3. readiness and engagement
+st.header("Readiness and public servants' engagement in digital co-production")
+engagement = next((c for c in instrument.constructs if c.family == "engagement"), None)
+if result is not None and engagement is not None and engagement.key in data.columns and data[group].nunique() < 2:
+    st.info("This view holds a single organisation; relating readiness to engagement compares several. "
+            "Widen the organisation filter.", icon=":material/info:")
+elif result is not None and engagement is not None and engagement.key in data.columns:
+    with guarded("relating readiness to engagement"):
+        hidden = tuple(result.groups.loc[result.groups["suppressed"], "group"].tolist())
+        eng = _engagement_by_org(data, group, engagement.key, min_n, hidden)
+        readiness_shown = result.groups.loc[~result.groups["suppressed"], ["group", "n", "index"]]
+        both = (readiness_shown.assign(group=readiness_shown["group"].astype(str))
+                .merge(eng.loc[~eng["suppressed"], ["group", "mean"]].astype({"group": str}), on="group")
+                .rename(columns={"index": "readiness_index", "mean": f"mean_{engagement.key}"})
+                .dropna())
+        fig = px.scatter(both, x="readiness_index", y=f"mean_{engagement.key}", size="n", hover_name="group",
+                         labels={"readiness_index": "readiness index (0-100)",
+                                 f"mean_{engagement.key}": f"mean {engagement.label.lower()}"},
+                         title="Organisation means (point size: respondents); organisations withheld for privacy "
+                               "are left out")
+        st.plotly_chart(fig, key="s2_scatter")
+        plain(f"Each point is one of the {len(both)} organisations whose scores can be shown: its readiness index "
+              f"(0-100) against its staff's mean {engagement.label.lower()} (1-5). Points rising to the right would "
+              "mean that more ready organisations have more engaged staff; the model below tests this while "
+              "separating differences between organisations from differences between colleagues.")
+        download_buttons(both, "readiness_and_engagement_by_organisation", key="s2_scatter")
+    with guarded("fitting the engagement model"):
+        spec, model = _engagement_model(data, group, min_n)
+        fixed = model.fixed_table()
+        st.dataframe(fixed, hide_index=True, key="s2_model_table")
+        download_buttons(fixed, "engagement_model", key="s2_model")
+        row = fixed.set_index("term")
+        between, within = row.loc["readiness_between"], row.loc["readiness_within"]
+        plain(f"Multilevel model `{spec.formula}` on {model.n_obs} public servants in "
+              f"{next(iter(model.groups.values()))} organisations: 10 points more readiness of the organisation go "
+              f"with {10 * between['estimate']:+.2f} on the engagement scale (95% CI {10 * between['ci_low']:+.2f} to "
+              f"{10 * between['ci_high']:+.2f}, p = {between['p']:.3g}); a servant who sees the organisation as 10 "
+              f"points more ready than the colleagues do reports {10 * within['estimate']:+.2f} (95% CI "
+              f"{10 * within['ci_low']:+.2f} to {10 * within['ci_high']:+.2f}). ICC of the model: {model.icc:.2f}. "
+              + spec.note)
+        cite("Enders & Tofighi (2007) centring within and between organisations; lmerTest (Kuznetsova et al. 2017) "
+             "Satterthwaite df. R: lmerTest::lmer")
+        models_formula = f"{engagement.key} ~ cwc_readiness_index + c_gm_readiness_index + (1 | {group})"
+        st.markdown(f"[Open this model in the Models screen](/models?"
+                    f"{urlencode({'survey': INSTRUMENT, 'formula': models_formula, 'family': 'gaussian'})}) "
+                    f"(as `{models_formula}`: there the readiness index is on the 1-5 answer scale, so its "
+                    "coefficients are 25 times those per 0-100 point here, and no organisation is left out).")
+
+# ---- 4. resources and training vs skills
+st.header("Resources and training vs digital skills")
+skills = [c.key for c in instrument.constructs if c.family == "skills" and c.key in data.columns]
+resources = [c.key for c in instrument.readiness_dimensions
+             if any(w in c.key for w in ("training", "finance")) and c.key in data.columns]
+if skills and resources:
+    with guarded("relating resources and training to skills"):
+        labels = {c.key: c.label for c in instrument.constructs}
+        cor = _correlations(data, tuple(resources + skills))
+        pairs = cor[cor["y"].isin(skills) & cor["x"].isin(resources)].reset_index(drop=True)
+        fig = go.Figure(go.Bar(x=[_short(labels[k]) for k in pairs["x"]], y=pairs["r"],
+                               error_y=dict(type="data", symmetric=False, array=pairs["ci_high"] - pairs["r"],
+                                            arrayminus=pairs["r"] - pairs["ci_low"])))
+        fig.update_layout(title=f"Correlation with {labels[skills[0]].lower()} (r, 95% CI)", yaxis=dict(range=[-1, 1]),
+                          height=360, margin=dict(t=60))
+        st.plotly_chart(fig, key="s2_skills_chart")
+        plain(" ".join(f"{_short(labels[r.x])} and {labels[r.y].lower()}: r = {r.r:.2f} (95% CI {r.ci_low:.2f} to "
+                       f"{r.ci_high:.2f}, n = {r.n})." for r in pairs.itertuples())
+              + " Servants who see more training and resources in their organisation rate their own digital "
+                "skills accordingly only where r is clearly above 0 (about .1 small, .3 medium; Cohen 1988). "
+                "A correlation between individuals says nothing about cause.")
+        shown = pairs.drop(columns=["reading"])
+        st.dataframe(shown, hide_index=True, key="s2_skills_table")
+        download_buttons(shown, "resources_training_vs_skills", key="s2_skills")

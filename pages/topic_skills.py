@@ -1,0 +1,262 @@
+"""Research topic 1: knowledge, skills and attitudes of public servants and citizens.
+
+Score distributions per construct, public servants vs citizens on the shared constructs,
+group comparisons with the fitting test and an effect size with its CI, and the correlation
+matrix of attitudes, skills and public service motivation. Every number comes from
+``analysis.topics``; the filter bar (``ui.filters``) applies to every chart and table.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+st.title("1 · Knowledge, skills and attitudes")
+st.markdown(
+    "Do public servants and citizens have the digital skills and the attitudes that digital "
+    "co-production asks of them, and who differs from whom? The research agenda on digital "
+    "co-production asks about both sides: the public servants who open their services to citizens' "
+    "input (their attitudes, skills and public service motivation) and the citizens who take part.")
+
+import pandas as pd  # noqa: E402
+import plotly.express as px  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+
+from analysis import topics  # noqa: E402
+from analysis.errors import InputError  # noqa: E402
+from ui import state  # noqa: E402
+from ui.filters import filter_bar  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+
+state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
+SURVEYS = list(state.SURVEYS)
+CORRELATION_FAMILIES = ("attitudes", "skills", "public_service_motivation", "technology_acceptance", "willingness")
+GROUPINGS = {"age_band": "Age band", "gender": "Gender", "education": "Education", "role": "Role",
+             "org_type": "Organisation type", "area": "Urban / rural", "income": "Income"}
+
+
+# ------------------------------------------------------------------ cached analysis calls
+@st.cache_data(show_spinner=False, max_entries=32)
+def _describe(data: pd.DataFrame, iid: str) -> pd.DataFrame:
+    instrument = state.instrument(iid)
+    # this screen's constructs: knowledge, skills and attitudes (research topic 1)
+    keys = [c.key for c in instrument.constructs if str(c.topic) == "1"]
+    return topics.describe_constructs(data, instrument, keys)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _compare_surveys(servants: pd.DataFrame, citizens: pd.DataFrame, parametric: bool) -> pd.DataFrame:
+    return topics.compare_surveys(servants, state.instrument("public_servant"), citizens,
+                                  state.instrument("citizen"), parametric=parametric)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _compare_groups(data: pd.DataFrame, iid: str, outcome: str, group: str, parametric: bool,
+                    categorical: bool, min_n: int):
+    return topics.compare_groups(data, outcome, group, parametric=parametric, categorical=categorical,
+                                 instrument=state.instrument(iid), min_n=min_n)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _correlations(data: pd.DataFrame, columns: tuple[str, ...], method: str) -> pd.DataFrame:
+    return topics.correlations(data, list(columns), method=method)
+
+
+# ------------------------------------------------------------------ helpers
+def _label(iid: str, key: str) -> str:
+    instrument = state.instrument(iid)
+    for c in instrument.constructs:
+        if c.key == key:
+            return c.label
+    for d in instrument.demographics:
+        if d.id == key:
+            return d.id.replace("_", " ").capitalize()
+    return GROUPINGS.get(key, key)
+
+
+def _distribution_chart(data: pd.DataFrame, table: pd.DataFrame, iid: str) -> go.Figure:
+    fig = go.Figure()
+    for row in table.itertuples():
+        fig.add_trace(go.Box(x=data[row.construct].dropna(), name=row.label, boxpoints=False, boxmean=True,
+                             orientation="h", marker_color="#2471a3", showlegend=False))
+    lo, hi = table["scale_min"].min(), table["scale_max"].max()
+    fig.update_layout(title=f"Score distributions, {state.survey_label(iid).lower()} (box: quartiles; "
+                            "dashed: mean)", xaxis=dict(range=[lo - 0.1, hi + 0.1], dtick=1, title="scale score"),
+                      yaxis=dict(autorange="reversed"), height=80 + 38 * len(table), margin=dict(l=10, t=50))
+    return fig
+
+
+def _effect_chart(table: pd.DataFrame, x: str, label: str, title: str) -> go.Figure:
+    fig = go.Figure(go.Scatter(
+        x=table["effect_size"], y=table[label], mode="markers", marker=dict(size=12, color="#2471a3"),
+        error_x=dict(type="data", symmetric=False, array=table["ci_high"] - table["effect_size"],
+                     arrayminus=table["effect_size"] - table["ci_low"])))
+    fig.add_vline(x=0, line_dash="dash", line_color="#888")
+    fig.update_layout(title=title, xaxis_title=x, height=120 + 60 * len(table), margin=dict(l=10, t=50),
+                      yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def _heatmap(table: pd.DataFrame, labels: dict) -> go.Figure:
+    keys = list(dict.fromkeys(table["x"].tolist() + table["y"].tolist()))
+    matrix = pd.DataFrame(1.0, index=keys, columns=keys)
+    for row in table.itertuples():
+        matrix.loc[row.x, row.y] = matrix.loc[row.y, row.x] = row.r
+    names = [labels.get(k, k) for k in keys]
+    fig = px.imshow(matrix.to_numpy(), x=names, y=names, zmin=-1, zmax=1, color_continuous_scale="RdBu",
+                    text_auto=".2f", aspect="auto")
+    fig.update_layout(height=220 + 45 * len(keys), margin=dict(t=30), coloraxis_colorbar=dict(title="r"))
+    return fig
+
+
+# ------------------------------------------------------------------ the page
+prepared = {iid: state.dataset(iid) for iid in SURVEYS}
+frames = {iid: (p.data if p is not None else None) for iid, p in prepared.items()}
+if all(df is None for df in frames.values()):
+    st.warning("No survey is loaded (or it could not be read). Load the data on the Data page.",
+               icon=":material/upload_file:")
+    page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
+    st.stop()
+min_n = state.min_n()
+view = filter_bar("s1", frames, ["org", "muni", "gender", "age", "edu", "role", "orgtype", "area"], min_n=min_n)
+available = [iid for iid in SURVEYS if view.get(iid) is not None]
+
+# ---- 1. distributions
+st.header("Score distributions per construct")
+if available:
+    iid = st.segmented_control("Survey", available, format_func=state.survey_label, key="s1_dist",
+                               bind="query-params", default=available[0], required=True)
+    iid = iid if iid in available else available[0]
+    with guarded("describing the scores"):
+        data = view.get(iid)
+        table = _describe(data, iid)
+        st.plotly_chart(_distribution_chart(data, table, iid), key="s1_dist_chart")
+        top, low = table.loc[table["mean"].idxmax()], table.loc[table["mean"].idxmin()]
+        plain(f"Among {state.survey_label(iid).lower()} ({int(table['n'].max())} respondents in view), the highest "
+              f"mean is {top['label'].lower()} ({top['mean']:.2f} on {top['scale_min']}-{top['scale_max']}, middle "
+              f"half {top['q1']:.2f} to {top['q3']:.2f}) and the lowest {low['label'].lower()} ({low['mean']:.2f}). "
+              "Each box spans the middle half of the respondents (first to third quartile), the line is the "
+              "median and the dashed line the mean; a scale's middle answer (3 on 1-5) is neither agreeing "
+              "nor disagreeing.")
+        shown = table.drop(columns=["reading"])
+        st.dataframe(shown, hide_index=True, key="s1_dist_table",
+                     column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                    for c in ["mean", "sd", "q1", "median", "q3", "min", "max", "mean_0_100"]})
+        download_buttons(shown, f"score_distributions_{iid}", key="s1_dist")
+else:
+    st.info("No survey has a view to show with the current filters.", icon=":material/lock:")
+
+test_kind = st.radio("Tests", ["parametric", "rank-based"], key="s1_test", bind="query-params", horizontal=True,
+                     captions=["Welch t / Welch ANOVA with Hedges g / eta squared",
+                               "Mann-Whitney U / Kruskal-Wallis with rank-biserial r / epsilon squared"],
+                     help="Rank-based tests do not assume normally distributed scores; they compare "
+                          "the ordering of the answers rather than the means.")
+parametric = test_kind != "rank-based"
+
+# ---- 2. servants vs citizens
+st.header("Public servants and citizens on the shared constructs")
+if view.get("public_servant") is not None and view.get("citizen") is not None:
+    with guarded("comparing public servants and citizens"):
+        both = _compare_surveys(view.get("public_servant"), view.get("citizen"), parametric)
+        effect = both["effect"].iloc[0]
+        st.plotly_chart(_effect_chart(both, f"{effect} (positive: public servants higher)", "label",
+                                      f"Public servants vs citizens: {effect} with 95% CI"), key="s1_surveys_chart")
+        plain(" ".join(both["reading"]) + (
+            " Hedges g is the difference in means in standard deviations (about 0.2 small, 0.5 medium, "
+            "0.8 large; Cohen 1988)." if parametric else
+            " The rank-biserial r is the difference between the chance that a public servant scores higher "
+            "than a citizen and the reverse (-1 to 1)."))
+        shown = both.drop(columns=["reading"])
+        st.dataframe(shown, hide_index=True, key="s1_surveys_table")
+        download_buttons(shown, "servants_vs_citizens", key="s1_surveys")
+        cite("Welch (1947) t test; Hedges & Olkin (1985) g with its CI; pingouin (Vallat 2018). "
+             "R: t.test(var.equal = FALSE), effectsize::hedges_g")
+else:
+    st.info("Both surveys are needed (and a view of each that the filters allow) to compare them.",
+            icon=":material/info:")
+
+# ---- 3. group comparisons
+st.header("Group comparisons")
+if available:
+    cols = st.columns(3)
+    with cols[0]:
+        cmp_iid = st.segmented_control("Survey", available, format_func=state.survey_label,
+                                       key="s1_cmp_survey", bind="query-params", default=available[0],
+                                       required=True)
+    cmp_iid = cmp_iid if cmp_iid in available else available[0]
+    data = view.get(cmp_iid)
+    instrument = state.instrument(cmp_iid)
+    scores = [c.key for c in instrument.constructs if c.key in data.columns and c.kind != "binary"]
+    categorical_outcomes = [d.id for d in instrument.demographics if d.type == "categorical" and d.id in data.columns]
+    groupings = [g for g in GROUPINGS if g in data.columns or (g == "age_band" and "age" in data.columns)]
+    with cols[1]:
+        outcome = st.selectbox("Outcome", scores + categorical_outcomes, key="s1_outcome", bind="query-params",
+                               format_func=lambda k: _label(cmp_iid, k),
+                               help="A scale score (compared by means or ranks) or a background category "
+                                    "(compared with a chi-square test).")
+    with cols[2]:
+        by = st.selectbox("Compare by", groupings, key="s1_by", bind="query-params",
+                          format_func=lambda g: GROUPINGS.get(g, g))
+    with guarded("comparing the groups"):
+        res = None
+        if outcome == by:
+            st.info("Pick a grouping different from the outcome.", icon=":material/info:")
+        else:
+            categorical = outcome in categorical_outcomes
+            try:
+                res = _compare_groups(data, cmp_iid, outcome, by, parametric, categorical, min_n)
+            except InputError as exc:  # e.g. the filters leave one group: a fact about the view, not a fault
+                st.info(f"{exc}.", icon=":material/info:")
+                res = None
+        if res is not None:
+            table = res.groups
+            if categorical:
+                long = table.melt(id_vars=[by], var_name=outcome, value_name="n")
+                fig = px.bar(long, x=by, y="n", color=outcome, barmode="group",
+                             title=f"{_label(cmp_iid, outcome)} by {GROUPINGS.get(by, by).lower()} (counts)")
+            else:
+                shown_groups = table[~table["suppressed"]]
+                fig = px.bar(shown_groups, x=by, y="mean", text="n", hover_data=["sd", "median"],
+                             title=f"Mean {_label(cmp_iid, outcome).lower()} by {GROUPINGS.get(by, by).lower()} "
+                                   "(bar label: n)")
+                scale = instrument.construct(outcome).scale
+                fig.update_yaxes(range=[scale.min, scale.max])
+            st.plotly_chart(fig, key="s1_groups_chart")
+            note = " ".join(res.notes)
+            plain(f"{_label(cmp_iid, outcome)} by {GROUPINGS.get(by, by).lower()}: {res.reading} "
+                  + (f"{note}. " if note else "")
+                  + "The test follows the outcome and the number of groups (two groups: Welch t or Mann-Whitney; "
+                    "more: Welch ANOVA or Kruskal-Wallis; categories: chi-square with Cramer's V).")
+            st.dataframe(table, hide_index=True, key="s1_groups_table")
+            download_buttons(table, f"compare_{outcome}_by_{by}", key="s1_groups")
+            cite("Welch (1951) ANOVA; Kruskal & Wallis (1952); Steiger (2004) CIs for eta squared; "
+                 "Tomczak & Tomczak (2014) epsilon squared. R: oneway.test, kruskal.test, chisq.test")
+
+# ---- 4. correlations
+st.header("How attitudes, skills and motivation go together")
+if available:
+    cols = st.columns(2)
+    with cols[0]:
+        cor_iid = st.segmented_control("Survey", available, format_func=state.survey_label,
+                                       key="s1_cor_survey", bind="query-params", default=available[0],
+                                       required=True)
+    with cols[1]:
+        method = st.segmented_control("Correlation", ["pearson", "spearman"], key="s1_cor", default="pearson",
+                                      bind="query-params",
+                                      required=True, help="Spearman: on ranks, for skewed scores.")
+    cor_iid = cor_iid if cor_iid in available else available[0]
+    data = view.get(cor_iid)
+    instrument = state.instrument(cor_iid)
+    keys = [c.key for c in instrument.constructs if (c.family or "") in CORRELATION_FAMILIES and c.key in data.columns]
+    labels = {c.key: c.label for c in instrument.constructs}
+    with guarded("computing the correlations"):
+        cor = _correlations(data, tuple(keys), method or "pearson")
+        st.plotly_chart(_heatmap(cor, labels), key="s1_cor_chart")
+        strongest = cor.loc[cor["r"].abs().idxmax()]
+        plain(f"The strongest association is between {labels[strongest['x']].lower()} and "
+              f"{labels[strongest['y']].lower()} (r = {strongest['r']:.2f}, 95% CI {strongest['ci_low']:.2f} to "
+              f"{strongest['ci_high']:.2f}, n = {int(strongest['n'])}). r runs from -1 to 1; about .1 is small, "
+              ".3 medium and .5 large (Cohen 1988). Red cells: higher on one goes with higher on the other.")
+        shown = cor.drop(columns=["reading"])
+        st.dataframe(shown, hide_index=True, key="s1_cor_table")
+        download_buttons(shown, f"correlations_{cor_iid}", key="s1_cor")
+        cite("Perry (1996) public service motivation; pingouin pairwise_corr. R: cor.test")

@@ -1,0 +1,180 @@
+"""The filter bar shared by the three research-topic screens.
+
+One multiselect per filter (organisation, municipality, gender, age band, education, role,
+organisation type, urban/rural), each bound to the URL (``bind="query-params"``) under a
+short key with the page's prefix (``s1_gender``, ``s3_area``...), so a copied address
+reopens the same view. The URL holds the labels shown on screen (``?s1_gender=Woman``).
+
+Every survey on the page gets the filters whose column it has; each filtered view goes
+through ``analysis.topics.apply_filters`` (``analysis.privacy.check_filter``): a view with
+fewer than ``min_n`` respondents, or one that differs from a wider view by fewer than
+``min_n`` people, is refused, and the page says so in an info box instead of showing it.
+No statistics here: only widgets, label <-> code mapping and the privacy call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from analysis import topics
+from analysis.errors import InputError
+from ui import state
+
+# field -> (label on screen, column in the data). "age_band" is derived from "age".
+FIELDS: dict[str, tuple[str, str]] = {
+    "org": ("Organisation", "org_id"),
+    "muni": ("Municipality", "municipality_id"),
+    "gender": ("Gender", "gender"),
+    "age": ("Age band", "age_band"),
+    "edu": ("Education", "education"),
+    "role": ("Role", "role"),
+    "orgtype": ("Organisation type", "org_type"),
+    "area": ("Urban / rural", "area"),
+}
+# the column whose small groups stay protected in every filtered view (privacy rule 4)
+PROTECTED_GROUP = {"public_servant": "org_id", "citizen": "municipality_id"}
+
+
+def with_age_band(data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` plus an ``age_band`` column (``analysis.topics.age_bands``) when it has ``age``."""
+    if "age" not in data.columns or "age_band" in data.columns:
+        return data
+    out = data.copy()
+    out["age_band"] = topics.age_bands(out["age"]).astype("string")
+    return out
+
+
+def _levels(instrument, column: str) -> dict | None:
+    for demo in getattr(instrument, "demographics", []) or []:
+        if demo.id == column and demo.levels:
+            return {int(k): str(v) for k, v in demo.levels.items()}
+    return None
+
+
+def _id_label(value) -> str:
+    """Ids read as floats (1.0) are shown and put in the URL as whole numbers (1)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(int(number)) if number.is_integer() else str(value)
+
+
+def _options(column: str, frames: dict[str, pd.DataFrame]) -> list[str]:
+    """The labels a user can pick for ``column``, over every survey that has it."""
+    labels: list[str] = []
+    for iid, data in frames.items():
+        if column not in data.columns:
+            continue
+        levels = _levels(state.instrument(iid), column)
+        if levels:
+            labels += list(levels.values())
+        elif column == "age_band":
+            labels += [str(v) for v in topics.age_bands(pd.Series(dtype=float)).cat.categories
+                       if (data["age_band"] == str(v)).any()]
+        else:
+            values = data[column].dropna().unique().tolist()
+            numeric = pd.to_numeric(pd.Series(values), errors="coerce")
+            order = sorted(values, key=float) if numeric.notna().all() else sorted(values, key=str)
+            labels += [_id_label(v) for v in order]
+    return list(dict.fromkeys(labels))
+
+
+def _codes(instrument, data: pd.DataFrame, column: str, chosen: list[str]) -> list:
+    """The values in ``data[column]`` that the labels ``chosen`` stand for."""
+    levels = _levels(instrument, column)
+    if levels:
+        return [code for code, label in levels.items() if label in chosen]
+    if column == "age_band":
+        return list(chosen)
+    values = data[column].dropna().unique().tolist()
+    return [v for v in values if _id_label(v) in chosen]
+
+
+def _matches(data: pd.DataFrame, filters: dict) -> bool:
+    """Whether any row meets every filter (before privacy protection)."""
+    mask = pd.Series(True, index=data.index)
+    for column, values in filters.items():
+        mask &= data[column].isin(values) if column != "age_band" else data[column].astype(str).isin(values)
+    return bool(mask.any())
+
+
+@dataclass
+class FilterView:
+    """What the filter bar decided: per survey the rows to use (``None`` when refused or not
+    loaded), the filters applied ({column: values}) and, when refused, the reason."""
+    data: dict[str, pd.DataFrame | None]
+    filters: dict[str, dict] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    chosen: dict[str, list[str]] = field(default_factory=dict)  # field -> labels picked
+
+    @property
+    def active(self) -> bool:
+        return any(self.chosen.values())
+
+    def describe(self) -> str:
+        """'Gender: Woman; Age band: 18-29' or 'no filter'."""
+        parts = [f"{FIELDS[f][0]}: {', '.join(v)}" for f, v in self.chosen.items() if v]
+        return "; ".join(parts) if parts else "no filter"
+
+    def get(self, instrument_id: str) -> pd.DataFrame | None:
+        return self.data.get(instrument_id)
+
+
+def filter_bar(prefix: str, frames: dict[str, pd.DataFrame | None], fields: list[str], *,
+               min_n: int | None = None) -> FilterView:
+    """Draw the filter bar and return the filtered (privacy-checked) data of each survey.
+
+    ``prefix`` makes the widget keys (and URL parameters) unique per page, e.g. ``s1``;
+    ``frames`` maps instrument id -> prepared data (``None`` when not loaded); ``fields``
+    lists the filters to offer (keys of ``FIELDS``), only those some survey has are shown.
+    """
+    min_n = state.min_n() if min_n is None else min_n
+    loaded = {iid: with_age_band(df) for iid, df in frames.items() if df is not None}
+    offered = [f for f in fields if any(FIELDS[f][1] in df.columns for df in loaded.values())]
+    chosen: dict[str, list[str]] = {}
+    with st.container(border=True):
+        st.markdown("**Filters** · apply to every chart and table on this screen; the address bar keeps "
+                    "them, so a copied link opens the same view.")
+        columns = st.columns(min(4, max(1, len(offered))))
+        for i, name in enumerate(offered):
+            label, column = FIELDS[name]
+            options = _options(column, loaded)
+            with columns[i % len(columns)]:
+                chosen[name] = st.multiselect(label, options, key=f"{prefix}_{name}", bind="query-params",
+                                              help="Leave empty for everyone.")
+    view = FilterView(data={iid: None for iid in frames}, chosen=chosen)
+    for iid, data in loaded.items():
+        instrument = state.instrument(iid)
+        filters = {FIELDS[f][1]: _codes(instrument, data, FIELDS[f][1], labels)
+                   for f, labels in chosen.items() if labels and FIELDS[f][1] in data.columns}
+        view.filters[iid] = filters
+        group = PROTECTED_GROUP.get(iid)
+        try:
+            view.data[iid] = topics.apply_filters(data, filters, min_n,
+                                                  group=group if group in data.columns else None)
+        except InputError as exc:
+            view.refused[iid] = str(exc)
+            if str(exc).startswith("no respondents match") and _matches(data, filters):
+                # rows exist but belong to groups too small to show (privacy rule 4)
+                view.refused[iid] = (f"the filters ({'; '.join(f'{c} in {v}' for c, v in filters.items())}) "
+                                     f"select only groups of fewer than {min_n} respondents (or groups withheld "
+                                     "to protect them)")
+    for iid, message in view.refused.items():
+        if message.startswith("no respondents match"):
+            st.info(f"**{state.survey_label(iid)}:** {message}.", icon=":material/filter_alt_off:")
+            continue
+        st.info(f"**{state.survey_label(iid)}: this filter combination is not shown, to protect privacy.** "
+                f"{message}. Results appear only for views of at least {min_n} respondents that do not "
+                "differ from a wider view by fewer people than that.", icon=":material/lock:")
+    ignored = [FIELDS[f][0] for f, labels in chosen.items() if labels
+               and not all(FIELDS[f][1] in df.columns for df in loaded.values())]
+    if ignored and len(loaded) > 1:
+        st.caption(f"{', '.join(ignored)}: asked in one survey only, so applied to that survey only.")
+    counts = [f"{state.survey_label(iid)}: {len(df)} respondents in view" for iid, df in view.data.items()
+              if df is not None]
+    if counts:
+        st.caption(" · ".join(counts) + (f" (filters: {view.describe()})" if view.active else ""))
+    return view
