@@ -1,0 +1,32 @@
+"""Every `python -m analysis ...` example in the README runs and prints JSON (exit 0)."""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def _examples() -> list[str]:
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines()
+            if line.strip().startswith("python -m analysis ") and "--help" not in line]
+
+
+def test_readme_has_examples_of_every_command():
+    commands = {shlex.split(c)[3] for c in _examples()}
+    assert {"validate", "reliability", "aggregate", "factor", "mixed", "readiness"} <= commands
+
+
+@pytest.mark.parametrize("command", _examples(), ids=lambda c: shlex.split(c)[3])
+def test_readme_example_runs(command):
+    argv = [sys.executable, *shlex.split(command)[1:]]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert isinstance(json.loads(done.stdout), dict)
+    assert not re.search(r"Traceback", done.stderr)
