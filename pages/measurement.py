@@ -562,7 +562,7 @@ with tab_agg:
                 st.caption(note)
             st.markdown("**How to read these numbers**\n\n" + "\n".join(f"- {note}" for note in agg.notes[:3]))
             cite("James, Demaree & Wolf (1984) rwg(j); LeBreton & Senter (2008) agreement bands; Bliese (2000) "
-                 f"ICC(1)/ICC(2). R: multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1)/12), "
+                 "ICC(1)/ICC(2). R: multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1)/12), "
                  "multilevel::ICC1(aov(score ~ factor(grpid))), multilevel::ICC2(...).")
             command("aggregate", file_arg, f"--group {shlex.quote(group_col)}",
                     flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args, f"--options {options}")

@@ -147,7 +147,6 @@ def _fit_binomial(frame, data, reference_levels) -> MixedResult:
             k = len(cols) // q
             cov[start // q:start // q + k] = Vc.reshape(k, q, k, q)[np.arange(k), :, np.arange(k), :]
         modes.append((u @ T.T, T @ cov @ T.T))
-    eta = frame.X @ g.beta + A @ g.u
     messages = _common_messages(frame, singular, converged, g.max_grad) + g.messages
     icc = vd.icc_adjusted if vd.var_random > 0 else None
     return MixedResult(

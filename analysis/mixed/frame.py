@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from analysis.errors import InputError
 from analysis.mixed.formula import (DesignColumns, ParsedFormula, RandomSpec, build_design,
@@ -217,3 +218,58 @@ def _check_slopes_vary(term: RandomTerm) -> None:
             raise InputError(f"'{name}' is constant within every '{term.factor}' group, so it cannot have "
                              "a random slope", column=name,
                              hint=f"drop it from the random part, e.g. (1 | {term.factor})")
+
+
+@dataclass
+class SparseStructure:
+    """The random-effects structure as sparse pieces (lme4's Z and Lambda_theta pattern).
+
+    ``Z`` is n x Q with one column per (term, level, coefficient), ordered as lme4 orders
+    them within a term (level-major); ``lambda_index`` gives, for every non-zero of the
+    block-diagonal relative covariance factor Lambda, its (row, column, theta position), so
+    ``Lambda = csc((theta[k], (rows, cols)))``; ``blocks`` holds (offset, levels, q) per term.
+    """
+    Z: "sp.csc_matrix"
+    lambda_rows: np.ndarray
+    lambda_cols: np.ndarray
+    lambda_theta: np.ndarray
+    blocks: list[tuple[int, int, int]]
+    n_theta: int
+
+    @property
+    def Q(self) -> int:
+        return self.Z.shape[1]
+
+    def lambda_matrix(self, theta: np.ndarray) -> "sp.csc_matrix":
+        return sp.csc_matrix((np.asarray(theta)[self.lambda_theta], (self.lambda_rows, self.lambda_cols)),
+                             shape=(self.Q, self.Q))
+
+
+def sparse_structure(frame: ModelFrame) -> SparseStructure:
+    """Build ``Z`` and the pattern of Lambda for every random term of ``frame``
+    (Bates et al. 2015, JSS 67(1), section 2.2)."""
+    n = len(frame.y)
+    rows, cols, vals = [], [], []
+    lam_rows, lam_cols, lam_theta = [], [], []
+    offset = theta_offset = 0
+    blocks = []
+    for t in frame.terms:
+        G, q = t.n_levels, t.q
+        for j in range(q):
+            rows.append(np.arange(n))
+            cols.append(offset + t.codes * q + j)
+            vals.append(t.Z[:, j])
+        # Lambda's block for a term: its lower-triangular T repeated on the diagonal, level by level.
+        k = 0
+        for j in range(q):
+            for i in range(j, q):
+                lam_rows.append(offset + np.arange(G) * q + i)
+                lam_cols.append(offset + np.arange(G) * q + j)
+                lam_theta.append(np.full(G, theta_offset + k))
+                k += 1
+        blocks.append((offset, G, q))
+        offset += G * q
+        theta_offset += t.n_theta
+    Z = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, offset))
+    return SparseStructure(Z, np.concatenate(lam_rows), np.concatenate(lam_cols), np.concatenate(lam_theta),
+                           blocks, theta_offset)

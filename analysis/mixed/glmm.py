@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from analysis.errors import InputError
-from analysis.mixed.frame import ModelFrame
+from analysis.mixed.frame import ModelFrame, sparse_structure
 from analysis.mixed.lmm import DENSE_LIMIT, optimize_theta, split_theta, theta_start
 
 
@@ -67,32 +67,12 @@ def glm_start(X, y, separation_names=None):
 class Laplace:
     def __init__(self, frame: ModelFrame):
         self.y, self.X = frame.y, frame.X
-        n = len(self.y)
-        rows, cols, vals = [], [], []
-        lam_rows, lam_cols, lam_theta = [], [], []
-        offset = theta_offset = 0
-        self.blocks = []
-        for t in frame.terms:
-            G, q = t.n_levels, t.q
-            for j in range(q):
-                rows.append(np.arange(n))
-                cols.append(offset + t.codes * q + j)
-                vals.append(t.Z[:, j])
-            k = 0
-            for j in range(q):
-                for i in range(j, q):
-                    lam_rows.append(offset + np.arange(G) * q + i)
-                    lam_cols.append(offset + np.arange(G) * q + j)
-                    lam_theta.append(np.full(G, theta_offset + k))
-                    k += 1
-            self.blocks.append((offset, G, q))
-            offset += G * q
-            theta_offset += t.n_theta
-        self.Q, self.ntheta = offset, theta_offset
-        self.Z = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                               shape=(n, offset))
-        self.lam = (np.concatenate(lam_rows), np.concatenate(lam_cols), np.concatenate(lam_theta))
-        self.u = np.zeros(offset)
+        structure = sparse_structure(frame)
+        self.blocks = structure.blocks
+        self.Q, self.ntheta = structure.Q, structure.n_theta
+        self.Z = structure.Z.tocsr()
+        self._structure = structure
+        self.u = np.zeros(structure.Q)
         # one grouping factor: block-diagonal system, solved group by group
         self.single = frame.terms[0] if len(frame.terms) == 1 else None
 
@@ -179,8 +159,7 @@ class Laplace:
         return pdev + ld
 
     def lam_matrix(self, theta):
-        r, c, k = self.lam
-        return sp.csc_matrix((theta[k], (r, c)), shape=(self.Q, self.Q))
+        return self._structure.lambda_matrix(theta)
 
     def pirls(self, theta, beta, u0=None):
         """Conditional modes u* for fixed (theta, beta); returns (deviance, u, mu, solver)."""

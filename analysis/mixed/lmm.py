@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
-from analysis.mixed.frame import ModelFrame, RandomTerm
+from analysis.mixed.frame import ModelFrame, RandomTerm, sparse_structure
 
 DENSE_LIMIT = 3000  # total random effects up to which the general path uses dense Cholesky
 
@@ -134,6 +134,21 @@ def _inv_logdet(M):
     return np.linalg.inv(M), float(2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum())
 
 
+def _fixed_solution(A: np.ndarray, p: int, ld: float, beta0: np.ndarray) -> Solution:
+    """Finish a PLS solve from the Schur complement ``A`` of [X y]'[X y] after the random
+    effects are profiled out: fixed effects, log|R_X|^2 and the penalised residual sum of
+    squares (Bates et al. 2015, JSS 67(1), eqs. 16-18)."""
+    XtXa, Xtya = A[:p, :p], A[:p, p]
+    if p:
+        cf = cho_factor(XtXa, lower=True)
+        beta = cho_solve(cf, Xtya)
+        ldRX2 = 2.0 * np.log(np.abs(np.diag(cf[0]))).sum()
+    else:
+        beta, ldRX2 = np.zeros(0), 0.0
+    pwrss = A[p, p] - Xtya @ beta
+    return Solution(ld, ldRX2, max(pwrss, 1e-300), beta + beta0, XtXa)
+
+
 class BlockedPLS:
     """One grouping factor: per-group sufficient statistics, batched q x q algebra."""
 
@@ -169,17 +184,7 @@ class BlockedPLS:
     def solve(self, theta) -> Solution:
         _, B, S, ld = self._factor(theta)
         C = B.reshape(-1, B.shape[2]).T @ S.reshape(-1, S.shape[2])
-        A = self.RtR - C
-        p = self.p
-        XtXa, Xtya = A[:p, :p], A[:p, p]
-        if p:
-            cf = cho_factor(XtXa, lower=True)
-            beta = cho_solve(cf, Xtya)
-            ldRX2 = 2.0 * np.log(np.abs(np.diag(cf[0]))).sum()
-        else:
-            beta, ldRX2 = np.zeros(0), 0.0
-        pwrss = A[p, p] - Xtya @ beta
-        return Solution(ld, ldRX2, max(pwrss, 1e-300), beta + self.beta0, XtXa)
+        return _fixed_solution(self.RtR - C, self.p, ld, self.beta0)
 
     def deviance_gradient(self, theta, reml: bool):
         """Profiled deviance and its analytic gradient in theta (one grouping factor).
@@ -259,42 +264,19 @@ class GeneralPLS:
         self.terms = frame.terms
         n, p = frame.X.shape
         self.n, self.p = n, p
-        blocks, offset = [], 0
-        rows_all, cols_all, vals_all = [], [], []
-        lam_rows, lam_cols, lam_theta = [], [], []
-        theta_offset = 0
-        for t in frame.terms:
-            G, q = t.n_levels, t.q
-            for j in range(q):
-                rows_all.append(np.arange(n))
-                cols_all.append(offset + t.codes * q + j)
-                vals_all.append(t.Z[:, j])
-            # Lambda block: for each level, T placed at (offset + g*q + i, offset + g*q + j)
-            k = 0
-            for j in range(q):
-                for i in range(j, q):
-                    lam_rows.append(offset + np.arange(G) * q + i)
-                    lam_cols.append(offset + np.arange(G) * q + j)
-                    lam_theta.append(np.full(G, theta_offset + k))
-                    k += 1
-            blocks.append((offset, G, q))
-            offset += G * q
-            theta_offset += t.n_theta
-        self.Q = offset
-        self.blocks = blocks
-        Z = sp.csc_matrix((np.concatenate(vals_all), (np.concatenate(rows_all), np.concatenate(cols_all))),
-                          shape=(n, offset))
+        structure = sparse_structure(frame)
+        self.Q = structure.Q
+        self.blocks = structure.blocks
+        Z = structure.Z
         self.beta0 = _ols(frame.X, frame.y)
         R = np.column_stack([frame.X, frame.y - frame.X @ self.beta0 if p else frame.y])
         self.ZtZ = (Z.T @ Z).tocsc()
         self.ZtR = np.asarray(Z.T @ R)
         self.RtR = R.T @ R
-        self.lam_rows = np.concatenate(lam_rows)
-        self.lam_cols = np.concatenate(lam_cols)
-        self.lam_theta = np.concatenate(lam_theta)
+        self._structure = structure
 
     def _lambda(self, theta):
-        return sp.csc_matrix((theta[self.lam_theta], (self.lam_rows, self.lam_cols)), shape=(self.Q, self.Q))
+        return self._structure.lambda_matrix(theta)
 
     def _factor(self, theta):
         Lam = self._lambda(theta)
@@ -315,17 +297,7 @@ class GeneralPLS:
     def solve(self, theta) -> Solution:
         _, B, solver, ld = self._factor(theta)
         S = solver(B)
-        A = self.RtR - B.T @ S
-        p = self.p
-        XtXa, Xtya = A[:p, :p], A[:p, p]
-        if p:
-            cf = cho_factor(XtXa, lower=True)
-            beta = cho_solve(cf, Xtya)
-            ldRX2 = 2.0 * np.log(np.abs(np.diag(cf[0]))).sum()
-        else:
-            beta, ldRX2 = np.zeros(0), 0.0
-        pwrss = A[p, p] - Xtya @ beta
-        return Solution(ld, ldRX2, max(pwrss, 1e-300), beta + self.beta0, XtXa)
+        return _fixed_solution(self.RtR - B.T @ S, self.p, ld, self.beta0)
 
     def modes(self, theta, beta, sigma):
         Lam, B, solver, _ = self._factor(theta)
@@ -512,8 +484,9 @@ def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None):
     scale = np.concatenate([theta_scale(terms), np.ones(extra_dims)])
     lower = np.concatenate([theta_lower(terms), np.full(extra_dims, -np.inf)])
     f = lambda x: dev(x * scale)  # noqa: E731
-    fg = None
-    if dev_grad is not None:
+    if dev_grad is None:
+        fg = None
+    else:
         def fg(x):
             value, gr = dev_grad(x * scale)
             return value, gr * scale
@@ -559,7 +532,6 @@ class LmmFit:
 def fit_lmm(frame: ModelFrame, reml: bool = True, start: np.ndarray | None = None) -> LmmFit:
     pls = make_pls(frame)
     n, p = frame.n, frame.X.shape[1]
-    lower = theta_lower(frame.terms)
 
     def dev(theta):
         try:
@@ -567,13 +539,14 @@ def fit_lmm(frame: ModelFrame, reml: bool = True, start: np.ndarray | None = Non
         except (np.linalg.LinAlgError, ValueError):
             return np.inf
 
-    dev_grad = None
     if isinstance(pls, BlockedPLS):
         def dev_grad(theta):
             try:
                 return pls.deviance_gradient(theta, reml)
             except (np.linalg.LinAlgError, ValueError):
                 return np.inf, np.zeros_like(theta)
+    else:
+        dev_grad = None
     theta, fval, max_grad = optimize_theta(dev, frame.terms, start, dev_grad=dev_grad)
     sol = pls.solve(theta)
     sigma = sigma_hat(sol, n, p, reml)
