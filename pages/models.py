@@ -54,8 +54,17 @@ CENTRING = {"c_": "grand-mean centred (level 1)", "cwc_": "group-mean centred, w
 
 # ------------------------------------------------------------------ cached analysis calls
 @st.cache_data(show_spinner=False, max_entries=16)
+def _table(data: pd.DataFrame, survey: str, servants: pd.DataFrame | None, min_n: int) -> pd.DataFrame:
+    return cm.model_data(data, state.instrument(survey), servants=servants,
+                         servant_instrument=state.instrument("public_servant") if servants is not None else None,
+                         min_n=min_n)
+
+
 def table_for(data: pd.DataFrame, survey: str) -> pd.DataFrame:
-    return cm.model_data(data, state.instrument(survey))
+    """The survey's model table; citizens also get their municipality's readiness from the
+    public servants (readiness_muni) when that survey is loaded."""
+    servants = state.dataset("public_servant") if survey == "citizen" else None
+    return _table(data, survey, servants.data if servants is not None else None, state.min_n())
 
 
 def _fit_data(frame: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[str]]:
@@ -504,6 +513,10 @@ data_name = f"model_data_{survey}"
 source = state.sources()[survey]
 data_file = f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)
 command = ["python -m analysis mixed", data_file, "--instrument", survey, "--formula", shlex.quote(result.formula)]
+if "readiness_muni" in result.formula:
+    servants_source = state.sources()["public_servant"]
+    command += ["--servants", f"sample_data/{servants_source.filename}" if servants_source.is_sample
+                else shlex.quote(servants_source.filename), "--min-n", str(state.min_n())]
 if not reml and not binomial:
     command.append("--ml")
 if binomial:

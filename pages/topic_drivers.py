@@ -28,7 +28,7 @@ import plotly.graph_objects as go  # noqa: E402
 
 from analysis import topics  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
-from ui import charts_models  # noqa: E402
+from analysis.mixed.model_data import model_data  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
@@ -81,9 +81,11 @@ def _fit(formula: str, data: pd.DataFrame, family: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _models_columns(data: pd.DataFrame, iid: str) -> tuple[str, ...]:
-    """Columns the Models screen fits on (its own table), to link only to models it can open."""
-    return tuple(charts_models.model_data(data, state.instrument(iid)).columns)
+def _models_columns(data: pd.DataFrame, servants: pd.DataFrame | None, min_n: int) -> tuple[str, ...]:
+    """Columns the Models screen fits citizens on (its own table), to link only to models it can open."""
+    return tuple(model_data(data, state.instrument(CITIZEN), servants=servants,
+                            servant_instrument=state.instrument(SERVANT) if servants is not None else None,
+                            min_n=min_n).columns)
 
 
 # ------------------------------------------------------------------ helpers
@@ -250,7 +252,8 @@ if citizens is not None:
                   + spec.note + f" Municipalities differ: ICC {model.icc:.2f} on the latent scale.")
             st.dataframe(fixed, hide_index=True, key="s3_model_table")
             download_buttons(fixed, "digital_participation_model", key="s3_model")
-            _models_link(spec.formula, spec.family, _models_columns(frames[CITIZEN], CITIZEN),
+            _models_link(spec.formula, spec.family,
+                         _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),
                          "Open this model in the Models screen")
             cite("Multilevel logistic regression, Laplace approximation as lme4::glmer (Bates et al. 2015)")
 
@@ -370,6 +373,7 @@ else:
                   + " Municipalities whose readiness is withheld for privacy are left out of the model.")
             st.dataframe(fixed, hide_index=True, key="s3_link_table")
             download_buttons(fixed, "readiness_and_citizen_participation_model", key="s3_link_model")
-            _models_link(link.formula, link.family, _models_columns(frames[CITIZEN], CITIZEN),
+            _models_link(link.formula, link.family,
+                         _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),
                          "Open this model in the Models screen")
             cite("Bliese (2000) aggregation; Enders & Tofighi (2007) centring; lme4::glmer (Bates et al. 2015)")

@@ -134,6 +134,28 @@ def test_link_opens_a_logistic_model_with_odds_ratios(tmp_path):
     assert "odds" in " ".join(i.value for i in at.info)
 
 
+def test_linked_municipality_readiness_opens_and_equals_the_command():
+    """Issue 6's linking model: servants' readiness per municipality as a level-2 predictor of
+    citizens' digital co-production, opened in the Models screen and run headless with --servants."""
+    formula = "any_digital ~ c_readiness_muni + c_age10 + (1 | municipality_id)"
+    at = _run({"survey": "citizen", "formula": formula, "family": "binomial"})
+    assert not at.exception and _errors(at) == []
+    fixed = _table(at, "odds_ratio")
+    assert "c_readiness_muni" in fixed["term"].tolist()
+    line = next(c.value for c in at.code if c.value.startswith("python -m analysis mixed"))
+    argv = shlex.split(line)[4:-1]
+    assert argv[argv.index("--servants") + 1] == "sample_data/public_servants.csv"
+    argv[0] = str(ROOT / argv[0])
+    argv[argv.index("--servants") + 1] = str(ROOT / "sample_data" / "public_servants.csv")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli.main(["mixed", *argv, "--json"]) == 0
+    command = json.loads(out.getvalue())
+    assert_allclose(fixed["estimate"], [r["estimate"] for r in command["fixed"]], rtol=1e-9)
+    # municipalities whose readiness is withheld (small organisations) leave their citizens out
+    assert command["n_obs"] < 4000
+
+
 def test_reference_level_and_ml_change_the_fit():
     at = _run({"survey": "citizen"})
     assert not at.exception and _errors(at) == []

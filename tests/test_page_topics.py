@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from urllib.parse import unquote_plus
 
 import numpy as np
 import pandas as pd
@@ -243,3 +244,11 @@ def test_screen3_filter_narrows_every_section(citizens):
     expected = topics.broaden_deepen(older, state.instrument("citizen"), min_n=MIN_N).counts
     counts = _frame_with(at, "offline participation", "no", "yes")
     assert int(counts[["no", "yes"]].to_numpy().sum()) == int(np.nansum(expected.to_numpy()))
+
+
+def test_screen3_linking_model_opens_in_the_models_screen():
+    """Issue 6: the model linking municipality readiness to citizens' participation is
+    openable in the Models screen (a link carrying its formula), not only shown here."""
+    at = _run("drivers")
+    links = [m.value for m in at.markdown if "/models?" in m.value]
+    assert any("c_readiness_muni" in unquote_plus(link) for link in links), links

@@ -19,6 +19,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--reference", action="append", default=[], metavar="COLUMN=LEVEL",
                         help="reference level of a categorical predictor (repeatable)")
     parser.add_argument("--sheet", default=None, help="sheet name for .xlsx files")
+    parser.add_argument("--servants", default=None, metavar="FILE",
+                        help="with --instrument citizen: the public-servant survey, whose readiness per "
+                             "municipality becomes the column readiness_muni")
+    parser.add_argument("--min-n", type=int, default=5, dest="min_n",
+                        help="with --servants: smallest organisation/municipality whose readiness is used (default 5)")
 
 
 def _reference_levels(items: list[str]) -> dict[str, str]:
@@ -42,6 +47,14 @@ def run(args):
         from analysis.instruments import load_instrument
         from analysis.mixed.model_data import model_data, with_derived
 
-        data, _ = with_derived(model_data(data, load_instrument(args.instrument)), args.formula)
+        servants = servant_instrument = None
+        if args.servants:
+            from analysis.pipeline import prepare
+
+            servant_instrument = load_instrument("public_servant")
+            servants = prepare(args.servants, servant_instrument, min_share=args.min_share).data
+        table = model_data(data, load_instrument(args.instrument), servants=servants,
+                           servant_instrument=servant_instrument, min_n=args.min_n)
+        data, _ = with_derived(table, args.formula)
     return fit(args.formula, data, reml=not args.ml, family=args.family,
                reference_levels=_reference_levels(args.reference))

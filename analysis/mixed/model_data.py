@@ -29,13 +29,20 @@ GROUP_PREFIXES = ("c_gm_", "gm_", "cwc_")
 _NAME = re.compile(r"`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*")
 
 
-def model_data(data: pd.DataFrame, instrument) -> pd.DataFrame:
+def model_data(data: pd.DataFrame, instrument, *, servants: pd.DataFrame | None = None,
+               servant_instrument=None, min_n: int = 5) -> pd.DataFrame:
     """The respondent-level table the Models page fits: ids, grouping columns, demographics
     (categorical ones as their labels, so terms read ``genderWoman``), one column per
     construct score, ``age10`` (age in decades), ``female`` (1 = gender "Woman", as in
     ``sample_data/README.md``), ``readiness_index`` (mean of the readiness
     dimension scores, missing if any is missing, as in ``sample_data/README.md``) and, for
-    citizens, ``any_digital`` / ``any_offline`` (``analysis.topics.participation``)."""
+    citizens, ``any_digital`` / ``any_offline`` (``analysis.topics.participation``).
+
+    With ``servants`` (prepared public-servant data) and ``servant_instrument``, citizens also
+    get ``readiness_muni``: their municipality's readiness from the servants' answers, as
+    ``analysis.topics.link_readiness_to_municipalities`` aggregates it (small organisations
+    and municipalities below ``min_n`` servants left out), a level-2 predictor linking the
+    two surveys."""
     from analysis.topics import participation
 
     groups = [c for c in instrument.group_columns.values() if c in data.columns]
@@ -62,6 +69,11 @@ def model_data(data: pd.DataFrame, instrument) -> pd.DataFrame:
     dims = [c.key for c in instrument.readiness_dimensions if c.key in data.columns]
     if dims:
         frame["readiness_index"] = data[dims].mean(axis=1, skipna=False)
+    if servants is not None and servant_instrument is not None:
+        from analysis.topics import link_readiness_to_municipalities
+
+        linked = link_readiness_to_municipalities(servants, data, servant_instrument, min_n=min_n)
+        frame["readiness_muni"] = linked.data["readiness_muni"]
     try:
         part = participation(data, instrument)
         frame["any_digital"], frame["any_offline"] = part["any_digital"], part["any_offline"]
