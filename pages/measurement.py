@@ -29,7 +29,7 @@ from analysis.privacy import suppress  # noqa: E402
 from analysis.reliability import reliability  # noqa: E402
 from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
 from ui import charts, state  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -120,10 +120,7 @@ def flag(name: str, values) -> str:
 # ------------------------------------------------------------------ choices
 
 loaded = [iid for iid in state.SURVEYS if state.dataset(iid) is not None]
-if not loaded:
-    st.warning("No survey data could be prepared. Load a file on the Data page.", icon=":material/upload_file:")
-    page_link("pages/data.py", "Load and check data")
-    st.stop()
+stop_unless_loaded(loaded)
 
 survey = st.segmented_control("Survey", loaded, format_func=state.survey_label, default=loaded[0],
                               key="m_survey", bind="query-params", required=True)

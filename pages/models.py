@@ -32,7 +32,7 @@ from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
 from analysis.store import Store  # noqa: E402
 from ui import charts_models as cm  # noqa: E402
 from ui import state  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -225,10 +225,7 @@ def keep_model(spec: dict) -> None:
 
 # ------------------------------------------------------------------ survey and data
 loaded = [iid for iid in state.SURVEYS if state.dataset(iid) is not None]
-if not loaded:
-    st.warning("No survey data could be prepared. Load a file on the Data page.", icon=":material/upload_file:")
-    page_link("pages/data.py", "Load and check data")
-    st.stop()
+stop_unless_loaded(loaded)
 
 # The survey is kept in the URL by its id (?survey=citizen), the form other screens link with;
 # a widget bound to the URL would write its on-screen label there instead.

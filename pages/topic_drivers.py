@@ -31,7 +31,7 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.mixed.model_data import model_data  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -154,11 +154,7 @@ def _or_text(row: pd.Series, what: str) -> str:
 
 # ------------------------------------------------------------------ the page
 frames = {iid: (p.data if (p := state.dataset(iid)) is not None else None) for iid in (CITIZEN, SERVANT)}
-if all(df is None for df in frames.values()):
-    st.warning("No survey is loaded (or it could not be read). Load the data on the Data page.",
-               icon=":material/upload_file:")
-    page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
-    st.stop()
+stop_unless_loaded(frames)
 min_n = state.min_n()
 view = filter_bar("s3", frames, ["muni", "gender", "age", "edu", "area"], min_n=min_n)
 citizens, servants = view.get(CITIZEN), view.get(SERVANT)

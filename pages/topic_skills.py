@@ -24,7 +24,7 @@ from analysis import topics  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -111,11 +111,7 @@ def _heatmap(table: pd.DataFrame, labels: dict) -> go.Figure:
 # ------------------------------------------------------------------ the page
 prepared = {iid: state.dataset(iid) for iid in SURVEYS}
 frames = {iid: (p.data if p is not None else None) for iid, p in prepared.items()}
-if all(df is None for df in frames.values()):
-    st.warning("No survey is loaded (or it could not be read). Load the data on the Data page.",
-               icon=":material/upload_file:")
-    page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
-    st.stop()
+stop_unless_loaded(frames)
 min_n = state.min_n()
 view = filter_bar("s1", frames, ["org", "muni", "gender", "age", "edu", "role", "orgtype", "area"], min_n=min_n)
 available = [iid for iid in SURVEYS if view.get(iid) is not None]

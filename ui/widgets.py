@@ -98,3 +98,12 @@ def page_link(path: str, label: str, *, icon: str | None = None, help: str | Non
         st.page_link(path, label=label, icon=icon, help=help)
     except StreamlitAPIException:  # the page runs on its own (tests), outside app.py's navigation
         st.markdown(f"- {label}")
+
+
+def stop_unless_loaded(loaded) -> None:
+    """Stop the page with a pointer to the Data page when no survey could be prepared."""
+    if any(x is not None for x in (loaded.values() if isinstance(loaded, dict) else loaded)):
+        return
+    st.warning("No survey data could be prepared. Load a file on the Data page.", icon=":material/upload_file:")
+    page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
+    st.stop()
