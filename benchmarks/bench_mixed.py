@@ -177,12 +177,12 @@ def write_results(rows, args) -> None:
         "",
         "Simulated two-level data (`benchmarks/bench_mixed.py`): y = 1 + 0.5 x + 0.3 z + 0.2 x z + u0 + u1 x + e, "
         "REML, formula `y ~ x * z + (1 | g)` or `y ~ x * z + (1 + x | g)`. "
-        f"Median of {args.repeats} runs ({args.large_r_repeats} for lme4 at 1M rows). *command* = whole `python -m analysis mixed FILE --json` process "
+        f"Median of {args.repeats} runs ({args.large_r_repeats} for lme4 at 1M rows; rows kept with --merge keep their own counts, see the note). *command* = whole `python -m analysis mixed FILE --json` process "
         "(start-up, CSV read, fit, Satterthwaite df, JSON); *fit* = `analysis.mixed.fit` in process on the "
         "DataFrame; *lme4* = `Rscript` with `read.csv` + `lmer` (lme4 1.1-31, default control) on the same CSV. "
         "Memory = peak RSS of the process. *max abs diff beta* = largest absolute difference in fixed estimates. "
-        "The command's time includes reading the CSV with `analysis.io.read_data`, which dominates at 1M rows "
-        "(about 10-15 s there, against ~0.6 s for a bare `pandas.read_csv`); *fit* is the model alone. "
+        "The command's time includes start-up (about 0.6 s) and reading the CSV with `analysis.io.read_data`; "
+        "*fit* is the model alone. "
         "Timings were taken on a shared 2-CPU machine under load from other jobs, so they are noisy.",
         "",
         "| rows | per group | groups | model | command (s) | fit (s) | lme4 (s) | command MB | lme4 MB | max abs diff beta | converged |",
