@@ -112,10 +112,8 @@ def _heatmap(result, min_n: int) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=z, x=["Readiness index", *names], y=labels, text=text, texttemplate="%{text}",
                                hovertext=hover, hoverinfo="text", zmin=0, zmax=100, colorscale="Blues",
                                colorbar=dict(title="0-100")))
-    fig.update_layout(height=160 + 22 * len(groups), yaxis=dict(autorange="reversed", type="category"),
-                      xaxis=dict(side="top"),
-                      title="Readiness per organisation (0-100); blank rows are withheld for privacy",
-                      margin=dict(t=60, l=10))
+    fig.update_layout(height=220 + 22 * len(groups), yaxis=dict(autorange="reversed", type="category"),
+                      xaxis=dict(side="top", tickangle=-30), margin=dict(t=120, l=10))
     return fig
 
 
@@ -144,6 +142,7 @@ st.header("Readiness dimensions per organisation")
 if result is not None:
     shown = result.groups[~result.groups["suppressed"] & (result.groups["n"] > 0)]
     bench = result.benchmark.set_index("measure")
+    st.caption("Readiness per organisation (0-100); blank rows are withheld for privacy.")
     st.plotly_chart(_heatmap(result, min_n), key="s2_heatmap")
     dims_sorted = bench.drop(index="index").sort_values("median")
     in_view = int((result.groups["n"] > 0).sum())

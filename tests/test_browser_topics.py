@@ -64,7 +64,7 @@ def test_topic_screen_filter_link_reopens_view(page, browser, dashboard, screen)
     _clean(page)
     _wait_for_charts(page, 3)
     before = _caption_in_view(page)
-    screenshot(page, f"topic_{screen}")
+    screenshot(page, screen)
 
     box = _multiselect(page, label)
     box.click()
@@ -78,7 +78,7 @@ def test_topic_screen_filter_link_reopens_view(page, browser, dashboard, screen)
     after = _caption_in_view(page)
     assert after != before and option in after
     _wait_for_charts(page, 3)
-    screenshot(page, f"topic_{screen}_filtered")
+    screenshot(page, f"{screen}_filtered")
 
     colleague = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
