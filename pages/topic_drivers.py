@@ -223,8 +223,11 @@ if citizens is not None:
         st.dataframe(shares, hide_index=True, key="s3_bd_shares")
         download_buttons(shares, "broaden_deepen_shares", key="s3_bd_shares")
         st.markdown("**Who are they?** Profiles of the four participation patterns (shares of each group, or means)")
-        profiles = bd.profiles.pivot_table(index=["variable", "level"], columns="pattern", values="value",
-                                           observed=False, sort=False, dropna=False).reset_index()
+        # one row per (variable, level) that exists; suppressed cells stay empty
+        profiles = (bd.profiles.set_index(["variable", "level", "pattern"])["value"]
+                    .unstack("pattern").reindex(columns=[p for p in topics.PATTERNS if p in set(bd.profiles["pattern"])])
+                    .reindex(pd.MultiIndex.from_frame(bd.profiles[["variable", "level"]].drop_duplicates()))
+                    .reset_index())
         profiles.columns.name = None
         st.dataframe(profiles, hide_index=True, key="s3_bd_profiles",
                      column_config={c: st.column_config.NumberColumn(format="%.2f") for c in topics.PATTERNS})
