@@ -31,7 +31,7 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.mixed.model_data import model_data  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -188,7 +188,7 @@ if citizens is not None:
               + ". A p below .05 means the shares differ more than chance would explain; the bars' whiskers "
                 f"are 95% Wilson intervals (Wilson 1927). Groups of fewer than {min_n} people are not shown.")
         table = divide.drop(columns=["reading"])
-        st.dataframe(table, hide_index=True, key="s3_divide_table")
+        st.dataframe(table, hide_index=True, key="s3_divide_table", column_config=p_formats(table))
         download_buttons(table, "digital_divide", key="s3_divide")
 
     # ---- 2. broaden or deepen
@@ -249,7 +249,7 @@ if citizens is not None:
             plain(f"`{spec.formula}` on {model.n_obs} citizens in {next(iter(model.groups.values()))} municipalities: "
                   + "; ".join(text) + ". An odds ratio above 1 means higher odds of digital co-production. "
                   + spec.note + f" Municipalities differ: ICC {model.icc:.2f} on the latent scale.")
-            st.dataframe(fixed, hide_index=True, key="s3_model_table")
+            st.dataframe(fixed, hide_index=True, key="s3_model_table", column_config=p_formats(fixed))
             download_buttons(fixed, "digital_participation_model", key="s3_model")
             _models_link(spec.formula, spec.family,
                          _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),
@@ -370,7 +370,7 @@ else:
                      "The data do not show a clear link between an administration's readiness and its citizens' "
                      "digital co-production (the CI includes 1).")
                   + " Municipalities whose readiness is withheld for privacy are left out of the model.")
-            st.dataframe(fixed, hide_index=True, key="s3_link_table")
+            st.dataframe(fixed, hide_index=True, key="s3_link_table", column_config=p_formats(fixed))
             download_buttons(fixed, "readiness_and_citizen_participation_model", key="s3_link_model")
             _models_link(link.formula, link.family,
                          _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),

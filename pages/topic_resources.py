@@ -32,7 +32,7 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar, with_age_band  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, p_formats, page_link, plain  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -227,7 +227,7 @@ elif result is not None and engagement is not None and engagement.key in data.co
     with guarded("fitting the engagement model"):
         spec, model = _engagement_model(data, group, min_n)
         fixed = model.fixed_table()
-        st.dataframe(fixed, hide_index=True, key="s2_model_table")
+        st.dataframe(fixed, hide_index=True, key="s2_model_table", column_config=p_formats(fixed))
         download_buttons(fixed, "engagement_model", key="s2_model")
         row = fixed.set_index("term")
         between, within = row.loc["readiness_between"], row.loc["readiness_within"]
@@ -268,5 +268,5 @@ if skills and resources:
                 "skills accordingly only where r is clearly above 0 (about .1 small, .3 medium; Cohen 1988). "
                 "A correlation between individuals says nothing about cause.")
         shown = pairs.drop(columns=["reading"])
-        st.dataframe(shown, hide_index=True, key="s2_skills_table")
+        st.dataframe(shown, hide_index=True, key="s2_skills_table", column_config=p_formats(shown))
         download_buttons(shown, "resources_training_vs_skills", key="s2_skills")

@@ -24,7 +24,7 @@ from analysis import topics  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import cite, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -162,7 +162,7 @@ if view.get("public_servant") is not None and view.get("citizen") is not None:
             " The rank-biserial r is the difference between the chance that a public servant scores higher "
             "than a citizen and the reverse (-1 to 1)."))
         shown = both.drop(columns=["reading"])
-        st.dataframe(shown, hide_index=True, key="s1_surveys_table")
+        st.dataframe(shown, hide_index=True, key="s1_surveys_table", column_config=p_formats(shown))
         download_buttons(shown, "servants_vs_citizens", key="s1_surveys")
         cite("Welch (1947) t test; Hedges & Olkin (1985) g with its CI; pingouin (Vallat 2018). "
              "R: t.test(var.equal = FALSE), effectsize::hedges_g")
@@ -222,7 +222,7 @@ if available:
                   + (f"{note}. " if note else "")
                   + "The test follows the outcome and the number of groups (two groups: Welch t or Mann-Whitney; "
                     "more: Welch ANOVA or Kruskal-Wallis; categories: chi-square with Cramer's V).")
-            st.dataframe(table, hide_index=True, key="s1_groups_table")
+            st.dataframe(table, hide_index=True, key="s1_groups_table", column_config=p_formats(table))
             download_buttons(table, f"compare_{outcome}_by_{by}", key="s1_groups")
             cite("Welch (1951) ANOVA; Kruskal & Wallis (1952); Steiger (2004) CIs for eta squared; "
                  "Tomczak & Tomczak (2014) epsilon squared. R: oneway.test, kruskal.test, chisq.test")

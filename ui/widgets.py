@@ -107,3 +107,12 @@ def stop_unless_loaded(loaded) -> None:
     st.warning("No survey data could be prepared. Load a file on the Data page.", icon=":material/upload_file:")
     page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
     st.stop()
+
+
+P_COLUMNS = ("p", "p_value", "p-unc", "p_diff", "p_boundary", "pval")
+
+
+def p_formats(df: pd.DataFrame) -> dict:
+    """``column_config`` showing p-values with three significant digits (2.3e-16, 0.0412)
+    instead of a long row of zeros."""
+    return {c: st.column_config.NumberColumn(c, format="%.3g") for c in df.columns if str(c) in P_COLUMNS}
