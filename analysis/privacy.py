@@ -49,7 +49,8 @@ from analysis.errors import InputError
 DEFAULT_MIN_N = 5
 
 
-def _check_min_n(min_n) -> int:
+def check_min_n(min_n) -> int:
+    """The privacy threshold as an int; InputError unless it is a whole number of at least 1."""
     try:
         value = int(min_n)
     except (TypeError, ValueError):
@@ -100,7 +101,7 @@ def suppress(table: pd.DataFrame, count_col: str = "n", min_n: int = DEFAULT_MIN
     Formula source: Hundepool et al. (2012), threshold rule and secondary suppression.
     R: ``sdcTable::protectTable(..., method = "SIMPLEHEURISTIC")``.
     """
-    min_n = _check_min_n(min_n)
+    min_n = check_min_n(min_n)
     if count_col not in table.columns:
         raise InputError(f"the table has no count column '{count_col}'", column=count_col)
     out = table.copy()
@@ -166,7 +167,8 @@ def _normalise_filters(data: pd.DataFrame, filters: Mapping | None) -> dict:
     return active
 
 
-def _mask(data: pd.DataFrame, filters: Mapping) -> pd.Series:
+def filter_mask(data: pd.DataFrame, filters: Mapping) -> pd.Series:
+    """Rows matching every ``{column: [values]}`` condition (numeric columns compared as numbers)."""
     mask = pd.Series(True, index=data.index)
     for col, values in filters.items():
         if pd.api.types.is_numeric_dtype(data[col]):
@@ -189,7 +191,7 @@ def protected_rows(data: pd.DataFrame, group: str, min_n: int = DEFAULT_MIN_N,
 
     ``counted`` (boolean mask) says which rows count as respondents (default: all rows).
     """
-    min_n = _check_min_n(min_n)
+    min_n = check_min_n(min_n)
     if group not in data.columns:
         raise InputError("unknown group column", column=str(group),
                          hint="choose the column that holds the organisation or unit")
@@ -227,7 +229,7 @@ def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAU
     ``1 .. min_n - 1`` are listed in ``suppress_groups``. ``counted`` marks the rows that
     count as respondents (e.g. those with a score). Source: Denning & Schlörer (1983).
     """
-    min_n = _check_min_n(min_n)
+    min_n = check_min_n(min_n)
     active = _normalise_filters(data, filters)
     counted = pd.Series(True, index=data.index) if counted is None else counted.reindex(data.index).fillna(False).astype(bool)
     protected = (protected_rows(data, group, min_n, counted) if group is not None
@@ -241,7 +243,7 @@ def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAU
         # the rows a published view with these conditions is computed from
         if not conditions:
             return counted
-        return _mask(data, conditions) & counted & ~protected
+        return filter_mask(data, conditions) & counted & ~protected
 
     full = view(active)
     n_full = int(full.sum())
@@ -271,6 +273,6 @@ def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAU
                 small = small or (0 < diff < min_n)
             if small:
                 suppress_groups.append(g)
-    kept = data.loc[_mask(data, active) & ~protected]
+    kept = data.loc[filter_mask(data, active) & ~protected]
     return FilterCheck(data=kept, n=n_full, filters=active, suppress_groups=suppress_groups,
                        protected_groups=protected_groups)

@@ -265,7 +265,7 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     values kept) are checked by ``analysis.privacy.check_filter`` against small subsets and
     difference attacks. See the module docstring for every definition.
     """
-    min_n = privacy._check_min_n(min_n)
+    min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
     dims = [c for c in instrument.readiness_dimensions if any(it.id in data.columns for it in c.items)]
     if not dims:
@@ -279,7 +279,7 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     check = privacy.check_filter(scored, filters, min_n, group=group, counted=counted)
     # Values are computed on the filtered rows *including* protected groups and then blanked,
     # so the table lists every group; nothing blanked enters the benchmark or the ICCs.
-    mask = privacy._mask(scored, check.filters) if check.filters else pd.Series(True, index=scored.index)
+    mask = privacy.filter_mask(scored, check.filters) if check.filters else pd.Series(True, index=scored.index)
     view = scored.loc[mask & counted]
     items = view[[it.id for c in dims for it in c.items if it.id in view.columns]].copy()
     for c in dims:
