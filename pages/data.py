@@ -144,8 +144,10 @@ with st.container(border=True):
                               min_value=0, value=int(st.session_state.get("study_invited", {}).get(survey) or 0),
                               key=f"invited_{survey}")
     st.session_state.setdefault("study_invited", {})[survey] = invited or None
-    min_n = st.number_input("Privacy threshold: smallest group whose scores may be shown", min_value=2,
-                            max_value=50, value=state.min_n(), key="study_min_n_input")
+    min_n = st.number_input("Privacy threshold: smallest group whose scores may be shown",
+                            min_value=state.min_n_floor(), max_value=50, value=state.min_n(), key="study_min_n_input",
+                            help=f"Can be raised for this study; this server does not allow less than "
+                                 f"{state.min_n_floor()} (COPROD_MIN_N_FLOOR).")
     state.set_min_n(min_n)
 
     store = Store()

@@ -305,3 +305,18 @@ def test_page_numbers_equal_a_hand_computation_from_the_file():
     table = _dimension_table(at)
     assert_allclose(table[["score", "95% CI low", "95% CI high", "n"]].to_numpy(float), expected, rtol=1e-10)
     assert _metric(at, "Readiness index (0-100)") == f"{expected[:, 0].mean():.1f}"
+
+
+def test_threshold_cannot_be_lowered_below_the_server_floor(small_orgs):
+    """On a hosted dashboard any visitor can open the Data page; a study threshold below the
+    server's floor (COPROD_MIN_N_FLOOR, default 5) is ignored, so small groups stay hidden."""
+    at = _run(small_orgs[0], min_n=2)
+    assert not at.metric
+    assert any("protect" in w.value for w in at.warning)
+
+
+def test_server_floor_can_be_lowered_by_whoever_runs_it(monkeypatch, small_orgs):
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "2")
+    assert state.min_n_floor() == 2
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "not a number")
+    assert state.min_n_floor() == state.DEFAULT_MIN_N

@@ -14,6 +14,7 @@ Nothing here computes statistics: it only calls ``analysis.pipeline.prepare``
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,6 +34,19 @@ SURVEYS: dict[str, tuple[str, str]] = {
     "citizen": ("Citizens", "citizens.csv"),
 }
 DEFAULT_MIN_N = 5
+
+
+def min_n_floor() -> int:
+    """The lowest privacy threshold anyone using this server may choose.
+
+    A study may raise its threshold, but on a shared (hosted) dashboard any visitor can open
+    the Data page, so lowering it below the floor is refused; whoever runs the server sets the
+    floor with ``COPROD_MIN_N_FLOOR`` (default 5, the usual rule).
+    """
+    try:
+        return max(2, int(os.environ.get("COPROD_MIN_N_FLOOR", DEFAULT_MIN_N)))
+    except ValueError:
+        return DEFAULT_MIN_N
 
 
 @dataclass(frozen=True)
@@ -131,11 +145,11 @@ def instrument(instrument_id: str):
 
 def min_n() -> int:
     """The study's privacy threshold: no score is shown for a group with fewer respondents."""
-    return int(st.session_state.get("study_min_n", DEFAULT_MIN_N))
+    return max(min_n_floor(), int(st.session_state.get("study_min_n", DEFAULT_MIN_N)))
 
 
 def set_min_n(value: int) -> None:
-    st.session_state["study_min_n"] = max(2, int(value))
+    st.session_state["study_min_n"] = max(min_n_floor(), int(value))
 
 
 def survey_label(instrument_id: str) -> str:
