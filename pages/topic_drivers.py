@@ -152,6 +152,15 @@ def _or_text(row: pd.Series, what: str) -> str:
             f"p = {row['p']:.3g})")
 
 
+def _ranked_block(ranked: pd.DataFrame, title: str, colour: str, name: str, reading: str) -> None:
+    """A ranked construct list as a bar chart, its reading, the table and its downloads."""
+    st.plotly_chart(_ranked_chart(ranked, title, colour), key=f"s3_{name}")
+    plain(reading)
+    table = ranked.drop(columns=["reading"])
+    st.dataframe(table, hide_index=True, key=f"s3_{name}_table")
+    download_buttons(table, name, key=f"s3_{name}")
+
+
 # ------------------------------------------------------------------ the page
 frames = {iid: (p.data if (p := state.dataset(iid)) is not None else None) for iid in (CITIZEN, SERVANT)}
 stop_unless_loaded(frames)
@@ -268,14 +277,12 @@ for col, iid, data, title in ((cols[0], CITIZEN, citizens, "Citizens' barriers")
         if ranked.empty:
             st.caption(f"The {state.survey_label(iid).lower()} survey asks no barrier questions.")
             continue
-        st.plotly_chart(_ranked_chart(ranked, title, "#c0392b"), key=f"s3_barriers_{iid}")
         top = ranked.iloc[0]
-        plain(f"{state.survey_label(iid)}: the most endorsed is {top['label'].lower()} ({top['agree_share']:.0%} lean "
-              f"towards agreeing, mean {top['mean']:.2f}, 95% CI {top['ci_low']:.2f} to {top['ci_high']:.2f}); "
-              f"the least {ranked.iloc[-1]['label'].lower()} ({ranked.iloc[-1]['agree_share']:.0%}).")
-        table = ranked.drop(columns=["reading"])
-        st.dataframe(table, hide_index=True, key=f"s3_barriers_table_{iid}")
-        download_buttons(table, f"barriers_{iid}", key=f"s3_barriers_{iid}")
+        _ranked_block(ranked, title, "#c0392b", f"barriers_{iid}",
+                      f"{state.survey_label(iid)}: the most endorsed is {top['label'].lower()} ({top['agree_share']:.0%} "
+                      f"lean towards agreeing, mean {top['mean']:.2f}, 95% CI {top['ci_low']:.2f} to "
+                      f"{top['ci_high']:.2f}); the least {ranked.iloc[-1]['label'].lower()} "
+                      f"({ranked.iloc[-1]['agree_share']:.0%}).")
 cite(CLIFTON + ": citizens' skills, access and trust, and administrations' resistance, resources and "
      "rules are the barriers the review names; training, low-cost ICT and fitting regulation the enablers.")
 
@@ -319,12 +326,8 @@ for col, iid, data in ((cols[0], SERVANT, servants), (cols[1], CITIZEN, citizens
         ranked = _ranked(data, iid, "outcomes")
         if ranked.empty:
             continue
-        st.plotly_chart(_ranked_chart(ranked, f"{state.survey_label(iid)}: perceived outcomes", "#8e44ad"),
-                        key=f"s3_outcomes_{iid}")
-        plain("; ".join(ranked["reading"]) + ".")
-        table = ranked.drop(columns=["reading"])
-        st.dataframe(table, hide_index=True, key=f"s3_outcomes_table_{iid}")
-        download_buttons(table, f"outcomes_{iid}", key=f"s3_outcomes_{iid}")
+        _ranked_block(ranked, f"{state.survey_label(iid)}: perceived outcomes", "#8e44ad", f"outcomes_{iid}",
+                      "; ".join(ranked["reading"]) + ".")
 cite(PALETTI + ": co-production through ICT can create public value and better services, while critics "
      "warn of losing the human touch.")
 

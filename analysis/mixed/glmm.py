@@ -64,6 +64,21 @@ def glm_start(X, y, separation_names=None):
     return beta
 
 
+def _halving_step(pdev, u, delta, pd):
+    """One PIRLS update of the spherical random effects ``u``: the Newton step ``delta``,
+    halved until the penalised deviance ``pdev`` does not increase (as lme4's PIRLS does).
+    Returns the new u, its penalised deviance, its mean vector and whether PIRLS converged."""
+    t = 1.0
+    for _ in range(30):
+        new = u + t * delta
+        pd_new, mu_new = pdev(new)
+        if pd_new <= pd + 1e-12 * abs(pd):
+            break
+        t /= 2
+    converged = np.abs(new - u).max() < 1e-10 or abs(pd - pd_new) < 1e-13 * abs(pd)
+    return new, pd_new, mu_new, converged
+
+
 class Laplace:
     def __init__(self, frame: ModelFrame):
         self.y, self.X = frame.y, frame.X
@@ -108,15 +123,7 @@ class Laplace:
             zr = np.column_stack([np.bincount(codes, weights=Z[:, a] * r, minlength=G) for a in range(q)])
             grad = zr @ T - U
             delta = (Minv * grad[:, None, :]).sum(axis=2)
-            t = 1.0
-            for _ in range(30):
-                Un = U + t * delta
-                pdn, mun = pdev(Un)
-                if pdn <= pd_ + 1e-12 * abs(pd_):
-                    break
-                t /= 2
-            converged = np.abs(Un - U).max() < 1e-10 or abs(pd_ - pdn) < 1e-13 * abs(pd_)
-            U, pd_, mu = Un, pdn, mun
+            U, pd_, mu, converged = _halving_step(pdev, U, delta, pd_)
             if converged:
                 break
         Minv, ld = system(mu)
@@ -180,15 +187,7 @@ class Laplace:
             M = (A.T @ A.multiply(w[:, None]).tocsr() + I).tocsc()
             solve, _ = _spd_solver(M)
             delta = solve(A.T @ (self.y - mu) - u)
-            t = 1.0
-            for _ in range(30):
-                un = u + t * delta
-                pdn, mun = pdev(un)
-                if pdn <= pd + 1e-12 * abs(pd):
-                    break
-                t /= 2
-            converged = np.abs(un - u).max() < 1e-10 or abs(pd - pdn) < 1e-13 * abs(pd)
-            u, pd, mu = un, pdn, mun
+            u, pd, mu, converged = _halving_step(pdev, u, delta, pd)
             if converged:
                 break
         w = mu * (1 - mu)
