@@ -22,7 +22,7 @@ from analysis.commands import add_data_options
 from analysis.errors import InputError
 from analysis.results import to_jsonable
 
-COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness"]
+COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics"]
 
 
 def _load(name: str):

@@ -1,44 +1,46 @@
-"""Small-group protection: minimum group size and complementary suppression.
+"""Small-group protection: one disclosure rule for every filtered or grouped number.
 
-Every grouped or filtered result that leaves ``analysis/`` for a practitioner's screen goes
-through this module. The rules, following the threshold rule with secondary (complementary)
-cell suppression of Hundepool et al. (2012) *Statistical Disclosure Control*, Wiley, ch. 4-5:
+Every grouped or filtered result that leaves ``analysis/`` goes through this module.
 
-1. **Primary suppression** (threshold rule): a cell (group) with ``0 < n < min_n``
-   respondents publishes no statistic: its values become ``None`` and ``suppressed`` is True.
-   Group sizes themselves stay visible: they say how many people answered, not what they
-   answered. Empty cells (``n == 0``) hold nobody and are not protected.
-2. **Complementary suppression**: where a total over the cells is published (or can be
-   obtained on another screen), a suppressed cell could be recovered as
-   ``total - sum of the published cells``. So, within each partition that adds up to a
-   total, the suppressed cells must together be at least two non-empty cells holding at
-   least ``min_n`` respondents; while that fails, the smallest still-published non-empty
-   cell is suppressed as well (the "next-smallest cell" heuristic, Hundepool et al. 2012,
-   sec. 4.4). What can then be derived is only the pooled value of ``>= min_n`` people
-   from ``>= 2`` groups. Several partition dimensions are handled by repeating the rule
-   over each dimension until nothing changes.
-3. **Filters and differencing** (``check_filter``): a filtered view is refused when it
-   holds fewer than ``min_n`` respondents, or when it differs by ``1 .. min_n - 1``
-   respondents from the unfiltered data or from any view with fewer of the same filter
-   conditions (a difference attack: subtracting two published views isolates the few
-   people in between; Denning & Schlörer 1983, "Inference controls for statistical
-   databases", IEEE Computer 16(7)). Within a filtered view a group is suppressed when its
-   filtered part or its remainder is ``1 .. min_n - 1`` respondents.
-4. **Protected respondents**: the respondents of groups suppressed on the *unfiltered* data
-   (primary and complementary) stay suppressed in every filtered view and are left out of
-   filtered and grouped results (``protected_rows``); they enter only unfiltered, ungrouped
-   totals, from which rule 2 keeps them pooled. Auditing arbitrary sets of overlapping
-   queries is intractable in general (Adam & Wortmann 1989, ACM Computing Surveys 21(4));
-   rule 4 is what makes the readiness view safe for *any* filter combination, because
-   no published filtered or grouped number contains a suppressed respondent at all.
+**The rule: publish only whole blocks of a fixed partition** (``disclosure_partition``).
+The respondents of a survey are split once, from the columns any screen or command can
+filter or group by (the *disclosure columns*: organisation, municipality, demographics),
+into blocks of at least ``min_n`` respondents each. A block is a cell of the
+cross-classification of those columns, or, where such a cell is too small, the pooled rest
+of a cell one level up; a rest smaller than ``min_n`` is pooled with the smallest block
+below that cell (secondary, or complementary, suppression in the sense of Hundepool et al.
+2012, *Statistical Disclosure Control*, Wiley, sec. 4.4, applied to the partition rather than
+to one table). A filtered view, a group inside it and a group of a grouped table are then
+computed only from the blocks that lie *wholly* inside them (``Partition.inside``), and a
+statistic of a variable only from blocks with at least ``min_n`` respondents who answered it
+(``Partition.contributors``). Counts published are the counts of those respondents.
 
-R equivalent: ``sdcTable::protectTable(method = "SIMPLEHEURISTIC")`` implements the same idea
-(primary threshold plus heuristic secondary suppression) for frequency tables.
+Why this is safe by construction: every published number (mean, sum of squares, count,
+test statistic) is a function of the per-block data of whole blocks. Two respondents in the
+same block belong to exactly the same published cells, so any linear combination of
+published cells takes the same weight on every member of a block: it can single out a block
+(at least ``min_n`` people pooled) but never fewer people. In particular any two views
+differ by zero or at least ``min_n`` respondents, whatever filter columns, value sets or
+groupings are asked for, on any screen or command, because all use the same partition. This
+closes the difference attacks of Denning & Schlorer (1983, "Inference controls for
+statistical databases", IEEE Computer 16(7)) without auditing the queries asked, which is
+intractable in general (Adam & Wortmann 1989, ACM Computing Surveys 21(4)). The price is that
+a view whose selection cuts through a block leaves that block out (the view says so).
+
+``suppress`` (threshold rule with complementary suppression on one table) is kept for tables
+whose cells are defined by answers rather than by respondents' attributes, such as a cross-
+tabulation of participation patterns.
+
+**Threshold**: ``effective_min_n`` applies the server's floor ``COPROD_MIN_N_FLOOR``
+(default 5) to every request, from the pages and the commands alike.
+
+R equivalent: ``sdcTable::protectTable(method = "SIMPLEHEURISTIC")`` implements the primary
+threshold plus heuristic secondary suppression for one frequency table.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -47,6 +49,34 @@ import pandas as pd
 from analysis.errors import InputError
 
 DEFAULT_MIN_N = 5
+FLOOR_VARIABLE = "COPROD_MIN_N_FLOOR"
+BLOCK = "_disclosure_block"  # column carried by filtered views: the block of each row
+
+
+def min_n_floor() -> int:
+    """The lowest threshold anyone may use on this server: ``COPROD_MIN_N_FLOOR`` (default 5).
+
+    Set by whoever runs the server or the commands; a whole number of at least 1 is taken as
+    it is, anything else raises ``InputError`` (a typo never silently weakens protection).
+    """
+    raw = os.environ.get(FLOOR_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_MIN_N
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"{FLOOR_VARIABLE}={raw!r} is not a whole number",
+                         hint="set it to the smallest group size that may be shown, e.g. 5 or 10") from None
+    if value < 1:
+        raise InputError(f"{FLOOR_VARIABLE}={raw!r} must be at least 1",
+                         hint="set it to the smallest group size that may be shown, e.g. 5 or 10")
+    return value
+
+
+def effective_min_n(requested=None) -> int:
+    """The threshold a request gets: the one asked for (default 5), never below the floor."""
+    value = DEFAULT_MIN_N if requested is None else check_min_n(requested)
+    return max(value, min_n_floor())
 
 
 def check_min_n(min_n) -> int:
@@ -184,95 +214,260 @@ def _describe(filters: Mapping) -> str:
     return "; ".join(f"{c} in {', '.join(map(str, v))}" for c, v in filters.items())
 
 
+# --------------------------------------------------------------------------- the partition
+def disclosure_columns(data: pd.DataFrame, instrument=None, extra: Sequence[str] = ()) -> list[str]:
+    """The columns a user can filter or group by, in the order the partition splits them.
+
+    The instrument's categorical demographics and ``age_band`` (from ``age``), then ``extra``,
+    each only when present in ``data``, demographics with fewer levels first (broad
+    breakdowns keep most respondents). The instrument's grouping columns (organisation,
+    municipality) come first when the survey has a practitioners' view (readiness
+    dimensions), so that view keeps whole organisations, and last otherwise, so that the
+    demographic breakdowns a citizen survey is read by keep nearly everyone.
+    """
+    groups = [c for c in (getattr(instrument, "group_columns", {}) or {}).values() if c in data.columns]
+    demo = [d.id for d in (getattr(instrument, "demographics", []) or [])
+            if getattr(d, "type", "categorical") != "numeric" and d.id in data.columns]
+    if "age" in data.columns or "age_band" in data.columns:
+        demo.append("age_band")
+    demo += [c for c in extra if c in data.columns]
+    demo = [c for c in dict.fromkeys(demo) if c not in groups]
+    levels = {c: (data[c].nunique(dropna=False) if c in data.columns else 5) for c in demo}
+    demo.sort(key=lambda c: (levels[c], c))
+    groups_first = bool(getattr(instrument, "readiness_dimensions", None))
+    return list(dict.fromkeys(groups + demo if groups_first else demo + groups))
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values, missing as a level of its own."""
+    codes, _ = pd.factorize(column.astype(object).where(column.notna(), "\x00missing"), sort=False)
+    return codes.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Blocks of at least ``min_n`` respondents (``block[i]`` = block of row ``i``; -1 = withheld).
+
+    Built by ``disclosure_partition``; see the module docstring for why publishing only whole
+    blocks is safe. ``index`` is the data's index, so masks can be aligned.
+    """
+    columns: tuple
+    min_n: int
+    block: np.ndarray = field(repr=False)
+    index: pd.Index = field(repr=False)
+
+    @property
+    def withheld(self) -> np.ndarray:
+        return self.block < 0
+
+    def _aligned(self, mask) -> np.ndarray:
+        if isinstance(mask, pd.Series):
+            return mask.reindex(self.index).fillna(False).to_numpy(dtype=bool)
+        return np.asarray(mask, dtype=bool)
+
+    def inside(self, mask) -> np.ndarray:
+        """Rows whose whole block lies inside ``mask`` (a view, or a group inside a view)."""
+        m = self._aligned(mask)
+        ok = ~self.withheld
+        if not ok.any():
+            return ok
+        nblocks = int(self.block.max()) + 1
+        size = np.bincount(self.block[ok], minlength=nblocks)
+        hit = np.bincount(self.block[ok & m], minlength=nblocks)
+        whole = (size == hit) & (size > 0)
+        return ok & m & whole[np.where(ok, self.block, 0)]
+
+    def contributors(self, mask, answered=None) -> np.ndarray:
+        """Rows a statistic over ``mask`` may use: ``inside(mask)``, answered, and in a block
+        with at least ``min_n`` such answers (so each block's part pools ``min_n`` people)."""
+        rows = self.inside(mask)
+        if answered is not None:
+            rows &= self._aligned(answered)
+        if not rows.any():
+            return rows
+        counts = np.bincount(self.block[rows], minlength=int(self.block.max()) + 1)
+        return rows & (counts[np.where(rows, self.block, 0)] >= self.min_n)
+
+    def cells(self, mask, by: pd.Series, answered=None) -> pd.Series:
+        """The level of ``by`` of each row that may enter its group's statistic (else missing).
+
+        A row counts for level ``l`` only when its whole block lies inside ``mask`` and has
+        ``by == l`` throughout (``inside(mask & (by == l))`` for every level at once).
+        """
+        by = by.reindex(self.index)
+        codes = _codes(by)
+        ok = ~self.withheld
+        nblocks = int(self.block.max()) + 1 if ok.any() else 0
+        blk = np.where(ok, self.block, 0)
+        lo = np.full(nblocks, np.iinfo(np.int64).max)
+        hi = np.full(nblocks, -1)
+        np.minimum.at(lo, blk[ok], codes[ok])
+        np.maximum.at(hi, blk[ok], codes[ok])
+        pure = ok & (lo[blk] == hi[blk]) & by.notna().to_numpy()
+        rows = self.contributors(self._aligned(mask) & pure, answered)
+        return by.where(pd.Series(rows, index=self.index))
+
+
+def disclosure_partition(data: pd.DataFrame, columns: Sequence[str], min_n: int = DEFAULT_MIN_N) -> Partition:
+    """Split the respondents into blocks of at least ``min_n`` (the rule in the module docstring).
+
+    Bottom-up over the cross-classification of ``columns`` (missing values are a level):
+    at each depth, from the full cross-classification up to the whole data, the rows not yet
+    in a block are pooled per cell; a pool of at least ``min_n`` becomes a block, a smaller
+    one joins the smallest block already in that cell (complementary suppression), and a cell
+    with no block yet passes its rows up. Whatever is left at the top, if fewer than
+    ``min_n`` with no block to join, is withheld from everything.
+
+    Parameters
+    ----------
+    data : the whole survey (never a filtered part: every view must use the same blocks).
+    columns : the disclosure columns, in splitting order (``disclosure_columns``).
+    min_n : the threshold (``effective_min_n`` applied by the caller).
+    """
+    min_n = check_min_n(min_n)
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise InputError("unknown column", column=str(missing[0]),
+                         hint="the columns a survey is filtered or grouped by must be in its data")
+    n = len(data)
+    block = np.full(n, -1, dtype=np.int64)
+    sizes: list[int] = []
+    code_cols = [_codes(data[c]) for c in columns]
+    for depth in range(len(columns), -1, -1):
+        if depth:
+            key = pd.MultiIndex.from_arrays([c for c in code_cols[:depth]]) if depth > 1 else code_cols[0]
+            cell, _ = pd.factorize(key, sort=False)
+        else:
+            cell = np.zeros(n, dtype=np.int64)
+        ncell = int(cell.max()) + 1 if n else 0
+        free = block < 0
+        pool = np.bincount(cell[free], minlength=ncell)
+        # smallest existing block per cell (its id), if any
+        size_arr = np.asarray(sizes, dtype=np.int64)
+        best = np.full(ncell, -1, dtype=np.int64)
+        if len(sizes):
+            taken = ~free
+            order = np.lexsort((block[taken], size_arr[block[taken]]))  # smallest block first
+            cells_t = cell[taken][order]
+            blocks_t = block[taken][order]
+            first = np.unique(cells_t, return_index=True)
+            best[first[0]] = blocks_t[first[1]]
+        new_block = np.full(ncell, -1, dtype=np.int64)
+        for c in np.flatnonzero(pool >= min_n):
+            new_block[c] = len(sizes)
+            sizes.append(int(pool[c]))
+        join = (pool > 0) & (pool < min_n) & (best >= 0)
+        target = np.where(pool >= min_n, new_block, np.where(join, best, -1))
+        assign = free & (target[cell] >= 0)
+        block[assign] = target[cell[assign]]
+        for c in np.flatnonzero(join):
+            sizes[best[c]] += int(pool[c])
+    return Partition(columns=tuple(columns), min_n=min_n, block=block, index=data.index)
+
+
+def partition_for(data: pd.DataFrame, instrument=None, min_n: int = DEFAULT_MIN_N,
+                  columns: Sequence[str] | None = None) -> Partition:
+    """The partition of a whole survey over its disclosure columns (``age_band`` derived)."""
+    from analysis.derived import with_age_band
+    frame = with_age_band(data)
+    cols = list(columns) if columns is not None else disclosure_columns(frame, instrument)
+    frame = with_age_band(frame) if "age_band" in cols else frame
+    return disclosure_partition(frame, cols, min_n)
+
+
 def protected_rows(data: pd.DataFrame, group: str, min_n: int = DEFAULT_MIN_N,
                    counted: pd.Series | None = None) -> pd.Series:
-    """Rows of the groups that ``suppress`` hides on this (unfiltered) data: groups with
-    fewer than ``min_n`` respondents and their complementary partners (rule 4).
-
-    ``counted`` (boolean mask) says which rows count as respondents (default: all rows).
-    """
+    """Rows that no statistic by ``group`` may use: those not in a block wholly inside one
+    group of ``group`` (small groups, and the block that pools with them), on a partition of
+    ``data`` by ``group`` alone. ``counted`` marks the rows that count as respondents."""
     min_n = check_min_n(min_n)
     if group not in data.columns:
         raise InputError("unknown group column", column=str(group),
                          hint="choose the column that holds the organisation or unit")
-    counted = pd.Series(True, index=data.index) if counted is None else counted.astype(bool)
-    sizes = counted.groupby(data[group], dropna=True).sum().rename("n").reset_index()
-    table = suppress(sizes, "n", min_n, value_cols=[], totals=True)
-    hidden = set(table.loc[table["suppressed"], group])
-    return data[group].isin(hidden)
+    counted = pd.Series(True, index=data.index) if counted is None else counted.reindex(data.index).fillna(False).astype(bool)
+    part = disclosure_partition(data.loc[counted], [group], min_n)
+    used = part.cells(np.ones(int(counted.sum()), dtype=bool), data.loc[counted, group])
+    keep = pd.Series(False, index=data.index)
+    keep.loc[used.index[used.notna().to_numpy()]] = True
+    return ~keep
 
 
 @dataclass
 class FilterCheck:
-    """Outcome of ``check_filter``: the rows a filtered view may use and the groups it must hide."""
+    """What a filtered view may use: ``data`` (the rows of whole blocks inside the filters,
+    with the block in column ``BLOCK``), ``n`` of them, and whether some selected rows were
+    left out because their block reaches outside the filters (``partial``)."""
     data: pd.DataFrame
     n: int
     filters: dict
-    suppress_groups: list = field(default_factory=list)
-    protected_groups: list = field(default_factory=list)
+    partial: bool = False
+    partition: Partition | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        return {"n": self.n, "filters": self.filters, "suppress_groups": self.suppress_groups,
-                "protected_groups": self.protected_groups}
+        return {"n": self.n, "filters": self.filters, "partial": self.partial}
+
+
+TOO_FEW = "too few respondents to show"
 
 
 def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAULT_MIN_N, *,
-                 group: str | None = None, counted: pd.Series | None = None) -> FilterCheck:
-    """Guard a filtered view against small subsets and difference attacks (rule 3).
+                 instrument=None, columns: Sequence[str] | None = None,
+                 partition: Partition | None = None) -> FilterCheck:
+    """The rows a filtered view may be computed from (the rule in the module docstring).
 
-    ``filters`` maps a column to the list of values kept (rows must match every column).
-    Raises ``InputError`` (plain message) when the filtered view holds fewer than ``min_n``
-    respondents, or differs by ``1 .. min_n - 1`` respondents from the unfiltered view or
-    from a view with any subset of the same conditions. With ``group`` (rule 4), groups
-    suppressed on the unfiltered data are "protected": their rows are left out of a filtered
-    view and they stay suppressed; other groups whose filtered part or remainder is
-    ``1 .. min_n - 1`` are listed in ``suppress_groups``. ``counted`` marks the rows that
-    count as respondents (e.g. those with a score). Source: Denning & Schlörer (1983).
+    ``filters`` maps a column to the values kept (rows must match every column). The view
+    is the union of the blocks of ``partition`` (default: ``partition_for(data, instrument,
+    min_n, columns)``) lying wholly inside the filters; ``InputError`` (without counts) when
+    no block does. Filtering on a column outside the partition is refused, since views on it
+    could not be protected. The rows keep their block in column ``BLOCK`` so that groups
+    inside the view (``Partition.cells``) use the same blocks.
     """
     min_n = check_min_n(min_n)
-    active = _normalise_filters(data, filters)
-    counted = pd.Series(True, index=data.index) if counted is None else counted.reindex(data.index).fillna(False).astype(bool)
-    protected = (protected_rows(data, group, min_n, counted) if group is not None
-                 else pd.Series(False, index=data.index))
-    protected_groups = sorted(set(data.loc[protected, group]), key=str) if group is not None else []
-    if not active:
-        return FilterCheck(data=data, n=int(counted.sum()), filters={},
-                           protected_groups=protected_groups)
+    from analysis.derived import with_age_band
+    frame = with_age_band(data)
+    active = _normalise_filters(frame, filters)
+    if partition is None and instrument is None and columns is None:
+        columns = list(active)  # no study context: protect the filtered columns themselves
+    part = partition if partition is not None else partition_for(frame, instrument, min_n, columns)
+    outside = [c for c in active if c not in part.columns]
+    if outside:
+        raise InputError("this column cannot be used as a filter", column=str(outside[0]),
+                         hint=f"filter on one of: {', '.join(part.columns)}")
+    mask = filter_mask(frame, active) if active else pd.Series(True, index=frame.index)
+    rows = part.inside(mask)
+    if not rows.any():
+        if not mask.any():
+            raise InputError(f"no respondents match the filters ({_describe(active)})",
+                             hint="remove or widen a filter")
+        raise InputError(f"the filters ({_describe(active)}) leave {TOO_FEW}",
+                         hint=f"remove or widen a filter: results need groups of at least {min_n} people")
+    kept = frame.loc[rows].copy()
+    kept[BLOCK] = part.block[rows]
+    return FilterCheck(data=kept, n=int(rows.sum()), filters=active, partial=bool((mask.to_numpy() & ~rows).any()),
+                       partition=part)
 
-    def view(conditions: dict) -> pd.Series:
-        # the rows a published view with these conditions is computed from
-        if not conditions:
-            return counted
-        return filter_mask(data, conditions) & counted & ~protected
 
-    full = view(active)
-    n_full = int(full.sum())
-    if n_full == 0:
-        raise InputError(f"no respondents match the filters ({_describe(active)})",
-                         hint="remove or widen a filter")
-    if n_full < min_n:
-        raise InputError(f"the filters ({_describe(active)}) leave {n_full} respondents, fewer than the "
-                         f"minimum of {min_n} needed to show results", hint="remove or widen a filter")
-    keys = list(active)
-    subsets = [dict((k, active[k]) for k in combo) for r in range(len(keys)) for combo in combinations(keys, r)]
-    for sub in subsets:
-        diff = int((view(sub) & ~full).sum())
-        if 0 < diff < min_n:
-            raise InputError(f"the filters ({_describe(active)}) differ from the view with {_describe(sub)} "
-                             f"by only {diff} respondents, so comparing the two would reveal their answers",
-                             hint=f"remove or widen a filter so the difference has at least {min_n} people")
-    suppress_groups: list = []
-    if group is not None:
-        for g, rows in data.groupby(group, dropna=True).groups.items():
-            if g in protected_groups:
-                continue
-            in_view = int(full.loc[rows].sum())
-            small = 0 < in_view < min_n
-            for sub in subsets:
-                diff = int((view(sub).loc[rows] & ~full.loc[rows]).sum())
-                small = small or (0 < diff < min_n)
-            if small:
-                suppress_groups.append(g)
-    kept = data.loc[filter_mask(data, active) & ~protected]
-    return FilterCheck(data=kept, n=n_full, filters=active, suppress_groups=suppress_groups,
-                       protected_groups=protected_groups)
+def view_partition(view: pd.DataFrame, min_n: int, by: pd.Series | None = None) -> Partition:
+    """The partition carried by a filtered view (its ``BLOCK`` column). A frame without one
+    was not filtered through ``check_filter`` and is treated as a whole survey partitioned by
+    ``by`` alone (one table's protection), or as one block when there is no ``by``."""
+    if BLOCK in view.columns:
+        return Partition(columns=(), min_n=min_n, block=view[BLOCK].to_numpy(dtype=np.int64), index=view.index)
+    if by is not None:
+        return disclosure_partition(pd.DataFrame({"by": by.reindex(view.index)}), ["by"], min_n)
+    block = np.zeros(len(view), dtype=np.int64) if len(view) >= min_n else np.full(len(view), -1, dtype=np.int64)
+    return Partition(columns=(), min_n=min_n, block=block, index=view.index)
+
+
+def group_cells(view: pd.DataFrame, by: str | pd.Series, min_n: int, answered=None) -> pd.Series:
+    """Level of ``by`` for each row of a view that may enter its group's statistic, else missing
+    (``Partition.cells`` on the view's blocks; rows outside whole pure blocks drop out)."""
+    series = view[by] if isinstance(by, str) else by.reindex(view.index)
+    part = view_partition(view, min_n, series)
+    return part.cells(np.ones(len(view), dtype=bool), series, answered)
+
+
+def usable(view: pd.DataFrame, min_n: int, answered=None) -> pd.Series:
+    """Rows of a view a whole-view statistic may use (``Partition.contributors``)."""
+    part = view_partition(view, min_n)
+    return pd.Series(part.contributors(np.ones(len(view), dtype=bool), answered), index=view.index)

@@ -17,9 +17,11 @@ Definitions (stated once, used by the page, the command and the tests):
 * **Benchmark**: median and quartiles (R ``quantile(type = 7)``) of the group scores over
   the groups that are shown, and each group's percentile rank
   ``100 * (below + equal / 2) / groups`` (mid-rank percentile, Crocker & Algina 1986).
-* **Privacy**: ``analysis.privacy``: a group with fewer than ``min_n`` respondents (and
-  the complementary partner that keeps it from being recovered from totals) shows nothing:
-  no index, score, CI, rwg or percentile, and is left out of the benchmark and the ICCs.
+* **Privacy**: ``analysis.privacy``: a group's numbers use only the whole blocks of the
+  survey's disclosure partition inside the filters and the group (per dimension: blocks with
+  at least ``min_n`` answers to it); a group with none (fewer than ``min_n`` respondents, or
+  pooled with such a group) shows nothing, not even its count: no index, score, CI, rwg or
+  percentile, and is left out of the benchmark and the ICCs.
 """
 from __future__ import annotations
 
@@ -204,7 +206,8 @@ class ReadinessResult:
     def to_dict(self) -> dict:
         groups = []
         for _, r in self.groups.iterrows():
-            groups.append({"group": r["group"], "n": int(r["n"]), "suppressed": bool(r["suppressed"]),
+            groups.append({"group": r["group"], "n": None if pd.isna(r["n"]) else int(r["n"]),
+                           "suppressed": bool(r["suppressed"]),
                            "index": None if pd.isna(r["index"]) else float(r["index"]),
                            "dimensions": {k: (None if pd.isna(r[k]) else float(r[k])) for k in self.dimensions},
                            "rwg": None if pd.isna(r["rwg"]) else float(r["rwg"])})
@@ -276,12 +279,14 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     for c in dims:
         scored[c.key] = to_0_100(scored[c.key], c.scale)
     counted = scored[keys].notna().any(axis=1) & scored[group].notna()
-    check = privacy.check_filter(scored, filters, min_n, group=group, counted=counted)
-    # Values are computed on the filtered rows *including* protected groups and then blanked,
-    # so the table lists every group; nothing blanked enters the benchmark or the ICCs.
-    mask = privacy.filter_mask(scored, check.filters) if check.filters else pd.Series(True, index=scored.index)
-    view = scored.loc[mask & counted]
-    items = view[[it.id for c in dims for it in c.items if it.id in view.columns]].copy()
+    check = privacy.check_filter(scored, filters, min_n, instrument=instrument)
+    # Privacy (analysis.privacy): each group's numbers come only from whole blocks of the
+    # survey's partition that lie inside the filters and inside the group, with at least
+    # min_n answers per block (per dimension for the dimension scores).
+    view = check.data
+    cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
+    used = view[cell.notna()]
+    items = used[[it.id for c in dims for it in c.items if it.id in used.columns]].copy()
     for c in dims:
         present = [it.id for it in c.items if it.id in items.columns]
         rev = [it.id for it in c.items if it.reverse and it.id in present]
@@ -291,12 +296,12 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     all_groups = scored.loc[scored[group].notna(), group].drop_duplicates()
     numeric_ids = pd.api.types.is_numeric_dtype(scored[group])
     all_groups = sorted(all_groups.tolist(), key=(float if numeric_ids else str))
-    grouped = view.groupby(group)
-    n_by = grouped.size()
+    n_by = used.groupby(group).size()
     table = pd.DataFrame({"group": all_groups})
     table["n"] = [int(n_by.get(g, 0)) for g in all_groups]
     for k in keys:
-        agg = grouped[k].agg(["mean", "std", "count"]).reindex(all_groups)
+        rows_k = privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna())
+        agg = view.loc[rows_k.notna()].groupby(group)[k].agg(["mean", "std", "count"]).reindex(all_groups)
         count = agg["count"].fillna(0).astype(int).to_numpy()
         tq = np.array([stats.t.ppf(0.975, c - 1) if c >= 2 else np.nan for c in count])
         half = tq * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1))
@@ -304,21 +309,22 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
         table[f"{k}_ci_low"], table[f"{k}_ci_high"] = table[k] - half, table[k] + half
         table[f"{k}_n"] = count
     table["index"] = table[keys].mean(axis=1, skipna=False)
-    index_ci = [_index_ci(view.loc[view[group] == g, keys]) for g in all_groups]
+    index_ci = [_index_ci(used.loc[used[group] == g, keys]) for g in all_groups]
     table["index_ci_low"] = table["index"] - [h for h in index_ci]
     table["index_ci_high"] = table["index"] + [h for h in index_ci]
-    table["rwg"] = [_rwg_items(items.loc[view.index[view[group] == g]], dims) if n else float("nan")
+    table["rwg"] = [_rwg_items(items.loc[used.index[used[group] == g]], dims) if n else float("nan")
                     for g, n in zip(all_groups, table["n"])]
+    # a group with no block to show is suppressed: "primary" when it has fewer than min_n
+    # respondents, "complementary" when its respondents are pooled with a smaller group
+    sizes = scored.loc[counted].groupby(group).size()
+    table["suppressed"] = table["n"] == 0
+    table["suppression"] = np.where(~table["suppressed"], "",
+                                    np.where([sizes.get(g, 0) < min_n for g in all_groups], "primary", "complementary"))
     value_cols = ["index", "index_ci_low", "index_ci_high", "rwg"] + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high")]
-    forced = table["group"].isin(set(check.protected_groups) | set(check.suppress_groups))
-    table = privacy.suppress(table, "n", min_n, value_cols=value_cols, totals=True, force=forced)
-    # a dimension answered by too few people in an otherwise shown group is blanked too
-    # (and the index with it, which would otherwise give it away), with its own partners
+    table.loc[table["suppressed"], value_cols] = np.nan
+    table["n"] = table["n"].astype(object).where(~table["suppressed"], None)
     for k in keys:
-        cell = privacy.suppress(table[["group", f"{k}_n"]].copy(), f"{k}_n", min_n, value_cols=[],
-                                totals=True, force=table["suppressed"])
-        hide = cell["suppressed"] & ~table["suppressed"]
-        table.loc[hide, [k, f"{k}_ci_low", f"{k}_ci_high", "index", "index_ci_low", "index_ci_high"]] = np.nan
+        table[f"{k}_n"] = table[f"{k}_n"].astype(object).where(~table["suppressed"], None)
     table["low_agreement"] = [None if pd.isna(r) else bool(r < LOW_AGREEMENT) for r in table["rwg"]]
     order = (["group", "n", "suppressed", "suppression", "index", "index_ci_low", "index_ci_high"]
              + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high", f"{k}_n")] + ["rwg", "low_agreement"])
@@ -342,7 +348,7 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
 
     from analysis.aggregation import icc1_icc2
     icc_rows = []
-    kept = view[view[group].isin(set(shown["group"]))]
+    kept = used[used[group].isin(set(shown["group"]))]
     for c in dims:
         try:
             res = icc1_icc2(kept, c.key, group)

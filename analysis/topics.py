@@ -20,15 +20,15 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
 from scipy import optimize, stats
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis import privacy
+from analysis.derived import AGE_BREAKS, age_bands
 from analysis.errors import InputError
 from analysis.readiness import clean_and_score, resolve_group, to_0_100
 
-AGE_BREAKS = (18, 30, 45, 60)
+__all__ = ["AGE_BREAKS", "age_bands"]  # re-exported: their home is analysis.derived
 PATTERNS = ["none", "offline only", "digital only", "both"]
 
 
@@ -36,14 +36,6 @@ PATTERNS = ["none", "offline only", "digital only", "both"]
 def score(data: pd.DataFrame, instrument, *, min_share: float = 0.5) -> pd.DataFrame:
     """Items cleaned of missing codes plus one score column per construct (``clean_and_score``)."""
     return clean_and_score(data, instrument, min_share=min_share)
-
-
-def age_bands(age: pd.Series, breaks: Sequence[int] = AGE_BREAKS) -> pd.Series:
-    """Age in years to ordered bands, e.g. 18-29, 30-44, 45-59, 60+ (under the first break: '<18')."""
-    age = pd.to_numeric(age, errors="coerce")
-    edges = [-np.inf] + list(breaks) + [np.inf]
-    labels = [f"<{breaks[0]}"] + [f"{lo}-{hi - 1}" for lo, hi in zip(breaks[:-1], breaks[1:])] + [f"{breaks[-1]}+"]
-    return pd.cut(age, edges, right=False, labels=labels)
 
 
 def _labelled(data: pd.DataFrame, instrument, column: str) -> pd.Series:
@@ -69,12 +61,20 @@ def _labelled(data: pd.DataFrame, instrument, column: str) -> pd.Series:
 
 
 def apply_filters(data: pd.DataFrame, filters: dict | None, min_n: int = privacy.DEFAULT_MIN_N, *,
-                  group: str | None = None) -> pd.DataFrame:
-    """Rows kept by ``filters`` ({column: [values]}), refused with a plain message when the
-    view is smaller than ``min_n`` or differs from a wider view by fewer than ``min_n`` people
-    (``privacy.check_filter``). With ``group`` (e.g. org_id), the respondents of groups too
-    small to show (and their complementary partners) are left out of filtered views."""
-    return privacy.check_filter(data, filters, min_n, group=group).data
+                  instrument=None, group: str | None = None) -> pd.DataFrame:
+    """The rows a filtered view may use (``privacy.check_filter``): whole blocks of the
+    survey's disclosure partition inside ``filters`` ({column: [values]}), each row carrying
+    its block so groups inside the view use the same blocks. Without an ``instrument`` the
+    partition is over the filtered columns and ``group``."""
+    columns = None
+    if instrument is None:
+        columns = list(dict.fromkeys(([group] if group else []) + list((filters or {}).keys())))
+    return privacy.check_filter(data, filters, min_n, instrument=instrument, columns=columns).data
+
+
+def published(view: pd.DataFrame, answered, min_n: int = privacy.DEFAULT_MIN_N) -> pd.Series:
+    """Rows of ``view`` a whole-view statistic of an answer may use (``privacy.usable``)."""
+    return privacy.usable(view, min_n, answered)
 
 
 def _constructs(instrument, keys=None, *, families=None, present_in=None):
@@ -95,27 +95,49 @@ def _fmt_p(p: float) -> str:
 
 
 # --------------------------------------------------------------------------- topic 1
-def describe_constructs(scored: pd.DataFrame, instrument, keys=None) -> pd.DataFrame:
-    """Distribution of each construct score: n, mean, sd, quartiles, range, mean on 0-100."""
+def describe_constructs(scored: pd.DataFrame, instrument, keys=None, *,
+                        min_n: int = privacy.DEFAULT_MIN_N) -> pd.DataFrame:
+    """Distribution of each construct score: n, mean, sd, quartiles, mean on 0-100.
+
+    Computed from the respondents ``published`` allows (whole blocks with at least ``min_n``
+    answers); a construct with none is listed with ``n`` 0 and no values. No minimum or
+    maximum is given: each is one person's score.
+    """
     rows = []
     for c in _constructs(instrument, keys, present_in=scored):
-        x = scored[c.key].dropna()
+        x = scored.loc[published(scored, scored[c.key].notna(), min_n), c.key]
         if x.empty:
+            rows.append({"construct": c.key, "label": c.label, "topic": c.topic, "family": c.family, "n": 0,
+                         "scale_min": c.scale.min, "scale_max": c.scale.max,
+                         "reading": f"{c.label}: {privacy.TOO_FEW} in this view."})
             continue
         q1, med, q3 = np.percentile(x, [25, 50, 75])
         mean100 = float(to_0_100(pd.Series([x.mean()]), c.scale).iloc[0])
         rows.append({"construct": c.key, "label": c.label, "topic": c.topic, "family": c.family, "n": int(len(x)),
                      "mean": float(x.mean()), "sd": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
-                     "q1": q1, "median": med, "q3": q3, "min": float(x.min()), "max": float(x.max()),
+                     "q1": q1, "median": med, "q3": q3,
                      "scale_min": c.scale.min, "scale_max": c.scale.max, "mean_0_100": mean100,
                      "reading": f"{c.label}: mean {x.mean():.2f} on {c.scale.min}-{c.scale.max} "
                                 f"(half of the {len(x)} respondents between {q1:.2f} and {q3:.2f})."})
     return pd.DataFrame(rows)
 
 
+def _hedges_g(x: np.ndarray, y: np.ndarray) -> float:
+    """Hedges g: Cohen's d on the pooled SD times J = 1 - 3 / (4 (nx + ny) - 9) (Hedges 1981;
+    R ``effectsize::hedges_g``)."""
+    nx, ny = len(x), len(y)
+    pooled = np.sqrt(((nx - 1) * x.var(ddof=1) + (ny - 1) * y.var(ddof=1)) / (nx + ny - 2))
+    d = (x.mean() - y.mean()) / pooled
+    return float(d * (1 - 3 / (4 * (nx + ny) - 9)))
+
+
 def _hedges_ci(g: float, nx: int, ny: int) -> tuple[float, float]:
-    lo, hi = pg.compute_esci(stat=g, nx=nx, ny=ny, eftype="hedges", decimals=12)
-    return float(lo), float(hi)
+    """95% CI of g: g +/- t(.975, nx + ny - 2) * SE with the large-sample SE
+    sqrt((nx + ny) / (nx ny) + g^2 / (2 (nx + ny))) (Hedges & Olkin 1985, eq. 5.14; R
+    ``effsize::cohen.d(noncentral = FALSE)``)."""
+    se = np.sqrt((nx + ny) / (nx * ny) + g * g / (2 * (nx + ny)))
+    crit = stats.t.ppf(0.975, nx + ny - 2)
+    return float(g - crit * se), float(g + crit * se)
 
 
 def _rank_biserial(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float, float]:
@@ -137,10 +159,12 @@ def _two_sample(x: pd.Series, y: pd.Series, parametric: bool) -> dict:
     if len(x) < 2 or len(y) < 2:
         raise InputError("each group needs at least two answers to be compared")
     if parametric:
-        t = pg.ttest(x, y, correction=True).iloc[0]
-        g = float(pg.compute_effsize(x, y, eftype="hedges"))
+        t = stats.ttest_ind(x, y, equal_var=False)
+        vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+        df = (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1))  # Welch-Satterthwaite
+        g = _hedges_g(x, y)
         lo, hi = _hedges_ci(g, len(x), len(y))
-        return {"test": "Welch t", "statistic": float(t["T"]), "df": float(t["dof"]), "p": float(t["p_val"] if "p_val" in t else t["p-val"]),
+        return {"test": "Welch t", "statistic": float(t.statistic), "df": float(df), "p": float(t.pvalue),
                 "effect": "Hedges g", "effect_size": g, "ci_low": lo, "ci_high": hi}
     u, p, r, lo, hi = _rank_biserial(x, y)
     return {"test": "Mann-Whitney U", "statistic": u, "df": np.nan, "p": p,
@@ -162,7 +186,8 @@ def compare_surveys(servants: pd.DataFrame, ps_instrument, citizens: pd.DataFram
         other = ct_instrument.shared_construct(c.shared_key)
         if other is None or other.key not in citizens.columns:
             continue
-        x, y = servants[c.key].dropna(), citizens[other.key].dropna()
+        x = servants.loc[published(servants, servants[c.key].notna()), c.key]
+        y = citizens.loc[published(citizens, citizens[other.key].notna()), other.key]
         res = _two_sample(x, y, parametric)
         who = "public servants" if res["effect_size"] > 0 else "citizens"
         # A direction is only stated when the interval excludes no difference.
@@ -232,19 +257,21 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
                    min_n: int = privacy.DEFAULT_MIN_N) -> GroupComparison:
     """Compare ``outcome`` across the levels of ``group`` with the fitting test.
 
-    * numeric, 2 groups: Welch t + Hedges g (CI: pingouin ``compute_esci``), or Mann-Whitney U
+    * numeric, 2 groups: Welch t + Hedges g (CI: Hedges & Olkin 1985), or Mann-Whitney U
       + rank-biserial r (Hanley & McNeil 1982 CI). R: ``t.test``, ``wilcox.test``.
-    * numeric, >2 groups: Welch ANOVA (Welch 1951; ``pingouin.welch_anova``; R ``oneway.test``)
+    * numeric, >2 groups: Welch ANOVA (Welch 1951; R ``oneway.test(var.equal = FALSE)``)
       with eta squared and omega squared from the one-way ANOVA sums of squares (Hays 1963),
       the eta squared CI by exact inversion of the noncentral F (Steiger 2004; R
       ``effectsize::eta_squared(ci = .95, alternative = "two.sided")`` agrees to about 1e-4);
       or Kruskal-Wallis (``scipy.stats.kruskal``; R ``kruskal.test``) with epsilon squared
       ``H (n + 1) / (n^2 - 1)`` (Tomczak & Tomczak 2014) and an approximate 95% CI from the
       noncentral chi-square inversion of H (effectsize bootstraps this CI instead).
-    * categorical outcome: Pearson chi-square (``pingouin.chi2_independence``, R
+    * categorical outcome: Pearson chi-square (``scipy.stats.chi2_contingency``, R
       ``chisq.test(correct = FALSE)``) with Cramer's V and its CI by inverting the noncentral
       chi-square (R ``effectsize::cramers_v(adjust = FALSE)``).
-    Levels with fewer than ``min_n`` answers are left out (privacy) and named in ``notes``.
+    Privacy: each level uses only the respondents ``privacy.group_cells`` allows (whole blocks
+    of the view's partition with that level and at least ``min_n`` answers); levels with none
+    are left out of the test and the table's values, and named in ``notes`` (no counts).
     """
     for col in (outcome, group):
         if col not in data.columns and not (col == "age_band" and "age" in data.columns):
@@ -256,23 +283,24 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
         categorical = not pd.api.types.is_numeric_dtype(y)
     if categorical and instrument is not None and any(d.id == outcome for d in instrument.demographics):
         y = pd.Series(_labelled(data, instrument, outcome), index=data.index)
-    frame = pd.DataFrame({"y": y, "g": g}).dropna()
     if not categorical:
-        frame["y"] = pd.to_numeric(frame["y"], errors="coerce")
-        frame = frame.dropna()
-    sizes = frame.groupby("g", observed=True).size()
-    small = [str(k) for k, v in sizes.items() if 0 < v < min_n]
-    notes = [f"left out (fewer than {min_n} answers): {', '.join(small)}"] if small else []
-    frame = frame[frame["g"].astype(str).isin([str(k) for k, v in sizes.items() if v >= min_n])]
+        y = pd.to_numeric(y, errors="coerce")
+    cell = privacy.group_cells(data, g, min_n, answered=y.notna() & g.notna())
+    frame = pd.DataFrame({"y": y, "g": cell}).dropna()
+    asked = [str(k) for k in pd.Series(g[y.notna()]).dropna().unique()]
+    small = [k for k in asked if k not in set(frame["g"].astype(str))]
+    notes = [f"left out ({privacy.TOO_FEW}): {', '.join(sorted(small, key=str))}"] if small else []
     levels = [k for k in (frame["g"].cat.categories if hasattr(frame["g"], "cat") else sorted(frame["g"].unique(), key=str))
               if (frame["g"] == k).any()]
     if len(levels) < 2:
-        raise InputError(f"fewer than two groups of '{group}' have at least {min_n} answers", column=group,
+        raise InputError(f"fewer than two groups of '{group}' have enough answers to be shown", column=group,
                          hint="pick another grouping or lower the filters")
     if categorical:
         frame = frame.assign(y=frame["y"].astype(str), g=frame["g"].astype(str))
-        expected, observed, st = pg.chi2_independence(frame, x="g", y="y", correction=False)
-        row = st[st["test"] == "pearson"].iloc[0]
+        observed = pd.crosstab(frame["g"], frame["y"])
+        chi2_, p_, dof_, expected = stats.chi2_contingency(observed.to_numpy(), correction=False)
+        row = {"chi2": chi2_, "dof": float(dof_), "pval": p_}
+        expected = pd.DataFrame(expected)
         n = len(frame)
         k = min(observed.shape) - 1
         chi2 = float(row["chi2"])
@@ -288,10 +316,10 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
                                {"min_expected": float(expected.to_numpy().min())}, notes)
     table = (frame.groupby("g", observed=True)["y"].agg(n="size", mean="mean", sd="std", median="median")
              .reset_index().rename(columns={"g": group}))
-    # the left-out levels are listed without values, with a complementary partner
-    gone = pd.DataFrame({group: small, "n": [int(sizes[k]) for k in sizes.index if str(k) in small]})
-    table = privacy.suppress(pd.concat([table, gone], ignore_index=True) if small else table, "n", min_n,
-                             value_cols=["mean", "sd", "median"], totals=True)
+    table["suppressed"] = False
+    if small:  # the left-out levels are listed without values or counts
+        gone = pd.DataFrame({group: small, "n": [None] * len(small), "suppressed": [True] * len(small)})
+        table = pd.concat([table.astype({group: object}), gone], ignore_index=True)
     if len(levels) == 2:
         res = _two_sample(frame.loc[frame["g"] == levels[0], "y"], frame.loc[frame["g"] == levels[1], "y"], parametric)
         return GroupComparison(outcome, group, res["test"], res["statistic"], res["df"], res["p"], res["effect"],
@@ -299,7 +327,7 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
                                {"direction": f"positive: {levels[0]} higher than {levels[1]}"}, notes)
     n, k = len(frame), len(levels)
     if parametric:
-        w = pg.welch_anova(data=frame.assign(g=frame["g"].astype(str)), dv="y", between="g").iloc[0]
+        w = _welch_anova([frame.loc[frame["g"] == lv, "y"].to_numpy(float) for lv in levels])
         grand = frame["y"].mean()
         ss_b = float(frame.groupby("g", observed=True)["y"].apply(lambda v: len(v) * (v.mean() - grand) ** 2).sum())
         ss_t = float(((frame["y"] - grand) ** 2).sum())
@@ -308,9 +336,7 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
         omega2 = (ss_b - (k - 1) * ms_w) / (ss_t + ms_w)
         f_classic = (ss_b / (k - 1)) / ms_w
         lam_lo, lam_hi = _ncp_interval(f_classic, lambda s, lam: stats.ncf.cdf(s, k - 1, n - k, lam) if lam > 0 else stats.f.cdf(s, k - 1, n - k))
-        p_col = "p_unc" if "p_unc" in w else "p-unc"
-        return GroupComparison(outcome, group, "Welch ANOVA", float(w["F"]), [float(w["ddof1"]), float(w["ddof2"])],
-                               float(w[p_col]), "eta squared", eta2, lam_lo / (lam_lo + n), lam_hi / (lam_hi + n),
+        return GroupComparison(outcome, group, "Welch ANOVA", w["F"], [w["ddof1"], w["ddof2"]], w["p"], "eta squared", eta2, lam_lo / (lam_lo + n), lam_hi / (lam_hi + n),
                                table, {"omega_squared": float(omega2)}, notes)
     h, p = stats.kruskal(*[frame.loc[frame["g"] == lv, "y"] for lv in levels])
     eps = h * (n + 1) / (n * n - 1)
@@ -320,8 +346,27 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
                            float(eps), to_eps(lam_lo), to_eps(lam_hi), table, {}, notes)
 
 
-def correlations(data: pd.DataFrame, columns: Sequence[str], *, method: str = "pearson") -> pd.DataFrame:
-    """Pairwise correlations (pairwise n, r, 95% CI, p; pingouin ``pairwise_corr``; R ``cor.test``)."""
+def _welch_anova(groups: list[np.ndarray]) -> dict:
+    """Welch's (1951) heteroscedastic one-way ANOVA: weights w = n / s^2, F = A / B with
+    A = sum w (m - m_w)^2 / (k - 1), B = 1 + 2 (k - 2) / (k^2 - 1) * sum (1 - w / W)^2 / (n - 1),
+    df2 = (k^2 - 1) / (3 sum (1 - w / W)^2 / (n - 1)). R: ``oneway.test(var.equal = FALSE)``."""
+    k = len(groups)
+    n = np.array([len(g) for g in groups], float)
+    m = np.array([g.mean() for g in groups])
+    w = n / np.array([g.var(ddof=1) for g in groups])
+    big_w = w.sum()
+    mw = (w * m).sum() / big_w
+    tmp = (((1 - w / big_w) ** 2) / (n - 1)).sum()
+    f = ((w * (m - mw) ** 2).sum() / (k - 1)) / (1 + 2 * (k - 2) / (k * k - 1) * tmp)
+    df2 = (k * k - 1) / (3 * tmp)
+    return {"F": float(f), "ddof1": float(k - 1), "ddof2": float(df2), "p": float(stats.f.sf(f, k - 1, df2))}
+
+
+def correlations(data: pd.DataFrame, columns: Sequence[str], *, method: str = "pearson",
+                 min_n: int = privacy.DEFAULT_MIN_N) -> pd.DataFrame:
+    """Pairwise correlations: n, r, 95% CI (Fisher z, SE 1 / sqrt(n - 3); Fisher 1921), p (t test
+    with n - 2 df, or ``scipy.stats.spearmanr``). R ``cor.test``. Each pair uses the rows
+    ``published`` allows for both answers."""
     columns = [c for c in columns]
     missing = [c for c in columns if c not in data.columns]
     if missing:
@@ -330,12 +375,26 @@ def correlations(data: pd.DataFrame, columns: Sequence[str], *, method: str = "p
         raise InputError("a correlation matrix needs at least two scores")
     if method not in ("pearson", "spearman"):
         raise InputError(f"unknown correlation method '{method}'", hint="use pearson or spearman")
-    res = pg.pairwise_corr(data[columns].apply(pd.to_numeric, errors="coerce"), columns=columns, method=method)
-    ci = res["CI95"] if "CI95" in res else res["CI95%"]
-    p = res["p_unc"] if "p_unc" in res else res["p-unc"]
-    out = pd.DataFrame({"x": res["X"], "y": res["Y"], "n": res["n"].astype(int), "r": res["r"],
-                        "ci_low": [c[0] for c in ci], "ci_high": [c[1] for c in ci], "p": p})
-    out["reading"] = [f"{a} and {b}: r = {r:.2f} (n = {n}, {_fmt_p(pp)})" for a, b, r, n, pp in
+    values = data[columns].apply(pd.to_numeric, errors="coerce")
+    rows = []
+    for i, a in enumerate(columns):
+        for b in columns[i + 1:]:
+            keep = published(data, values[a].notna() & values[b].notna(), min_n)
+            x, y = values.loc[keep, a].to_numpy(float), values.loc[keep, b].to_numpy(float)
+            n = len(x)
+            if n < 4:
+                rows.append({"x": a, "y": b, "n": n, "r": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan})
+                continue
+            if method == "spearman":
+                r, p = stats.spearmanr(x, y)
+            else:
+                r, p = stats.pearsonr(x, y)
+            z, half = np.arctanh(r), stats.norm.ppf(0.975) / np.sqrt(n - 3)
+            rows.append({"x": a, "y": b, "n": n, "r": float(r), "ci_low": float(np.tanh(z - half)),
+                         "ci_high": float(np.tanh(z + half)), "p": float(p)})
+    out = pd.DataFrame(rows, columns=["x", "y", "n", "r", "ci_low", "ci_high", "p"])
+    out["reading"] = [f"{a} and {b}: r = {r:.2f} (n = {n}, {_fmt_p(pp)})" if np.isfinite(r)
+                      else f"{a} and {b}: {privacy.TOO_FEW}" for a, b, r, n, pp in
                       zip(out["x"], out["y"], out["r"], out["n"], out["p"])]
     return out
 
@@ -390,15 +449,24 @@ def digital_divide(citizens: pd.DataFrame, instrument, by: Sequence[str] = ("age
         if var not in citizens.columns and not (var == "age_band" and "age" in citizens.columns):
             continue
         lev = pd.Series(_labelled(citizens, instrument, var), index=citizens.index)
-        frame = pd.DataFrame({"level": lev, "y": part["any_digital"]}).dropna()
+        cell = privacy.group_cells(citizens, lev, min_n, answered=part["any_digital"].notna() & lev.notna())
+        frame = pd.DataFrame({"level": cell, "y": part["any_digital"]}).dropna()
         counts = frame.groupby("level", observed=True)["y"].agg(n="size", participants="sum").reset_index()
+        gone = [str(v) for v in lev[part["any_digital"].notna()].dropna().unique()
+                if str(v) not in set(counts["level"].astype(str))]
+        if gone:  # levels with too few respondents to show: listed, without counts
+            counts = pd.concat([counts.astype({"level": object}),
+                                pd.DataFrame({"level": gone, "n": [0] * len(gone), "participants": [np.nan] * len(gone)})],
+                               ignore_index=True)
         counts["share"] = counts["participants"] / counts["n"]
         cis = [_wilson(int(k), int(n)) for k, n in zip(counts["participants"], counts["n"])]
         counts["ci_low"], counts["ci_high"] = [c[0] for c in cis], [c[1] for c in cis]
         counts["participants"] = counts["participants"].astype(float)
         counts.insert(0, "variable", var)
-        counts = privacy.suppress(counts, "n", min_n, value_cols=["participants", "share", "ci_low", "ci_high"])
-        shown = frame[frame["level"].astype(str).isin(counts.loc[~counts["suppressed"], "level"].astype(str))]
+        counts["suppressed"] = counts["n"] == 0
+        counts["suppression"] = np.where(counts["suppressed"], "primary", "")
+        counts["n"] = counts["n"].astype(float).where(~counts["suppressed"])
+        shown = frame
         # chi-square of participation by level, over the levels shown (R: chisq.test(correct = FALSE))
         ct = pd.crosstab(shown["level"].astype(str), shown["y"])
         chi2 = p = np.nan
@@ -441,7 +509,7 @@ def broaden_deepen(citizens: pd.DataFrame, instrument, *, min_n: int = privacy.D
     of the four patterns. Cells with 1..min_n-1 people are suppressed (``privacy.suppress``
     with the table margins)."""
     part = participation(citizens, instrument)
-    known = part.dropna(subset=["any_digital", "any_offline"])
+    known = part[published(citizens, part["any_digital"].notna() & part["any_offline"].notna(), min_n)]
     counts = pd.crosstab(known["any_offline"].astype(int), known["any_digital"].astype(int))
     counts = counts.reindex(index=[0, 1], columns=[0, 1], fill_value=0)
     counts.index.name, counts.columns.name = "any_offline", "any_digital"
@@ -479,7 +547,8 @@ def _profiles(citizens: pd.DataFrame, instrument, pattern: pd.Series, min_n: int
     if scores is None:
         scores = [c.key for c in instrument.constructs if c.family == "skills" and c.key in citizens.columns]
     for pat in PATTERNS:
-        sub = citizens[pattern == pat]
+        # a pattern is defined by answers: each block's part of it must pool min_n people
+        sub = citizens[published(citizens, pattern == pat, min_n)]
         n = len(sub)
         for var, d in demographics.items():
             if var not in citizens.columns:
@@ -494,7 +563,8 @@ def _profiles(citizens: pd.DataFrame, instrument, pattern: pd.Series, min_n: int
                     rows.append({"pattern": pat, "n": n, "variable": var, "level": level,
                                  "value": float(shares.get(level, 0.0)) if len(lev) else np.nan})
         for key in scores:
-            x = sub[key].dropna() if key in sub.columns else pd.Series(dtype=float)
+            x = (citizens.loc[published(citizens, (pattern == pat) & citizens[key].notna(), min_n), key]
+                 if key in citizens.columns else pd.Series(dtype=float))
             rows.append({"pattern": pat, "n": n, "variable": key, "level": "mean", "value": x.mean() if len(x) else np.nan})
     out = pd.DataFrame(rows)
     sizes = out[["pattern", "n"]].drop_duplicates().reset_index(drop=True)
@@ -600,7 +670,7 @@ def rank_constructs(scored: pd.DataFrame, instrument, constructs) -> pd.DataFram
     for c in constructs:
         if c.key not in scored.columns:
             continue
-        x = scored[c.key].dropna()
+        x = scored.loc[published(scored, scored[c.key].notna()), c.key]
         if len(x) < 2:
             continue
         half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
@@ -646,7 +716,8 @@ def benefits_challenges(scored: pd.DataFrame, instrument) -> pd.DataFrame:
                 rev = {it.id for it in c.items if it.reverse}
                 units = [(i, t, e, (c.scale.min + c.scale.max - s) if i in rev else s) for i, t, e, s in units]
         for key, label, element, s in units:
-            x = pd.to_numeric(s, errors="coerce").dropna()
+            x = pd.to_numeric(s, errors="coerce")
+            x = x[published(scored, x.notna())]
             if len(x) < 2:
                 continue
             half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
@@ -752,3 +823,46 @@ def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFr
                + ("municipality means are reliable enough to use as a predictor." if ok
                   else "municipality means are not very reliable (ICC(2) below .70); read the model with care."))
     return LinkResult(table, agreement, data, formula, "binomial", reading)
+
+
+# --------------------------------------------------------------------------- filters as text
+def parse_where(data: pd.DataFrame, instrument, where: Sequence[str] | None) -> dict:
+    """``["gender=Man", "org_id=103,104"]`` to ``{column: [values]}``: a value may be the code
+    in the data or its label in the instrument (``Man`` for gender 2); ``age_band`` takes the
+    band labels (``30-44``). ``InputError`` names the bad condition."""
+    filters: dict = {}
+    for cond in where or []:
+        column, sep, values = str(cond).partition("=")
+        column = column.strip()
+        if not sep or not column or not values.strip():
+            raise InputError(f"cannot read the filter '{cond}'", hint="write COLUMN=VALUE or COLUMN=V1,V2")
+        if column not in data.columns and not (column == "age_band" and "age" in data.columns):
+            raise InputError("unknown filter column", column=column,
+                             hint=f"filter on one of: {', '.join(privacy.disclosure_columns(data, instrument))}")
+        levels = next((d.levels for d in getattr(instrument, "demographics", []) or [] if d.id == column and d.levels), None)
+        by_label = {str(v): k for k, v in (levels or {}).items()}
+        chosen = []
+        for v in (x.strip() for x in values.split(",")):
+            if v in by_label:
+                chosen.append(by_label[v])
+            else:
+                try:
+                    number = float(v)
+                    chosen.append(int(number) if number.is_integer() else number)
+                except ValueError:
+                    chosen.append(v)
+        filters[column] = chosen
+    return filters
+
+
+def topic_one_keys(instrument) -> list[str]:
+    """The constructs of research topic 1 (knowledge, skills, attitudes)."""
+    return [c.key for c in instrument.constructs if str(c.topic) == "1"]
+
+
+def distributions(data: pd.DataFrame, instrument, filters: dict | None = None, *,
+                  min_n: int = privacy.DEFAULT_MIN_N, keys=None) -> pd.DataFrame:
+    """The skills screen's distributions table for a filtered view: ``apply_filters`` on the
+    whole survey, then ``describe_constructs`` on the topic-1 constructs (or ``keys``)."""
+    view = apply_filters(data, filters, min_n, instrument=instrument)
+    return describe_constructs(view, instrument, topic_one_keys(instrument) if keys is None else keys, min_n=min_n)

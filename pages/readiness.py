@@ -24,6 +24,7 @@ st.markdown(
 import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
+from analysis import privacy  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import state  # noqa: E402
 from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
@@ -42,9 +43,14 @@ def _readiness(data: pd.DataFrame, instrument_id: str, group: str, min_n: int):
 
 
 def _readiness_input(data: pd.DataFrame, instrument, group_column: str) -> pd.DataFrame:
-    """Only the columns readiness needs, so the cache hashes less and nothing else travels."""
+    """Only the columns readiness needs, so the cache hashes less and nothing else travels: the
+    items and the columns of the survey's disclosure partition (``analysis.privacy``), which
+    must be the same as on every other screen."""
     items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
-    return data[[group_column, *items]] if group_column in data.columns else data[items]
+    roles = [c for c in privacy.disclosure_columns(data, instrument) if c in data.columns]
+    roles += ["age"] if "age" in data.columns else []
+    keep = list(dict.fromkeys(([group_column] if group_column in data.columns else []) + roles + items))
+    return data[keep]
 
 
 # ------------------------------------------------------------------ rendering helpers

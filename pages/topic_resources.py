@@ -51,6 +51,7 @@ def _engagement_by_org(data: pd.DataFrame, group: str, outcome: str, min_n: int,
     """Organisation means of the engagement score (``analysis.aggregation.aggregate``), with the
     organisations the readiness table hides suppressed as well (``analysis.privacy.suppress``)."""
     scale = state.instrument(INSTRUMENT).construct(outcome).scale
+    data = data[privacy.group_cells(data, group, min_n, answered=data[outcome].notna()).notna()]
     agg = aggregation.aggregate(data, group, outcome, scale.max - scale.min + 1)
     table = agg.groups[["group", "n", "mean"]].copy()
     forced = table["group"].astype(str).isin({str(g) for g in hidden})
@@ -58,9 +59,10 @@ def _engagement_by_org(data: pd.DataFrame, group: str, outcome: str, min_n: int,
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _dimension_agreement(data: pd.DataFrame, group: str, shown_groups: tuple) -> pd.DataFrame:
+def _dimension_agreement(data: pd.DataFrame, group: str, shown_groups: tuple, min_n: int) -> pd.DataFrame:
     """rwg(j) of each readiness dimension's items over the organisations shown
     (``analysis.aggregation.aggregate``: James, Demaree & Wolf 1984; R ``multilevel::rwg.j``)."""
+    data = data[privacy.group_cells(data, group, min_n).notna()]  # whole blocks of one organisation
     kept = data[data[group].astype(str).isin({str(g) for g in shown_groups})]
     rows = []
     for c in state.instrument(INSTRUMENT).readiness_dimensions:
@@ -86,13 +88,19 @@ def _correlations(data: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ helpers
+def _listed(result) -> pd.Series:
+    """Organisations listed: those with scores, and, without filters, those withheld."""
+    has = result.groups["n"].fillna(0).astype(float) > 0
+    return has | (result.groups["suppressed"] & (not result.filters))
+
+
 def _short(label: str) -> str:
     text = label.split(":", 1)[1].strip() if ":" in label else label
     return text[:1].upper() + text[1:]
 
 
 def _heatmap(result, min_n: int) -> go.Figure:
-    groups = result.groups[result.groups["n"] > 0]  # organisations outside the filtered view have no row
+    groups = result.groups[_listed(result)]  # organisations outside the filtered view have no row
     names = [_short(result.labels[k]) for k in ["index", *result.dimensions] if k != "index"]
     columns = ["index", *result.dimensions]
     z = groups[columns].to_numpy(dtype=float)
@@ -140,12 +148,12 @@ with guarded("computing readiness per organisation"):
 # ---- 1. readiness per organisation
 st.header("Readiness dimensions per organisation")
 if result is not None:
-    shown = result.groups[~result.groups["suppressed"] & (result.groups["n"] > 0)]
+    shown = result.groups[~result.groups["suppressed"] & (_listed(result))]
     bench = result.benchmark.set_index("measure")
     st.caption("Readiness per organisation (0-100); blank rows are withheld for privacy.")
     st.plotly_chart(_heatmap(result, min_n), key="s2_heatmap")
     dims_sorted = bench.drop(index="index").sort_values("median")
-    in_view = int((result.groups["n"] > 0).sum())
+    in_view = int((_listed(result)).sum())
     plain(f"{len(shown)} organisations can be shown (of {in_view} in view; the others have fewer than {min_n} "
           f"respondents in this view, or would let such a group be worked out, so they show no number). The median "
           f"organisation's readiness index is {bench.loc['index', 'median']:.0f} out of 100 (middle half "
@@ -155,7 +163,7 @@ if result is not None:
           "A score is the average answer moved to 0-100 (0 = lowest answer on every question).")
     keep = ["group", "n", "suppressed", "suppression", "index", *result.dimensions, "rwg", "low_agreement"]
     names = {"group": "organisation", **{k: _short(result.labels[k]) for k in result.dimensions}}
-    table = result.groups.loc[result.groups["n"] > 0, keep].rename(columns=names)
+    table = result.groups.loc[_listed(result), keep].rename(columns=names)
     st.dataframe(table, hide_index=True, key="s2_table", column_config={
         c: st.column_config.NumberColumn(format="%.1f") for c in table.columns
         if c not in ("organisation", "n", "suppressed", "suppression", "low_agreement")})
@@ -168,7 +176,7 @@ if result is not None:
     icc = result.icc.copy()
     if len(shown) >= 2:
         with guarded("computing agreement per dimension"):
-            per_dim = _dimension_agreement(data, group, tuple(shown["group"].tolist()))
+            per_dim = _dimension_agreement(data, group, tuple(shown["group"].tolist()), min_n)
             icc = icc.merge(per_dim, on="dimension", how="left")
     rwg = shown["rwg"].dropna()
     low = int((rwg < LOW_AGREEMENT).sum())
@@ -208,7 +216,7 @@ elif result is not None and engagement is not None and engagement.key in data.co
     with guarded("relating readiness to engagement"):
         hidden = tuple(result.groups.loc[result.groups["suppressed"], "group"].tolist())
         eng = _engagement_by_org(data, group, engagement.key, min_n, hidden)
-        readiness_shown = result.groups.loc[~result.groups["suppressed"], ["group", "n", "index"]]
+        readiness_shown = result.groups.loc[~result.groups["suppressed"], ["group", "n", "index"]].astype({"n": float})
         both = (readiness_shown.assign(group=readiness_shown["group"].astype(str))
                 .merge(eng.loc[~eng["suppressed"], ["group", "mean"]].astype({"group": str}), on="group")
                 .rename(columns={"index": "readiness_index", "mean": f"mean_{engagement.key}"})

@@ -36,11 +36,11 @@ GROUPINGS = {"age_band": "Age band", "gender": "Gender", "education": "Education
 
 # ------------------------------------------------------------------ cached analysis calls
 @st.cache_data(show_spinner=False, max_entries=32)
-def _describe(data: pd.DataFrame, iid: str) -> pd.DataFrame:
+def _describe(data: pd.DataFrame, iid: str, min_n: int) -> pd.DataFrame:
     instrument = state.instrument(iid)
     # this screen's constructs: knowledge, skills and attitudes (research topic 1)
     keys = [c.key for c in instrument.constructs if str(c.topic) == "1"]
-    return topics.describe_constructs(data, instrument, keys)
+    return topics.describe_constructs(data, instrument, keys, min_n=min_n)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -57,8 +57,8 @@ def _compare_groups(data: pd.DataFrame, iid: str, outcome: str, group: str, para
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _correlations(data: pd.DataFrame, columns: tuple[str, ...], method: str) -> pd.DataFrame:
-    return topics.correlations(data, list(columns), method=method)
+def _correlations(data: pd.DataFrame, columns: tuple[str, ...], method: str, min_n: int) -> pd.DataFrame:
+    return topics.correlations(data, list(columns), method=method, min_n=min_n)
 
 
 # ------------------------------------------------------------------ helpers
@@ -74,9 +74,11 @@ def _label(iid: str, key: str) -> str:
 
 
 def _distribution_chart(data: pd.DataFrame, table: pd.DataFrame, iid: str) -> go.Figure:
+    # drawn from the published quartiles and mean only: no whisker or point is one person's score
     fig = go.Figure()
-    for row in table.itertuples():
-        fig.add_trace(go.Box(x=data[row.construct].dropna(), name=row.label, boxpoints=False, boxmean=True,
+    for row in table[table["n"] > 0].itertuples():
+        fig.add_trace(go.Box(y=[row.label], q1=[row.q1], median=[row.median], q3=[row.q3], mean=[row.mean],
+                             lowerfence=[row.q1], upperfence=[row.q3], name=row.label, boxpoints=False,
                              orientation="h", marker_color="#2471a3", showlegend=False))
     lo, hi = table["scale_min"].min(), table["scale_max"].max()
     fig.update_layout(title=f"Score distributions, {state.survey_label(iid).lower()} (box: quartiles; "
@@ -124,8 +126,11 @@ if available:
     iid = iid if iid in available else available[0]
     with guarded("describing the scores"):
         data = view.get(iid)
-        table = _describe(data, iid)
+        table = _describe(data, iid, min_n)
         st.plotly_chart(_distribution_chart(data, table, iid), key="s1_dist_chart")
+        if table["n"].max() == 0:
+            st.info("Too few respondents to show in this view.", icon=":material/lock:")
+            st.stop()
         top, low = table.loc[table["mean"].idxmax()], table.loc[table["mean"].idxmin()]
         plain(f"Among {state.survey_label(iid).lower()} ({int(table['n'].max())} respondents in view), the highest "
               f"mean is {top['label'].lower()} ({top['mean']:.2f} on {top['scale_min']}-{top['scale_max']}, middle "
@@ -136,7 +141,7 @@ if available:
         shown = table.drop(columns=["reading"])
         st.dataframe(shown, hide_index=True, key="s1_dist_table",
                      column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                    for c in ["mean", "sd", "q1", "median", "q3", "min", "max", "mean_0_100"]})
+                                    for c in ["mean", "sd", "q1", "median", "q3", "mean_0_100"]})
         download_buttons(shown, f"score_distributions_{iid}", key="s1_dist")
 else:
     st.info("No survey has a view to show with the current filters.", icon=":material/lock:")
@@ -245,7 +250,7 @@ if available:
     keys = [c.key for c in instrument.constructs if (c.family or "") in CORRELATION_FAMILIES and c.key in data.columns]
     labels = {c.key: c.label for c in instrument.constructs}
     with guarded("computing the correlations"):
-        cor = _correlations(data, tuple(keys), method or "pearson")
+        cor = _correlations(data, tuple(keys), method or "pearson", min_n)
         st.plotly_chart(_heatmap(cor, labels), key="s1_cor_chart")
         strongest = cor.loc[cor["r"].abs().idxmax()]
         plain(f"The strongest association is between {labels[strongest['x']].lower()} and "

@@ -1,12 +1,15 @@
 """Primary and complementary suppression, and the filter guard against difference attacks."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.errors import InputError
-from analysis.privacy import check_filter, protected_rows, suppress
+from analysis.privacy import (check_filter, disclosure_partition, effective_min_n, group_cells, min_n_floor,
+                              protected_rows, suppress)
 
 
 def _table(sizes):
@@ -81,22 +84,29 @@ def people():
     return df
 
 
-def test_filter_smaller_than_min_n_refused(people):
-    with pytest.raises(InputError, match="fewer than the minimum"):
+def test_filter_smaller_than_min_n_refused_without_the_count(people):
+    with pytest.raises(InputError, match="too few respondents") as exc:
         check_filter(people, {"role": [9]}, 5)
+    assert "2" not in str(exc.value)
 
 
-def test_filter_whose_complement_is_small_is_refused(people):
-    # everyone but the two people in role 9: subtracting from the unfiltered total gives them away
-    with pytest.raises(InputError, match="only 2 respondents"):
-        check_filter(people, {"role": [1, 2, 3]}, 5)
+def test_filter_whose_complement_is_small_leaves_out_the_pooled_block(people):
+    # everyone but the two people in role 9: their block pools them with others, so the view
+    # leaves that whole block out and the difference to the unfiltered total is >= 5
+    res = check_filter(people, {"role": [1, 2, 3]}, 5)
+    assert res.partial and len(people) - res.n >= 5
 
 
-def test_difference_with_wider_filter_is_refused(people):
-    df = people.copy()
-    df.loc[df.index[3:5], "gender"] = 1
-    with pytest.raises(InputError, match="differ"):
-        check_filter(df, {"gender": [1], "role": [1, 2, 3]}, 5)
+def test_sibling_value_sets_differ_by_zero_or_a_block(people):
+    sizes = []
+    for values in ([1], [2], [3], [1, 2], [1, 3], [2, 3], [1, 2, 3], [9], [1, 9], [1, 2, 3, 9]):
+        try:
+            sizes.append((set(values), check_filter(people, {"role": values}, 5).n))
+        except InputError:
+            pass
+    for (a, na), (b, nb) in itertools.combinations(sizes, 2):
+        if a < b or b < a:
+            assert abs(na - nb) == 0 or abs(na - nb) >= 5
 
 
 def test_allowed_filter_and_unknown_column(people):
@@ -107,9 +117,28 @@ def test_allowed_filter_and_unknown_column(people):
         check_filter(people, {"nope": [1]}, 5)
 
 
-def test_protected_groups_leave_filtered_views(people):
+def test_protected_groups_leave_grouped_views(people):
     prot = protected_rows(people, "org", 5)
-    assert people.loc[prot, "org"].nunique() >= 2 and prot.sum() >= 5  # S and its partner
-    res = check_filter(people, {"gender": [1]}, 5, group="org")
-    assert "S" in res.protected_groups
-    assert not res.data["org"].isin(res.protected_groups).any()
+    assert set(people.loc[prot, "org"]) >= {"S"} and prot.sum() >= 5  # S and the block it joins
+    res = check_filter(people, {"gender": [1]}, 5, columns=["org", "gender"])
+    cells = group_cells(res.data, "org", 5)
+    assert "S" not in set(cells.dropna())
+
+
+def test_partition_blocks_and_withheld_rest():
+    df = pd.DataFrame({"g": list("aaaaaabbbbbbbc")})
+    part = disclosure_partition(df, ["g"], 5)
+    assert sorted(np.bincount(part.block[part.block >= 0]).tolist()) == [7, 7]  # c joins the smaller block (a)
+    tiny = disclosure_partition(pd.DataFrame({"g": list("abc")}), ["g"], 5)
+    assert (tiny.block < 0).all()  # fewer than 5 in all: withheld from everything
+
+
+def test_floor_applies_to_every_request(monkeypatch):
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "10")
+    assert effective_min_n(1) == 10 and effective_min_n(12) == 12 and effective_min_n(None) == 10
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "1")
+    assert min_n_floor() == 1  # taken as it is, never silently changed
+    for bad in ("0", "five", "-3"):
+        monkeypatch.setenv("COPROD_MIN_N_FLOOR", bad)
+        with pytest.raises(InputError, match="COPROD_MIN_N_FLOOR"):
+            min_n_floor()

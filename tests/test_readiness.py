@@ -58,8 +58,16 @@ def test_index_and_dimensions_match_hand_computation(servants, instrument):
     by_org = hand.groupby("org_id")[keys].mean()
     shown = res.groups[~res.groups["suppressed"]].set_index("group")
     assert len(shown) > 40
-    assert_allclose(shown[keys].to_numpy(float), by_org.loc[shown.index, keys].to_numpy(), atol=1e-9)
-    assert_allclose(shown["index"].to_numpy(float), by_org.loc[shown.index, keys].mean(axis=1).to_numpy(), atol=1e-9)
+    # a dimension cell uses every answer of the organisation unless a block of its partition
+    # has fewer than min_n answers to that dimension (analysis.privacy); then it uses fewer
+    answered = hand.groupby("org_id")[keys].count().loc[shown.index]
+    used = shown[[f"{k}_n" for k in keys]].to_numpy(float)
+    complete = used == answered.to_numpy(float)
+    assert complete.mean() > 0.97 and (used <= answered.to_numpy(float)).all()
+    actual, expected = shown[keys].to_numpy(float), by_org.loc[shown.index, keys].to_numpy()
+    assert_allclose(actual[complete], expected[complete], atol=1e-9)
+    rows = complete.all(axis=1)
+    assert_allclose(shown["index"].to_numpy(float)[rows], expected[rows].mean(axis=1), atol=1e-9)
     # the 95% CI of one dimension in one organisation
     org = shown.index[0]
     x = hand.loc[hand["org_id"] == org, keys[0]].dropna()
@@ -101,19 +109,18 @@ def test_small_organisation_shows_nothing_anywhere(servants, instrument):
     data = _only_one_small(servants)
     res = readiness(data, instrument, "org_id", min_n=5)
     row = res.groups.set_index("group").loc[101]
-    assert row["suppressed"] and row["n"] == 2
+    assert row["suppressed"] and pd.isna(row["n"])
     value_cols = [c for c in res.groups.columns if c not in ("group", "n", "suppressed", "suppression", "low_agreement")
                   and not c.endswith("_n")]
     assert row[value_cols].isna().all()
     assert row["low_agreement"] is None
-    # complementary partner: the next-smallest organisation is hidden too
-    sizes = data.groupby("org_id").size().drop(101)
-    partner = sizes.idxmin()
-    assert res.groups.set_index("group").loc[partner, "suppression"] == "complementary"
-    hidden = res.groups[res.groups["suppressed"]]
-    assert len(hidden) >= 2 and hidden["n"].sum() >= 5
-    # benchmark leaves both out; percentiles are null
-    assert res.benchmark["n_groups"].max() == data["org_id"].nunique() - 2
+    # its two respondents are pooled with a block of another organisation, so the total
+    # minus the groups shown is never fewer than 5 people
+    counted = len(data)
+    shown_n = res.groups.loc[~res.groups["suppressed"], "n"].sum()
+    assert counted - shown_n >= 5
+    # benchmark leaves it out; percentiles are null
+    assert res.benchmark["n_groups"].max() <= data["org_id"].nunique() - 1
     assert res.percentiles.loc[res.percentiles["group"] == 101, "percentile"].isna().all()
     wts = res.where_to_start(101)
     assert wts.suppressed and wts.table.empty
@@ -140,9 +147,10 @@ def test_where_to_start_links_dimensions_below_median_to_evidence(servants, inst
 
 
 def test_no_filter_combination_reveals_the_small_organisation(servants, instrument):
-    """Brute force over gender x role x age-band filters: every view hides org 101, and
-    no linear combination of what all views publish (group sums and view totals, as the
-    topic screens show them) isolates org 101 or any of its members."""
+    """Brute force over gender x role x age-band filters: every view hides org 101, and no
+    linear combination of what the views publish (each group's rows, as used) isolates org
+    101 or any of its members (the full search is in tests/test_disclosure.py)."""
+    from analysis import privacy
     data = _only_one_small(servants).reset_index(drop=True)
     data["age_band"] = age_bands(data["age"]).astype(str)
     choices = {
@@ -151,27 +159,28 @@ def test_no_filter_combination_reveals_the_small_organisation(servants, instrume
         "age_band": [None, ["30-44"], ["45-59"], ["45-59", "60+"]],
     }
     members = (data["org_id"] == 101).to_numpy()
-    published = [np.ones(len(data))]  # the unfiltered total over everyone
+    hand = hand_scores(data, instrument)
+    published = []
     refused = allowed = 0
     for combo in itertools.product(*choices.values()):
         filters = {k: v for k, v in zip(choices, combo) if v is not None}
         try:
             res = readiness(data, instrument, "org_id", min_n=5, filters=filters)
-        except InputError:
+        except InputError as exc:
+            assert "too few respondents" in str(exc) or "no respondents" in str(exc)
             refused += 1
             continue
         allowed += 1
         row = res.groups.set_index("group").loc[101]
-        assert row["suppressed"] and pd.isna(row["index"])
+        assert row["suppressed"] and pd.isna(row["index"]) and pd.isna(row["n"])
         assert all(pd.isna(row[k]) for k in res.dimensions)
         assert res.where_to_start(101).table.empty
-        mask = pd.Series(True, index=data.index)
-        for col, values in res.filters.items():
-            mask &= data[col].isin(values)
+        view = apply_filters(data, filters, 5, instrument=instrument)
+        published.append(data.index.isin(view.index).astype(float))  # the topic screens' view
+        answered = hand.loc[view.index, res.dimensions].notna().any(axis=1)
+        cells = privacy.group_cells(view, "org_id", 5, answered=answered)
         for g in res.groups.loc[~res.groups["suppressed"], "group"]:
-            published.append(((data["org_id"] == g) & mask).to_numpy(float))
-        if filters:  # the topic screens' total for the same filters
-            published.append(data.index.isin(apply_filters(data, filters, 5, group="org_id").index).astype(float))
+            published.append(data.index.isin(view.index[(cells == g).to_numpy()]).astype(float))
     assert allowed > 20 and refused > 0
     a = np.array(published)
     rank = np.linalg.matrix_rank(a)
@@ -190,8 +199,8 @@ def test_command_json_equals_library(servants, instrument):
     assert out == expected
     assert set(out) >= {"min_n", "dimensions", "groups", "benchmark"}
     assert set(out["groups"][0]) == {"group", "n", "suppressed", "index", "dimensions", "rwg"}
-    small = [g for g in out["groups"] if g["n"] < 5]
-    assert small and all(g["index"] is None and g["suppressed"] for g in small)
+    small = [g for g in out["groups"] if g["suppressed"]]
+    assert small and all(g["index"] is None and g["n"] is None for g in small)
 
 
 def test_command_bad_input_exits_2(capsys):
@@ -209,20 +218,23 @@ def test_every_sample_dimension_has_its_own_evidence(instrument):
     assert all("(" in e["source"] for t in themes.values() for e in t["enablers"])
 
 
-def test_filtered_view_scores_equal_scores_of_the_filtered_rows(servants, instrument):
+def test_filtered_view_scores_equal_scores_of_the_rows_used(servants, instrument):
+    """A filtered view's organisation scores are the hand-computed scores of the rows it
+    publishes: whole blocks of the partition inside the filter and the organisation."""
+    from analysis import privacy
     res = readiness(servants, instrument, "org_id", filters={"gender": [1]})
-    women = servants[servants["gender"] == 1]
-    hand = hand_scores(women, instrument)
+    view = apply_filters(servants, {"gender": [1]}, 5, instrument=instrument)
+    assert (servants.loc[view.index, "gender"] == 1).all()
+    hand = hand_scores(servants.loc[view.index], instrument)
+    cells = privacy.group_cells(view, "org_id", 5, answered=hand[res.dimensions].notna().any(axis=1))
     shown = res.groups[~res.groups["suppressed"]].set_index("group")
     keys = res.dimensions
+    used = hand[cells.notna()]
+    expected = used.groupby("org_id")[keys].mean().loc[shown.index].to_numpy()
     actual = shown[keys].to_numpy(float)
-    expected = hand.groupby("org_id")[keys].mean().loc[shown.index].to_numpy()
-    seen = ~np.isnan(actual)  # a dimension answered by too few (or its partner) is blanked
-    assert seen.mean() > 0.9
-    assert_allclose(actual[seen], expected[seen], atol=1e-9)
-    for k in keys:  # every blanked dimension cell is small or pooled with another small one
-        blank = shown[shown[k].isna()]
-        assert blank.empty or (blank[f"{k}_n"] < 5).any()
+    complete = shown[[f"{k}_n" for k in keys]].to_numpy(float) == used.groupby("org_id")[keys].count().loc[shown.index].to_numpy()
+    assert complete.mean() > 0.9
+    assert_allclose(actual[complete], expected[complete], atol=1e-9)
     assert (shown["n"] >= 5).all()
     assert res.groups.set_index("group").loc[101, "suppressed"]
 

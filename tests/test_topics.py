@@ -140,8 +140,13 @@ def test_compare_groups_leaves_out_small_levels(sct, ict):
     assert res.notes and "9" in res.notes[0]
     table = res.groups.set_index(res.groups["education"].astype(str))
     assert table.loc["9", "suppressed"] and pd.isna(table.loc["9", "mean"])
-    assert table["suppressed"].sum() == 2  # and a partner, so the total cannot give it away
-    assert res.groups["n"].sum() == (data["education"].notna() & data["digital_skills"].notna()).sum()
+    assert pd.isna(table.loc["9", "n"])  # not even the count of the small level is given
+    # the three are pooled with a block of at least 5 others, so the answered total minus the
+    # groups shown is never a group of fewer than 5
+    answered = int(data["digital_skills"].notna().sum())
+    rest = answered - int(res.groups["n"].sum())
+    assert rest == 0 or rest >= 5
+    assert rest >= 3
     with pytest.raises(InputError):
         T.compare_groups(sct, "digital_skills", "nope")
 

@@ -33,17 +33,9 @@ FIELDS: dict[str, tuple[str, str]] = {
     "orgtype": ("Organisation type", "org_type"),
     "area": ("Urban / rural", "area"),
 }
-# the column whose small groups stay protected in every filtered view (privacy rule 4)
-PROTECTED_GROUP = {"public_servant": "org_id", "citizen": "municipality_id"}
 
 
-def with_age_band(data: pd.DataFrame) -> pd.DataFrame:
-    """``data`` plus an ``age_band`` column (``analysis.topics.age_bands``) when it has ``age``."""
-    if "age" not in data.columns or "age_band" in data.columns:
-        return data
-    out = data.copy()
-    out["age_band"] = topics.age_bands(out["age"]).astype("string")
-    return out
+from analysis.derived import with_age_band  # noqa: E402  (re-exported for the pages)
 
 
 def _levels(instrument, column: str) -> dict | None:
@@ -91,14 +83,6 @@ def _codes(instrument, data: pd.DataFrame, column: str, chosen: list[str]) -> li
         return list(chosen)
     values = data[column].dropna().unique().tolist()
     return [v for v in values if _id_label(v) in chosen]
-
-
-def _matches(data: pd.DataFrame, filters: dict) -> bool:
-    """Whether any row meets every filter (before privacy protection)."""
-    mask = pd.Series(True, index=data.index)
-    for column, values in filters.items():
-        mask &= data[column].isin(values) if column != "age_band" else data[column].astype(str).isin(values)
-    return bool(mask.any())
 
 
 @dataclass
@@ -151,24 +135,18 @@ def filter_bar(prefix: str, frames: dict[str, pd.DataFrame | None], fields: list
         filters = {FIELDS[f][1]: _codes(instrument, data, FIELDS[f][1], labels)
                    for f, labels in chosen.items() if labels and FIELDS[f][1] in data.columns}
         view.filters[iid] = filters
-        group = PROTECTED_GROUP.get(iid)
         try:
-            view.data[iid] = topics.apply_filters(data, filters, min_n,
-                                                  group=group if group in data.columns else None)
+            view.data[iid] = topics.apply_filters(data, filters, min_n, instrument=instrument)
         except InputError as exc:
             view.refused[iid] = str(exc)
-            if str(exc).startswith("no respondents match") and _matches(data, filters):
-                # rows exist but belong to groups too small to show (privacy rule 4)
-                view.refused[iid] = (f"the filters ({'; '.join(f'{c} in {v}' for c, v in filters.items())}) "
-                                     f"select only groups of fewer than {min_n} respondents (or groups withheld "
-                                     "to protect them)")
     for iid, message in view.refused.items():
         if message.startswith("no respondents match"):
             st.info(f"**{state.survey_label(iid)}:** {message}.", icon=":material/filter_alt_off:")
             continue
         st.info(f"**{state.survey_label(iid)}: this filter combination is not shown, to protect privacy.** "
-                f"{message}. Results appear only for views of at least {min_n} respondents that do not "
-                "differ from a wider view by fewer people than that.", icon=":material/lock:")
+                f"{message}. Results are built only from groups of at least {min_n} respondents that lie "
+                "wholly inside the filters, so that no comparison of two views can single anyone out.",
+                icon=":material/lock:")
     ignored = [FIELDS[f][0] for f, labels in chosen.items() if labels
                and not all(FIELDS[f][1] in df.columns for df in loaded.values())]
     if ignored and len(loaded) > 1:
@@ -176,5 +154,7 @@ def filter_bar(prefix: str, frames: dict[str, pd.DataFrame | None], fields: list
     counts = [f"{state.survey_label(iid)}: {len(df)} respondents in view" for iid, df in view.data.items()
               if df is not None]
     if counts:
-        st.caption(" · ".join(counts) + (f" (filters: {view.describe()})" if view.active else ""))
+        st.caption(" · ".join(counts) + (f" (filters: {view.describe()})" if view.active else "")
+                   + (". Respondents in groups too small to show on their own are counted only where the "
+                      "view keeps their whole group." if view.active else ""))
     return view

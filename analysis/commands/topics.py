@@ -1,0 +1,55 @@
+"""``python -m analysis topics DATA --instrument ID --section SECTION [--where COL=V1,V2 ...] --json``.
+
+The research-topic screens' tables for a filtered view, with the screens' privacy rule
+(``analysis.privacy``): ``distributions`` (skills screen), ``compare`` (a score or answer
+by a group), ``correlations``, ``divide`` (digital participation by background) and
+``broaden`` (offline x digital participation).
+"""
+from __future__ import annotations
+
+from analysis import privacy, topics
+from analysis.commands import load_data
+from analysis.errors import InputError
+from analysis.instruments import load_instrument
+
+HELP = "research-topic screen tables (distributions, compare, correlations, divide, broaden) for a filtered view"
+SECTIONS = ("distributions", "compare", "correlations", "divide", "broaden")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--instrument", required=True, help="instrument id or YAML path (public_servant, citizen)")
+    parser.add_argument("--section", required=True, choices=SECTIONS, help="which table of the screens")
+    parser.add_argument("--where", action="append", default=[], metavar="COLUMN=V1[,V2...]",
+                        help="keep respondents with one of these values (code or label); repeat for more columns")
+    parser.add_argument("--min-n", type=int, default=None, dest="min_n",
+                        help=f"smallest group shown (default {privacy.DEFAULT_MIN_N}; never below {privacy.FLOOR_VARIABLE})")
+    parser.add_argument("--outcome", default=None, help="compare: the score or answer compared")
+    parser.add_argument("--by", default=None, help="compare: the grouping column (e.g. gender, age_band)")
+    parser.add_argument("--nonparametric", action="store_true", help="compare: rank-based tests")
+    parser.add_argument("--columns", nargs="+", default=None, help="correlations: the scores (default topic 1)")
+
+
+def run(args):
+    min_n = privacy.effective_min_n(args.min_n)
+    instrument = load_instrument(args.instrument)
+    data = load_data(args)
+    filters = topics.parse_where(data, instrument, args.where)
+    if args.section == "distributions":
+        table = topics.distributions(data, instrument, filters, min_n=min_n)
+        return {"section": "distributions", "min_n": min_n, "filters": filters, "table": table}
+    view = topics.apply_filters(data, filters, min_n, instrument=instrument)
+    if args.section == "compare":
+        if not args.outcome or not args.by:
+            raise InputError("compare needs --outcome and --by", hint="e.g. --outcome digital_skills --by gender")
+        res = topics.compare_groups(view, args.outcome, args.by, parametric=not args.nonparametric,
+                                    instrument=instrument, min_n=min_n)
+        return {"section": "compare", "min_n": min_n, "filters": filters, **res.to_dict()}
+    if args.section == "correlations":
+        columns = args.columns or [k for k in topics.topic_one_keys(instrument) if k in view.columns]
+        return {"section": "correlations", "min_n": min_n, "filters": filters,
+                "table": topics.correlations(view, columns, min_n=min_n)}
+    if args.section == "divide":
+        return {"section": "divide", "min_n": min_n, "filters": filters,
+                "table": topics.digital_divide(view, instrument, min_n=min_n)}
+    res = topics.broaden_deepen(view, instrument, min_n=min_n)
+    return {"section": "broaden", "min_n": min_n, "filters": filters, **res.to_dict()}
