@@ -144,6 +144,8 @@ with st.container(border=True):
                               min_value=0, value=int(st.session_state.get("study_invited", {}).get(survey) or 0),
                               key=f"invited_{survey}")
     st.session_state.setdefault("study_invited", {})[survey] = invited or None
+    if "_opened_min_n" in st.session_state:  # a study just opened: its threshold, not the widget's old value
+        st.session_state["study_min_n_input"] = max(state.min_n_floor(), int(st.session_state.pop("_opened_min_n")))
     min_n = st.number_input("Privacy threshold: smallest group whose scores may be shown",
                             min_value=state.min_n_floor(), max_value=50, value=state.min_n(), key="study_min_n_input",
                             help=f"Can be raised for this study; this server does not allow less than "
@@ -176,5 +178,6 @@ with st.container(border=True):
                                                   d.mapping or None, d.actions,
                                                   float(d.options.get("min_share", 0.5))))
                 state.set_min_n(loaded.min_n)
+                st.session_state["_opened_min_n"] = loaded.min_n
                 st.session_state["study_invited"] = loaded.settings.get("invited", {})
                 st.rerun()

@@ -59,3 +59,31 @@ def test_citizen_survey_tab(at):
     at.segmented_control(key="data_survey").set_value("citizen").run()
     assert not at.exception
     assert "4,000 respondents remain" in _remaining(at)
+
+
+def test_threshold_survives_save_and_reopen(at, tmp_path):
+    """A study saved with min_n 10 reopens with 10, and saving it again stores 10."""
+    at.number_input(key="study_min_n_input").set_value(10).run()
+    at.text_input(key="study_name").input("Strict study").run()
+    at.button(key="save_study").click().run()
+    store = Store(tmp_path / "dashboard.sqlite3")
+    assert [s["min_n"] for s in store.list_studies()] == [10]
+    at.number_input(key="study_min_n_input").set_value(6).run()  # changed, then the saved one reopened
+    at.button(key="open_study").click().run()
+    assert not at.exception
+    assert at.number_input(key="study_min_n_input").value == 10
+    at.button(key="save_study").click().run()
+    assert sorted(s["min_n"] for s in store.list_studies()) == [10, 10]
+
+
+def test_floor_is_the_lowest_threshold_offered(tmp_path, monkeypatch):
+    monkeypatch.setenv("COPROD_DB", str(tmp_path / "dashboard.sqlite3"))
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "8")
+    app = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=120)
+    app.run()
+    assert app.number_input(key="study_min_n_input").value == 8
+    assert app.number_input(key="study_min_n_input").min == 8
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "zero")
+    app = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=120)
+    app.run()
+    assert not app.exception and any("privacy setting is invalid" in e.value for e in app.error)

@@ -142,3 +142,18 @@ def test_floor_applies_to_every_request(monkeypatch):
         monkeypatch.setenv("COPROD_MIN_N_FLOOR", bad)
         with pytest.raises(InputError, match="COPROD_MIN_N_FLOOR"):
             min_n_floor()
+
+
+def test_floor_applies_to_the_readiness_command(monkeypatch, capsys):
+    import json as _json
+
+    from analysis.cli import main
+    from conftest import ROOT
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "10")
+    assert main(["readiness", str(ROOT / "sample_data" / "public_servants.csv"), "--min-n", "1", "--json"]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    assert out["min_n"] == 10
+    assert all(g["n"] is None or g["n"] >= 10 for g in out["groups"])
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "ten")
+    assert main(["readiness", str(ROOT / "sample_data" / "public_servants.csv"), "--json"]) == 2
+    assert "COPROD_MIN_N_FLOOR" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import instruments as instruments_lib
+from analysis import privacy
 from analysis import pipeline
 from analysis.errors import InputError
 from analysis.pipeline import PreparedData
@@ -37,16 +38,17 @@ DEFAULT_MIN_N = 5
 
 
 def min_n_floor() -> int:
-    """The lowest privacy threshold anyone using this server may choose.
-
-    A study may raise its threshold, but on a shared (hosted) dashboard any visitor can open
-    the Data page, so lowering it below the floor is refused; whoever runs the server sets the
-    floor with ``COPROD_MIN_N_FLOOR`` (default 5, the usual rule).
-    """
+    """The lowest privacy threshold anyone using this server may choose
+    (``analysis.privacy.min_n_floor``: ``COPROD_MIN_N_FLOOR``, default 5). A study may raise
+    its threshold, never lower it below the floor. A floor that cannot be read stops the page
+    with a message for whoever runs the server, instead of silently using another value."""
     try:
-        return max(2, int(os.environ.get("COPROD_MIN_N_FLOOR", DEFAULT_MIN_N)))
-    except ValueError:
-        return DEFAULT_MIN_N
+        return privacy.min_n_floor()
+    except InputError as exc:
+        st.error(f"This server's privacy setting is invalid: {exc}. Nothing is shown until it is fixed.",
+                 icon=":material/lock:")
+        st.stop()
+        raise
 
 
 @dataclass(frozen=True)

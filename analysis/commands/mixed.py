@@ -22,8 +22,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--servants", default=None, metavar="FILE",
                         help="with --instrument citizen: the public-servant survey, whose readiness per "
                              "municipality becomes the column readiness_muni")
-    parser.add_argument("--min-n", type=int, default=5, dest="min_n",
-                        help="with --servants: smallest organisation/municipality whose readiness is used (default 5)")
+    parser.add_argument("--min-n", type=int, default=None, dest="min_n",
+                        help="with --servants: smallest organisation/municipality whose readiness is used "
+                             "(default 5; never below the floor set by COPROD_MIN_N_FLOOR)")
 
 
 def _reference_levels(items: list[str]) -> dict[str, str]:
@@ -39,6 +40,7 @@ def _reference_levels(items: list[str]) -> dict[str, str]:
 def run(args):
     from analysis.commands import load_data
     from analysis.mixed import fit
+    from analysis.privacy import effective_min_n
 
     data = load_data(args)
     if args.instrument:
@@ -54,7 +56,7 @@ def run(args):
             servant_instrument = load_instrument("public_servant")
             servants = prepare(args.servants, servant_instrument, min_share=args.min_share).data
         table = model_data(data, load_instrument(args.instrument), servants=servants,
-                           servant_instrument=servant_instrument, min_n=args.min_n)
+                           servant_instrument=servant_instrument, min_n=effective_min_n(args.min_n))
         data, _ = with_derived(table, args.formula)
     return fit(args.formula, data, reml=not args.ml, family=args.family,
                reference_levels=_reference_levels(args.reference))

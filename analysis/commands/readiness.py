@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from analysis.instruments import load_instrument
 from analysis.pipeline import prepare
-from analysis.privacy import DEFAULT_MIN_N
+from analysis.privacy import DEFAULT_MIN_N, FLOOR_VARIABLE, effective_min_n
 from analysis.readiness import readiness
 
 HELP = ("readiness index (0-100) and dimension scores per organisation with agreement and benchmark; "
@@ -14,8 +14,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--instrument", default="public_servant",
                         help="instrument id or YAML path (default public_servant)")
     parser.add_argument("--group", default="org_id", help="column identifying the organisation (default org_id)")
-    parser.add_argument("--min-n", type=int, default=DEFAULT_MIN_N, dest="min_n",
-                        help=f"smallest group whose scores are shown (default {DEFAULT_MIN_N})")
+    parser.add_argument("--min-n", type=int, default=None, dest="min_n",
+                        help=f"smallest group whose scores are shown (default {DEFAULT_MIN_N}; "
+                             f"never below the floor set by {FLOOR_VARIABLE})")
     parser.add_argument("--min-share", type=float, default=0.5, dest="min_share",
                         help="share of a scale's items a respondent must answer to get a score (default 0.5)")
 
@@ -23,4 +24,4 @@ def add_arguments(parser) -> None:
 def run(args):
     instrument = load_instrument(args.instrument)
     data = prepare(args.data, instrument, sheet=args.sheet, min_share=args.min_share).data
-    return readiness(data, instrument, args.group, min_n=args.min_n, min_share=args.min_share)
+    return readiness(data, instrument, args.group, min_n=effective_min_n(args.min_n), min_share=args.min_share)
