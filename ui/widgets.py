@@ -1,7 +1,6 @@
 """Small widgets every page uses: error boxes, downloads, plain-language readings, citations."""
 from __future__ import annotations
 
-import io
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from analysis import export
 from analysis.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,15 +49,13 @@ def guarded(label: str) -> Iterator[None]:
 
 
 def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "data") -> bytes:
-    """An .xlsx file of ``df`` (index dropped, pandas' nullable values written as empty cells)."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        df.to_excel(writer, index=False, sheet_name=sheet_name[:31])
-    return buffer.getvalue()
+    """An .xlsx file of ``df`` whose text is never a formula (``analysis.export``)."""
+    return export.to_xlsx_bytes(df, sheet_name)
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False).encode("utf-8")
+    """CSV of ``df`` with formula-like text neutralised (``analysis.export``, OWASP's rule)."""
+    return export.to_csv_bytes(df)
 
 
 def download_buttons(df: pd.DataFrame, basename: str, *, key: str | None = None) -> None:
