@@ -279,6 +279,10 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     for c in dims:
         scored[c.key] = to_0_100(scored[c.key], c.scale)
     counted = scored[keys].notna().any(axis=1) & scored[group].notna()
+    if not counted.any():
+        raise InputError("the readiness items have no answers in this file (every respondent left them blank "
+                         "or has no group)", column=group,
+                         hint="check the column mapping on the Data page, or that the file holds the answers")
     check = privacy.check_filter(scored, filters, min_n, instrument=instrument)
     # Privacy (analysis.privacy): each group's numbers come only from whole blocks of the
     # survey's partition that lie inside the filters and inside the group, with at least

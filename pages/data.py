@@ -26,8 +26,10 @@ with st.container(border=True):
     st.subheader("1 · File")
     st.caption(f"CSV/TSV, Excel (.xlsx), SPSS (.sav), Stata (.dta), Qualtrics or LimeSurvey CSV export. "
                f"Files up to {limit_mb} MB (set by `server.maxUploadSize` in `.streamlit/config.toml`).")
-    upload = st.file_uploader("Upload a survey file", type=["csv", "tsv", "txt", "xlsx", "sav", "dta"],
-                              key=f"upload_{survey}")
+    # any file type is accepted here so that an unsupported one (an old .xls, a .zip) gets the
+    # importer's message on the page instead of only a tooltip in the browser
+    upload = st.file_uploader("Upload a survey file", key=f"upload_{survey}",
+                              help="CSV/TSV, .xlsx, .sav, .dta, Qualtrics or LimeSurvey CSV")
     if upload is not None and st.session_state.get(f"loaded_{survey}") != upload.file_id:
         st.session_state[f"loaded_{survey}"] = upload.file_id
         try:
@@ -152,32 +154,35 @@ with st.container(border=True):
                                  f"{state.min_n_floor()} (COPROD_MIN_N_FLOOR).")
     state.set_min_n(min_n)
 
-    store = Store()
-    name = st.text_input("Save this study as", value="", key="study_name", help="For example: City survey 2026")
-    if st.button("Save study", disabled=not name.strip(), key="save_study"):
-        with guarded("saving the study"):
-            datasets = [SavedDataset(instrument_id=s.instrument_id, filename=s.filename, content=s.content,
-                                     sheet=s.sheet, mapping=state.prepare(s).mapping, actions=s.actions,
-                                     options={"min_share": s.min_share})
-                        for s in state.sources().values()]
-            study_id = store.save_study(name.strip(), datasets, min_n=state.min_n(),
-                                        settings={"invited": st.session_state.get("study_invited", {})})
-            st.success(f"Saved as “{name.strip()}” (study {study_id}). Earlier saves are kept.")
-    with guarded("listing saved studies"):
-        saved = store.list_studies()
-        if saved:
-            listing = pd.DataFrame(saved)
-            st.dataframe(listing, hide_index=True)
-            chosen = st.selectbox("Open a saved study", [s["id"] for s in saved],
-                                  format_func=lambda i: next(f"{s['name']} (v{s['version']})" for s in saved
-                                                             if s["id"] == i), key="open_study_id")
-            if st.button("Open", key="open_study"):
-                loaded = store.load_study(chosen)
-                for d in loaded.datasets:
-                    state.set_source(state.Source(d.instrument_id, d.filename, d.content, d.sheet,
-                                                  d.mapping or None, d.actions,
-                                                  float(d.options.get("min_share", 0.5))))
-                state.set_min_n(loaded.min_n)
-                st.session_state["_opened_min_n"] = loaded.min_n
-                st.session_state["study_invited"] = loaded.settings.get("invited", {})
-                st.rerun()
+    store = None
+    with guarded("opening the saved studies"):  # a damaged or read-only database: say which file
+        store = Store()
+    if store is not None:
+        name = st.text_input("Save this study as", value="", key="study_name", help="For example: City survey 2026")
+        if st.button("Save study", disabled=not name.strip(), key="save_study"):
+            with guarded("saving the study"):
+                datasets = [SavedDataset(instrument_id=s.instrument_id, filename=s.filename, content=s.content,
+                                         sheet=s.sheet, mapping=state.prepare(s).mapping, actions=s.actions,
+                                         options={"min_share": s.min_share})
+                            for s in state.sources().values()]
+                study_id = store.save_study(name.strip(), datasets, min_n=state.min_n(),
+                                            settings={"invited": st.session_state.get("study_invited", {})})
+                st.success(f"Saved as “{name.strip()}” (study {study_id}). Earlier saves are kept.")
+        with guarded("listing saved studies"):
+            saved = store.list_studies()
+            if saved:
+                listing = pd.DataFrame(saved)
+                st.dataframe(listing, hide_index=True)
+                chosen = st.selectbox("Open a saved study", [s["id"] for s in saved],
+                                      format_func=lambda i: next(f"{s['name']} (v{s['version']})" for s in saved
+                                                                 if s["id"] == i), key="open_study_id")
+                if st.button("Open", key="open_study"):
+                    loaded = store.load_study(chosen)
+                    for d in loaded.datasets:
+                        state.set_source(state.Source(d.instrument_id, d.filename, d.content, d.sheet,
+                                                      d.mapping or None, d.actions,
+                                                      float(d.options.get("min_share", 0.5))))
+                    state.set_min_n(loaded.min_n)
+                    st.session_state["_opened_min_n"] = loaded.min_n
+                    st.session_state["study_invited"] = loaded.settings.get("invited", {})
+                    st.rerun()

@@ -278,8 +278,18 @@ if result is not None:
     shown_rows = groups.index[~groups["suppressed"]]
     # Land on an organisation with scores, so the default view is a complete example.
     default = int(groups.index.get_loc(shown_rows[0])) if len(shown_rows) else 0
-    org = st.selectbox("Organisation", options, index=default, format_func=str, key="org",
-                       bind="query-params", help="Your organisation's id in the survey.")
+    asked = st.query_params.get("org")
+    unknown = asked not in (None, "") and "org" not in st.session_state and asked not in {str(o) for o in options}
+    if unknown:
+        # a link to an organisation this study does not have: say so, never show another one
+        st.warning(f"There is no organisation “{asked}” in this study. Choose one from the list.",
+                   icon=":material/search_off:")
+        st.query_params.pop("org", None)
+    org = st.selectbox("Organisation", options, index=None if unknown else default, format_func=str, key="org",
+                       bind="query-params", help="Your organisation's id in the survey.",
+                       placeholder="Choose an organisation")
+    if org is None:
+        st.stop()
     row = groups.iloc[options.index(org)]
     if bool(row["suppressed"]):
         _suppressed_view(row, org, min_n)

@@ -23,6 +23,7 @@ def test_bad_uploads_keep_the_study(page, dashboard, tmp_path):
     for name, content, expected in [
         ("empty.csv", b"", "empty"),
         ("picture.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20, "not"),
+        ("old_survey.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "xls"),
     ]:
         _upload(page, name, content,
                 expect=page.locator('[data-testid="stAlertContentError"]', has_text=name))

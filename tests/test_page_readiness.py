@@ -252,9 +252,16 @@ def test_study_threshold_applies(result):
 
 # ------------------------------------------------------------------ URLs a user can type
 
-@pytest.mark.parametrize("bad", ["zzz", "999", "", "101.5", "<script>"])
-def test_invalid_org_in_url_gives_the_default_view(result, bad):
+@pytest.mark.parametrize("bad", ["zzz", "999", "101.5", "<script>"])
+def test_invalid_org_in_url_says_so_and_shows_no_other_organisation(result, bad):
     at = _run(bad)
+    assert at.selectbox(key="org").value is None
+    assert not at.error and not at.metric
+    assert any(f"no organisation “{bad}”" in w.value for w in at.warning)
+
+
+def test_empty_org_in_url_gives_the_default_view(result):
+    at = _run("")
     first_shown = result.groups.loc[~result.groups["suppressed"], "group"].iloc[0]
     assert at.selectbox(key="org").value == first_shown
     assert not at.error
