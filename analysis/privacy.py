@@ -471,3 +471,27 @@ def usable(view: pd.DataFrame, min_n: int, answered=None) -> pd.Series:
     """Rows of a view a whole-view statistic may use (``Partition.contributors``)."""
     part = view_partition(view, min_n)
     return pd.Series(part.contributors(np.ones(len(view), dtype=bool), answered), index=view.index)
+
+
+def grouped_rows(data: pd.DataFrame, group: str, min_n: int = DEFAULT_MIN_N, *, instrument=None,
+                 answered=None) -> pd.Series:
+    """Rows of a whole survey (or of a filtered view carrying ``BLOCK``) that statistics by
+    ``group`` may use: whole blocks of the survey's partition with one ``group`` value and at
+    least ``min_n`` answers (``answered``). Every grouped output uses this, so all of them
+    share the one partition (two partitions could be played against each other)."""
+    if group not in data.columns:
+        raise InputError("unknown group column", column=str(group),
+                         hint="choose the column that holds the organisation or unit")
+    if BLOCK in data.columns:
+        view = data
+    else:
+        try:
+            view = check_filter(data, None, min_n, instrument=instrument,
+                                columns=None if instrument is not None else [group]).data
+        except InputError:
+            return pd.Series(False, index=data.index)
+    ans = None if answered is None else pd.Series(answered, index=data.index).reindex(view.index).fillna(False)
+    cells = group_cells(view, group, min_n, ans)
+    out = pd.Series(False, index=data.index)
+    out.loc[view.index[cells.notna().to_numpy()]] = True
+    return out

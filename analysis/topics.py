@@ -634,7 +634,7 @@ def engagement_model(servants: pd.DataFrame, instrument, *, group: str = "org_id
     the organisation mean) and its between part (the organisation mean, grand-mean centred):
     ``engagement ~ readiness_within + readiness_between + (1 | org)`` (Enders & Tofighi
     2007 centring; R ``lmerTest::lmer``). Organisations too small to show (and their
-    complementary partners, ``privacy.protected_rows``) are left out."""
+    the block they are pooled with, ``privacy.grouped_rows``) are left out."""
     group = resolve_group(servants, instrument, group)
     outcome = next((c for c in instrument.constructs if c.family == "engagement"), None)
     dims = instrument.readiness_dimensions
@@ -646,8 +646,9 @@ def engagement_model(servants: pd.DataFrame, instrument, *, group: str = "org_id
     if not keys or outcome.key not in scored.columns:
         raise InputError("the readiness or engagement items are not in the data", hint="map them on the Data page")
     index = pd.concat([to_0_100(scored[c.key], c.scale) for c in dims if c.key in scored.columns], axis=1).mean(axis=1)
-    frame = pd.DataFrame({outcome.key: scored[outcome.key], "readiness": index, group: scored[group]}).dropna()
-    frame = frame[~privacy.protected_rows(frame, group, min_n)]
+    usable = privacy.grouped_rows(scored, group, min_n, instrument=instrument,
+                                  answered=index.notna() & scored[outcome.key].notna())
+    frame = pd.DataFrame({outcome.key: scored[outcome.key], "readiness": index, group: scored[group]})[usable].dropna()
     org_mean = frame.groupby(group)["readiness"].transform("mean")
     frame["readiness_within"] = frame["readiness"] - org_mean
     frame["readiness_between"] = org_mean - frame.groupby(group)["readiness"].mean().mean()
@@ -759,7 +760,7 @@ def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFr
 
     Each servant's readiness index is the mean of their readiness dimension scores (0-100);
     a municipality's readiness is the mean over its servants, leaving out organisations too
-    small to show (``privacy.protected_rows``) and municipalities with fewer than ``min_n``
+    small to show (``privacy.grouped_rows``) and municipalities with fewer than ``min_n``
     servants. Whether aggregation is justified is reported as ICC(1)/ICC(2) of the index by
     municipality and the mean rwg(j) over the readiness items (Bliese 2000; R
     ``multilevel::ICC1``, ``multilevel::rwg.j``). The predictor is grand-mean centred over
@@ -781,7 +782,7 @@ def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFr
             scored[c.key] = to_0_100(scored[c.key], c.scale)
     scored["readiness_index"] = scored[keys].mean(axis=1)
     counted = scored["readiness_index"].notna()
-    keep = counted & ~privacy.protected_rows(scored, org, min_n, counted)
+    keep = counted & privacy.grouped_rows(scored, org, min_n, instrument=instrument_ps, answered=counted)
     used = scored[keep]
     options = dims[0].scale.max - dims[0].scale.min + 1
     items = [it.id for c in dims for it in c.items if it.id in used.columns]

@@ -25,7 +25,7 @@ import pandas as pd  # noqa: E402
 from analysis import factor as factor_lib  # noqa: E402
 from analysis.aggregation import aggregate  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
-from analysis.privacy import suppress  # noqa: E402
+from analysis import privacy  # noqa: E402
 from analysis.reliability import reliability  # noqa: E402
 from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
 from ui import charts, state  # noqa: E402
@@ -84,11 +84,6 @@ def _invariance(x: pd.DataFrame, group: str):
 @st.cache_data(show_spinner="Computing agreement and ICCs...", max_entries=64)
 def _aggregate(x: pd.DataFrame, group: str, options: int):
     return aggregate(x, group, [c for c in x.columns if c != group], options)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _suppressed(groups: pd.DataFrame, min_n: int) -> pd.DataFrame:
-    return suppress(groups, "n", min_n, value_cols=["mean", "rwg"], totals=True)
 
 
 # ------------------------------------------------------------------ small helpers (text only)
@@ -530,7 +525,19 @@ with tab_agg:
                                                 key="m_options",
                                                 help="number of answer options of these columns (uniform null)"))
         with guarded("computing agreement and ICCs"):
-            agg_input = keyed.assign(**{group_col: work[group_col]})
+            min_n = state.min_n()
+            # only whole blocks of the survey's disclosure partition inside one group (analysis.privacy),
+            # on the full survey so every screen uses the same blocks
+            answered = pd.Series(data.index.isin(keyed.index), index=data.index)
+            answered &= keyed.notna().all(axis=1).reindex(data.index, fill_value=False)  # rows rwg(j) uses
+            usable = privacy.grouped_rows(data, group_col, min_n, instrument=instrument, answered=answered)
+            agg_input = keyed.assign(**{group_col: work[group_col]}).loc[usable.reindex(keyed.index, fill_value=False)]
+            if agg_input.empty:
+                st.info(f"No {level} can be shown: in this survey the groups of at least {min_n} respondents that "
+                        f"privacy protection keeps together do not fall within single {level}s (the survey's "
+                        f"demographic breakdowns come first). The data owner can compute the full table with the "
+                        f"command below and --all-groups.", icon=":material/lock:")
+                st.stop()
             agg = _aggregate(agg_input, group_col, options)
             cols = st.columns(4)
             cols[0].metric("ICC(1)", num(agg.icc1, 3))
@@ -538,15 +545,13 @@ with tab_agg:
             cols[2].metric(f"Mean {agg.statistic}", num(agg.rwg_mean, 3))
             cols[3].metric(f"Median {agg.statistic}", num(agg.rwg_median, 3))
             plain(agg.reading())
-            min_n = state.min_n()
-            protected = _suppressed(agg.groups, min_n)
-            shown = protected[~protected["suppressed"]].drop(columns=["suppressed", "suppression"])
-            hidden = int(protected["suppressed"].sum())
+            shown = agg.groups
+            hidden = int(work[group_col].nunique() - len(shown))
             st.subheader(f"Per {level}")
-            if hidden:
-                st.caption(f"{hidden} {level}(s) with fewer than {min_n} respondents (or hidden so that their values "
-                           "cannot be worked out from the rest) are not listed individually; they still count in "
-                           "ICC(1), ICC(2) and the overall summary.")
+            if hidden > 0:
+                st.caption(f"{hidden} {level}(s) with fewer than {min_n} respondents (or pooled with such a group so "
+                           "that their values cannot be worked out from the rest) are left out of this table, of "
+                           "ICC(1)/ICC(2) and of the summary.")
             left_col, right_col = st.columns([3, 2])
             with left_col:
                 st.dataframe(shown, hide_index=True, key="m_groups_table",
@@ -562,4 +567,5 @@ with tab_agg:
                  "ICC(1)/ICC(2). R: multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1)/12), "
                  "multilevel::ICC1(aov(score ~ factor(grpid))), multilevel::ICC2(...).")
             command("aggregate", file_arg, f"--group {shlex.quote(group_col)}",
-                    flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args, f"--options {options}")
+                    flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args, f"--options {options}",
+                    f"--min-n {min_n}")

@@ -158,8 +158,9 @@ def test_command_on_cohesion_prints_rwg_j(reference, reference_data, tmp_path):
     case = reference["cases"]["cohesion_rwgj_COH"]
     path = tmp_path / "cohesion.csv"
     _cohesion(reference_data).to_csv(path, index=False)
+    # platoons of 2-3 soldiers: the owner's --all-groups view gives R's numbers for every one
     proc = _command("aggregate", str(path), "--group", "UNIT_PLATOON", "--items", *case["inputs"]["items"],
-                    "--options", "5", "--json")
+                    "--options", "5", "--all-groups", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["n_groups"] == 4
@@ -180,6 +181,18 @@ def test_command_on_bh1996_prints_rwg_and_icc(reference):
                     [icc_case["ICC1_aov"], icc_case["ICC2_aov"], rwg_case["rwg_mean"], rwg_case["rwg_median"]],
                     atol=TOL, rtol=0)
     assert [g["group"] for g in out["groups"]] == [g["group"] for g in rwg_case["rwg_by_group"]]
+
+
+def test_command_leaves_out_groups_under_the_threshold_by_default(reference_data, tmp_path):
+    path = tmp_path / "cohesion.csv"
+    _cohesion(reference_data).to_csv(path, index=False)
+    proc = _command("aggregate", str(path), "--group", "UNIT_PLATOON", "--items", "COH01", "--options", "5", "--json")
+    assert proc.returncode == 2 and proc.stdout == ""  # no rwg or mean of a platoon of 2 or 3
+    assert "--all-groups" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    big = _command("aggregate", str(REFERENCE_DIR / "data" / "bh1996.csv"), "--group", "GRP", "--items", "LEAD",
+                   "--options", "5", "--min-n", "60", "--json")
+    out = json.loads(big.stdout)
+    assert out["groups"] and all(g["n"] >= 60 for g in out["groups"])
 
 
 def test_command_unknown_group_exits_2_with_one_line():

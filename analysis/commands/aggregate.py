@@ -1,4 +1,4 @@
-"""``python -m analysis aggregate DATA --group G --items I1 [I2 ...] --options A --json``."""
+"""``python -m analysis aggregate DATA --group G --items I1 [I2 ...] --options A [--min-n 5 | --all-groups] --json``."""
 from __future__ import annotations
 
 from analysis.aggregation import aggregate
@@ -20,10 +20,35 @@ def add_arguments(parser) -> None:
     parser.add_argument("--scale-max", type=float, default=None, help="highest response code (default: observed)")
     parser.add_argument("--min-group-size", type=int, default=2,
                         help="groups smaller than this get no rwg (default 2)")
+    parser.add_argument("--min-n", type=int, default=None, dest="min_n",
+                        help="privacy threshold: groups under it (and the block they are pooled with) are left "
+                             "out of every number (default 5; never below COPROD_MIN_N_FLOOR)")
+    parser.add_argument("--all-groups", action="store_true", dest="all_groups",
+                        help="the data owner's respondent-level view: every group, however small (not for sharing)")
 
 
 def run(args):
     data = load_data(args)
+    if not args.all_groups:
+        # the screens' privacy rule: whole blocks of the survey's partition inside one group
+        from analysis import privacy
+        from analysis.instruments import load_instrument
+
+        missing = [c for c in [args.group, *args.items] if c not in data.columns]
+        if missing:
+            from analysis.errors import InputError
+
+            raise InputError("unknown column", column=missing[0], hint="check the column names of the file")
+        instrument = load_instrument(args.instrument) if getattr(args, "instrument", None) else None
+        answered = numeric_items(data, args.items).notna().all(axis=1)  # the rows rwg(j) uses
+        min_n = privacy.effective_min_n(args.min_n)
+        data = data[privacy.grouped_rows(data, args.group, min_n, instrument=instrument, answered=answered)]
+        if data.empty:
+            from analysis.errors import InputError
+
+            raise InputError(f"no group of '{args.group}' can be shown: each has fewer than {min_n} respondents or "
+                             "is pooled with such a group", column=args.group,
+                             hint="the data owner may add --all-groups for every group (not for sharing)")
     if args.reverse:
         keyed = apply_reverse(numeric_items(data, args.items), args.reverse, args.scale_min, args.scale_max)
         data = data.assign(**{c: keyed[c] for c in args.reverse})
