@@ -465,7 +465,7 @@ def digital_divide(citizens: pd.DataFrame, instrument, by: Sequence[str] = ("age
         counts.insert(0, "variable", var)
         counts["suppressed"] = counts["n"] == 0
         counts["suppression"] = np.where(counts["suppressed"], "primary", "")
-        counts["n"] = counts["n"].astype(float).where(~counts["suppressed"])
+        counts["n"] = [None if hide else int(v) for v, hide in zip(counts["n"], counts["suppressed"])]
         shown = frame
         # chi-square of participation by level, over the levels shown (R: chisq.test(correct = FALSE))
         ct = pd.crosstab(shown["level"].astype(str), shown["y"])

@@ -20,7 +20,7 @@ def _examples() -> list[str]:
 
 def test_readme_has_examples_of_every_command():
     commands = {shlex.split(c)[3] for c in _examples()}
-    assert {"validate", "reliability", "aggregate", "factor", "mixed", "readiness"} <= commands
+    assert {"validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics"} <= commands
 
 
 @pytest.mark.parametrize("command", _examples(), ids=lambda c: shlex.split(c)[3])
