@@ -103,6 +103,19 @@ def test_partition_blocks_are_large_and_cover_everyone_they_can(sample, ips):
     assert (again.block == part.block).all()
 
 
+def _views(columns: dict, together: list[str]):
+    """Every combination of value sets over ``together`` (each column also left out), and every
+    pair of value sets of the other columns with any one column of ``together``."""
+    options = {c: [None] + value_sets(v) for c, v in columns.items()}
+    for combo in itertools.product(*(options[c] for c in together)):
+        yield {c: v for c, v in zip(together, combo) if v is not None}
+    for other in [c for c in columns if c not in together]:
+        for c in [None, *together]:
+            for s1 in options[other][1:]:
+                for s2 in (options[c][1:] if c else [None]):
+                    yield {other: s1} if s2 is None else {other: s1, c: s2}
+
+
 def test_every_value_set_view_of_a_small_study_isolates_nobody(small_study, ips):
     data = small_study
     part = privacy.partition_for(data, ips, MIN_N)
@@ -111,18 +124,26 @@ def test_every_value_set_view_of_a_small_study_isolates_nobody(small_study, ips)
                "age_band": sorted(data["age_band"].dropna().unique()), "role": sorted(data["role"].dropna().unique())}
     vectors: dict = {k: [] for k in keys}
     shown = 0
-    for c1, c2 in itertools.combinations_with_replacement(list(columns), 2):
-        for s1 in value_sets(columns[c1]):
-            for s2 in (value_sets(columns[c2]) if c2 != c1 else [None]):
-                filters = {c1: s1} if s2 is None else {c1: s1, c2: s2}
-                shown += published_cells(data, ips, filters, part, keys, vectors)
-    shown += published_cells(data, ips, {}, part, keys, vectors)
-    assert shown > 100
+    for i, filters in enumerate(_views(columns, ["org_id", "gender", "age_band"])):
+        if i % 11 == 0:  # the screen's table for this view, checked against its rows
+            shown += published_cells(data, ips, filters, part, keys, vectors)
+            continue
+        try:
+            view = privacy.check_filter(data, filters, MIN_N, instrument=ips, partition=part).data
+        except InputError:
+            continue
+        shown += 1
+        for k in keys:
+            used = view.index[topics.published(view, view[k].notna(), MIN_N).to_numpy()]
+            vec = np.zeros(len(data), dtype=bool)
+            vec[used] = True
+            vectors[k].append(vec)
+    assert shown > 200
     for k in keys:
         ok, smallest = no_small_pattern(vectors[k], len(data))
         assert ok, f"{k}: a combination of published views singles out {smallest} respondents"
     # the same with the linear algebra written out: no respondent's indicator is in the row space
-    a = np.array(vectors[keys[0]], dtype=float)
+    a = np.unique(np.array(vectors[keys[0]], dtype=float), axis=0)
     rank = np.linalg.matrix_rank(a)
     for i in range(len(data)):
         e = np.zeros(len(data))
