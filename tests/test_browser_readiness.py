@@ -69,13 +69,14 @@ def test_small_organisation_link_shows_no_score(page, dashboard, result):
     screenshot(page, f"readiness_org_{org}_small")
 
 
-def test_invalid_org_in_url_opens_default_view(page, dashboard, result):
-    first_shown = result.groups.loc[~result.groups["suppressed"], "group"].iloc[0]
+def test_unknown_org_in_url_says_so_and_shows_no_other_organisation(page, dashboard, result):
     _open(page, dashboard, "?org=no-such-org")
-    assert _picked(page) == str(first_shown)
-    assert page.get_by_role("heading", name=f"Organisation {first_shown}").count() == 1
-    assert "no-such-org" not in page.url  # streamlit drops an invalid bound value from the URL
-    screenshot(page, "readiness_invalid_org")
+    warning = page.locator('[data-testid="stAlertContentWarning"]', has_text="no-such-org")
+    warning.first.wait_for(timeout=60_000)
+    assert "There is no organisation" in warning.first.inner_text()
+    assert page.locator('[data-testid="stMetric"]').count() == 0  # nobody else's scores
+    assert _picked(page) == ""
+    screenshot(page, "readiness_unknown_org")
 
 
 def test_share_box_link_reopens_the_view(page, browser, dashboard, result):
