@@ -327,4 +327,5 @@ def test_server_floor_can_be_lowered_by_whoever_runs_it(monkeypatch, small_orgs)
     monkeypatch.setenv("COPROD_MIN_N_FLOOR", "2")
     assert state.min_n_floor() == 2
     monkeypatch.setenv("COPROD_MIN_N_FLOOR", "not a number")
-    assert state.min_n_floor() == state.DEFAULT_MIN_N
+    with pytest.raises(Exception, match="COPROD_MIN_N_FLOOR"):  # never silently another value
+        state.min_n_floor()
