@@ -84,8 +84,9 @@ def test_efa_minres_oblimin_matches_psych(reference, reference_data):
         assert_allclose(ours[:, order] * signs, ref_loadings.to_numpy(), atol=1e-3, err_msg=name)
         # psych's own order and names (MR2, MR1, ... by variance accounted for) are reproduced too
         assert list(result.loadings.columns) == list(ref_loadings.columns)
-        assert_allclose(result.communalities[inputs["items"]], pd.Series(out["communalities"])[inputs["items"]], atol=1e-3)
-        assert_allclose(result.uniquenesses[inputs["items"]], pd.Series(out["uniquenesses"])[inputs["items"]], atol=1e-3)
+        items = inputs["items"]
+        assert_allclose(result.communalities[items], pd.Series(out["communalities"])[items], atol=1e-3)
+        assert_allclose(result.uniquenesses[items], pd.Series(out["uniquenesses"])[items], atol=1e-3)
         phi_ref = pd.DataFrame(out["Phi"]).loc[ref_loadings.columns, ref_loadings.columns].to_numpy()
         phi = result.factor_correlations.to_numpy()[np.ix_(order, order)] * np.outer(signs, signs)
         assert_allclose(phi, phi_ref, atol=1e-3)
@@ -170,8 +171,8 @@ def test_parallel_analysis_bfi_agrees_with_psych(reference_data):
     data = reference_data("bfi").iloc[:, :25]
     result = parallel_analysis(data, seed=1)
     assert (result.n_factors, result.n_components) == (6, 6)
-    assert_allclose(result.eigenvalues["observed_pc"].iloc[:3], [5.036902542695963, 2.744085480440451, 2.107632194667137],
-                    atol=1e-8)
+    assert_allclose(result.eigenvalues["observed_pc"].iloc[:3],
+                    [5.036902542695963, 2.744085480440451, 2.107632194667137], atol=1e-8)
 
 
 # ---------------------------------------------------------------- CFA
@@ -232,8 +233,9 @@ def test_cfa_invariance_matches_lavaan(reference, reference_data):
             fit = out[step]["fit_measures"]
             ours = result.step(step)
             assert ours["df"] == fit["df"]
-            assert_allclose([ours[k] for k in ("chi2", "cfi", "tli", "rmsea", "rmsea_lower", "rmsea_upper", "srmr", "aic", "bic")],
-                            [fit[k] for k in ("chisq", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr", "aic", "bic")],
+            ours_keys = ("chi2", "cfi", "tli", "rmsea", "rmsea_lower", "rmsea_upper", "srmr", "aic", "bic")
+            r_keys = ("chisq", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr", "aic", "bic")
+            assert_allclose([ours[k] for k in ours_keys], [fit[k] for k in r_keys],
                             atol=1e-3, err_msg=f"{name} {step}")
             if "lrt_vs_previous" in out[step]:
                 lrt = out[step]["lrt_vs_previous"]
@@ -333,7 +335,8 @@ def test_command_reports_screening_cfa_efa_and_invariance(reference):
     assert set(payload["bartlett"]) == {"chi2", "df", "p"} and payload["bartlett"]["df"] == 10
     assert isinstance(payload["n_factors_parallel"], int)
     fit = case["outputs"]["fit_measures"]
-    assert_allclose([payload["cfa"]["chi2"], payload["cfa"]["cfi"], payload["cfa"]["srmr"], *payload["cfa"]["rmsea_ci"]],
+    cfa_out = payload["cfa"]
+    assert_allclose([cfa_out["chi2"], cfa_out["cfi"], cfa_out["srmr"], *cfa_out["rmsea_ci"]],
                     [fit["chisq"], fit["cfi"], fit["srmr"], fit["rmsea.ci.lower"], fit["rmsea.ci.upper"]], atol=1e-3)
     std = case["outputs"]["loadings_std_all"]
     assert_allclose([payload["cfa"]["loadings"][k] for k in std], list(std.values()), atol=1e-3)

@@ -64,8 +64,9 @@ def test_default_view_renders_every_block(default_view):
     assert "alpha = .79 [.77, .81]" in readings and "omega total = .79" in readings
     assert "Parallel analysis" in readings and "ICC(1) =" in readings
     commands = [c.value for c in at.code]
-    assert any(c.startswith("python -m analysis reliability sample_data/public_servants.csv --instrument public_servant --items "
-                            + " ".join(STRATEGY)) for c in commands)
+    expected = ("python -m analysis reliability sample_data/public_servants.csv --instrument public_servant --items "
+                + " ".join(STRATEGY))
+    assert any(c.startswith(expected) for c in commands)
     # every table has its downloads
     assert len([b for b in at.get("download_button")]) >= 2 * 5
 

@@ -17,9 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import cli
 from conftest import ROOT
-from ui import charts_models as cm
-from ui.state import Source, prepare, sample_source
-from analysis.instruments import load_instrument
+from ui.state import Source, sample_source
 
 PAGE = str(ROOT / "pages" / "models.py")
 DEFAULT_FORMULA = ("dc_engagement ~ c_digital_skills + c_gm_readiness_index + "

@@ -6,7 +6,7 @@ as ``group.equal`` asks; Fisher scoring on ``F_ML`` (Joreskog 1969); lavaan's fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -340,7 +340,7 @@ def _fit_measures(model: _Model, theta: np.ndarray, fmin: float, baseline: tuple
     df = moments - model.n_free
     chi2 = max(float(n * fmin), 0.0)
     chi2_b, df_b = baseline
-    out = {"chi2": chi2, "df": int(df), "npar": int(model.n_free)}
+    out: dict[str, Any] = {"chi2": chi2, "df": int(df), "npar": int(model.n_free)}
     out["p"] = float(stats.chi2.sf(chi2, df)) if df > 0 else None
     if df > 0:
         denom = max(chi2_b - df_b, chi2 - df, 0.0)

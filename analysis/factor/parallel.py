@@ -86,7 +86,7 @@ def parallel_analysis(data: pd.DataFrame, items: Sequence[str] | None = None, *,
     sim_pc = np.empty((n_iter, p))
     sim_fa = np.empty((n_iter, p))
     for k in range(n_iter):
-        sim = np.corrcoef(rng.standard_normal((n, p)), rowvar=False)
+        sim = np.asarray(np.corrcoef(rng.standard_normal((n, p)), rowvar=False))
         sim_pc[k] = np.sort(_eigvalsh(sim))[::-1]
         sim_fa[k] = _fa_eigenvalues(sim)
     obs_pc = np.sort(_eigvalsh(r))[::-1]
