@@ -36,5 +36,12 @@ def reference_data():
     return load
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every test in ``tests/test_browser_*.py`` is a browser test (``-m "not browser"`` skips them)."""
+    for item in items:
+        if item.path.name.startswith("test_browser_"):
+            item.add_marker(pytest.mark.browser)
+
+
 # The real dashboard server and browser fixtures for end-to-end tests (tests/e2e.py).
 from e2e import browser, dashboard, fresh_dashboard, page  # noqa: E402,F401
