@@ -36,10 +36,14 @@ def reference_data():
     return load
 
 
+BROWSER_FIXTURES = {"browser", "page", "dashboard", "fresh_dashboard"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Every test in ``tests/test_browser_*.py`` is a browser test (``-m "not browser"`` skips them)."""
+    """Every test in ``tests/test_browser_*.py``, and any other test using the real server or the
+    browser (tests/e2e.py's fixtures), is a browser test: ``-m "not browser"`` skips them."""
     for item in items:
-        if item.path.name.startswith("test_browser_"):
+        if item.path.name.startswith("test_browser_") or BROWSER_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.browser)
 
 

@@ -323,6 +323,7 @@ def _run(argv):
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 def test_command_reports_screening_cfa_efa_and_invariance(reference):
     case = reference["cases"]["bfi_cfa_Agreeableness"]
     code, out, err = _run(["factor", str(REFERENCE_DIR / "data" / "bfi.csv"), "--items", "A1", "A2", "A3", "A4", "A5",
