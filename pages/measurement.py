@@ -107,6 +107,7 @@ stop_unless_loaded(loaded)
 survey = st.segmented_control("Survey", loaded, format_func=state.survey_label, default=loaded[0],
                               key="m_survey", bind="query-params", required=True)
 prepared = state.dataset(survey)
+assert prepared is not None  # stop_unless_loaded above: every listed survey is loaded
 instrument = state.instrument(survey)
 source = state.sources()[survey]
 data = prepared.data
@@ -303,10 +304,10 @@ with tab_factor:
     with guarded("computing KMO and Bartlett's test"):
         adequacy = _adequacy(keyed, missing)
         bart = adequacy.bartlett
-        cols = st.columns(3)
-        cols[0].metric("KMO (overall MSA)", num(adequacy.kmo, 3))
-        cols[1].metric("Bartlett chi2", f"{bart['chi2']:.1f}", help=f"df = {bart['df']}, n = {bart['n']}")
-        cols[2].metric("Bartlett p", p_text(bart["p"]).replace("p ", "").replace("= ", ""))
+        kmo_cols = st.columns(3)
+        kmo_cols[0].metric("KMO (overall MSA)", num(adequacy.kmo, 3))
+        kmo_cols[1].metric("Bartlett chi2", f"{bart['chi2']:.1f}", help=f"df = {bart['df']}, n = {bart['n']}")
+        kmo_cols[2].metric("Bartlett p", p_text(bart["p"]).replace("p ", "").replace("= ", ""))
         plain(adequacy.reading())
         kmo_table = adequacy.kmo_items.rename("msa").rename_axis("item").reset_index()
         st.dataframe(kmo_table, hide_index=True, key="m_kmo_table",
@@ -335,7 +336,7 @@ with tab_factor:
                                       key=f"m_nf_{survey}_{scale_key}_{k}",
                                       help="Pre-set to the number parallel analysis suggests.")
         fm = opts[1].selectbox("Method", ["minres", "ml"], key="m_fm", bind="query-params",
-                               format_func={"minres": "minimum residual", "ml": "maximum likelihood"}.get)
+                               format_func=lambda m: {"minres": "minimum residual", "ml": "maximum likelihood"}[m])
         rotate = opts[2].selectbox("Rotation", ["oblimin", "varimax", "none"], key="m_rot", bind="query-params",
                                    help="oblimin lets factors correlate; varimax keeps them uncorrelated")
         with guarded("fitting the exploratory factor model"):
@@ -395,14 +396,15 @@ with tab_factor:
                 group_options[demo.id] = demo.label + (" (split at the median)" if demo.type == "numeric" else "")
         other = next((iid for iid in state.SURVEYS if iid != survey), None)
         other_prepared = state.dataset(other) if other else None
+        other_label = state.survey_label(other) if other else ""
         shared_ok = (construct is not None and construct.shared_key and other_prepared is not None
                      and all(i in other_prepared.data.columns for i in items))
         if shared_ok:
-            group_options["__survey__"] = f"Survey: {state.survey_label(survey)} vs {state.survey_label(other)}"
+            group_options["__survey__"] = f"Survey: {state.survey_label(survey)} vs {other_label}"
         elif construct is not None and construct.shared_key and other:
             counterpart = state.instrument(other).shared_construct(construct.shared_key)
             if counterpart is not None:
-                st.caption(f"'{construct.label}' is also measured in the {state.survey_label(other).lower()} survey "
+                st.caption(f"'{construct.label}' is also measured in the {other_label.lower()} survey "
                            f"('{counterpart.label}'), but with differently worded items "
                            f"({', '.join(counterpart.item_ids)}), "
                            "so the two surveys cannot be compared item by item; demographic groups only.")
@@ -411,13 +413,14 @@ with tab_factor:
         else:
             gcols = st.columns([1, 2])
             group_choice = gcols[0].selectbox("Compare groups of", list(group_options),
-                                              format_func=group_options.get, key=f"m_inv_{survey}",
+                                              format_func=lambda g: group_options[g], key=f"m_inv_{survey}",
                                               bind="query-params")
             if group_choice == "__survey__":
+                assert other_prepared is not None  # the choice exists only when the other survey is loaded
                 frame = pd.concat([
                     _keyed(raw_items, tuple(reverse), scale_min, scale_max).assign(_group=state.survey_label(survey)),
                     _keyed(other_prepared.data[items], tuple(reverse), scale_min, scale_max)
-                    .assign(_group=state.survey_label(other))], ignore_index=True)
+                    .assign(_group=other_label)], ignore_index=True)
             else:
                 demo = instrument.demographic(group_choice)
                 values = pd.to_numeric(work[group_choice], errors="coerce")
@@ -488,11 +491,11 @@ with tab_agg:
                         f"command below and --all-groups.", icon=":material/lock:")
                 st.stop()
             agg = _aggregate(agg_input, group_col, options)
-            cols = st.columns(4)
-            cols[0].metric("ICC(1)", num(agg.icc1, 3))
-            cols[1].metric("ICC(2)", num(agg.icc2, 3))
-            cols[2].metric(f"Mean {agg.statistic}", num(agg.rwg_mean, 3))
-            cols[3].metric(f"Median {agg.statistic}", num(agg.rwg_median, 3))
+            agg_cols = st.columns(4)
+            agg_cols[0].metric("ICC(1)", num(agg.icc1, 3))
+            agg_cols[1].metric("ICC(2)", num(agg.icc2, 3))
+            agg_cols[2].metric(f"Mean {agg.statistic}", num(agg.rwg_mean, 3))
+            agg_cols[3].metric(f"Median {agg.statistic}", num(agg.rwg_median, 3))
             plain(agg.reading())
             shown = agg.groups
             hidden = int(work[group_col].nunique() - len(shown))
