@@ -382,3 +382,52 @@ def test_module_exports_the_architecture_names():
 def test_single_item_factor_is_not_identified(reference_data):
     with pytest.raises(InputError, match="single item"):
         cfa(reference_data("HS1939"), {"visual": ["x1", "x2", "x3"], "textual": ["x4"]})
+
+
+# ---------------------------------------------------------------- readings carried by the results
+
+def test_kaiser_labels_at_the_cut_points():
+    from analysis.factor import kaiser_label
+
+    assert [kaiser_label(v) for v in (0.95, 0.9, 0.85, 0.75, 0.65, 0.55, 0.5, 0.49, float("nan"))] == [
+        "marvelous", "marvelous", "meritorious", "middling", "mediocre", "miserable", "miserable",
+        "unacceptable", "undefined"]
+
+
+def test_sampling_adequacy_reads_kmo_and_bartlett(reference_data):
+    from analysis.factor import sampling_adequacy
+
+    data = reference_data("bfi")[["A1", "A2", "A3", "A4", "A5"]]
+    result = sampling_adequacy(data)
+    overall, per_item = kmo(data)  # still unpacks as the tuple it always was
+    assert result.kmo == overall and result.kmo_items.equals(per_item)
+    assert kmo(data).label == result.kaiser_label == factor.kaiser_label(overall)
+    assert result.bartlett == bartlett(data) and result.correlated
+    text = result.reading()
+    assert f"which Kaiser (1974) calls '{result.kaiser_label}'" in text
+    assert "says the items are correlated enough to factor." in text
+    assert result.to_dict()["kmo_label"] == result.kaiser_label
+
+
+def test_cfa_verdict_against_hu_bentler(reference_data):
+    data = reference_data("bfi").dropna(subset=["A1", "A2", "A3", "A4", "A5"])
+    result = cfa(data, {"A": ["A2", "A3", "A4", "A5"]})
+    met = result.cutoffs_met()
+    assert met == {"cfi": result.cfi >= 0.95, "tli": result.tli >= 0.95, "rmsea": result.rmsea <= 0.06,
+                   "srmr": result.srmr <= 0.08}
+    n_met = sum(met.values())
+    assert (("all four meet" if n_met == 4 else f"{n_met} of 4 meet") + " Hu & Bentler's (1999)") in result.verdict()
+    assert result.verdict() in result.reading() and result.to_dict()["cutoffs_met"] == met
+    just_identified = cfa(data, {"A": ["A2", "A3", "A4"]})
+    assert just_identified.df == 0 and just_identified.cutoffs_met() is None
+    assert "fit cannot be judged" in just_identified.verdict()
+
+
+def test_invariance_holds_by_the_delta_cfi_rule(reference_data):
+    data = reference_data("bfi").assign(A1=lambda d: 7 - d.A1)
+    result = invariance(data, {"A": ["A1", "A2", "A3", "A4", "A5"]}, "gender")
+    for step in ("metric", "scalar"):
+        d_cfi = result.step(step)["delta_cfi"]
+        assert result.holds(step) is bool(d_cfi >= -0.01)
+        assert f"{step}: chi2 difference(" in result.reading()
+    assert ", ".join(f"{g} n = {n}" for g, n in result.n_by_group.items()) in result.reading()
