@@ -14,7 +14,6 @@ from numpy.testing import assert_allclose
 from streamlit.testing.v1 import AppTest
 
 from analysis import cli
-from analysis.privacy import suppress
 from conftest import ROOT
 from ui.state import Source, sample_source
 
@@ -101,7 +100,8 @@ def test_aggregation_equals_command_and_hides_small_groups(default_view):
     assert_allclose(groups["rwg"].to_numpy(float), expected.loc[groups["group"], "rwg"].to_numpy(float), atol=1e-12)
     assert_allclose(groups["mean"].to_numpy(float), expected.loc[groups["group"], "mean"].to_numpy(float), atol=1e-12)
     hidden = int(sizes.size - len(groups))
-    assert hidden >= 4 and any("left out of this table" in c.value and c.value.startswith(f"{hidden} ") for c in at.caption)
+    assert hidden >= 4
+    assert any("left out of this table" in c.value and c.value.startswith(f"{hidden} ") for c in at.caption)
 
 
 def test_factor_structure_equals_command(default_view):
