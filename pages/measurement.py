@@ -26,6 +26,7 @@ from analysis import factor as factor_lib  # noqa: E402
 from analysis.aggregation import aggregate  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from analysis import privacy  # noqa: E402
+from analysis.formatting import num, p_text  # noqa: E402
 from analysis.reliability import reliability  # noqa: E402
 from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
 from ui import charts, state  # noqa: E402
@@ -56,8 +57,7 @@ def _keyed(x: pd.DataFrame, reverse: tuple, scale_min, scale_max) -> pd.DataFram
 
 @st.cache_data(show_spinner="Checking sampling adequacy...", max_entries=64)
 def _adequacy(x: pd.DataFrame, missing: str):
-    overall, per_item = factor_lib.kmo(x, missing=missing)
-    return overall, per_item, factor_lib.bartlett(x, missing=missing)
+    return factor_lib.sampling_adequacy(x, missing=missing)
 
 
 @st.cache_data(show_spinner="Running parallel analysis...", max_entries=64)
@@ -88,24 +88,11 @@ def _aggregate(x: pd.DataFrame, group: str, options: int):
 
 # ------------------------------------------------------------------ small helpers (text only)
 
-def num(value, digits: int = 2) -> str:
-    """APA style for coefficients: no leading zero (.82), 'n/a' when undefined."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    text = f"{value:.{digits}f}"
-    return text.replace("0.", ".", 1) if abs(value) < 1 else text
-
-
-def p_text(p) -> str:
-    if p is None or not np.isfinite(p):
-        return "p n/a"
-    return "p < .001" if p < 0.001 else f"p = {num(p, 3)}"
-
-
 def command(name: str, *parts: str) -> None:
     """Caption with the headless command that prints the same numbers as JSON."""
     st.caption("Same numbers without the dashboard:")
-    st.code(" ".join(["python -m analysis", name, *[p for p in parts if p], "--json"]), language="bash", wrap_lines=True)
+    st.code(" ".join(["python -m analysis", name, *[p for p in parts if p], "--json"]), language="bash",
+            wrap_lines=True)
 
 
 def flag(name: str, values) -> str:
@@ -120,6 +107,7 @@ stop_unless_loaded(loaded)
 survey = st.segmented_control("Survey", loaded, format_func=state.survey_label, default=loaded[0],
                               key="m_survey", bind="query-params", required=True)
 prepared = state.dataset(survey)
+assert prepared is not None  # stop_unless_loaded above: every listed survey is loaded
 instrument = state.instrument(survey)
 source = state.sources()[survey]
 data = prepared.data
@@ -214,7 +202,8 @@ for problem in prepared.report.problems:
                                 source.actions.get(problem.code, problem.default_action))
     if action != problem.default_action and (problem.column is None or problem.item in items):
         changed.append(f"{problem.code.replace('_', ' ').lower()}"
-                       + (f" in {problem.item or problem.column}" if problem.column else "") + f" ({action.replace('_', ' ')})")
+                       + (f" in {problem.item or problem.column}" if problem.column else "")
+                       + f" ({action.replace('_', ' ')})")
 if drop_careless:
     changed.append("straight-liners left out (this page)")
 if changed:
@@ -313,21 +302,14 @@ with tab_factor:
 
     st.subheader("Sampling adequacy")
     with guarded("computing KMO and Bartlett's test"):
-        kmo_overall, kmo_items, bart = _adequacy(keyed, missing)
-        cols = st.columns(3)
-        cols[0].metric("KMO (overall MSA)", num(kmo_overall, 3))
-        cols[1].metric("Bartlett chi2", f"{bart['chi2']:.1f}", help=f"df = {bart['df']}, n = {bart['n']}")
-        cols[2].metric("Bartlett p", p_text(bart["p"]).replace("p ", "").replace("= ", ""))
-        kaiser = next(label for cut, label in ((0.9, "marvelous"), (0.8, "meritorious"), (0.7, "middling"),
-                                                 (0.6, "mediocre"), (0.5, "miserable"), (0.0, "unacceptable"))
-                      if kmo_overall >= cut)
-        low_items = [i for i, v in kmo_items.items() if v < 0.5]
-        plain(f"KMO = {num(kmo_overall)}, which Kaiser (1974) calls '{kaiser}' (.50 or more is needed, .80 or more "
-              f"is good); Bartlett's test chi2({bart['df']}) = {bart['chi2']:.1f}, {p_text(bart['p'])} "
-              + ("says the items are correlated enough to factor." if bart["p"] < 0.05
-                 else "cannot reject that the items are uncorrelated, so a factor model has little to work with.")
-              + (f" Items with an MSA below .50: {', '.join(low_items)}." if low_items else ""))
-        kmo_table = kmo_items.rename("msa").rename_axis("item").reset_index()
+        adequacy = _adequacy(keyed, missing)
+        bart = adequacy.bartlett
+        kmo_cols = st.columns(3)
+        kmo_cols[0].metric("KMO (overall MSA)", num(adequacy.kmo, 3))
+        kmo_cols[1].metric("Bartlett chi2", f"{bart['chi2']:.1f}", help=f"df = {bart['df']}, n = {bart['n']}")
+        kmo_cols[2].metric("Bartlett p", p_text(bart["p"]).replace("p ", "").replace("= ", ""))
+        plain(adequacy.reading())
+        kmo_table = adequacy.kmo_items.rename("msa").rename_axis("item").reset_index()
         st.dataframe(kmo_table, hide_index=True, key="m_kmo_table",
                      column_config={"msa": st.column_config.NumberColumn("MSA", format="%.3f")})
         download_buttons(kmo_table, "kmo_items", key="m_kmo")
@@ -340,11 +322,7 @@ with tab_factor:
         pa = _parallel(keyed, missing)
         suggested = max(1, min(pa.n_factors, k - 1))
         st.plotly_chart(charts.scree(pa.eigenvalues, pa.n_factors, pa.quantile), key="m_scree")
-        plain(f"Parallel analysis keeps the factors whose eigenvalue is above the {pa.quantile * 100:g}th percentile "
-              f"of eigenvalues from {pa.n_iter} random data sets of the same size (n = {pa.n_obs}, {k} items): "
-              f"{pa.n_factors} factor(s) and {pa.n_components} component(s). "
-              + ("One factor supports scoring the items as one scale." if pa.n_factors <= 1 else
-                 "More than one factor: check the loadings below before scoring the items as one scale."))
+        plain(pa.reading())
         download_buttons(pa.eigenvalues, "parallel_analysis", key="m_pa")
         cite(f"Horn (1965). R: psych::fa.parallel(x, fm = 'minres', fa = 'both', n.iter = {PARALLEL_ITER}); "
              f"the simulation uses seed {PARALLEL_SEED}, so values differ from R's random draws in the last digits.")
@@ -358,7 +336,7 @@ with tab_factor:
                                       key=f"m_nf_{survey}_{scale_key}_{k}",
                                       help="Pre-set to the number parallel analysis suggests.")
         fm = opts[1].selectbox("Method", ["minres", "ml"], key="m_fm", bind="query-params",
-                               format_func={"minres": "minimum residual", "ml": "maximum likelihood"}.get)
+                               format_func=lambda m: {"minres": "minimum residual", "ml": "maximum likelihood"}[m])
         rotate = opts[2].selectbox("Rotation", ["oblimin", "varimax", "none"], key="m_rot", bind="query-params",
                                    help="oblimin lets factors correlate; varimax keeps them uncorrelated")
         with guarded("fitting the exploratory factor model"):
@@ -372,13 +350,7 @@ with tab_factor:
                                         for c in loadings_table.columns if c != "item"})
             download_buttons(loadings_table, "efa_loadings", key="m_efa")
             st.plotly_chart(charts.loadings_heatmap(efa.loadings), key="m_efa_heatmap")
-            weak = [i for i, row in efa.loadings.iterrows() if row.abs().max() < 0.40]
-            share = float(efa.variance_accounted.loc["Cumulative Var"].iloc[-1])
-            fit_bits = (f"; TLI = {num(efa.tli)}, RMSEA = {num(efa.rmsea, 3)}" if efa.tli is not None
-                        and efa.rmsea is not None else "")
-            plain(f"{n_factors} factor(s) ({fm}, {rotate}) explain {share:.0%} of the items' variance{fit_bits}. "
-                  "Loadings of .40 or more are usually read as an item belonging to a factor"
-                  + (f"; {', '.join(weak)} load(s) below .40 on every factor." if weak else "; every item does."))
+            plain(efa.reading())
             if n_factors > 1 and rotate == "oblimin":
                 phi = efa.factor_correlations.reset_index(names="factor")
                 st.caption("Factor correlations (oblimin)")
@@ -402,17 +374,7 @@ with tab_factor:
             cols[4].metric("RMSEA", num(cfa.rmsea, 3),
                            help=f"90% CI [{num(cfa.rmsea_ci[0], 3)}, {num(cfa.rmsea_ci[1], 3)}]")
             cols[5].metric("SRMR", num(cfa.srmr, 3))
-            if cfa.df == 0:
-                verdict = "with 0 degrees of freedom the model reproduces the data exactly, so fit cannot be judged"
-            else:
-                good = [cfa.cfi is not None and cfa.cfi >= 0.95, cfa.tli is not None and cfa.tli >= 0.95,
-                        cfa.rmsea is not None and cfa.rmsea <= 0.06, cfa.srmr <= 0.08]
-                verdict = ("all four meet" if all(good) else f"{sum(good)} of 4 meet")
-                verdict += " Hu & Bentler's (1999) cut-offs (CFI and TLI .95 or more, RMSEA .06 or less, SRMR .08 or less)"
-            plain(f"chi2({cfa.df}) = {cfa.chi2:.2f}, {p_text(cfa.p)}; CFI = {num(cfa.cfi, 3)}, TLI = {num(cfa.tli, 3)}, "
-                  f"RMSEA = {num(cfa.rmsea, 3)} [90% CI {num(cfa.rmsea_ci[0], 3)}, {num(cfa.rmsea_ci[1], 3)}], "
-                  f"SRMR = {num(cfa.srmr, 3)} (n = {cfa.n}, complete cases): {verdict}. With large samples the "
-                  "chi-square test rejects even small misfit, so the indices matter more.")
+            plain(cfa.reading())
             cfa_table = cfa.loadings.drop(columns=["factor"]).rename(columns={"loading": "std_loading"})
             st.dataframe(cfa_table, hide_index=True, key="m_cfa_table",
                          column_config={c: st.column_config.NumberColumn(format="%.3f")
@@ -422,7 +384,8 @@ with tab_factor:
                 st.warning(warning, icon=":material/warning:")
             cite("Joreskog (1969) ML; Hu & Bentler (1999) cut-offs; Steiger & Lind (1980) RMSEA. "
                  "R: lavaan::cfa('F =~ " + " + ".join(items) + "', data, std.lv = TRUE) and "
-                 "fitMeasures(fit, c('chisq', 'df', 'cfi', 'tli', 'rmsea', 'rmsea.ci.lower', 'rmsea.ci.upper', 'srmr')).")
+                 "fitMeasures(fit, c('chisq', 'df', 'cfi', 'tli', 'rmsea', 'rmsea.ci.lower', 'rmsea.ci.upper', "
+                 "'srmr')).")
 
         st.subheader("Measurement invariance")
         # Grouping candidates: categorical demographics, numeric ones split at the median, and the other
@@ -433,28 +396,31 @@ with tab_factor:
                 group_options[demo.id] = demo.label + (" (split at the median)" if demo.type == "numeric" else "")
         other = next((iid for iid in state.SURVEYS if iid != survey), None)
         other_prepared = state.dataset(other) if other else None
+        other_label = state.survey_label(other) if other else ""
         shared_ok = (construct is not None and construct.shared_key and other_prepared is not None
                      and all(i in other_prepared.data.columns for i in items))
         if shared_ok:
-            group_options["__survey__"] = f"Survey: {state.survey_label(survey)} vs {state.survey_label(other)}"
+            group_options["__survey__"] = f"Survey: {state.survey_label(survey)} vs {other_label}"
         elif construct is not None and construct.shared_key and other:
             counterpart = state.instrument(other).shared_construct(construct.shared_key)
             if counterpart is not None:
-                st.caption(f"'{construct.label}' is also measured in the {state.survey_label(other).lower()} survey "
-                           f"('{counterpart.label}'), but with differently worded items ({', '.join(counterpart.item_ids)}), "
+                st.caption(f"'{construct.label}' is also measured in the {other_label.lower()} survey "
+                           f"('{counterpart.label}'), but with differently worded items "
+                           f"({', '.join(counterpart.item_ids)}), "
                            "so the two surveys cannot be compared item by item; demographic groups only.")
         if not group_options:
             st.info("This survey has no background variable to compare groups on.")
         else:
             gcols = st.columns([1, 2])
             group_choice = gcols[0].selectbox("Compare groups of", list(group_options),
-                                              format_func=group_options.get, key=f"m_inv_{survey}",
+                                              format_func=lambda g: group_options[g], key=f"m_inv_{survey}",
                                               bind="query-params")
             if group_choice == "__survey__":
+                assert other_prepared is not None  # the choice exists only when the other survey is loaded
                 frame = pd.concat([
                     _keyed(raw_items, tuple(reverse), scale_min, scale_max).assign(_group=state.survey_label(survey)),
                     _keyed(other_prepared.data[items], tuple(reverse), scale_min, scale_max)
-                    .assign(_group=state.survey_label(other))], ignore_index=True)
+                    .assign(_group=other_label)], ignore_index=True)
             else:
                 demo = instrument.demographic(group_choice)
                 values = pd.to_numeric(work[group_choice], errors="coerce")
@@ -481,22 +447,7 @@ with tab_factor:
                              column_config={c: st.column_config.NumberColumn(format="%.3f")
                                             for c in steps.columns if c not in ("step", "df", "df_diff", "npar")})
                 download_buttons(steps, "measurement_invariance", key="m_inv_dl")
-                readings = []
-                for name in ("metric", "scalar"):
-                    row = inv.step(name)
-                    d_cfi = row.get("delta_cfi")
-                    if d_cfi is None or not np.isfinite(d_cfi):
-                        verdict = "CFI of the step before is undefined (0 degrees of freedom), so judge by the chi-square"
-                    else:
-                        verdict = f"{'holds' if d_cfi >= -0.01 else 'does not hold'} by the -.01 rule"
-                    readings.append(
-                        f"{name}: chi2 difference({int(row['df_diff'])}) = {row['chi2_diff']:.2f}, "
-                        f"{p_text(row['p_diff'])}, delta CFI = {num(d_cfi, 3)} ({verdict})")
-                n_text = ", ".join(f"{g} n = {n}" for g, n in inv.n_by_group.items())
-                plain(f"Across {n_text}: " + "; ".join(readings) + ". Metric invariance lets you compare "
-                      "relationships (correlations, regressions) across the groups; scalar invariance also lets you "
-                      "compare their means. A drop in CFI of more than .01 signals non-invariance (Cheung & Rensvold "
-                      "2002); the chi-square difference is very sensitive in large samples.")
+                plain(inv.reading())
                 for warning in inv.warnings:
                     st.warning(warning, icon=":material/warning:")
                 cite("Meredith (1993); Vandenberg & Lance (2000); Cheung & Rensvold (2002) for delta CFI. "
@@ -518,8 +469,9 @@ with tab_agg:
         group_col = group_columns[level]
         if scale_min is not None:
             options = int(scale_max - scale_min + 1)
-            acols[1].metric("Response options A", options, help=f"{scale_min:g}..{scale_max:g}: the uniform null "
-                                                                f"variance is (A^2 - 1)/12 = {(options ** 2 - 1) / 12:.2f}")
+            acols[1].metric("Response options A", options,
+                            help=f"{scale_min:g}..{scale_max:g}: the uniform null "
+                                 f"variance is (A^2 - 1)/12 = {(options ** 2 - 1) / 12:.2f}")
         else:
             options = int(acols[1].number_input("Response options A", min_value=2, max_value=101, value=5, step=1,
                                                 key="m_options",
@@ -539,11 +491,11 @@ with tab_agg:
                         f"command below and --all-groups.", icon=":material/lock:")
                 st.stop()
             agg = _aggregate(agg_input, group_col, options)
-            cols = st.columns(4)
-            cols[0].metric("ICC(1)", num(agg.icc1, 3))
-            cols[1].metric("ICC(2)", num(agg.icc2, 3))
-            cols[2].metric(f"Mean {agg.statistic}", num(agg.rwg_mean, 3))
-            cols[3].metric(f"Median {agg.statistic}", num(agg.rwg_median, 3))
+            agg_cols = st.columns(4)
+            agg_cols[0].metric("ICC(1)", num(agg.icc1, 3))
+            agg_cols[1].metric("ICC(2)", num(agg.icc2, 3))
+            agg_cols[2].metric(f"Mean {agg.statistic}", num(agg.rwg_mean, 3))
+            agg_cols[3].metric(f"Median {agg.statistic}", num(agg.rwg_median, 3))
             plain(agg.reading())
             shown = agg.groups
             hidden = int(work[group_col].nunique() - len(shown))

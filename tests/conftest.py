@@ -36,5 +36,16 @@ def reference_data():
     return load
 
 
+BROWSER_FIXTURES = {"browser", "page", "dashboard", "fresh_dashboard"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in ``tests/test_browser_*.py``, and any other test using the real server or the
+    browser (tests/e2e.py's fixtures), is a browser test: ``-m "not browser"`` skips them."""
+    for item in items:
+        if item.path.name.startswith("test_browser_") or BROWSER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.browser)
+
+
 # The real dashboard server and browser fixtures for end-to-end tests (tests/e2e.py).
 from e2e import browser, dashboard, fresh_dashboard, page  # noqa: E402,F401

@@ -1,7 +1,6 @@
 """Studies a careless file makes: every screen says what is wrong instead of failing."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd

@@ -84,8 +84,9 @@ def test_efa_minres_oblimin_matches_psych(reference, reference_data):
         assert_allclose(ours[:, order] * signs, ref_loadings.to_numpy(), atol=1e-3, err_msg=name)
         # psych's own order and names (MR2, MR1, ... by variance accounted for) are reproduced too
         assert list(result.loadings.columns) == list(ref_loadings.columns)
-        assert_allclose(result.communalities[inputs["items"]], pd.Series(out["communalities"])[inputs["items"]], atol=1e-3)
-        assert_allclose(result.uniquenesses[inputs["items"]], pd.Series(out["uniquenesses"])[inputs["items"]], atol=1e-3)
+        items = inputs["items"]
+        assert_allclose(result.communalities[items], pd.Series(out["communalities"])[items], atol=1e-3)
+        assert_allclose(result.uniquenesses[items], pd.Series(out["uniquenesses"])[items], atol=1e-3)
         phi_ref = pd.DataFrame(out["Phi"]).loc[ref_loadings.columns, ref_loadings.columns].to_numpy()
         phi = result.factor_correlations.to_numpy()[np.ix_(order, order)] * np.outer(signs, signs)
         assert_allclose(phi, phi_ref, atol=1e-3)
@@ -170,8 +171,8 @@ def test_parallel_analysis_bfi_agrees_with_psych(reference_data):
     data = reference_data("bfi").iloc[:, :25]
     result = parallel_analysis(data, seed=1)
     assert (result.n_factors, result.n_components) == (6, 6)
-    assert_allclose(result.eigenvalues["observed_pc"].iloc[:3], [5.036902542695963, 2.744085480440451, 2.107632194667137],
-                    atol=1e-8)
+    assert_allclose(result.eigenvalues["observed_pc"].iloc[:3],
+                    [5.036902542695963, 2.744085480440451, 2.107632194667137], atol=1e-8)
 
 
 # ---------------------------------------------------------------- CFA
@@ -232,8 +233,9 @@ def test_cfa_invariance_matches_lavaan(reference, reference_data):
             fit = out[step]["fit_measures"]
             ours = result.step(step)
             assert ours["df"] == fit["df"]
-            assert_allclose([ours[k] for k in ("chi2", "cfi", "tli", "rmsea", "rmsea_lower", "rmsea_upper", "srmr", "aic", "bic")],
-                            [fit[k] for k in ("chisq", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr", "aic", "bic")],
+            ours_keys = ("chi2", "cfi", "tli", "rmsea", "rmsea_lower", "rmsea_upper", "srmr", "aic", "bic")
+            r_keys = ("chisq", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr", "aic", "bic")
+            assert_allclose([ours[k] for k in ours_keys], [fit[k] for k in r_keys],
                             atol=1e-3, err_msg=f"{name} {step}")
             if "lrt_vs_previous" in out[step]:
                 lrt = out[step]["lrt_vs_previous"]
@@ -321,6 +323,7 @@ def _run(argv):
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 def test_command_reports_screening_cfa_efa_and_invariance(reference):
     case = reference["cases"]["bfi_cfa_Agreeableness"]
     code, out, err = _run(["factor", str(REFERENCE_DIR / "data" / "bfi.csv"), "--items", "A1", "A2", "A3", "A4", "A5",
@@ -333,7 +336,8 @@ def test_command_reports_screening_cfa_efa_and_invariance(reference):
     assert set(payload["bartlett"]) == {"chi2", "df", "p"} and payload["bartlett"]["df"] == 10
     assert isinstance(payload["n_factors_parallel"], int)
     fit = case["outputs"]["fit_measures"]
-    assert_allclose([payload["cfa"]["chi2"], payload["cfa"]["cfi"], payload["cfa"]["srmr"], *payload["cfa"]["rmsea_ci"]],
+    cfa_out = payload["cfa"]
+    assert_allclose([cfa_out["chi2"], cfa_out["cfi"], cfa_out["srmr"], *cfa_out["rmsea_ci"]],
                     [fit["chisq"], fit["cfi"], fit["srmr"], fit["rmsea.ci.lower"], fit["rmsea.ci.upper"]], atol=1e-3)
     std = case["outputs"]["loadings_std_all"]
     assert_allclose([payload["cfa"]["loadings"][k] for k in std], list(std.values()), atol=1e-3)
@@ -378,3 +382,52 @@ def test_module_exports_the_architecture_names():
 def test_single_item_factor_is_not_identified(reference_data):
     with pytest.raises(InputError, match="single item"):
         cfa(reference_data("HS1939"), {"visual": ["x1", "x2", "x3"], "textual": ["x4"]})
+
+
+# ---------------------------------------------------------------- readings carried by the results
+
+def test_kaiser_labels_at_the_cut_points():
+    from analysis.factor import kaiser_label
+
+    assert [kaiser_label(v) for v in (0.95, 0.9, 0.85, 0.75, 0.65, 0.55, 0.5, 0.49, float("nan"))] == [
+        "marvelous", "marvelous", "meritorious", "middling", "mediocre", "miserable", "miserable",
+        "unacceptable", "undefined"]
+
+
+def test_sampling_adequacy_reads_kmo_and_bartlett(reference_data):
+    from analysis.factor import sampling_adequacy
+
+    data = reference_data("bfi")[["A1", "A2", "A3", "A4", "A5"]]
+    result = sampling_adequacy(data)
+    overall, per_item = kmo(data)  # still unpacks as the tuple it always was
+    assert result.kmo == overall and result.kmo_items.equals(per_item)
+    assert kmo(data).label == result.kaiser_label == factor.kaiser_label(overall)
+    assert result.bartlett == bartlett(data) and result.correlated
+    text = result.reading()
+    assert f"which Kaiser (1974) calls '{result.kaiser_label}'" in text
+    assert "says the items are correlated enough to factor." in text
+    assert result.to_dict()["kmo_label"] == result.kaiser_label
+
+
+def test_cfa_verdict_against_hu_bentler(reference_data):
+    data = reference_data("bfi").dropna(subset=["A1", "A2", "A3", "A4", "A5"])
+    result = cfa(data, {"A": ["A2", "A3", "A4", "A5"]})
+    met = result.cutoffs_met()
+    assert met == {"cfi": result.cfi >= 0.95, "tli": result.tli >= 0.95, "rmsea": result.rmsea <= 0.06,
+                   "srmr": result.srmr <= 0.08}
+    n_met = sum(met.values())
+    assert (("all four meet" if n_met == 4 else f"{n_met} of 4 meet") + " Hu & Bentler's (1999)") in result.verdict()
+    assert result.verdict() in result.reading() and result.to_dict()["cutoffs_met"] == met
+    just_identified = cfa(data, {"A": ["A2", "A3", "A4"]})
+    assert just_identified.df == 0 and just_identified.cutoffs_met() is None
+    assert "fit cannot be judged" in just_identified.verdict()
+
+
+def test_invariance_holds_by_the_delta_cfi_rule(reference_data):
+    data = reference_data("bfi").assign(A1=lambda d: 7 - d.A1)
+    result = invariance(data, {"A": ["A1", "A2", "A3", "A4", "A5"]}, "gender")
+    for step in ("metric", "scalar"):
+        d_cfi = result.step(step)["delta_cfi"]
+        assert result.holds(step) is bool(d_cfi >= -0.01)
+        assert f"{step}: chi2 difference(" in result.reading()
+    assert ", ".join(f"{g} n = {n}" for g, n in result.n_by_group.items()) in result.reading()

@@ -1,6 +1,7 @@
 """Survey instruments: schema, loader, drop-in files and the content the issue asks for."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def test_helpers_and_codebook():
     # frozen, hashable value objects
     assert len({ps, load_instrument("public_servant")}) == 1
     assert hash(ResponseScale(1, 5, {1: "a"})) == hash(ResponseScale(1, 5, {1: "a"}))
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         ps.constructs[0].key = "x"  # type: ignore[misc]
     assert isinstance(ps.constructs[0], Construct)
 

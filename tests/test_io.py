@@ -233,6 +233,7 @@ def test_size_limit_is_stated(files):
         read_data(b"x,y\n" + b"1,2\n" * 50, filename="upload.csv", max_bytes=100)
 
 
+@pytest.mark.slow
 def test_column_limit_is_settable(files):
     assert read_data(files["wide"], max_columns=20_000).data.shape == (3, 10_000)
     with pytest.raises(InputError, match="3 columns, more than the limit of 2"):

@@ -17,9 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import cli
 from conftest import ROOT
-from ui import charts_models as cm
-from ui.state import Source, prepare, sample_source
-from analysis.instruments import load_instrument
+from ui.state import Source, sample_source
 
 PAGE = str(ROOT / "pages" / "models.py")
 DEFAULT_FORMULA = ("dc_engagement ~ c_digital_skills + c_gm_readiness_index + "
@@ -156,6 +154,7 @@ def test_linked_municipality_readiness_opens_and_equals_the_command():
     assert command["n_obs"] < 4000
 
 
+@pytest.mark.slow
 def test_reference_level_and_ml_change_the_fit():
     at = _run({"survey": "citizen"})
     assert not at.exception and _errors(at) == []
@@ -173,6 +172,7 @@ def test_reference_level_and_ml_change_the_fit():
     assert "--ml" in next(c.value for c in at.code)
 
 
+@pytest.mark.slow
 def test_builder_random_slope_cross_level_and_centring(default_view):
     at = _run()
     at.multiselect(key="mdl_slopes_public_servant").set_value(["c_digital_skills"]).run()

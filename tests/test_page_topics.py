@@ -217,6 +217,7 @@ def test_screen3_broaden_deepen_matches_direct_crosstab(citizens):
     assert f"{new:.0%} did not co-produce offline" in _readings(at)
 
 
+@pytest.mark.slow
 def test_screen3_models_match_library(servants, citizens):
     at = _run("drivers")
     ct = state.instrument("citizen")

@@ -30,3 +30,12 @@ def test_readme_example_runs(command):
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), dict)
     assert not re.search(r"Traceback", done.stderr)
+
+
+def test_ci_runs_the_readme_test_command():
+    """`.ci/run` runs exactly the README's test command (install, lint, type-check, tests)."""
+    readme = (ROOT / "README.md").read_text()
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert len(ci) == 1 and ci[0].strip() in readme
+    assert "ruff check" in ci[0] and "mypy" in ci[0] and ci[0].rstrip().endswith("python -m pytest -q")

@@ -14,7 +14,6 @@ Nothing here computes statistics: it only calls ``analysis.pipeline.prepare``
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from analysis.errors import InputError
-from analysis.factor import bartlett, cfa, fa, invariance, kmo, parallel_analysis
+from analysis.factor import bartlett, cfa, fa, invariance, kaiser_label, kmo, parallel_analysis
 from analysis.scoring import apply_reverse, numeric_items
 
 HELP = ("factor structure: KMO, Bartlett, parallel analysis, CFA fit (lavaan ML), optional EFA "
@@ -84,6 +84,7 @@ def run(args):
     out = {
         "n": sphericity["n"],
         "kmo": overall,
+        "kmo_label": kaiser_label(overall),
         "kmo_items": per_item.to_dict(),
         "bartlett": {"chi2": sphericity["chi2"], "df": sphericity["df"], "p": sphericity["p"]},
         "n_factors_parallel": parallel.n_factors,

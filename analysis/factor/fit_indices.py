@@ -1,0 +1,30 @@
+"""Fit-index helpers shared by EFA and CFA: the RMSEA confidence interval (Steiger & Lind 1980;
+Browne & Cudeck 1993), as ``psych::fa.stats`` and ``lavaan::fitMeasures`` compute it."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, stats
+
+
+def _rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90, divisor: float | None = None
+              ) -> tuple[float, float]:
+    """Confidence interval of the RMSEA from the noncentral chi-square (Steiger & Lind 1980;
+    Browne & Cudeck 1993): find the noncentrality lambda with P(chi2 | df, lambda) = 1 - tail and
+    = tail, then ``sqrt(lambda / (divisor * df))``."""
+    tail = (1 - level) / 2
+    divisor = (n - 1) if divisor is None else divisor
+
+    def ncp_for(prob):
+        def fun(lam):
+            return stats.ncx2.cdf(chi2, df, lam) - prob if lam > 0 else stats.chi2.cdf(chi2, df) - prob
+
+        if fun(0.0) < 0:
+            return 0.0
+        hi = max(chi2, 1.0)
+        while fun(hi) > 0:
+            hi *= 2
+        return optimize.brentq(fun, 0.0, hi, xtol=1e-12, rtol=1e-14, maxiter=500)
+
+    lo = ncp_for(1 - tail)
+    hi = ncp_for(tail)
+    return float(np.sqrt(lo / (divisor * df))), float(np.sqrt(hi / (divisor * df)))
