@@ -34,9 +34,11 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, family: str = "g
     if family not in ("gaussian", "binomial"):
         raise InputError(f"family '{family}' is not supported", hint="use gaussian or binomial")
     frame = model_frame(formula, data, family=family, reference_levels=reference_levels)
-    if family == "binomial":
-        return _fit_binomial(frame, data, reference_levels)
-    return _fit_gaussian(frame, data, reml, reference_levels)
+    from analysis.mixed.schur import blas_single_thread
+    with blas_single_thread():
+        if family == "binomial":
+            return _fit_binomial(frame, data, reference_levels)
+        return _fit_gaussian(frame, data, reml, reference_levels)
 
 
 def _covariances(frame, theta, scale2):
