@@ -184,6 +184,8 @@ class SchurFactor:
                 return sub.reshape(G, q, G, q)[np.arange(G), :, np.arange(G), :]
             _, _, W, Ainv = self.steps[0]
             out = Ainv.copy()
+            if Sinv.shape[0] == 0:
+                return out
             chunk = max(q, (4000 // q) * q)
             m = Sinv.shape[0]
             for start in range(0, G * q, chunk):
