@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from scipy.linalg import cho_factor, cho_solve
 
 DENSE_REST = 4000   # largest remainder factored densely; above it, further elimination or sparse LU
+DENSE_ALL = 600     # up to this many random effects the elimination runs on dense arrays
 
 
 def blas_single_thread():
@@ -69,6 +70,7 @@ class SchurPlan:
     def __init__(self, blocks, pattern):
         S = abs(sp.csr_matrix(pattern, dtype=float)) + sp.identity(pattern.shape[0], format="csr")
         self.steps: list[tuple[int, int]] = []       # (size, q) per eliminated block
+        self.dense_all = S.shape[0] <= DENSE_ALL   # small M: dense arithmetic, no sparse overhead
         for i, (offset, G, q) in enumerate(blocks):
             n_k = G * q
             if not _is_block_diagonal(S[:n_k, :n_k], q):
@@ -85,7 +87,7 @@ class SchurPlan:
     @property
     def exact_traces(self) -> bool:
         """Whether :meth:`SchurFactor.inverse_diagonal` is cheap (one step, dense rest)."""
-        return len(self.steps) == 1 and self.dense_rest
+        return len(self.steps) <= 1 and self.dense_rest
 
     def factor(self, M) -> "SchurFactor":
         return SchurFactor(self, M)
@@ -96,25 +98,37 @@ class SchurFactor:
 
     def __init__(self, plan: SchurPlan, M):
         self.plan = plan
-        S = sp.csr_matrix(M)
+        dense = plan.dense_all
+        S = M.toarray() if dense else sp.csr_matrix(M)
         self.steps = []
         ld = 0.0
         for n_k, q in plan.steps:
-            A = S[:n_k, :n_k].tocoo()
-            blocks = np.zeros((n_k // q, q, q))
-            blocks[A.row // q, A.row % q, A.col % q] = A.data
+            G = n_k // q
+            if dense:
+                D = S[:n_k, :n_k]
+                idx = np.arange(n_k).reshape(G, q)
+                blocks = D[idx[:, :, None], idx[:, None, :]]
+            else:
+                A = S[:n_k, :n_k].tocoo()
+                blocks = np.zeros((G, q, q))
+                blocks[A.row // q, A.row % q, A.col % q] = A.data
             Ainv, ldk = _batched_inv_logdet(blocks)
             ld += ldk
             Ainv_sp = _block_diag(Ainv)
             C = S[:n_k, n_k:]
-            W = (Ainv_sp @ C).tocsr()
-            S = (S[n_k:, n_k:] - C.T @ W).tocsr()
+            if dense:
+                m = C.shape[1]
+                W = np.einsum("gab,gbj->gaj", Ainv, C.reshape(G, q, m)).reshape(n_k, m)
+                S = S[n_k:, n_k:] - C.T @ W
+            else:
+                W = (Ainv_sp @ C).tocsr()
+                S = (S[n_k:, n_k:] - C.T @ W).tocsr()
             self.steps.append((n_k, Ainv_sp, W, Ainv))
         m = S.shape[0]
         self.rest = S
         self._cf = self._lu = None
         if m and plan.dense_rest:
-            self._cf = cho_factor(S.toarray(), lower=True)
+            self._cf = cho_factor(S if dense else S.toarray(), lower=True)
             ld += 2.0 * np.log(np.diag(self._cf[0])).sum()
         elif m:
             from scipy.sparse.linalg import splu
@@ -191,7 +205,7 @@ class SchurFactor:
             for start in range(0, G * q, chunk):
                 Wc = W[start:start + chunk]
                 WZ = np.asarray(Wc @ Sinv).reshape(-1, q, m)
-                Wd = Wc.toarray().reshape(-1, q, m)
+                Wd = (Wc if isinstance(Wc, np.ndarray) else Wc.toarray()).reshape(-1, q, m)
                 out[start // q:start // q + Wd.shape[0]] += np.einsum("gaj,gbj->gab", WZ, Wd)
             return out
         Q = sum(n for n, _ in self.plan.steps) + self.plan.rest_size
@@ -212,15 +226,21 @@ class SchurFactor:
         For the eliminated block: tr(A^{-1}) + tr(S^{-1} W'W), so only the pattern of W'W
         is touched; for the remainder, the diagonal of the dense S^{-1}.
         """
+        Sinv = self.rest_inverse()
+        if not self.steps:
+            d = np.diag(Sinv)
+            return np.array([float(d[o:o + G * q].sum()) for o, G, q in blocks])
         first = self.steps[0][0]
         _, _, W, Ainv = self.steps[0]
-        Sinv = self.rest_inverse()
-        WtW = (W.T @ W).tocoo()
+        if isinstance(W, np.ndarray):
+            cross = float((Sinv * (W.T @ W)).sum())
+        else:
+            WtW = (W.T @ W).tocoo()
+            cross = float((Sinv[WtW.row, WtW.col] * WtW.data).sum())
         out = []
         for offset, G, q in blocks:
             if offset < first:
-                out.append(float(np.trace(Ainv, axis1=1, axis2=2).sum()
-                                 + (Sinv[WtW.row, WtW.col] * WtW.data).sum()))
+                out.append(float(np.trace(Ainv, axis1=1, axis2=2).sum()) + cross)
             else:
                 o = offset - first
                 out.append(float(np.diag(Sinv)[o:o + G * q].sum()))
