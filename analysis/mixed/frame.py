@@ -264,9 +264,8 @@ def _cbind_outcome(frame, parsed):
     for values, col, what in ((s, s_col, "successes"), (f, f_col, "failures")):
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
-            extra = " (successes above trials)" if what == "failures" and parsed.cbind[1] != f_col else ""
-            if what == "failures" and "-" in col:
-                extra = " (successes above trials)"
+            # cbind(yes, total - yes): a negative difference means more successes than trials
+            extra = " (successes above trials)" if what == "failures" and " - " in col else ""
             raise InputError(f"{parsed.outcome}: {what} '{col}' is negative ({values[bad][0]:g}){extra}",
                              column=col, row=_row_label(frame, bad),
                              hint="counts must be whole numbers >= 0, successes at most the trials")

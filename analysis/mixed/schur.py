@@ -132,7 +132,7 @@ class SchurFactor:
             ld += 2.0 * np.log(np.diag(self._cf[0])).sum()
         elif m:
             from scipy.sparse.linalg import splu
-            self._lu = splu(S.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+            self._lu = splu(sp.csc_matrix(S), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                             options={"SymmetricMode": True})
             d = self._lu.U.diagonal()
             if np.any(d <= 0):
