@@ -23,6 +23,10 @@ def _design(kind, n=600, seed=0):
         d = pd.DataFrame({"team": team.astype(str), "org": (team // 6).astype(str),
                           "muni": (team // 30).astype(str)})
         formula = "y ~ x + (1 | muni/org/team)"
+    elif kind == "nestedslope":
+        team = rng.integers(0, 90, n)
+        d = pd.DataFrame({"team": team.astype(str), "org": (team // 6).astype(str)})
+        formula = "y ~ x + (1 + x | org/team)"
     else:  # a random slope in one factor, crossed with another
         a, b = rng.integers(0, 40, n), rng.integers(0, 12, n)
         d = pd.DataFrame({"a": a.astype(str), "b": b.astype(str)})
@@ -32,11 +36,11 @@ def _design(kind, n=600, seed=0):
     return d, formula
 
 
-@pytest.mark.parametrize("kind", ["crossed", "nested", "slope"])
+@pytest.mark.parametrize("kind", ["crossed", "nested", "slope", "nestedslope"])
 @pytest.mark.parametrize("dense_all", [0, 10_000])
 def test_schur_factor_equals_dense_algebra(kind, dense_all, monkeypatch):
     monkeypatch.setattr(schur, "DENSE_ALL", dense_all)
-    monkeypatch.setattr(schur, "DENSE_REST", 2 if kind == "nested" else 4000)  # nested: 2 steps + sparse LU
+    monkeypatch.setattr(schur, "DENSE_REST", 2 if dense_all and kind == "nested" else 4000)  # sparse LU
     data, formula = _design(kind)
     frame = model_frame(formula, data)
     st = sparse_structure(frame)
@@ -48,6 +52,8 @@ def test_schur_factor_equals_dense_algebra(kind, dense_all, monkeypatch):
     Md = M.toarray()
     Minv = np.linalg.inv(Md)
     assert np.isclose(fac.logdet, np.linalg.slogdet(Md)[1], rtol=1e-12)
+    if kind.startswith("nested"):
+        assert len(plan.steps) == len(st.blocks)   # a tree: every level eliminated
     rhs = np.random.default_rng(1).normal(size=(st.Q, 3))
     np.testing.assert_allclose(fac.solve(rhs), Minv @ rhs, rtol=1e-9, atol=1e-12)
     for offset, G, q in st.blocks:

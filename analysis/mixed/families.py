@@ -33,6 +33,8 @@ class Binomial:
         prior = np.ones(n) if prior is None else np.asarray(prior, dtype=float)
         self.wt = prior * trials
         self.m = trials if np.any(trials > 1) else self.wt
+        y = self.y
+        self._sat = xlogy(y, y) + xlogy(1 - y, 1 - y)     # the saturated part, computed once
 
     @staticmethod
     def linkinv(eta):
@@ -45,7 +47,7 @@ class Binomial:
     def devres(self, mu):
         mu = np.clip(mu, 1e-300, 1 - 1e-16)
         y = self.y
-        return 2.0 * self.wt * (xlogy(y, y) - xlogy(y, mu) + xlogy(1 - y, 1 - y) - xlogy(1 - y, 1 - mu))
+        return 2.0 * self.wt * (self._sat - y * np.log(mu) - (1 - y) * np.log1p(-mu))
 
     def aic(self, mu):
         mu = np.clip(mu, 1e-300, 1 - 1e-16)
@@ -72,6 +74,7 @@ class Poisson:
         self.y = np.asarray(y, dtype=float)
         self.wt = np.ones(len(y)) if prior is None else np.asarray(prior, dtype=float)
         self.m = self.wt
+        self._sat = xlogy(self.y, self.y) - self.y        # the saturated part, computed once
 
     @staticmethod
     def linkinv(eta):
@@ -83,8 +86,7 @@ class Poisson:
 
     def devres(self, mu):
         mu = np.maximum(mu, 1e-300)
-        y = self.y
-        return 2.0 * self.wt * (xlogy(y, y) - xlogy(y, mu) - (y - mu))
+        return 2.0 * self.wt * (self._sat - self.y * np.log(mu) + mu)
 
     def aic(self, mu):
         mu = np.maximum(mu, 1e-300)

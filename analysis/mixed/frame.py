@@ -73,12 +73,20 @@ def _group_codes(data: pd.DataFrame, group: tuple[str, ...]):
         labels = [_level_label(u) for u in uniques]
         codes = pd.Categorical(keys, categories=uniques).codes.astype(np.int64)
         return codes, labels
-    tuples = list(zip(*cols))
-    uniques = sorted(set(tuples))
-    index = {t: i for i, t in enumerate(uniques)}
-    codes = np.fromiter((index[t] for t in tuples), dtype=np.int64, count=len(tuples))
-    labels = [":".join(_level_label(v) for v in t) for t in uniques]
-    return codes, labels
+    # interaction a:b:c - codes of the sorted distinct tuples, vectorised (as sorted(set(...)))
+    parts = [pd.factorize(pd.Series(c), sort=True) for c in cols]
+    key = np.zeros(len(data), dtype=np.int64)
+    for codes_j, uniq_j in parts:
+        key = key * len(uniq_j) + codes_j
+    uniq_keys, codes = np.unique(key, return_inverse=True)
+    labels = []
+    for k in uniq_keys:
+        idx = []
+        for codes_j, uniq_j in reversed(parts):
+            idx.append(k % len(uniq_j))
+            k //= len(uniq_j)
+        labels.append(":".join(_level_label(uniq_j[i]) for (_, uniq_j), i in zip(parts, reversed(idx))))
+    return codes.astype(np.int64), labels
 
 
 def model_frame(formula: str, data: pd.DataFrame, *, family: str = "gaussian",

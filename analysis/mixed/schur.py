@@ -75,9 +75,6 @@ class SchurPlan:
             n_k = G * q
             if not _is_block_diagonal(S[:n_k, :n_k], q):
                 break
-            rest = S.shape[0] - n_k
-            if i > 0 and rest <= DENSE_REST:
-                break   # the remainder is small enough: one dense Cholesky, and exact traces
             C = S[:n_k, n_k:]
             S = (S[n_k:, n_k:] + C.T @ C).tocsr()
             self.steps.append((n_k, q))
@@ -86,8 +83,8 @@ class SchurPlan:
 
     @property
     def exact_traces(self) -> bool:
-        """Whether :meth:`SchurFactor.inverse_diagonal` is cheap (one step, dense rest)."""
-        return len(self.steps) <= 1 and self.dense_rest
+        """Whether :meth:`SchurFactor.block_traces` is exact and cheap (dense remainder)."""
+        return self.dense_rest
 
     def factor(self, M) -> "SchurFactor":
         return SchurFactor(self, M)
@@ -190,6 +187,8 @@ class SchurFactor:
         dense remainder, blocks of S^{-1}.  Falls back to solves with unit vectors otherwise.
         """
         first = self.steps[0][0] if self.steps else 0
+        if len(self.steps) > 1 and self.plan.dense_rest:
+            return self._selected_block(offset, G, q)
         if len(self.steps) <= 1 and self.plan.dense_rest:
             Sinv = self.rest_inverse()
             if offset >= first:
@@ -226,6 +225,9 @@ class SchurFactor:
         For the eliminated block: tr(A^{-1}) + tr(S^{-1} W'W), so only the pattern of W'W
         is touched; for the remainder, the diagonal of the dense S^{-1}.
         """
+        if len(self.steps) > 1:
+            return np.array([float(np.trace(self._selected_block(o, G, q), axis1=1, axis2=2).sum())
+                             for o, G, q in blocks])
         Sinv = self.rest_inverse()
         if not self.steps:
             d = np.diag(Sinv)
@@ -245,3 +247,54 @@ class SchurFactor:
                 o = offset - first
                 out.append(float(np.diag(Sinv)[o:o + G * q].sum()))
         return np.array(out)
+
+    def _selected_block(self, offset: int, G: int, q: int) -> np.ndarray:
+        """Diagonal blocks of M^{-1} for one term when several blocks were eliminated."""
+        sel = self._selected()
+        off = 0
+        for (n_k, _, _, _), D in zip(self.steps, sel):
+            if offset == off:
+                return D
+            off += n_k
+        Zrest = self.rest_inverse()
+        o = offset - off
+        sub = Zrest[o:o + G * q, o:o + G * q]
+        return sub.reshape(G, q, G, q)[np.arange(G), :, np.arange(G), :]
+
+    def _selected(self) -> list[np.ndarray]:
+        """Diagonal blocks of M^{-1} for every eliminated block, by the selected-inverse
+        recursion (Takahashi, Fagan & Chen 1973; Erisman & Tinney 1975): with Z the inverse of
+        the Schur complement S known on the pattern of S,
+
+            Z_r1 = -Z W'  (on the pattern of W'),   Z_11 = A^{-1} - W Z_r1,
+
+        from the dense remainder back to the first (largest) block; only entries inside the
+        pattern are formed, so nested trees cost O(nnz)."""
+        if getattr(self, "_sel", None) is not None:
+            return self._sel
+        Z = sp.csr_matrix(self.rest_inverse())
+        sel: list = [None] * len(self.steps)
+        for idx in reversed(range(len(self.steps))):
+            n_k, _, W, Ainv = self.steps[idx]
+            q = Ainv.shape[1]
+            Ws = sp.csr_matrix(W)
+            if Z.shape[0] == 0:
+                D, Zr1 = Ainv.copy(), sp.csr_matrix((0, n_k))
+            else:
+                WT = Ws.T.tocsr()
+                pattern = WT.copy()
+                pattern.data = np.ones_like(pattern.data)
+                Zr1 = (-(Z @ WT).multiply(pattern)).tocsr()
+                if q == 1:
+                    corr = -np.asarray(Ws.multiply(Zr1.T).sum(axis=1)).ravel()
+                    D = Ainv + corr[:, None, None]
+                else:
+                    P = (Ws @ Zr1).tocoo()
+                    keep = P.row // q == P.col // q
+                    D = Ainv.copy()
+                    np.add.at(D, (P.row[keep] // q, P.row[keep] % q, P.col[keep] % q), -P.data[keep])
+            sel[idx] = D
+            if idx:
+                Z = sp.bmat([[_block_diag(D), Zr1.T], [Zr1, Z]], format="csr")
+        self._sel = sel
+        return sel
