@@ -185,7 +185,8 @@ def designs_section() -> list[str]:
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in json.loads(store.read_text()):
-        lines.append(f"| {r['design']} | `{r['formula']}` | {r['family']} | {r['rows']:,} | {r['ours_s']:.1f} | "
+        formula = r["formula"].replace("|", "\\|")   # a pipe would end the table cell
+        lines.append(f"| {r['design']} | `{formula}` | {r['family']} | {r['rows']:,} | {r['ours_s']:.1f} | "
                      f"{r['fit_s']:.1f} | {r['lme4_s']:.1f} | {r['ratio']:.2f} | {r['ours_mb']:.0f} | "
                      f"{r['lme4_mb']:.0f} | {r['max_abs_diff_beta']:.1e} | {r['loglik'] - r['lme4_loglik']:.1e} | "
                      f"{r['converged']} |")

@@ -31,8 +31,29 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, family: str = "g
     naming the trials column (R: ``weights = size``).  Poisson: log link, whole-number
     counts, R: ``glmer(formula, data, poisson)``.  Formula functions: see
     :mod:`analysis.mixed.functions`.
-    ICC and R2 as ``performance::icc`` / ``performance::r2_nakagawa`` (Nakagawa et al. 2017).
-    Rows with a missing value in any used column are dropped (``na.omit``).
+    ICC and R2 as ``performance::icc`` / ``performance::r2_nakagawa`` (Nakagawa et al. 2017;
+    not for Poisson).  Rows with a missing value in any used column are dropped (``na.omit``).
+    Several grouping factors (crossed or nested) use the block-elimination Cholesky of
+    :mod:`analysis.mixed.schur`.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"y ~ x + (1 | a) + (1 | b)"`` or ``"cbind(s, f) ~ x + (1 | g)"``.
+    data : pandas.DataFrame
+        The rows and columns the formula names.
+    reml : bool
+        REML (default) or ML; linear models only (GLMMs are always Laplace ML).
+    family : {"gaussian", "binomial", "poisson"}
+        Anything else is an InputError.
+    reference_levels : dict, optional
+        Reference level per categorical predictor (R: ``relevel``).
+    weights : str, optional
+        Column of prior weights (binomial and Poisson; R: ``weights = w``).
+
+    Returns
+    -------
+    MixedResult
     """
     family = (family or "gaussian").lower()
     if family not in ("gaussian", "binomial", "poisson"):
