@@ -360,6 +360,8 @@ def minimize_bounded(f, x0, lower, max_newton=20, fg=None):
         w = np.maximum(np.abs(w), 1e-8 * max(1.0, np.abs(w).max()))
         step = np.zeros_like(x)
         step[free] = -(V @ ((V.T @ g[free]) / w))
+        if -(g[free] @ step[free]) < 1e-13 * max(1.0, abs(fx)):
+            break   # the predicted decrease is below rounding: already at the optimum
         improved = False
         t = 1.0
         for _ in range(30):
@@ -490,9 +492,9 @@ def fit_lmm(frame: ModelFrame, reml: bool = True, start: np.ndarray | None = Non
                 return np.inf, np.zeros_like(theta)
     else:
         dev_grad = None
-    # the sparse path's analytic gradient brings L-BFGS-B to the optimum; two Newton steps
+    # the sparse path's analytic gradient brings L-BFGS-B to the optimum; one Newton step
     # (each 2k gradients) polish it and give lme4's scaled-gradient convergence check
-    max_newton = 20 if isinstance(pls, BlockedPLS) else 2
+    max_newton = 20 if isinstance(pls, BlockedPLS) else 1
     theta, fval, max_grad = optimize_theta(dev, frame.terms, start, dev_grad=dev_grad,
                                            max_newton=max_newton)
     sol = pls.solve(theta)
