@@ -36,7 +36,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_mixed import OUT, ROOT, timed  # noqa: E402
+from bench_mixed import OUT, timed  # noqa: E402
 
 DESIGNS = {
     "insteval": ("y ~ service + dept + (1 | s) + (1 | d) + (1 | dept:service)", "gaussian"),
@@ -126,7 +126,8 @@ def main(argv=None) -> int:
                 make_insteval(path, rscript)
             else:
                 globals()[f"simulate_{design}"]().to_csv(path, index=False)
-        n = sum(1 for _ in open(path)) - 1
+        with open(path) as fh:
+            n = sum(1 for _ in fh) - 1
         ours_cmd = [sys.executable, str(HERE / "bench_mixed_runner.py"), str(path), formula, family]
         theirs_cmd = [rscript, str(r_file), str(path), formula, family]
         ours, theirs = [], []

@@ -265,3 +265,40 @@ def add_derived(derived: dict, data: pd.DataFrame) -> pd.DataFrame:
     for name, d in derived.items():
         out[name] = d.evaluate(data)
     return out
+
+
+def parse_outcome(lhs: str, tokens: list):
+    """The left of '~': a column, a call (``log(y)``) or ``cbind(successes, failures)``."""
+    def error(message, tok=None):
+        raise InputError(f"the left of '~' must be one outcome column, a function of one "
+                         f"(e.g. log(y)) or cbind(successes, failures): {message} in '{lhs.strip()}'")
+
+    if len(tokens) == 2 and tokens[0].kind == "name":
+        return tokens[0].text, {}, None
+    if not (tokens[0].kind == "name" and tokens[1].text == "("):
+        error("unexpected expression")
+    parser = ExprParser(tokens, 1, error)
+    if tokens[0].text == "cbind":
+        parser.take()
+        args = [parser.sum()]
+        while parser.peek().text == ",":
+            parser.take()
+            args.append(parser.sum())
+        parser.expect(")")
+        if len(args) != 2:
+            error(f"cbind() needs two columns (successes, failures), found {len(args)}")
+        for a in args:
+            if a.kind == "call":
+                check_call(a)
+        if parser.peek().kind != "end":
+            error(f"unexpected '{parser.peek().text}'")
+        parts = [Derived(a) for a in args]
+        name = Node("call", "cbind", args).text()
+        return name, {d.name: d for d in parts}, (parts[0].name, parts[1].name)
+    node = parser.call(tokens[0])
+    if parser.peek().kind != "end":
+        error(f"unexpected '{parser.peek().text}'")
+    if node.value == "poly":
+        error("poly() is for predictors")
+    d = Derived(node)
+    return d.name, {d.name: d}, None

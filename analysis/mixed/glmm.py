@@ -250,7 +250,7 @@ def fit_glmm(frame: ModelFrame, family: str = "binomial") -> GlmmFit:
     start = np.concatenate([theta_start(frame.terms), beta0])
     # several factors: every deviance is a PIRLS run, so no Newton polish after L-BFGS-B
     max_newton = 20 if model.single is not None else 0
-    params, dev, max_grad = optimize_theta(model.deviance, frame.terms, start=start, extra_dims=p,
+    params, _, max_grad = optimize_theta(model.deviance, frame.terms, start=start, extra_dims=p,
                                            max_newton=max_newton)
     theta, beta = params[:model.ntheta], params[model.ntheta:]
     lap, u, mu, _ = model.pirls(theta, beta)
