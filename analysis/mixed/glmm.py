@@ -82,6 +82,9 @@ class Laplace:
         self._structure = structure
         self.u = np.zeros(structure.Q)
         self.plan = SchurPlan(self.blocks, (self.Z.T @ self.Z).tocsc())
+        self.scalar = len(frame.terms) > 1 and all(t.q == 1 for t in frame.terms)
+        if self.scalar:
+            self._weighted_gram_setup(frame)
         # one grouping factor: block-diagonal system, solved group by group
         self.single = frame.terms[0] if len(frame.terms) == 1 else None
 
@@ -162,6 +165,37 @@ class Laplace:
             oldpdev = pdev
         return pdev + ld
 
+    def _weighted_gram_setup(self, frame):
+        """Scalar terms: Z'WZ keeps one pattern, its values are P w for a fixed sparse P
+        (each row adds w_i z_a z_b to the cells of its levels), so a PIRLS step needs one
+        sparse mat-vec instead of a sparse matrix product."""
+        n = frame.n
+        cols = [off + t.codes for t, (off, _, _) in zip(frame.terms, self.blocks)]
+        zs = [t.Z[:, 0] for t in frame.terms]
+        r = np.concatenate([ca for ca in cols for _ in cols])
+        c = np.concatenate([cb for _ in cols for cb in cols])
+        v = np.concatenate([za * zb for za in zs for zb in zs])
+        obs = np.tile(np.arange(n), len(cols) ** 2)
+        key = r.astype(np.int64) * self.Q + c
+        uniq, cell = np.unique(key, return_inverse=True)
+        self._P = sp.csr_matrix((v, (cell, obs)), shape=(len(uniq), n))
+        ur, uc = uniq // self.Q, uniq % self.Q
+        self._M_indices = uc.astype(np.int32)
+        self._M_indptr = np.concatenate([[0], np.cumsum(np.bincount(ur, minlength=self.Q))]).astype(np.int32)
+        self._M_rows, self._M_cols = ur, uc
+        self._on_diag = (ur == uc).astype(float)
+        self._term_of = np.concatenate([np.full(G, k) for k, (_, G, _) in enumerate(self.blocks)])
+        self._Zt = self.Z.T.tocsr()
+
+    def _scalar_system(self, theta):
+        lam = np.asarray(theta, dtype=float)[self._term_of]
+        scale = lam[self._M_rows] * lam[self._M_cols]
+
+        def matrix(w):
+            data = (self._P @ w) * scale + self._on_diag
+            return sp.csr_matrix((data, self._M_indices, self._M_indptr), shape=(self.Q, self.Q))
+        return lam, matrix
+
     def lam_matrix(self, theta):
         return self._structure.lambda_matrix(theta)
 
@@ -170,23 +204,34 @@ class Laplace:
         if self.single is not None and u0 is None:
             return self._pirls_blocked(theta, beta)
         fam = self.family
-        A = (self.Z @ self.lam_matrix(theta)).tocsr()
         offset = self.X @ beta
         u = self.u.copy() if u0 is None else u0.copy()
-        I = sp.identity(self.Q, format="csr")
+        if self.scalar:
+            lam, matrix = self._scalar_system(theta)
+            Au = lambda u_: self.Z @ (lam * u_)          # noqa: E731  Z Lambda u
+            Atr = lambda r_: lam * (self._Zt @ r_)       # noqa: E731  Lambda'Z' r
+
+            def factor(mu_):
+                return self.plan.factor(matrix(fam.wt * fam.variance(mu_)))
+        else:
+            A = (self.Z @ self.lam_matrix(theta)).tocsr()
+            At = A.T.tocsr()
+            I = sp.identity(self.Q, format="csr")
+            Au = lambda u_: A @ u_                       # noqa: E731
+            Atr = lambda r_: At @ r_                     # noqa: E731
+
+            def factor(mu_):
+                w = fam.wt * fam.variance(mu_)
+                return self.plan.factor((At @ A.multiply(w[:, None]).tocsr() + I).tocsr())
 
         def pdev(u_):
-            mu_ = fam.linkinv(offset + A @ u_)
+            mu_ = fam.linkinv(offset + Au(u_))
             return fam.devres(mu_).sum() + u_ @ u_, mu_
-
-        def factor(mu_):
-            w = fam.wt * fam.variance(mu_)
-            return self.plan.factor((A.T @ A.multiply(w[:, None]).tocsr() + I).tocsr())
 
         pd, mu = pdev(u)
         for _ in range(100):
             fac = factor(mu)
-            delta = fac.solve(A.T @ (fam.wt * (self.y - mu)) - u)
+            delta = fac.solve(Atr(fam.wt * (self.y - mu)) - u)
             u, pd, mu, converged = _halving_step(pdev, u, delta, pd)
             if converged:
                 break
