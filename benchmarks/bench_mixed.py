@@ -178,7 +178,9 @@ def designs_section() -> list[str]:
         "`benchmarks/bench_mixed_runner.py` (`analysis.io.read_data` + `analysis.mixed.fit`, with "
         "Satterthwaite df for linear models, + JSON); *lme4* = `Rscript` with `read.csv` + `lmer` (REML) or "
         "`glmer` (Laplace), default control, no df. *ratio* = ours / lme4 (below 1: faster than lme4). "
-        "MB = peak RSS. *fit* = `fit()` alone inside our process. *diff beta* = largest absolute "
+        "Median of the runs in `repeats` (ours and lme4 alternating, 2 each for this table). "
+        "MB = peak RSS. *fit* = `fit()` alone inside our process, in the last run (so it can exceed the median "
+        "whole-process time when the load changed between runs). *diff beta* = largest absolute "
         "difference in fixed effects; *logLik diff* = ours - lme4 (positive: our optimum is higher).",
         "",
         "| design | formula | family | rows | ours (s) | fit (s) | lme4 (s) | ratio | ours MB | lme4 MB | diff beta | logLik diff | converged |",
