@@ -167,6 +167,34 @@ def main(argv=None) -> int:
     return 0
 
 
+def designs_section() -> list[str]:
+    """The crossed / nested / GLMM rows of ``bench_mixed_designs.py``, when it has run."""
+    store = OUT / "designs_rows.json"
+    if not store.exists():
+        return []
+    lines = [
+        "", "## Crossed, nested, Poisson and binomial designs (`benchmarks/bench_mixed_designs.py`)", "",
+        "Whole processes on the same CSV, run one after the other in the same session: *ours* = "
+        "`benchmarks/bench_mixed_runner.py` (`analysis.io.read_data` + `analysis.mixed.fit`, with "
+        "Satterthwaite df for linear models, + JSON); *lme4* = `Rscript` with `read.csv` + `lmer` (REML) or "
+        "`glmer` (Laplace), default control, no df. *ratio* = ours / lme4 (below 1: faster than lme4). "
+        "Median of the runs in `repeats` (ours and lme4 alternating, 2 each for this table). "
+        "MB = peak RSS. *fit* = `fit()` alone inside our process, in the last run (so it can exceed the median "
+        "whole-process time when the load changed between runs). *diff beta* = largest absolute "
+        "difference in fixed effects; *logLik diff* = ours - lme4 (positive: our optimum is higher).",
+        "",
+        "| design | formula | family | rows | ours (s) | fit (s) | lme4 (s) | ratio | ours MB | lme4 MB | diff beta | logLik diff | converged |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in json.loads(store.read_text()):
+        formula = r["formula"].replace("|", "\\|")   # a pipe would end the table cell
+        lines.append(f"| {r['design']} | `{formula}` | {r['family']} | {r['rows']:,} | {r['ours_s']:.1f} | "
+                     f"{r['fit_s']:.1f} | {r['lme4_s']:.1f} | {r['ratio']:.2f} | {r['ours_mb']:.0f} | "
+                     f"{r['lme4_mb']:.0f} | {r['max_abs_diff_beta']:.1e} | {r['loglik'] - r['lme4_loglik']:.1e} | "
+                     f"{r['converged']} |")
+    return lines
+
+
 def _fmt(v, spec):
     return "n/a" if v is None else format(v, spec)
 
@@ -185,15 +213,17 @@ def write_results(rows, args) -> None:
         "*fit* is the model alone. "
         "Timings were taken on a shared 2-CPU machine under load from other jobs, so they are noisy.",
         "",
-        "| rows | per group | groups | model | command (s) | fit (s) | lme4 (s) | command MB | lme4 MB | max abs diff beta | converged |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| rows | per group | groups | model | command (s) | fit (s) | lme4 (s) | ratio to lme4 | command MB | lme4 MB | max abs diff beta | converged |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
+        ratio = r["cmd_s"] / r["lme4_s"] if r.get("lme4_s") else None
         lines.append(f"| {r['n']:,} | {r['per_group']:,} | {r['groups']:,} | {r['model']} | {r['cmd_s']:.2f} | "
-                     f"{r['fit_s']:.3f} | {_fmt(r['lme4_s'], '.2f')} | {r['cmd_mb']:.0f} | "
+                     f"{r['fit_s']:.3f} | {_fmt(r['lme4_s'], '.2f')} | {_fmt(ratio, '.2f')} | {r['cmd_mb']:.0f} | "
                      f"{_fmt(r['lme4_mb'], '.0f')} | {_fmt(r['max_abs_diff'], '.1e')} | {r['converged']} |")
     if args.note:
         lines += ["", args.note]
+    lines += designs_section()
     lines += ["", f"Machine: {os.cpu_count()} CPUs; Python {sys.version.split()[0]}, numpy {np.__version__}.", ""]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
 

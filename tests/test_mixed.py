@@ -241,7 +241,8 @@ def test_centering_helpers():
     ("Reaction ~ Days +", "ends too early"),
     ("Reaction ~ Dayz + (1 | Subjekt)", "unknown column(s) in the formula: Dayz, Subjekt"),
     ("Reaction ~ Days", "no random part"),
-    ("Reaction ~ log(Days) + (1 | Subject)", "not supported"),
+    ("Reaction ~ log(Days) + (1 | Subject)", "log(Days) is undefined for the value 0"),
+    ("Reaction ~ logit(Days) + (1 | Subject)", "'logit()' is not offered"),
     ("Reaction Days", "exactly one '~'"),
 ])
 def test_bad_formulas(reference_data, formula, fragment):

@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.errors import InputError
 from analysis.mixed.compare import compare
 from analysis.mixed.frame import model_frame
-from analysis.mixed.r2 import design_effect, variance_decomposition
+from analysis.mixed.r2 import VarianceDecomposition, design_effect, variance_decomposition
 from analysis.mixed.result import SINGULAR_MESSAGE, MixedResult, fixed_rows, random_rows
 
 __all__ = ["fit", "compare", "null_model", "center", "group_mean", "design_effect", "MixedResult"]
@@ -21,22 +21,56 @@ GRADIENT_TOL = 2e-3      # lme4's check.conv.grad tolerance, on the precondition
 
 
 def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, family: str = "gaussian",
-        reference_levels: dict[str, str] | None = None) -> MixedResult:
-    """Fit a linear (REML/ML) or binomial-logit (Laplace) mixed model.
+        reference_levels: dict[str, str] | None = None, weights: str | None = None) -> MixedResult:
+    """Fit a linear (REML/ML), binomial-logit or Poisson-log (Laplace) mixed model.
 
     Linear: profiled (RE)ML deviance (Bates et al. 2015, JSS 67(1)) with Satterthwaite
     df (Kuznetsova et al. 2017), R: ``lmerTest::lmer(formula, data, REML = reml)``.
-    Binomial: Laplace approximation, R: ``lme4::glmer(formula, data, binomial, nAGQ = 1)``.
-    ICC and R2 as ``performance::icc`` / ``performance::r2_nakagawa`` (Nakagawa et al. 2017).
-    Rows with a missing value in any used column are dropped (``na.omit``).
+    Binomial: Laplace approximation, R: ``lme4::glmer(formula, data, binomial, nAGQ = 1)``;
+    the outcome is 0/1, ``cbind(successes, failures)``, or a proportion with ``weights``
+    naming the trials column (R: ``weights = size``).  Poisson: log link, whole-number
+    counts, R: ``glmer(formula, data, poisson)``.  Formula functions: see
+    :mod:`analysis.mixed.functions`.
+    ICC and R2 as ``performance::icc`` / ``performance::r2_nakagawa`` (Nakagawa et al. 2017;
+    not for Poisson).  Rows with a missing value in any used column are dropped (``na.omit``).
+    Several grouping factors (crossed or nested) use the block-elimination Cholesky of
+    :mod:`analysis.mixed.schur`.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"y ~ x + (1 | a) + (1 | b)"`` or ``"cbind(s, f) ~ x + (1 | g)"``.
+    data : pandas.DataFrame
+        The rows and columns the formula names.
+    reml : bool
+        REML (default) or ML; linear models only (GLMMs are always Laplace ML).
+    family : {"gaussian", "binomial", "poisson"}
+        Anything else is an InputError.
+    reference_levels : dict, optional
+        Reference level per categorical predictor (R: ``relevel``).
+    weights : str, optional
+        Column of prior weights (binomial and Poisson; R: ``weights = w``).
+
+    Returns
+    -------
+    MixedResult
     """
     family = (family or "gaussian").lower()
-    if family not in ("gaussian", "binomial"):
-        raise InputError(f"family '{family}' is not supported", hint="use gaussian or binomial")
-    frame = model_frame(formula, data, family=family, reference_levels=reference_levels)
-    if family == "binomial":
-        return _fit_binomial(frame, data, reference_levels)
-    return _fit_gaussian(frame, data, reml, reference_levels)
+    if family not in ("gaussian", "binomial", "poisson"):
+        raise InputError(f"family '{family}' is not offered", hint="use gaussian, binomial or poisson")
+    if weights is not None and family == "gaussian":
+        raise InputError("prior weights are offered for the binomial and poisson families only",
+                         hint="drop --weights, or fit a binomial model with a proportion outcome")
+    frame = model_frame(formula, data, family=family, reference_levels=reference_levels,
+                        weights=weights)
+    from analysis.mixed.schur import blas_single_thread
+    with blas_single_thread():
+        if family != "gaussian":
+            result = _fit_binomial(frame, data, reference_levels, family)
+        else:
+            result = _fit_gaussian(frame, data, reml, reference_levels)
+    result.weights = weights
+    return result
 
 
 def _covariances(frame, theta, scale2):
@@ -114,45 +148,42 @@ def _fit_gaussian(frame, data, reml, reference_levels) -> MixedResult:
         _frame=frame, _modes=modes, _beta=fitted_model.beta)
 
 
-def _fit_binomial(frame, data, reference_levels) -> MixedResult:
+def _fit_binomial(frame, data, reference_levels, family="binomial") -> MixedResult:
     import scipy.sparse as sp
 
-    from analysis.mixed.glmm import _spd_solver, fit_glmm
+    from analysis.mixed.glmm import fit_glmm
     from analysis.mixed.lmm import split_theta
-    g = fit_glmm(frame)
+    g = fit_glmm(frame, family)
     n, p = frame.n, frame.X.shape[1]
     covs = _covariances(frame, g.theta, 1.0)
     random, corr = random_rows(frame.terms, covs)
     blocks = [(t.name, t.factor, t.coef_names, c) for t, c in zip(frame.terms, covs)]
-    vd = variance_decomposition(frame.X, frame.x_names, g.beta, blocks, np.pi ** 2 / 3)
+    vd: VarianceDecomposition | _NoDecomposition = variance_decomposition(frame.X, frame.x_names, g.beta, blocks,
+                                                                          np.pi ** 2 / 3)
+    extra = []
+    if family == "poisson":  # performance's Poisson R2 needs the null model's mean: not offered
+        vd = _NoDecomposition()
+        extra = ["ICC and R2 are not computed for the Poisson family"]
     singular = _singular(frame, g.theta)
     converged = g.max_grad < GRADIENT_TOL
     npar = p + len(g.theta)
     # conditional modes b = Lambda u and covariance Lambda (Lambda'Z'WZ Lambda + I)^-1 Lambda'
     modes = []
-    w = g.mu * (1 - g.mu)
+    fam = g.model.family
+    w = fam.wt * fam.variance(g.mu)
     A = (g.model.Z @ g.model.lam_matrix(g.theta)).tocsr()
-    M = (A.T @ A.multiply(w[:, None]).tocsr() + sp.identity(g.model.Q, format="csc")).tocsc()
-    solve, _ = _spd_solver(M)
+    M = (A.T @ A.multiply(w[:, None]).tocsr() + sp.identity(g.model.Q, format="csr")).tocsr()
+    fac = g.model.plan.factor(M)
     for term, T, (offset, G, q) in zip(frame.terms, split_theta(g.theta, frame.terms), g.model.blocks):
         u = g.u[offset:offset + G * q].reshape(G, q)
-        idx = np.arange(offset, offset + G * q)
-        cov = np.empty((G, q, q))
-        chunk = max(q, (2000 // q) * q)
-        for start in range(0, G * q, chunk):
-            cols = idx[start:start + chunk]
-            E = np.zeros((g.model.Q, len(cols)))
-            E[cols, np.arange(len(cols))] = 1.0
-            Vc = solve(E)[cols, :]
-            k = len(cols) // q
-            cov[start // q:start // q + k] = Vc.reshape(k, q, k, q)[np.arange(k), :, np.arange(k), :]
+        cov = fac.diag_blocks(offset, G, q)
         modes.append((u @ T.T, T @ cov @ T.T))
-    messages = _common_messages(frame, singular, converged, g.max_grad) + g.messages
+    messages = _common_messages(frame, singular, converged, g.max_grad) + g.messages + extra
     icc = vd.icc_adjusted if vd.var_random > 0 else None
     return MixedResult(
-        formula=frame.formula.text, family="binomial", method="ML",  # Laplace approximation (nAGQ = 1)
+        formula=frame.formula.text, family=family, method="ML",  # Laplace approximation (nAGQ = 1)
         n_obs=n, n_dropped=frame.n_dropped, groups=_groups(frame), converged=converged,
-        singular=singular, fixed=fixed_rows(frame.x_names, g.beta, g.vcov, family="binomial"),
+        singular=singular, fixed=fixed_rows(frame.x_names, g.beta, g.vcov, family=family),
         random=random, random_corr=corr, residual_variance=None,
         loglik=float(-g.laplace_deviance / 2), deviance=float(g.deviance),
         aic=float(g.laplace_deviance + 2 * npar), bic=float(g.laplace_deviance + np.log(n) * npar),
@@ -165,6 +196,11 @@ def _fit_binomial(frame, data, reference_levels) -> MixedResult:
         fitted=pd.Series(g.mu, index=frame.data.index, name="fitted"),
         residuals=pd.Series(frame.y - g.mu, index=frame.data.index, name="residual"),
         _frame=frame, _modes=modes, _beta=g.beta)
+
+
+class _NoDecomposition:
+    var_random = 0.0
+    icc_adjusted = icc_unadjusted = r2_marginal = r2_conditional = None
 
 
 def _groups(frame) -> dict[str, int]:

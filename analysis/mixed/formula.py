@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.errors import InputError
 
-_TOKEN = re.compile(r"\s*(?:(`[^`]+`)|([A-Za-z_.][A-Za-z0-9_.]*)|(\d+(?:\.\d*)?)|(\|\||[~+\-*/:|()^]))")
+_TOKEN = re.compile(r"\s*(?:(`[^`]+`)|([A-Za-z_.][A-Za-z0-9_.]*)|(\d+(?:\.\d*)?)|(\|\||[~+\-*/:|()^,]))")
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ class _Parser:
         self.i = 0
         self.random: list[RandomSpec] = []
         self.variables: list[str] = []  # order of first appearance, as R's terms()
+        self.derived: dict = {}         # name -> functions.Derived (calls such as log(x))
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -173,8 +174,7 @@ class _Parser:
         if tok.kind == "name":
             self.take()
             if self.peek().text == "(" and self.peek().kind == "op":
-                self.error(f"functions such as '{tok.text}(...)' are not supported; "
-                           "make a new column instead", tok)
+                return self.parse_call(tok)
             if tok.text not in self.variables:
                 self.variables.append(tok.text)
             return TermSet([(tok.text,)])
@@ -197,6 +197,28 @@ class _Parser:
         if tok.kind == "end":
             self.error("the formula ends too early")
         self.error(f"unexpected '{tok.text}'", tok)
+
+    def parse_call(self, name_tok: Token) -> TermSet:
+        """A function call as a term: a derived column named as R deparses the call;
+        ``poly(x, k)`` gives k columns ``poly(x, k)1`` ... (see analysis.mixed.functions)."""
+        from analysis.mixed.functions import Derived, ExprParser
+        parser = ExprParser(self.tokens, self.i, self.error)
+        node = parser.call(name_tok)
+        self.i = parser.i
+        if node.value == "poly":
+            parts = [Derived(node, j + 1) for j in range(int(float(node.args[1].value)))]
+            shared = parts[0].params
+            for d in parts[1:]:
+                d.params = shared           # one set of polynomial coefficients
+        else:
+            parts = [Derived(node)]
+        names = []
+        for d in parts:
+            self.derived.setdefault(d.name, d)
+            if d.name not in self.variables:
+                self.variables.append(d.name)
+            names.append((d.name,))
+        return TermSet(names)
 
     def parse_group(self) -> list[tuple[str, ...]]:
         """Grouping factor(s): ``g``, ``a:b``, ``a/b`` (-> a, b:a), ``a/b/c``."""
@@ -252,6 +274,8 @@ class ParsedFormula:
     fixed: TermSet
     random: list[RandomSpec]
     variables: list[str]  # every data column used, order of appearance
+    derived: dict = field(default_factory=dict)   # derived column name -> functions.Derived
+    cbind: tuple[str, str] | None = None          # (successes, failures) columns of cbind()
 
 
 def parse_formula(text: str) -> ParsedFormula:
@@ -262,12 +286,11 @@ def parse_formula(text: str) -> ParsedFormula:
         raise InputError(f"formula must have exactly one '~' (outcome ~ predictors): '{text}'")
     lhs, rhs = text.split("~")
     lhs_tokens = _tokenize(lhs)
-    if len(lhs_tokens) != 2 or lhs_tokens[0].kind != "name":
-        raise InputError(f"the left of '~' must be one outcome column, found '{lhs.strip()}'",
-                         hint="make a new column for transformed outcomes")
-    outcome = lhs_tokens[0].text
     parser = _Parser(rhs)
-    parser.variables.append(outcome)
+    from analysis.mixed.functions import parse_outcome
+    outcome, derived, cbind = parse_outcome(lhs, lhs_tokens)
+    parser.derived.update(derived)
+    parser.variables.extend(cbind if cbind else [outcome])
     if parser.peek().kind == "end":
         parser.error("nothing after '~'")
     fixed = parser.parse_sum()
@@ -278,9 +301,10 @@ def parse_formula(text: str) -> ParsedFormula:
     used = set(v for t in fixed.terms for v in t)
     for r in parser.random:
         used |= set(v for t in r.expr.terms for v in t) | set(r.group)
-    used.add(outcome)
+    used |= set(cbind) if cbind else {outcome}
     variables = [v for v in parser.variables if v in used]
-    return ParsedFormula(text.strip(), outcome, fixed, parser.random, variables)
+    derived = {k: d for k, d in parser.derived.items() if k in used}
+    return ParsedFormula(text.strip(), outcome, fixed, parser.random, variables, derived, cbind)
 
 
 # ----------------------------------------------------------------------------- coding

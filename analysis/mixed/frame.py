@@ -53,6 +53,8 @@ class ModelFrame:
     fixed_design: DesignColumns
     terms: list[RandomTerm]
     n_dropped: int
+    trials: np.ndarray | None = None    # binomial size per row (cbind outcomes)
+    weights: np.ndarray | None = None   # prior weights (glmer/lmer ``weights =``)
 
     @property
     def n(self) -> int:
@@ -71,20 +73,37 @@ def _group_codes(data: pd.DataFrame, group: tuple[str, ...]):
         labels = [_level_label(u) for u in uniques]
         codes = pd.Categorical(keys, categories=uniques).codes.astype(np.int64)
         return codes, labels
-    tuples = list(zip(*cols))
-    uniques = sorted(set(tuples))
-    index = {t: i for i, t in enumerate(uniques)}
-    codes = np.fromiter((index[t] for t in tuples), dtype=np.int64, count=len(tuples))
-    labels = [":".join(_level_label(v) for v in t) for t in uniques]
-    return codes, labels
+    # interaction a:b:c - codes of the sorted distinct tuples, vectorised (as sorted(set(...)))
+    parts = [pd.factorize(pd.Series(c), sort=True) for c in cols]
+    key = np.zeros(len(data), dtype=np.int64)
+    for codes_j, uniq_j in parts:
+        key = key * len(uniq_j) + codes_j
+    uniq_keys, codes = np.unique(key, return_inverse=True)
+    labels = []
+    for k in uniq_keys:
+        idx = []
+        for _codes_j, uniq_j in reversed(parts):
+            idx.append(k % len(uniq_j))
+            k //= len(uniq_j)
+        labels.append(":".join(_level_label(uniq_j[i]) for (_, uniq_j), i in zip(parts, reversed(idx))))
+    return codes.astype(np.int64), labels
 
 
 def model_frame(formula: str, data: pd.DataFrame, *, family: str = "gaussian",
-                reference_levels: dict[str, str] | None = None) -> ModelFrame:
-    """Parse, check and build the matrices; every problem becomes an InputError."""
+                reference_levels: dict[str, str] | None = None,
+                weights: str | None = None) -> ModelFrame:
+    """Parse, check and build the matrices; every problem becomes an InputError.
+
+    ``weights`` names a column of prior weights (R: ``weights = w``); rows with a missing
+    weight are dropped with the other incomplete rows.
+    """
+    from analysis.mixed.functions import add_derived
     if not isinstance(data, pd.DataFrame) or data.empty:
         raise InputError("no data: the table is empty")
     parsed = parse_formula(formula)
+    if weights is not None and weights not in data.columns:
+        raise InputError(f"unknown weights column: {weights}")
+    data = add_derived(parsed.derived, data)
     missing = [v for v in parsed.variables if v not in data.columns]
     if missing:
         raise InputError(f"unknown column(s) in the formula: {', '.join(missing)}",
@@ -97,15 +116,31 @@ def model_frame(formula: str, data: pd.DataFrame, *, family: str = "gaussian",
     if unknown_ref:
         raise InputError(f"reference level given for a column not in the formula: {', '.join(unknown_ref)}")
 
-    used = data[parsed.variables]
+    used = data[parsed.variables + ([weights] if weights and weights not in parsed.variables else [])]
     complete = used.notna().all(axis=1).to_numpy()
     frame = used.loc[complete].copy()
     n_dropped = int((~complete).sum())
     if frame.empty:
         raise InputError("no complete rows: every row misses a value in some variable of the formula")
 
-    outcome = frame[parsed.outcome]
-    if family == "binomial":
+    w = None
+    if weights is not None:
+        w = _weights(frame, weights)
+        frame = frame[[c for c in frame.columns if c != weights or weights in parsed.variables]]
+    trials = None
+    if parsed.cbind is not None:
+        if family != "binomial":
+            raise InputError("cbind(successes, failures) outcomes need the binomial family",
+                             hint="use --family binomial")
+        y, trials = _cbind_outcome(frame, parsed)
+    elif family == "poisson":
+        y = _count_outcome(frame, parsed.outcome)
+    elif family == "binomial" and w is not None:
+        y = _proportion_outcome(frame, parsed.outcome)
+    if parsed.cbind is not None or family == "poisson" or (family == "binomial" and w is not None):
+        pass
+    elif family == "binomial":
+        outcome = frame[parsed.outcome]
         if pd.api.types.is_bool_dtype(outcome):
             y = outcome.to_numpy(dtype=float)
         elif pd.api.types.is_numeric_dtype(outcome):
@@ -123,6 +158,7 @@ def model_frame(formula: str, data: pd.DataFrame, *, family: str = "gaussian",
             raise InputError("the outcome has only one value (all 0 or all 1); nothing to model",
                              column=parsed.outcome)
     else:
+        outcome = frame[parsed.outcome]
         if not pd.api.types.is_numeric_dtype(outcome) or pd.api.types.is_bool_dtype(outcome):
             raise InputError("the outcome must be numeric", column=parsed.outcome,
                              hint="use --family binomial for a 0/1 outcome, or recode text answers to numbers")
@@ -175,13 +211,79 @@ def model_frame(formula: str, data: pd.DataFrame, *, family: str = "gaussian",
 
     n = len(y)
     for t in terms:
-        if t.n_levels >= n:
+        if t.n_levels >= n and family == "gaussian":   # glmer allows n levels (lme4's allow.n)
             raise InputError(f"'{t.factor}' has as many groups ({t.n_levels}) as observations ({n}); "
                              "each group needs several rows", column=t.factor)
     if sum(t.q * t.n_levels for t in terms) >= n and family == "gaussian":
         raise InputError(f"more random effects ({sum(t.q * t.n_levels for t in terms)}) than observations ({n})",
                          hint="drop a random slope or use fewer groups")
-    return ModelFrame(parsed, frame, y, X, fixed_design.names, fixed_design, terms, n_dropped)
+    return ModelFrame(parsed, frame, y, X, fixed_design.names, fixed_design, terms, n_dropped,
+                      trials, w)
+
+
+def _row_label(frame, mask):
+    row = frame.index[np.argmax(mask)]
+    return int(row) if isinstance(row, (int, np.integer)) else None
+
+
+def _numeric(frame, column, what):
+    values = frame[column]
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise InputError(f"{what} must be numeric", column=column)
+    return values.to_numpy(dtype=float)
+
+
+def _weights(frame, column):
+    w = _numeric(frame, column, "prior weights")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise InputError(f"prior weights must be finite and not negative, found {w[bad][0]:g}",
+                         column=column, row=_row_label(frame, bad))
+    return w
+
+
+def _count_outcome(frame, column):
+    """Poisson outcome: whole numbers >= 0 (R's dpois would be -Inf otherwise)."""
+    y = _numeric(frame, column, "a count outcome (family poisson)")
+    bad = ~np.isfinite(y) | (y < 0) | (np.mod(y, 1) != 0)
+    if bad.any():
+        raise InputError(f"a count outcome (family poisson) must be a whole number >= 0, found "
+                         f"{y[bad][0]:g}", column=column, row=_row_label(frame, bad),
+                         hint="use the gaussian family for measurements, binomial for 0/1")
+    return y
+
+
+def _proportion_outcome(frame, column):
+    """Binomial outcome with prior weights (R: y = proportion, weights = trials)."""
+    y = _numeric(frame, column, "a binomial outcome with weights (a proportion)")
+    bad = ~np.isfinite(y) | (y < 0) | (y > 1)
+    if bad.any():
+        raise InputError(f"a binomial outcome with weights must be a proportion in [0, 1], found "
+                         f"{y[bad][0]:g}", column=column, row=_row_label(frame, bad),
+                         hint="or write cbind(successes, failures) ~ ...")
+    return y
+
+
+def _cbind_outcome(frame, parsed):
+    """cbind(successes, failures): y = successes / trials, trials = successes + failures."""
+    s_col, f_col = parsed.cbind
+    s = _numeric(frame, s_col, "cbind(): successes")
+    f = _numeric(frame, f_col, "cbind(): failures")
+    for values, col, what in ((s, s_col, "successes"), (f, f_col, "failures")):
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            # cbind(yes, total - yes): a negative difference means more successes than trials
+            extra = " (successes above trials)" if what == "failures" and " - " in col else ""
+            raise InputError(f"{parsed.outcome}: {what} '{col}' is negative ({values[bad][0]:g}){extra}",
+                             column=col, row=_row_label(frame, bad),
+                             hint="counts must be whole numbers >= 0, successes at most the trials")
+        frac = np.mod(values, 1) != 0
+        if frac.any():
+            raise InputError(f"{parsed.outcome}: {what} '{col}' is not a whole number ({values[frac][0]:g})",
+                             column=col, row=_row_label(frame, frac))
+    trials = s + f
+    y = np.divide(s, trials, out=np.zeros_like(s), where=trials > 0)
+    return y, trials
 
 
 def _check_rank(X: np.ndarray, names: list[str]) -> None:

@@ -17,43 +17,35 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 
 from analysis.errors import InputError
 from analysis.mixed.frame import ModelFrame, sparse_structure
-from analysis.mixed.lmm import DENSE_LIMIT, optimize_theta, split_theta, theta_start
+from analysis.mixed.families import Binomial, make_family
+from analysis.mixed.lmm import optimize_theta, split_theta, theta_start
+from analysis.mixed.schur import SchurPlan
 
 
-def _devres(y, mu):
-    mu = np.clip(mu, 1e-300, 1 - 1e-16)
-    return -2.0 * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
-
-
-def _spd_solver(M):
-    if M.shape[0] <= DENSE_LIMIT:
-        from scipy.linalg import cho_factor, cho_solve
-        cf = cho_factor(M.toarray(), lower=True)
-        return (lambda rhs: cho_solve(cf, rhs)), 2.0 * np.log(np.diag(cf[0])).sum()
-    from scipy.sparse.linalg import splu
-    lu = splu(M.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-    return lu.solve, np.log(np.abs(lu.U.diagonal())).sum()
-
-
-def glm_start(X, y, separation_names=None):
-    """Logistic GLM by IRLS (start values); detects perfect separation."""
+def glm_start(X, y, separation_names=None, family=None):
+    """GLM by IRLS (start values, as ``glm.fit``); detects perfect separation (binomial)."""
+    fam = family if family is not None else Binomial(y)
+    if X.shape[1] == 0:
+        return np.zeros(0)
+    mu = fam.start()
+    eta = fam.link_fun(mu)
     beta = np.zeros(X.shape[1])
-    for _ in range(60):
-        eta = X @ beta
-        mu = expit(eta)
-        w = np.maximum(mu * (1 - mu), 1e-12)
-        z = eta + (y - mu) / w
+    for it in range(60):
+        v = np.maximum(fam.variance(mu), 1e-12)
+        w = fam.wt * v
+        z = eta + (fam.y - mu) / v
         new = np.linalg.solve(X.T @ (w[:, None] * X), X.T @ (w * z))
-        if np.abs(new - beta).max() < 1e-10:
+        eta = X @ new
+        mu = fam.linkinv(eta)
+        if it and np.abs(new - beta).max() < 1e-10:
             beta = new
             break
         beta = new
     eta = X @ beta
-    if np.abs(eta).max() > 25:
+    if fam.name == "binomial" and np.abs(eta).max() > 25:
         sd = X.std(axis=0)
         sd[sd == 0] = 1.0
         j = int(np.argmax(np.abs(beta) * sd * (np.arange(len(beta)) > 0 if len(beta) > 1 else 1)))
@@ -80,14 +72,19 @@ def _halving_step(pdev, u, delta, pd):
 
 
 class Laplace:
-    def __init__(self, frame: ModelFrame):
+    def __init__(self, frame: ModelFrame, family=None):
         self.y, self.X = frame.y, frame.X
+        self.family = family if family is not None else Binomial(frame.y)
         structure = sparse_structure(frame)
         self.blocks = structure.blocks
         self.Q, self.ntheta = structure.Q, structure.n_theta
         self.Z = structure.Z.tocsr()
         self._structure = structure
         self.u = np.zeros(structure.Q)
+        self.plan = SchurPlan(self.blocks, (self.Z.T @ self.Z).tocsc())
+        self.scalar = len(frame.terms) > 1 and all(t.q == 1 for t in frame.terms)
+        if self.scalar:
+            self._weighted_gram_setup(frame)
         # one grouping factor: block-diagonal system, solved group by group
         self.single = frame.terms[0] if len(frame.terms) == 1 else None
 
@@ -95,6 +92,7 @@ class Laplace:
         from analysis.mixed.lmm import _inv_logdet, tri
         term = self.single
         G, q, codes, Z = term.n_levels, term.q, term.codes, term.Z
+        fam = self.family
         T = tri(theta, q)
         offset = self.X @ beta
         U = (self.u.copy() if u0 is None else u0.copy()).reshape(G, q)
@@ -104,11 +102,11 @@ class Laplace:
             return offset + (Z * b[codes]).sum(axis=1)
 
         def pdev(U_):
-            mu_ = expit(eta_of(U_))
-            return _devres(self.y, mu_).sum() + (U_ * U_).sum(), mu_
+            mu_ = fam.linkinv(eta_of(U_))
+            return fam.devres(mu_).sum() + (U_ * U_).sum(), mu_
 
         def system(mu_):
-            w = mu_ * (1 - mu_)
+            w = fam.wt * fam.variance(mu_)
             ZWZ = np.empty((G, q, q))
             for a in range(q):
                 for b in range(a, q):
@@ -119,7 +117,7 @@ class Laplace:
         pd_, mu = pdev(U)
         for _ in range(100):
             Minv, _ = system(mu)
-            r = self.y - mu
+            r = fam.wt * (self.y - mu)
             zr = np.column_stack([np.bincount(codes, weights=Z[:, a] * r, minlength=G) for a in range(q)])
             grad = zr @ T - U
             delta = (Minv * grad[:, None, :]).sum(axis=2)
@@ -127,7 +125,7 @@ class Laplace:
             if converged:
                 break
         Minv, ld = system(mu)
-        return _devres(self.y, mu).sum() + (U * U).sum() + ld, U.ravel(), mu, None
+        return fam.devres(mu).sum() + (U * U).sum() + ld, U.ravel(), mu, None
 
     def lme4_deviance(self, params, lp0, tol=1e-7):
         """The Laplace deviance exactly as lme4's stage-2 devfun evaluates it.
@@ -144,12 +142,14 @@ class Laplace:
         theta, beta = params[:self.ntheta], params[self.ntheta:]
         T = tri(theta, q)
         offset = self.X @ beta
+        fam = self.family
         eta = lp0.copy()
-        mu = expit(eta)
+        mu = fam.linkinv(eta)
         oldpdev = np.inf
         for _ in range(100):
-            w = mu * (1 - mu)
-            z = (eta - offset) + (self.y - mu) / w
+            v = fam.variance(mu)
+            w = fam.wt * v
+            z = (eta - offset) + (self.y - mu) / v
             ZWZ = np.empty((G, q, q))
             for a in range(q):
                 for b in range(a, q):
@@ -158,12 +158,43 @@ class Laplace:
             r = np.column_stack([np.bincount(codes, weights=Z[:, a] * w * z, minlength=G) for a in range(q)])
             U = (Minv * (r @ T)[:, None, :]).sum(axis=2)
             eta = offset + (Z * (U @ T.T)[codes]).sum(axis=1)
-            mu = expit(eta)
-            pdev = _devres(self.y, mu).sum() + (U * U).sum()
+            mu = fam.linkinv(eta)
+            pdev = fam.devres(mu).sum() + (U * U).sum()
             if abs((oldpdev - pdev) / pdev) < tol:
                 break
             oldpdev = pdev
         return pdev + ld
+
+    def _weighted_gram_setup(self, frame):
+        """Scalar terms: Z'WZ keeps one pattern, its values are P w for a fixed sparse P
+        (each row adds w_i z_a z_b to the cells of its levels), so a PIRLS step needs one
+        sparse mat-vec instead of a sparse matrix product."""
+        n = frame.n
+        cols = [off + t.codes for t, (off, _, _) in zip(frame.terms, self.blocks)]
+        zs = [t.Z[:, 0] for t in frame.terms]
+        r = np.concatenate([ca for ca in cols for _ in cols])
+        c = np.concatenate([cb for _ in cols for cb in cols])
+        v = np.concatenate([za * zb for za in zs for zb in zs])
+        obs = np.tile(np.arange(n), len(cols) ** 2)
+        key = r.astype(np.int64) * self.Q + c
+        uniq, cell = np.unique(key, return_inverse=True)
+        self._P = sp.csr_matrix((v, (cell, obs)), shape=(len(uniq), n))
+        ur, uc = uniq // self.Q, uniq % self.Q
+        self._M_indices = uc.astype(np.int32)
+        self._M_indptr = np.concatenate([[0], np.cumsum(np.bincount(ur, minlength=self.Q))]).astype(np.int32)
+        self._M_rows, self._M_cols = ur, uc
+        self._on_diag = (ur == uc).astype(float)
+        self._term_of = np.concatenate([np.full(G, k) for k, (_, G, _) in enumerate(self.blocks)])
+        self._Zt = self.Z.T.tocsr()
+
+    def _scalar_system(self, theta):
+        lam = np.asarray(theta, dtype=float)[self._term_of]
+        scale = lam[self._M_rows] * lam[self._M_cols]
+
+        def matrix(w):
+            data = (self._P @ w) * scale + self._on_diag
+            return sp.csr_matrix((data, self._M_indices, self._M_indptr), shape=(self.Q, self.Q))
+        return lam, matrix
 
     def lam_matrix(self, theta):
         return self._structure.lambda_matrix(theta)
@@ -172,28 +203,40 @@ class Laplace:
         """Conditional modes u* for fixed (theta, beta); returns (deviance, u, mu, solver)."""
         if self.single is not None and u0 is None:
             return self._pirls_blocked(theta, beta)
-        A = (self.Z @ self.lam_matrix(theta)).tocsr()
+        fam = self.family
         offset = self.X @ beta
         u = self.u.copy() if u0 is None else u0.copy()
-        I = sp.identity(self.Q, format="csc")
+        if self.scalar:
+            lam, matrix = self._scalar_system(theta)
+            Au = lambda u_: self.Z @ (lam * u_)          # noqa: E731  Z Lambda u
+            Atr = lambda r_: lam * (self._Zt @ r_)       # noqa: E731  Lambda'Z' r
+
+            def factor(mu_):
+                return self.plan.factor(matrix(fam.wt * fam.variance(mu_)))
+        else:
+            A = (self.Z @ self.lam_matrix(theta)).tocsr()
+            At = A.T.tocsr()
+            I = sp.identity(self.Q, format="csr")
+            Au = lambda u_: A @ u_                       # noqa: E731
+            Atr = lambda r_: At @ r_                     # noqa: E731
+
+            def factor(mu_):
+                w = fam.wt * fam.variance(mu_)
+                return self.plan.factor((At @ A.multiply(w[:, None]).tocsr() + I).tocsr())
 
         def pdev(u_):
-            mu_ = expit(offset + A @ u_)
-            return _devres(self.y, mu_).sum() + u_ @ u_, mu_
+            mu_ = fam.linkinv(offset + Au(u_))
+            return fam.devres(mu_).sum() + u_ @ u_, mu_
 
         pd, mu = pdev(u)
         for _ in range(100):
-            w = mu * (1 - mu)
-            M = (A.T @ A.multiply(w[:, None]).tocsr() + I).tocsc()
-            solve, _ = _spd_solver(M)
-            delta = solve(A.T @ (self.y - mu) - u)
+            fac = factor(mu)
+            delta = fac.solve(Atr(fam.wt * (self.y - mu)) - u)
             u, pd, mu, converged = _halving_step(pdev, u, delta, pd)
             if converged:
                 break
-        w = mu * (1 - mu)
-        M = (A.T @ A.multiply(w[:, None]).tocsr() + I).tocsc()
-        solve, ld = _spd_solver(M)
-        return _devres(self.y, mu).sum() + u @ u + ld, u, mu, solve
+        fac = factor(mu)
+        return fam.devres(mu).sum() + u @ u + fac.logdet, u, mu, fac
 
     def deviance(self, params):
         theta, beta = params[:self.ntheta], params[self.ntheta:]
@@ -238,15 +281,25 @@ class GlmmFit:
     messages: list
 
 
-def fit_glmm(frame: ModelFrame) -> GlmmFit:
-    model = Laplace(frame)
-    beta0 = glm_start(frame.X, frame.y, frame.x_names)
+def fit_glmm(frame: ModelFrame, family: str = "binomial") -> GlmmFit:
+    """Laplace fit of a binomial (logit) or Poisson (log) GLMM, as ``lme4::glmer(nAGQ = 1)``.
+
+    ``frame.trials`` (``cbind`` outcomes) and ``frame.weights`` (prior weights) enter the
+    family as ``glm`` does; the reported Laplace deviance is ``aic + ||u||^2 + log|L|^2``
+    (lme4's ``glmResp::Laplace``), -2 x the log-likelihood ``logLik()`` prints.
+    """
+    fam = make_family(family, frame.y, getattr(frame, "trials", None), getattr(frame, "weights", None))
+    model = Laplace(frame, fam)
+    beta0 = glm_start(frame.X, frame.y, frame.x_names, family=fam)
     p = frame.X.shape[1]
     start = np.concatenate([theta_start(frame.terms), beta0])
-    params, dev, max_grad = optimize_theta(model.deviance, frame.terms, start=start, extra_dims=p)
+    # several factors: every deviance is a PIRLS run, so no Newton polish after L-BFGS-B
+    max_newton = 20 if model.single is not None else 0
+    params, _, max_grad = optimize_theta(model.deviance, frame.terms, start=start, extra_dims=p,
+                                           max_newton=max_newton)
     theta, beta = params[:model.ntheta], params[model.ntheta:]
     lap, u, mu, _ = model.pirls(theta, beta)
-    _, _, _, solve = model.pirls(theta, beta, u0=u)
+    _, _, _, fac = model.pirls(theta, beta, u0=u)
     messages = []
     model.u = u
     if model.single is not None:
@@ -266,15 +319,17 @@ def fit_glmm(frame: ModelFrame) -> GlmmFit:
         V = None
     if V is None:
         # lme4's fallback: the RX-based covariance from the final PIRLS weights
-        w = mu * (1 - mu)
+        w = fam.wt * fam.variance(mu)
         A = (model.Z @ model.lam_matrix(theta)).tocsr()
         AtWX = A.T @ (w[:, None] * frame.X)
-        V = np.linalg.inv(frame.X.T @ (w[:, None] * frame.X) - AtWX.T @ solve(AtWX))
+        V = np.linalg.inv(frame.X.T @ (w[:, None] * frame.X) - AtWX.T @ fac.solve(AtWX))
         messages.append("the standard errors come from the working weights because the numerical "
                         "Hessian was not positive definite")
     model.u = u
-    if np.abs(frame.X @ beta).max() > 25:
+    if fam.name == "binomial" and np.abs(frame.X @ beta).max() > 25:
         raise InputError("perfect separation: some combination of predictors predicts the outcome "
                          "perfectly, so odds ratios are infinite",
                          hint="drop or merge sparse categories of the predictors")
-    return GlmmFit(theta, beta, lap, float(_devres(frame.y, mu).sum()), V, max_grad, u, mu, model, messages)
+    devres = fam.devres(mu)
+    lap_full = lap + (fam.aic(mu) - devres.sum())   # devres-based PIRLS deviance -> -2 logLik
+    return GlmmFit(theta, beta, float(lap_full), float(devres.sum()), V, max_grad, u, mu, model, messages)

@@ -10,7 +10,8 @@ Lambda(theta), L L' = Lambda' Z'Z Lambda + I,
 where r2 is the penalised residual sum of squares.  Everything is computed from
 cross-products formed once: with one grouping factor, per-group Z_i'Z_i, Z_i'X_i,
 Z_i'y_i and batched q x q algebra (fast at a million rows); with several factors,
-sparse Z'Z and a (dense or sparse-LU) factorisation of Lambda'Z'Z Lambda + I.
+sparse Z'Z and the block-elimination Cholesky of :mod:`analysis.mixed.schur`
+(:mod:`analysis.mixed.sparse_pls`).
 R equivalent: ``lme4::lmer(formula, data, REML = TRUE/FALSE)``.
 """
 from __future__ import annotations
@@ -18,11 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.linalg import cho_factor, cho_solve
-from scipy.optimize import minimize
 
-from analysis.mixed.frame import ModelFrame, RandomTerm, sparse_structure
+from analysis.mixed.frame import ModelFrame, RandomTerm
+from analysis.mixed.optimize import _central_gradient, minimize_bounded, numerical_hessian  # noqa: F401
 
 DENSE_LIMIT = 3000  # total random effects up to which the general path uses dense Cholesky
 
@@ -257,71 +257,11 @@ class BlockedPLS:
         return [(b, cov)]
 
 
-class GeneralPLS:
-    """Several grouping factors (nested or crossed): sparse Z, lme4's general PLS."""
-
-    def __init__(self, frame: ModelFrame):
-        self.terms = frame.terms
-        n, p = frame.X.shape
-        self.n, self.p = n, p
-        structure = sparse_structure(frame)
-        self.Q = structure.Q
-        self.blocks = structure.blocks
-        Z = structure.Z
-        self.beta0 = _ols(frame.X, frame.y)
-        R = np.column_stack([frame.X, frame.y - frame.X @ self.beta0 if p else frame.y])
-        self.ZtZ = (Z.T @ Z).tocsc()
-        self.ZtR = np.asarray(Z.T @ R)
-        self.RtR = R.T @ R
-        self._structure = structure
-
-    def _lambda(self, theta):
-        return self._structure.lambda_matrix(theta)
-
-    def _factor(self, theta):
-        Lam = self._lambda(theta)
-        M = (Lam.T @ self.ZtZ @ Lam + sp.identity(self.Q, format="csc")).tocsc()
-        B = np.asarray(Lam.T @ self.ZtR)
-        if self.Q <= DENSE_LIMIT:
-            cf = cho_factor(M.toarray(), lower=True)
-            ld = 2.0 * np.log(np.diag(cf[0])).sum()
-            solver = lambda rhs: cho_solve(cf, rhs)  # noqa: E731
-        else:
-            from scipy.sparse.linalg import splu
-            lu = splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                      options={"SymmetricMode": True})
-            ld = np.log(np.abs(lu.U.diagonal())).sum() + np.log(np.abs(lu.L.diagonal())).sum()
-            solver = lu.solve
-        return Lam, B, solver, ld
-
-    def solve(self, theta) -> Solution:
-        _, B, solver, ld = self._factor(theta)
-        S = solver(B)
-        return _fixed_solution(self.RtR - B.T @ S, self.p, ld, self.beta0)
-
-    def modes(self, theta, beta, sigma):
-        Lam, B, solver, _ = self._factor(theta)
-        u = solver(B[:, self.p] - B[:, :self.p] @ (beta - self.beta0))
-        b = Lam @ u
-        out = []
-        for (offset, G, q) in self.blocks:
-            idx = np.arange(offset, offset + G * q)
-            # diagonal blocks of Lambda M^{-1} Lambda', a chunk of columns at a time
-            cov = np.empty((G, q, q))
-            LamT = Lam.T.tocsc()
-            chunk = max(q, (2000 // q) * q)
-            for start in range(0, G * q, chunk):
-                cols = idx[start:start + chunk]
-                E = LamT[:, cols].toarray()
-                V = np.asarray(Lam @ solver(E))[cols, :]
-                k = len(cols) // q
-                cov[start // q:start // q + k] = V.reshape(k, q, k, q)[np.arange(k), :, np.arange(k), :]
-            out.append((b[idx].reshape(G, q), sigma ** 2 * cov))
-        return out
-
-
 def make_pls(frame: ModelFrame):
-    return BlockedPLS(frame) if len(frame.terms) == 1 else GeneralPLS(frame)
+    if len(frame.terms) == 1:
+        return BlockedPLS(frame)
+    from analysis.mixed.sparse_pls import GeneralPLS
+    return GeneralPLS(frame)
 
 
 def profiled_deviance(sol: Solution, n: int, p: int, reml: bool) -> float:
@@ -336,115 +276,6 @@ def sigma_hat(sol: Solution, n: int, p: int, reml: bool) -> float:
 
 
 # --------------------------------------------------------------------------- optimiser
-
-def _central_gradient(f, x, lower, h_rel=1e-5):
-    g = np.empty_like(x)
-    for i in range(len(x)):
-        h = h_rel * max(abs(x[i]), 1e-2)
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
-
-
-def numerical_hessian(f, x, h_rel=1e-3, h_min=1e-4, f0=None):
-    """Central second differences with one Richardson step (as numDeriv's hessian)."""
-    k = len(x)
-    f0 = f(x) if f0 is None else f0
-    base = np.array([h_rel * abs(v) + (h_min if abs(v) < 1e-8 else 0.0) for v in x])
-
-    def at(h):
-        H = np.empty((k, k))
-        fp = np.empty(k)
-        fm = np.empty(k)
-        for i in range(k):
-            e = np.zeros(k)
-            e[i] = h[i]
-            fp[i], fm[i] = f(x + e), f(x - e)
-            H[i, i] = (fp[i] - 2 * f0 + fm[i]) / h[i] ** 2
-        for i in range(k):
-            for j in range(i):
-                ei = np.zeros(k)
-                ej = np.zeros(k)
-                ei[i] = h[i]
-                ej[j] = h[j]
-                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
-                                     + f(x - ei - ej)) / (4 * h[i] * h[j])
-        return H
-
-    return (4 * at(base / 2) - at(base)) / 3
-
-
-def minimize_bounded(f, x0, lower, max_newton=20, fg=None):
-    """L-BFGS-B, then projected Newton polishing with a finite-difference Hessian.
-
-    ``fg(x) -> (f, gradient)`` is used when given (analytic gradient); otherwise central
-    differences.  lme4's BOBYQA can stop early on ill-scaled problems (random slopes on
-    wide-range predictors); the Newton polish reaches the true optimum.
-    Returns (x, f(x), max |gradient| over the free parameters).
-    """
-    lower = np.asarray(lower, dtype=float)
-    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    if fg is None:
-        grad = lambda x: _central_gradient(f, x, lower)  # noqa: E731
-        fun_grad = lambda x: (f(x), grad(x))  # noqa: E731
-    else:
-        fun_grad = fg
-        grad = lambda x: fg(x)[1]  # noqa: E731
-    res = minimize(fun_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20})
-    x = np.maximum(res.x, lower)
-    fx, g = fun_grad(x)
-    H_last = None
-    for _ in range(max_newton):
-        free = ~((x <= lower + 1e-10) & (g > 0))
-        if not free.any() or not np.isfinite(fx):
-            break
-        if fg is None:
-            H = numerical_hessian(f, x, h_rel=1e-4, h_min=1e-5, f0=fx)
-        else:
-            k = len(x)
-            H = np.empty((k, k))
-            for i in range(k):
-                h = 1e-5 * max(abs(x[i]), 1e-2)
-                e = np.zeros(k)
-                e[i] = h
-                H[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
-            H = (H + H.T) / 2
-        H = H[np.ix_(free, free)]
-        H_last = (H, free)
-        try:
-            w, V = np.linalg.eigh(H)
-        except np.linalg.LinAlgError:
-            break
-        w = np.maximum(np.abs(w), 1e-8 * max(1.0, np.abs(w).max()))
-        step = np.zeros_like(x)
-        step[free] = -(V @ ((V.T @ g[free]) / w))
-        improved = False
-        t = 1.0
-        for _ in range(30):
-            xn = np.maximum(x + t * step, lower)
-            fn, gn = fun_grad(xn)
-            if fn < fx - 1e-14 * max(1.0, abs(fx)):
-                improved = True
-                break
-            t /= 2
-        if not improved:
-            break
-        change = np.abs(xn - x).max()
-        x, fx, g = xn, fn, gn
-        if change < 1e-10:
-            break
-    free = ~((x <= lower + 1e-10) & (g > 0))
-    max_grad = float(np.abs(g[free]).max()) if free.any() else 0.0
-    if H_last is not None and np.array_equal(H_last[1], free):
-        # lme4's checkConv: the gradient scaled by the Cholesky factor of the Hessian
-        try:
-            max_grad = float(np.abs(np.linalg.solve(np.linalg.cholesky(H_last[0]), g[free])).max())
-        except np.linalg.LinAlgError:
-            pass
-    return x, fx, max_grad
-
 
 def theta_scale(terms: list[RandomTerm]) -> np.ndarray:
     """Per-element scale 1/rms(z_i) so the optimiser sees comparable parameters.
@@ -474,7 +305,7 @@ def _canonical(x, terms):
     return x
 
 
-def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None):
+def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None, max_newton=20):
     """Minimise dev over theta (preconditioned), escaping the theta_ii = 0 saddles.
 
     At a zero diagonal element the deviance is symmetric in that element's sign, so the
@@ -497,7 +328,7 @@ def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None):
     # Unconstrained search: the deviance depends on T T' only, so a column of T can change
     # sign freely; bounds would pin theta_jj at 0, where its gradient vanishes.
     free = np.full(len(lower), -np.inf)
-    best = minimize_bounded(f, start, free, fg=fg)
+    best = minimize_bounded(f, start, free, fg=fg, max_newton=max_newton)
     best = (_canonical(best[0], terms), best[1], best[2])
     diag = np.flatnonzero(lower == 0)
     for _ in range(2):
@@ -507,7 +338,7 @@ def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None):
             break
         x1 = x.copy()
         x1[zero] = 0.5
-        cand = minimize_bounded(f, x1, free, fg=fg)
+        cand = minimize_bounded(f, x1, free, fg=fg, max_newton=max_newton)
         if cand[1] < fx - 1e-8:
             best = (_canonical(cand[0], terms), cand[1], cand[2])
         else:
@@ -539,15 +370,21 @@ def fit_lmm(frame: ModelFrame, reml: bool = True, start: np.ndarray | None = Non
         except (np.linalg.LinAlgError, ValueError):
             return np.inf
 
-    if isinstance(pls, BlockedPLS):
+    if isinstance(pls, BlockedPLS) or pls.has_gradient:
         def dev_grad(theta):
             try:
                 return pls.deviance_gradient(theta, reml)
+            except ZeroDivisionError:   # a variance at exactly 0: differences instead
+                return dev(theta), _central_gradient(dev, np.asarray(theta, dtype=float), None)
             except (np.linalg.LinAlgError, ValueError):
                 return np.inf, np.zeros_like(theta)
     else:
         dev_grad = None
-    theta, fval, max_grad = optimize_theta(dev, frame.terms, start, dev_grad=dev_grad)
+    # the sparse path's analytic gradient brings L-BFGS-B to the optimum; one Newton step
+    # (each 2k gradients) polish it and give lme4's scaled-gradient convergence check
+    max_newton = 20 if isinstance(pls, BlockedPLS) else 1
+    theta, fval, max_grad = optimize_theta(dev, frame.terms, start, dev_grad=dev_grad,
+                                           max_newton=max_newton)
     sol = pls.solve(theta)
     sigma = sigma_hat(sol, n, p, reml)
     vcov = sigma ** 2 * np.linalg.inv(sol.XtX_adj) if p else np.zeros((0, 0))

@@ -61,6 +61,7 @@ class MixedResult:
     _frame: ModelFrame | None = field(default=None, repr=False)
     _modes: list | None = field(default=None, repr=False)
     _beta: np.ndarray | None = field(default=None, repr=False)
+    weights: str | None = None   # the prior-weights column, kept for refits
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,9 +114,14 @@ class MixedResult:
         probabilities for ``type='response'``, log-odds for ``type='link'``.
         R equivalent: ``predict(m, newdata, re.form = NULL / NA)``.
         """
+        from analysis.mixed.functions import add_derived
         frame = self._frame
         if newdata is None:
             newdata = frame.data
+        else:   # log(x), scale(x), poly(x, k) with the fitted data's centre, scale, coefficients
+            newdata = add_derived({k: d for k, d in frame.formula.derived.items()
+                                   if k != frame.formula.outcome and k not in (frame.formula.cbind or ())},
+                                  newdata)
         design = frame.fixed_design
         needed = sorted({v for t in design.terms for v in t})
         missing = [c for c in needed if c not in newdata.columns]
@@ -150,12 +156,14 @@ class MixedResult:
                 eta = eta + contrib
         if self.family == "binomial" and type == "response":
             eta = 1.0 / (1.0 + np.exp(-eta))
+        elif self.family == "poisson" and type == "response":
+            eta = np.exp(eta)
         return pd.Series(eta, index=newdata.index, name="predicted")
 
     def refit(self, *, reml: bool) -> "MixedResult":
         from analysis.mixed import fit
         return fit(self.formula, self.data, reml=reml, family=self.family,
-                   reference_levels=self.reference_levels)
+                   reference_levels=self.reference_levels, weights=self.weights)
 
 
 def fixed_rows(names, beta, vcov, df=None, family="gaussian"):
@@ -164,13 +172,14 @@ def fixed_rows(names, beta, vcov, df=None, family="gaussian"):
     for j, name in enumerate(names):
         est, s = float(beta[j]), float(se[j])
         stat = est / s if s > 0 else np.nan
-        if family == "binomial":
+        if family in ("binomial", "poisson"):
             p = 2 * special.ndtr(-abs(stat))
             crit = special.ndtri(0.975)
             ci = [est - crit * s, est + crit * s]
+            ratio = "odds_ratio" if family == "binomial" else "rate_ratio"
             rows.append({"term": name, "estimate": est, "se": s, "df": None, "z": stat, "p": float(p),
-                         "ci": ci, "odds_ratio": float(np.exp(est)),
-                         "or_ci": [float(np.exp(ci[0])), float(np.exp(ci[1]))]})
+                         "ci": ci, ratio: float(np.exp(est)),
+                         ratio[0] + "r_ci": [float(np.exp(ci[0])), float(np.exp(ci[1]))]})
         else:
             d = float(df[j]) if df is not None and np.isfinite(df[j]) else np.nan
             p = 2 * special.stdtr(d, -abs(stat)) if np.isfinite(d) else np.nan

@@ -8,7 +8,9 @@ effects models*, JSS 82(13), eq. 7: for a contrast l,
 C = vcov(beta) as a function of the variance parameters varpar = (theta, sigma),
 g = d(l' C l)/d varpar and A = 2 H^{-1}, H the Hessian of the (RE)ML deviance in
 (theta, sigma) (lmerTest's ``devfun_vp``; Moore-Penrose inverse over positive
-eigenvalues).  R equivalent: ``summary(lmerTest::lmer(...))$coefficients[, "df"]``.
+eigenvalues; on the sparse path with scalar random effects, H is central differences of
+the analytic gradient instead of second differences of the deviance).
+R equivalent: ``summary(lmerTest::lmer(...))$coefficients[, "df"]``.
 """
 from __future__ import annotations
 
@@ -28,12 +30,32 @@ def deviance_vp(pls, varpar: np.ndarray, n: int, p: int, reml: bool) -> float:
     return float(dev)
 
 
+def gradient_hessian(grad, x, h_rel=1e-4, h_min=1e-5) -> np.ndarray:
+    """Hessian as central differences of an analytic gradient (2 k gradient calls)."""
+    k = len(x)
+    H = np.empty((k, k))
+    for i in range(k):
+        h = h_rel * abs(x[i]) + (h_min if abs(x[i]) < 1e-8 else 0.0)
+        e = np.zeros(k)
+        e[i] = h
+        H[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
+    return H
+
+
 def satterthwaite_df(pls, theta: np.ndarray, sigma: float, n: int, p: int, reml: bool,
                      vcov: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Satterthwaite df for each fixed effect (unit contrasts); also warnings."""
     varpar = np.concatenate([theta, [sigma]])
     f = lambda vp: deviance_vp(pls, vp, n, p, reml)  # noqa: E731
-    H = numerical_hessian(f, varpar, h_rel=1e-3, h_min=1e-4)
+    analytic = getattr(pls, "has_gradient", False)
+    H = None
+    if analytic:
+        try:
+            H = gradient_hessian(lambda vp: pls.vp_gradient(vp, reml), varpar)
+        except ZeroDivisionError:   # a variance at 0: the gradient formula divides by theta
+            analytic = False
+    if H is None:
+        H = numerical_hessian(f, varpar, h_rel=1e-3, h_min=1e-4)
     H = (H + H.T) / 2
     w, V = np.linalg.eigh(H)
     tol = 1e-8
@@ -56,6 +78,9 @@ def satterthwaite_df(pls, theta: np.ndarray, sigma: float, n: int, p: int, reml:
         e = np.zeros(k)
         e[i] = h
         d1 = (covbeta(theta + e) - covbeta(theta - e)) / (2 * h)
+        if analytic:   # the sparse path: one central difference (error O(h^2), h = 1e-4 theta)
+            jac[i] = sigma ** 2 * d1
+            continue
         d2 = (covbeta(theta + e / 2) - covbeta(theta - e / 2)) / h
         jac[i] = sigma ** 2 * (4 * d2 - d1) / 3
     jac[k] = 2 * sigma * base

@@ -1,0 +1,124 @@
+"""The sparse engine: block-elimination Cholesky, analytic gradient, families' bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from analysis.errors import InputError
+from analysis.mixed import fit, schur
+from analysis.mixed.frame import model_frame, sparse_structure
+from analysis.mixed.lmm import _central_gradient, make_pls, profiled_deviance
+
+
+def _design(kind, n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    if kind == "crossed":
+        a, b = rng.integers(0, 60, n), rng.integers(0, 15, n)
+        d = pd.DataFrame({"a": a.astype(str), "b": b.astype(str)})
+        formula = "y ~ x + (1 | a) + (1 | b)"
+    elif kind == "nested":
+        team = rng.integers(0, 90, n)
+        d = pd.DataFrame({"team": team.astype(str), "org": (team // 6).astype(str),
+                          "muni": (team // 30).astype(str)})
+        formula = "y ~ x + (1 | muni/org/team)"
+    elif kind == "nestedslope":
+        team = rng.integers(0, 90, n)
+        d = pd.DataFrame({"team": team.astype(str), "org": (team // 6).astype(str)})
+        formula = "y ~ x + (1 + x | org/team)"
+    else:  # a random slope in one factor, crossed with another
+        a, b = rng.integers(0, 40, n), rng.integers(0, 12, n)
+        d = pd.DataFrame({"a": a.astype(str), "b": b.astype(str)})
+        formula = "y ~ x + (1 + x | a) + (1 | b)"
+    d["x"] = rng.normal(size=n)
+    d["y"] = 1 + 0.5 * d["x"] + rng.normal(size=n) + rng.normal(size=200)[rng.integers(0, 200, n)]
+    return d, formula
+
+
+@pytest.mark.parametrize("kind", ["crossed", "nested", "slope", "nestedslope"])
+@pytest.mark.parametrize("dense_all", [0, 10_000])
+def test_schur_factor_equals_dense_algebra(kind, dense_all, monkeypatch):
+    monkeypatch.setattr(schur, "DENSE_ALL", dense_all)
+    monkeypatch.setattr(schur, "DENSE_REST", 2 if dense_all and kind == "nested" else 4000)  # sparse LU
+    data, formula = _design(kind)
+    frame = model_frame(formula, data)
+    st = sparse_structure(frame)
+    theta = np.linspace(0.4, 1.3, st.n_theta)
+    Lam = st.lambda_matrix(theta)
+    M = (Lam.T @ (st.Z.T @ st.Z) @ Lam + sp.identity(st.Q)).tocsr()
+    plan = schur.SchurPlan(st.blocks, (st.Z.T @ st.Z).tocsc())
+    fac = plan.factor(M)
+    Md = M.toarray()
+    Minv = np.linalg.inv(Md)
+    assert np.isclose(fac.logdet, np.linalg.slogdet(Md)[1], rtol=1e-12)
+    if kind.startswith("nested"):
+        assert len(plan.steps) == len(st.blocks)   # a tree: every level eliminated
+    rhs = np.random.default_rng(1).normal(size=(st.Q, 3))
+    np.testing.assert_allclose(fac.solve(rhs), Minv @ rhs, rtol=1e-9, atol=1e-12)
+    for offset, G, q in st.blocks:
+        blocks = fac.diag_blocks(offset, G, q)
+        sub = Minv[offset:offset + G * q, offset:offset + G * q]
+        want = sub.reshape(G, q, G, q)[np.arange(G), :, np.arange(G), :]
+        np.testing.assert_allclose(blocks, want, rtol=1e-9, atol=1e-13)
+    if plan.exact_traces:
+        want = [np.trace(Minv[o:o + G * q, o:o + G * q]) for o, G, q in st.blocks]
+        np.testing.assert_allclose(fac.block_traces(st.blocks), want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["crossed", "nested"])
+@pytest.mark.parametrize("reml", [True, False])
+def test_analytic_gradient_equals_differences(kind, reml):
+    data, formula = _design(kind, seed=2)
+    frame = model_frame(formula, data)
+    pls = make_pls(frame)
+    assert pls.has_gradient
+    theta = np.linspace(0.3, 0.9, len(frame.terms))
+    n, p = frame.n, frame.X.shape[1]
+    dev = lambda t: profiled_deviance(pls.solve(t), n, p, reml)  # noqa: E731
+    value, grad = pls.deviance_gradient(theta, reml)
+    assert np.isclose(value, dev(theta), rtol=1e-12)
+    np.testing.assert_allclose(grad, _central_gradient(dev, theta, None), rtol=1e-5, atol=1e-6)
+
+
+def test_three_level_nested_is_named_as_lme4():
+    data, formula = _design("nested")
+    m = fit(formula, data)
+    assert list(m.groups) == ["team:org:muni", "org:muni", "muni"]
+
+
+def _counts():
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(12), 10).astype(str)
+    return pd.DataFrame({"g": g, "x": rng.normal(size=120), "k": rng.poisson(3, 120).astype(float),
+                         "n": np.full(120, 8.0)})
+
+
+@pytest.mark.parametrize("change, call, fragment", [
+    ({"k": -1.0}, dict(formula="cbind(k, n - k) ~ x + (1 | g)", family="binomial"), "successes 'k' is negative"),
+    ({"k": 9.0}, dict(formula="cbind(k, n - k) ~ x + (1 | g)", family="binomial"), "successes above trials"),
+    ({"k": 2.5}, dict(formula="cbind(k, n - k) ~ x + (1 | g)", family="binomial"), "not a whole number"),
+    ({"k": 2.5}, dict(formula="k ~ x + (1 | g)", family="poisson"), "whole number >= 0, found 2.5"),
+    ({"k": -2.0}, dict(formula="k ~ x + (1 | g)", family="poisson"), "whole number >= 0, found -2"),
+    ({}, dict(formula="k ~ x + (1 | g)", family="gamma"), "family 'gamma' is not offered"),
+    ({}, dict(formula="k ~ ns(x, 3) + (1 | g)", family="poisson"), "'ns()' is not offered"),
+    ({}, dict(formula="cbind(k, n - k) ~ x + (1 | g)", family="poisson"), "need the binomial family"),
+    ({}, dict(formula="k ~ x + (1 | g)", family="gaussian", weights="n"), "binomial and poisson"),
+])
+def test_bad_family_input_is_one_line(change, call, fragment):
+    data = _counts()
+    for col, value in change.items():
+        data.loc[7, col] = value
+    with pytest.raises(InputError) as err:
+        fit(call.pop("formula"), data, **call)
+    assert fragment in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_poisson_and_cbind_fit_and_report_rate_and_odds_ratios():
+    data = _counts()
+    pois = fit("k ~ x + (1 | g)", data, family="poisson")
+    assert pois.family == "poisson" and "rate_ratio" in pois.to_dict()["fixed"][0]
+    binom = fit("cbind(k, n - k) ~ x + (1 | g)", data, family="binomial")
+    assert "odds_ratio" in binom.to_dict()["fixed"][0]
+    assert np.isfinite(binom.loglik) and np.isfinite(pois.loglik)
