@@ -1,4 +1,4 @@
-"""``python -m analysis mixed DATA --formula "y ~ x + (1 + x | g)" [--ml] [--family binomial]``.
+"""``python -m analysis mixed DATA --formula "y ~ x + (1 + x | g)" [--ml] [--family binomial|poisson] [--weights COL]``.
 
 With ``--instrument`` DATA goes through the Data page's pipeline and becomes the Models
 page's table (``analysis.mixed.model_data``), so the page's formula runs on the raw survey file.
@@ -14,8 +14,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--formula", required=True,
                         help='lme4 formula, e.g. "y ~ x * z + (1 + x | group)"')
     parser.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
-    parser.add_argument("--family", default="gaussian", choices=["gaussian", "binomial"],
-                        help="gaussian (linear, default) or binomial (0/1 outcome, logit, Laplace)")
+    parser.add_argument("--family", default="gaussian",
+                        help="gaussian (linear, default), binomial (0/1, cbind(successes, failures) or a "
+                             "proportion with --weights; logit, Laplace) or poisson (counts; log, Laplace)")
+    parser.add_argument("--weights", default=None, metavar="COLUMN",
+                        help="binomial with a proportion outcome: the column of trials (glmer's weights)")
     parser.add_argument("--reference", action="append", default=[], metavar="COLUMN=LEVEL",
                         help="reference level of a categorical predictor (repeatable)")
     parser.add_argument("--sheet", default=None, help="sheet name for .xlsx files")
@@ -59,4 +62,4 @@ def run(args):
                            servant_instrument=servant_instrument, min_n=effective_min_n(args.min_n))
         data, _ = with_derived(table, args.formula)
     return fit(args.formula, data, reml=not args.ml, family=args.family,
-               reference_levels=_reference_levels(args.reference))
+               reference_levels=_reference_levels(args.reference), weights=args.weights)
