@@ -232,14 +232,7 @@ class BlockedPLS:
                 else:
                     grad_x[k] = 0.0
                 k += 1
-        if reml:
-            nmp = n - p
-            dev = ld + ldRX2 + nmp * (1.0 + np.log(2.0 * np.pi * pwrss / nmp))
-            grad = grad_l + grad_x + nmp * grad_r / pwrss
-        else:
-            dev = ld + n * (1.0 + np.log(2.0 * np.pi * pwrss / n))
-            grad = grad_l + n * grad_r / pwrss
-        return float(dev), grad
+        return deviance_and_gradient(n, p, reml, ld, ldRX2, pwrss, grad_l, grad_r, grad_x)
 
     def modes(self, theta, beta, sigma):
         """Conditional modes b_i and their conditional covariance sigma^2 T M_i^{-1} T'."""
@@ -269,6 +262,18 @@ def profiled_deviance(sol: Solution, n: int, p: int, reml: bool) -> float:
         nmp = n - p
         return sol.ldL2 + sol.ldRX2 + nmp * (1.0 + np.log(2.0 * np.pi * sol.pwrss / nmp))
     return sol.ldL2 + n * (1.0 + np.log(2.0 * np.pi * sol.pwrss / n))
+
+
+def deviance_and_gradient(n: int, p: int, reml: bool, ld: float, ldRX2: float, pwrss: float,
+                          g_ld: np.ndarray, g_r: np.ndarray, g_x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Profiled (RE)ML deviance (Bates et al. 2015, eq. 34/41) and its gradient from the pieces
+    each PLS path computes: log-determinants, penalised RSS and their derivatives in theta."""
+    if reml:
+        nmp = n - p
+        dev = ld + ldRX2 + nmp * (1.0 + np.log(2.0 * np.pi * pwrss / nmp))
+        return float(dev), g_ld + g_x + nmp * g_r / pwrss
+    dev = ld + n * (1.0 + np.log(2.0 * np.pi * pwrss / n))
+    return float(dev), g_ld + n * g_r / pwrss
 
 
 def sigma_hat(sol: Solution, n: int, p: int, reml: bool) -> float:

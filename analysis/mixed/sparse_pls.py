@@ -130,16 +130,9 @@ class GeneralPLS:
 
     def deviance_gradient(self, theta, reml: bool):
         """Profiled (RE)ML deviance and its analytic gradient (scalar terms; see module doc)."""
-        n, p = self.n, self.p
+        from analysis.mixed.lmm import deviance_and_gradient
         ld, ldRX2, pwrss, g_ld, g_r, g_x = self._pieces(theta, reml)
-        if reml:
-            nmp = n - p
-            dev = ld + ldRX2 + nmp * (1.0 + np.log(2.0 * np.pi * pwrss / nmp))
-            grad = g_ld + g_x + nmp * g_r / pwrss
-        else:
-            dev = ld + n * (1.0 + np.log(2.0 * np.pi * pwrss / n))
-            grad = g_ld + n * g_r / pwrss
-        return float(dev), grad
+        return deviance_and_gradient(self.n, self.p, reml, ld, ldRX2, pwrss, g_ld, g_r, g_x)
 
     def vp_gradient(self, varpar, reml: bool) -> np.ndarray:
         """Gradient of lmerTest's devfun_vp (the (RE)ML deviance in (theta, sigma), beta
