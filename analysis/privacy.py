@@ -495,3 +495,13 @@ def grouped_rows(data: pd.DataFrame, group: str, min_n: int = DEFAULT_MIN_N, *, 
     out = pd.Series(False, index=data.index)
     out.loc[view.index[cells.notna().to_numpy()]] = True
     return out
+
+
+def published_group_effects(effects: pd.DataFrame, min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
+    """A model's per-group estimates (``MixedResult.ranef()``) without the groups of fewer than
+    ``min_n`` observations: their conditional modes are estimated from those few people's
+    answers, so they are not listed at all (threshold rule, Hundepool et al. 2012)."""
+    min_n = check_min_n(min_n)
+    if "n" not in effects.columns:
+        raise InputError("the group effects carry no group sizes", hint="use MixedResult.ranef()")
+    return effects[effects["n"] >= min_n].reset_index(drop=True)

@@ -25,6 +25,7 @@ st.markdown(
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analysis import privacy  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from analysis.mixed import compare, design_effect, fit, null_model  # noqa: E402
 from analysis.mixed.result import SINGULAR_MESSAGE  # noqa: E402
@@ -535,20 +536,26 @@ tabs = dict(zip(tab_names, st.tabs(tab_names)))
 with tabs["Coefficients"], guarded("drawing the coefficient plot"):
     st.plotly_chart(cm.forest(result), key="mdl_forest")
 with tabs["Group effects"], guarded("drawing the group effects"):
-    effects = result.ranef()
-    combos = list(dict.fromkeys(zip(effects["group"], effects["term"])))
-    chosen_combo = st.selectbox("Random effect", combos, format_func=lambda c: f"{c[0]}: {c[1]}",
-                                key="mdl_cat_term") if len(combos) > 1 else combos[0]
-    st.plotly_chart(cm.caterpillar(result, term=chosen_combo[1], group=chosen_combo[0]), key="mdl_caterpillar")
-    st.caption("Each dot is a group's deviation from the average (conditional mode, BLUP) with a 95% interval "
-               "from its conditional SD, as lme4's ranef(condVar = TRUE).")
-    download_buttons(effects, f"group_effects_{survey}", key="mdl_ranef")
+    # groups of fewer than the study's threshold are not listed (analysis.privacy)
+    effects = privacy.published_group_effects(result.ranef(), state.min_n())
+    if effects.empty:
+        st.info(f"No group has {state.min_n()} or more observations, so no group effect is shown.")
+    else:
+        combos = list(dict.fromkeys(zip(effects["group"], effects["term"])))
+        chosen_combo = st.selectbox("Random effect", combos, format_func=lambda c: f"{c[0]}: {c[1]}",
+                                    key="mdl_cat_term") if len(combos) > 1 else combos[0]
+        st.plotly_chart(cm.caterpillar(result, term=chosen_combo[1], group=chosen_combo[0], effects=effects),
+                        key="mdl_caterpillar")
+        st.caption("Each dot is a group's deviation from the average (conditional mode, BLUP) with a 95% interval "
+                   "from its conditional SD, as lme4's ranef(condVar = TRUE). Groups with fewer than "
+                   f"{state.min_n()} observations are not shown.")
+        download_buttons(effects, f"group_effects_{survey}", key="mdl_ranef")
 with tabs["Predicted lines per group"], guarded("drawing the predicted lines"):
     xs = cm.numeric_predictors(result)
     xs = [x for x in xs if x not in set(sum((list(r.group) for r in parse_formula(result.formula).random), []))]
     if xs:
         x = st.selectbox("Predictor on the x axis", xs, key="mdl_lines_x")
-        st.plotly_chart(cm.predicted_lines(result, x), key="mdl_lines")
+        st.plotly_chart(cm.predicted_lines(result, x, state.min_n()), key="mdl_lines")
         st.caption("Thin lines: each group's predictions (fixed effects plus its random effects); thick line: the "
                    "average. Other predictors at their mean or reference level; level-2 predictors at the "
                    "group's own value.")
@@ -576,10 +583,11 @@ with tabs["QQ plots"], guarded("drawing the QQ plots"):
         else:
             st.info("Residuals of a logistic model are not expected to be normal; see the group effects instead.")
     with right:
-        effects = result.ranef()
-        first = effects[(effects["group"] == effects["group"].iloc[0]) & (effects["term"] == effects["term"].iloc[0])]
-        st.plotly_chart(cm.qq(first["estimate"], f"Group effects: {first['group'].iloc[0]} {first['term'].iloc[0]}"),
-                        key="mdl_qq_ranef")
+        effects = privacy.published_group_effects(result.ranef(), state.min_n())
+        if not effects.empty:
+            first = effects[(effects["group"] == effects["group"].iloc[0]) & (effects["term"] == effects["term"].iloc[0])]
+            st.plotly_chart(cm.qq(first["estimate"], f"Group effects: {first['group'].iloc[0]} {first['term'].iloc[0]}"),
+                            key="mdl_qq_ranef")
 
 # ------------------------------------------------------------------ comparison
 st.subheader("5 · Compare models")

@@ -315,3 +315,22 @@ def test_save_model_with_a_saved_study(tmp_path, monkeypatch):
     assert saved[0]["options"]["survey"] == "public_servant"
     fixed = _table(at, "df")
     assert_allclose([r["estimate"] for r in saved[0]["result"]["fixed"]], fixed["estimate"], rtol=1e-12)
+
+
+def test_group_effects_leave_out_groups_under_the_threshold(default_view):
+    """Organisations of 2 or 3 respondents get no conditional mode on screen (issue 11)."""
+    import json as _json
+
+    import pandas as _pd
+
+    from analysis.privacy import published_group_effects
+    at = default_view
+    charts = [_json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    cat = next(c for c in charts if "deviations from the average" in str(c["layout"].get("title", "")))
+    shown = {str(v) for v in cat["data"][0]["y"]}
+    sizes = _pd.read_csv(ROOT / "sample_data" / "public_servants.csv")["org_id"].value_counts()
+    small = {str(g) for g in sizes[sizes < 5].index}
+    assert small and not small & shown
+    assert len(shown) >= 40
+    effects = _pd.DataFrame({"level": ["a", "b"], "estimate": [0.1, 0.2], "n": [3, 9]})
+    assert published_group_effects(effects, 5)["level"].tolist() == ["b"]

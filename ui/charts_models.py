@@ -71,10 +71,12 @@ def forest(result, *, include_intercept: bool = False) -> go.Figure:
     return fig
 
 
-def caterpillar(result, *, term: str = "(Intercept)", group: str | None = None) -> go.Figure:
+def caterpillar(result, *, term: str = "(Intercept)", group: str | None = None,
+                effects: pd.DataFrame | None = None) -> go.Figure:
     """Group effects (conditional modes) sorted, with +/- 1.96 conditional SD intervals,
-    as ``lattice::dotplot(ranef(m, condVar = TRUE))`` in R."""
-    effects = result.ranef()
+    as ``lattice::dotplot(ranef(m, condVar = TRUE))`` in R. ``effects``: the rows to draw
+    (default every group; pages pass ``analysis.privacy.published_group_effects``)."""
+    effects = result.ranef() if effects is None else effects
     group = group or effects["group"].iloc[0]
     part = effects[(effects["group"] == group) & (effects["term"] == term)].sort_values("estimate")
     if part.empty:
@@ -92,10 +94,10 @@ def caterpillar(result, *, term: str = "(Intercept)", group: str | None = None) 
     return fig
 
 
-def predicted_lines(result, x: str) -> go.Figure:
-    """Predicted outcome against ``x`` for each group (fixed part plus the group's random
-    effects, other predictors at their mean / reference level) and the fixed-effects line,
-    as ``predict(m, newdata, re.form = NULL)`` and ``re.form = NA``."""
+def predicted_lines(result, x: str, min_n: int = 1) -> go.Figure:
+    """Predicted outcome against ``x`` for each group of at least ``min_n`` observations (fixed
+    part plus the group's random effects, other predictors at their mean / reference level)
+    and the fixed-effects line, as ``predict(m, newdata, re.form = NULL)`` and ``re.form = NA``."""
     group = first_group(result.formula)
     base = _typical_row(result)
     used = result.data[parse_formula(result.formula).variables].dropna()
@@ -103,7 +105,7 @@ def predicted_lines(result, x: str) -> go.Figure:
     fig = go.Figure()
     if group is not None:
         sizes = used[group].value_counts()
-        levels = list(sizes.index[:MAX_GROUP_LINES])
+        levels = list(sizes.index[sizes.to_numpy() >= min_n][:MAX_GROUP_LINES])
         for level in levels:
             newdata = pd.DataFrame([base] * len(grid))
             newdata[x] = grid

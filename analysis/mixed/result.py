@@ -95,14 +95,16 @@ class MixedResult:
         """Conditional modes (BLUPs) per group level with conditional SDs (caterpillar plot).
 
         As ``as.data.frame(lme4::ranef(m, condVar = TRUE))``: columns group, level,
-        term, estimate, cond_sd.
+        term, estimate, cond_sd; plus ``n``, the observations of the level in the fit (so a
+        caller can withhold small groups, ``analysis.privacy``).
         """
         rows = []
         for term, (b, cov) in zip(self._frame.terms, self._modes):
             sd = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
+            n = np.bincount(term.codes, minlength=len(term.levels))
             for j, coef in enumerate(term.coef_names):
                 rows.append(pd.DataFrame({"group": term.name, "level": term.levels, "term": coef,
-                                          "estimate": b[:, j], "cond_sd": sd[:, j]}))
+                                          "estimate": b[:, j], "cond_sd": sd[:, j], "n": n}))
         return pd.concat(rows, ignore_index=True)
 
     def predict(self, newdata: pd.DataFrame | None = None, *, include_random: bool = True,
