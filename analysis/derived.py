@@ -22,6 +22,4 @@ def with_age_band(data: pd.DataFrame) -> pd.DataFrame:
     """``data`` plus an ``age_band`` column (text labels) when it has ``age`` and no band yet."""
     if "age" not in data.columns or AGE_BAND in data.columns:
         return data
-    out = data.copy()
-    out[AGE_BAND] = age_bands(out["age"]).astype("string")
-    return out
+    return data.assign(**{AGE_BAND: age_bands(data["age"]).astype("string")})  # no copy of the rest

@@ -232,7 +232,14 @@ def disclosure_columns(data: pd.DataFrame, instrument=None, extra: Sequence[str]
         demo.append("age_band")
     demo += [c for c in extra if c in data.columns]
     demo = [c for c in dict.fromkeys(demo) if c not in groups]
-    levels = {c: (data[c].nunique(dropna=False) if c in data.columns else 5) for c in demo}
+    from analysis.derived import age_bands
+
+    def n_levels(c: str) -> int:
+        if c in data.columns:
+            return int(data[c].nunique(dropna=False))
+        return int(age_bands(data["age"]).astype("string").nunique(dropna=False))  # the band, derived
+
+    levels = {c: n_levels(c) for c in demo}
     demo.sort(key=lambda c: (levels[c], c))
     groups_first = bool(getattr(instrument, "readiness_dimensions", None))
     return list(dict.fromkeys(groups + demo if groups_first else demo + groups))
@@ -240,8 +247,8 @@ def disclosure_columns(data: pd.DataFrame, instrument=None, extra: Sequence[str]
 
 def _codes(column: pd.Series) -> np.ndarray:
     """Integer codes of a column's values, missing as a level of its own."""
-    codes, _ = pd.factorize(column.astype(object).where(column.notna(), "\x00missing"), sort=False)
-    return codes.astype(np.int64)
+    codes, _ = pd.factorize(column, sort=False, use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -331,47 +338,46 @@ def disclosure_partition(data: pd.DataFrame, columns: Sequence[str], min_n: int 
                          hint="the columns a survey is filtered or grouped by must be in its data")
     n = len(data)
     block = np.full(n, -1, dtype=np.int64)
-    sizes: list[int] = []
-    code_cols = [_codes(data[c]) for c in columns]
+    sizes = np.zeros(0, dtype=np.int64)  # size of each block made so far
+    # the cell of every row at every depth: codes combined column by column, kept compact
+    cells_at = [np.zeros(n, dtype=np.int64)]
+    for c in columns:
+        codes = _codes(data[c])
+        combined = cells_at[-1] * (int(codes.max()) + 1 if n else 1) + codes
+        cells_at.append(np.asarray(pd.factorize(combined, sort=False)[0], dtype=np.int64))
     for depth in range(len(columns), -1, -1):
-        if depth:
-            key = pd.MultiIndex.from_arrays([c for c in code_cols[:depth]]) if depth > 1 else code_cols[0]
-            cell, _ = pd.factorize(key, sort=False)
-        else:
-            cell = np.zeros(n, dtype=np.int64)
+        cell = cells_at[depth]
         ncell = int(cell.max()) + 1 if n else 0
         free = block < 0
         pool = np.bincount(cell[free], minlength=ncell)
-        # smallest existing block per cell (its id), if any
-        size_arr = np.asarray(sizes, dtype=np.int64)
+        # the smallest block already made in each cell (ties: the first made), if any
         best = np.full(ncell, -1, dtype=np.int64)
-        if len(sizes):
-            taken = ~free
-            order = np.lexsort((block[taken], size_arr[block[taken]]))  # smallest block first
-            cells_t = cell[taken][order]
-            blocks_t = block[taken][order]
-            first = np.unique(cells_t, return_index=True)
-            best[first[0]] = blocks_t[first[1]]
+        taken = ~free
+        if taken.any():
+            order = np.lexsort((block[taken], sizes[block[taken]]))
+            cells_t, blocks_t = cell[taken][order], block[taken][order]
+            first_cells, first_at = np.unique(cells_t, return_index=True)
+            best[first_cells] = blocks_t[first_at]
+        grows = pool >= min_n
         new_block = np.full(ncell, -1, dtype=np.int64)
-        for c in np.flatnonzero(pool >= min_n):
-            new_block[c] = len(sizes)
-            sizes.append(int(pool[c]))
-        join = (pool > 0) & (pool < min_n) & (best >= 0)
-        target = np.where(pool >= min_n, new_block, np.where(join, best, -1))
+        new_block[grows] = len(sizes) + np.arange(int(grows.sum()))
+        join = (pool > 0) & ~grows & (best >= 0)
+        sizes = np.concatenate([sizes, pool[grows]])
+        np.add.at(sizes, best[join], pool[join])
+        target = np.where(grows, new_block, np.where(join, best, -1))
         assign = free & (target[cell] >= 0)
         block[assign] = target[cell[assign]]
-        for c in np.flatnonzero(join):
-            sizes[best[c]] += int(pool[c])
     return Partition(columns=tuple(columns), min_n=min_n, block=block, index=data.index)
 
 
 def partition_for(data: pd.DataFrame, instrument=None, min_n: int = DEFAULT_MIN_N,
                   columns: Sequence[str] | None = None) -> Partition:
     """The partition of a whole survey over its disclosure columns (``age_band`` derived)."""
-    from analysis.derived import with_age_band
-    frame = with_age_band(data)
-    cols = list(columns) if columns is not None else disclosure_columns(frame, instrument)
-    frame = with_age_band(frame) if "age_band" in cols else frame
+    from analysis.derived import age_bands
+    cols = list(columns) if columns is not None else disclosure_columns(data, instrument)
+    frame = pd.DataFrame({c: data[c] for c in cols if c in data.columns}, index=data.index)
+    if "age_band" in cols and "age_band" not in frame.columns and "age" in data.columns:
+        frame["age_band"] = age_bands(data["age"]).astype("string")
     return disclosure_partition(frame, cols, min_n)
 
 
@@ -441,8 +447,7 @@ def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAU
                              hint="remove or widen a filter")
         raise InputError(f"the filters ({_describe(active)}) leave {TOO_FEW}",
                          hint=f"remove or widen a filter: results need groups of at least {min_n} people")
-    kept = frame.loc[rows].copy()
-    kept[BLOCK] = part.block[rows]
+    kept = frame.loc[rows].assign(**{BLOCK: part.block[rows]})
     return FilterCheck(data=kept, n=int(rows.sum()), filters=active, partial=bool((mask.to_numpy() & ~rows).any()),
                        partition=part)
 
