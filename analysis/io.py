@@ -29,8 +29,16 @@ from analysis.errors import InputError
 MAX_COLUMNS = 5000
 TEXT_EXTENSIONS = {".csv", ".tsv", ".txt", ".tab", ".dat"}
 EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
-FORMATS = ("csv", "xlsx", "sav", "dta")
-SUPPORTED = ".csv, .tsv, .txt, .xlsx, .sav, .dta (Qualtrics and LimeSurvey CSV exports included)"
+PARQUET_EXTENSIONS = {".parquet", ".pq"}
+FORMATS = ("csv", "xlsx", "sav", "dta", "parquet")
+SUPPORTED = ".csv, .tsv, .txt, .xlsx, .sav, .dta, .parquet (Qualtrics and LimeSurvey CSV exports included)"
+# An .xlsx is a zip archive: refuse one that would unpack to more than this, or that is
+# compressed more than real workbooks ever are (sheets of survey answers: about 5-20 times),
+# before anything is unpacked (a "zip bomb" of 2 MB can unpack to many GB).
+MAX_UNPACKED_BYTES = 1024 ** 3
+MAX_COMPRESSION_RATIO = 100
+WAY_OUT = ("save the data as Parquet (python -m analysis validate FILE --instrument ID --export FILE.parquet "
+           "on a machine with more memory), or export a smaller extract (fewer columns or respondents)")
 
 # Text that means "no answer" in exported files; read as missing (and counted in the notes).
 NA_TOKENS = frozenset({"NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "#NULL!"})
@@ -51,6 +59,7 @@ _MAGIC = [  # (prefix, what it is, what to do) for binary files given under a te
     (b"\x89PNG", "a PNG image", "export the survey data as CSV, XLSX, SAV or DTA"),
     (b"\xff\xd8\xff", "a JPEG image", "export the survey data as CSV, XLSX, SAV or DTA"),
     (b"\x1f\x8b", "a gzip archive", "unpack it first"),
+    (b"PAR1", "a Parquet file", "rename it to .parquet"),
 ]
 
 
@@ -84,6 +93,8 @@ def read_data(source: Any, *, filename: str | None = None, sheet: str | int | No
                             "missing_codes": {}, "notes": [], "sheets": [], "header_rows": 1}
     if kind == "csv":
         data = _read_text(content, name, meta, max_columns)
+    elif kind == "parquet":
+        data = _read_parquet(content, name, meta, max_columns)
     elif kind == "xlsx":
         data = _read_xlsx(content, name, meta, sheet, max_columns)
     else:
@@ -128,7 +139,8 @@ def _load_bytes(source: Any, filename: str | None, max_bytes: int | None) -> tup
 
 def _too_large(name: str, size: int, limit: int) -> None:
     raise InputError(f"the file is {_human(size)}, over the limit of {_human(limit)}", file=name,
-                     hint="select fewer columns or respondents before exporting, or save it as .sav/.xlsx")
+                     hint="select fewer columns or respondents before exporting, or save it as Parquet "
+                          "(.parquet, several times smaller than CSV)")
 
 
 def _human(n: int) -> str:
@@ -142,7 +154,7 @@ def _human(n: int) -> str:
 def _detect_format(name: str, content: bytes, file_format: str | None) -> str:
     if file_format:
         kind = file_format.lower().lstrip(".")
-        kind = {"tsv": "csv", "txt": "csv", "xlsm": "xlsx", "zsav": "sav", "spss": "sav",
+        kind = {"tsv": "csv", "txt": "csv", "xlsm": "xlsx", "zsav": "sav", "spss": "sav", "pq": "parquet",
                 "stata": "dta", "excel": "xlsx", "qualtrics": "csv", "limesurvey": "csv"}.get(kind, kind)
         if kind not in FORMATS:
             raise InputError(f"unknown file format '{file_format}'", file=name, hint=f"use one of {SUPPORTED}")
@@ -156,12 +168,16 @@ def _detect_format(name: str, content: bytes, file_format: str | None) -> str:
         return "sav"
     if ext == ".dta":
         return "dta"
+    if ext in PARQUET_EXTENSIONS:
+        return "parquet"
     if ext == ".xls":
         raise InputError("old Excel .xls files are not supported", file=name,
                          hint="open it in Excel/LibreOffice and save it as .xlsx, or export it as CSV")
     if ext in (".ods", ".numbers"):
         raise InputError(f"{ext} spreadsheets are not supported", file=name, hint="save it as .xlsx or CSV")
     if ext == "":  # an upload without a name: go by the content
+        if content.startswith(b"PAR1"):
+            return "parquet"
         if content.startswith(b"PK\x03\x04"):
             return "xlsx"
         if content.startswith((b"$FL2", b"$FL3")):
@@ -262,6 +278,16 @@ def _read_text(content: bytes, name: str, meta: dict, max_columns: int) -> pd.Da
     meta["decimal"] = "," if decimal_comma else "."
     if decimal_comma:
         meta["notes"].append("decimal comma: numbers like 3,5 read as 3.5")
+    fast = _read_text_arrow(content, text, declared is not None, delim, header, name, meta, decimal_comma)
+    if fast is not None:
+        return fast
+    return _read_text_pandas(text, delim, header, name, meta, decimal_comma)
+
+
+def _read_text_pandas(text: str, delim: str, header: list, name: str, meta: dict,
+                      decimal_comma: bool) -> pd.DataFrame:
+    """The general reader: every cell as text first, then tidied column by column (files the
+    columnar reader declines: ragged rows, odd headers)."""
     try:
         raw = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False, na_filter=False,
                           skip_blank_lines=True, engine="c")
@@ -285,6 +311,120 @@ def _read_text(content: bytes, name: str, meta: dict, max_columns: int) -> pd.Da
         data = _limesurvey(data, meta)
     meta["format"] = fmt
     return data
+
+
+def _pandas_names(names: list[str]) -> list[str]:
+    """Header names as ``pandas.read_csv`` makes them: blanks become ``Unnamed: i`` and
+    repeats get ``.1``, ``.2`` (so both readers give the same columns)."""
+    out = [n if n != "" else f"Unnamed: {i}" for i, n in enumerate(names)]
+    counts: dict[str, int] = {}
+    for i, col in enumerate(out):
+        cur = counts.get(col, 0)
+        while cur > 0:
+            counts[col] = cur + 1
+            col = f"{col}.{cur}"
+            cur = counts.get(col, 0)
+        out[i] = col
+        counts[col] = cur + 1
+    return out
+
+
+def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, header: list, name: str,
+                     meta: dict, decimal_comma: bool) -> pd.DataFrame | None:
+    """Columnar reader: the same frame as the general reader, about 20 times faster on a
+    national survey. pyarrow's multi-threaded CSV parser reads columns of plain numbers
+    (blanks allowed) straight into numbers; every other column (text, dates, NA tokens,
+    numbers only Python's parser reads) is read again as text and tidied by ``_coerce``'s
+    rules, with vectorised kernels. Returns None, handing the file to the general reader,
+    when it is not a plain rectangular table (ragged rows, a header spanning lines)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is pinned in requirements.txt
+        return None
+    first_line = text.split("\n", 1)[0]
+    if not header or text[:1] in ("\n", "\r") or next(csv.reader([first_line], delimiter=delim), []) != header:
+        return None
+    body = content[3:] if content.startswith(b"\xef\xbb\xbf") else content
+    if meta.get("encoding") not in ("utf-8", "utf-8-sig") or declared:
+        body = text.encode("utf-8")
+    width = len(header)
+    internal = [f"c{i}" for i in range(width)]
+    never = ["\x00never\x00"]  # no column is read as true/false: the general reader keeps them as text
+
+    def read(columns=None):
+        types = {c: pa.string() for c in columns} if columns is not None else {}
+        return pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=internal, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values='"' in first_line or '"' in text,
+                                             ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, include_columns=columns, null_values=[""], true_values=never,
+                false_values=never, strings_can_be_null=False, quoted_strings_can_be_null=False,
+                decimal_point="," if decimal_comma else "."))
+
+    try:
+        table = read()
+        numeric = {}
+        for i, col in enumerate(table.columns):
+            t = col.type
+            if pa.types.is_null(t) or pa.types.is_integer(t):
+                numeric[i] = col
+            elif pa.types.is_floating(t) and col.null_count == int(np.isnan(col.to_numpy(zero_copy_only=False)).sum()):
+                numeric[i] = col  # NaN only where the cell was blank (no 'nan' text to count or keep)
+        del table
+        text_cols = [internal[i] for i in range(width) if i not in numeric]
+        texts = read(text_cols) if text_cols else None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    names = [n.strip() for n in _pandas_names(header)]
+
+    def raw_head(i):
+        if i in numeric:
+            return ["" if v is None else str(v) for v in numeric[i].slice(0, 2).to_pylist()]
+        return texts.column(internal[i]).slice(0, 2).to_pylist()
+
+    head = pd.DataFrame({i: raw_head(i) for i in range(width)}, dtype=object)
+    head.columns = names
+    fmt = "csv"
+    if _is_qualtrics(head):
+        return None  # header rows of question texts: every column is text, the general reader is as fast
+    if _is_limesurvey(names):
+        fmt = "limesurvey"
+    del head
+    n_rows = len(next(iter(numeric.values()))) if numeric else len(texts)
+    names = _unique_names(names, meta)
+    tokens = 0
+    out = {}
+    for i, col in enumerate(names):
+        if i in numeric:
+            out[col] = _numeric_arrow(numeric.pop(i), n_rows)
+        else:
+            out[col], n = _coerce_arrow(texts.column(internal[i]), decimal_comma)
+            tokens += n
+    data = _tidy(pd.DataFrame(out, index=pd.RangeIndex(n_rows), copy=False), name, meta, tokens)
+    if fmt == "limesurvey":
+        data = _limesurvey(data, meta)
+    meta["format"] = fmt
+    return data
+
+
+def _numeric_arrow(col, n_rows: int) -> np.ndarray:
+    """A column pyarrow read as numbers: int64 when every cell is a whole number (as
+    ``_coerce``), else float64 with NaN for blanks."""
+    import pyarrow as pa
+
+    if pa.types.is_null(col.type):
+        return np.full(n_rows, np.nan)
+    values = col.to_numpy(zero_copy_only=False)
+    if col.null_count:
+        return values.astype(float, copy=False)
+    if pa.types.is_integer(col.type):
+        return values.astype("int64", copy=False) if n_rows and np.abs(values).max() < 2**53 else values.astype(float)
+    if n_rows and np.all(np.mod(values, 1) == 0) and np.abs(values).max() < 2**53:
+        return values.astype("int64")
+    return values
 
 
 # --------------------------------------------------------------------------- survey platforms
@@ -607,7 +747,10 @@ def _finish(raw: pd.DataFrame, name: str, meta: dict, decimal_comma: bool) -> pd
     for col in raw.columns:
         out[col], n = _coerce(raw[col], decimal_comma)
         tokens += n
-    data = pd.DataFrame(out, index=raw.index)
+    return _tidy(pd.DataFrame(out, index=raw.index), name, meta, tokens)
+
+
+def _tidy(data: pd.DataFrame, name: str, meta: dict, tokens: int) -> pd.DataFrame:
     empty_rows = data.isna().all(axis=1)
     if empty_rows.any() and len(data):
         meta["notes"].append(f"{int(empty_rows.sum())} empty rows skipped")
@@ -623,6 +766,38 @@ def _finish(raw: pd.DataFrame, name: str, meta: dict, decimal_comma: bool) -> pd
     if tokens:
         meta["notes"].append(f"{tokens} cells with text such as 'NA' or 'N/A' read as missing")
     return data.reset_index(drop=True)
+
+
+_NA_ARRAY = None
+
+
+def _coerce_arrow(values, decimal_comma: bool) -> tuple[pd.Series, int]:
+    """``_coerce`` on a pyarrow string column, with vectorised kernels: strip, blanks and NA
+    tokens to missing, then one cast to float64. A column that does not cast (text, or a
+    number format only Python reads) goes through ``_coerce`` itself, so the result is the
+    general reader's."""
+    global _NA_ARRAY
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if _NA_ARRAY is None:
+        _NA_ARRAY = pa.array(sorted(NA_TOKENS))
+    stripped = pc.utf8_trim_whitespace(values)
+    token = pc.is_in(stripped, value_set=_NA_ARRAY)
+    blank = pc.or_(pc.equal(stripped, ""), token)
+    cleaned = pc.if_else(blank, pa.scalar(None, pa.string()), stripped)
+    if decimal_comma:
+        cleaned = pc.replace_substring_regex(cleaned, pattern=r"^([+-]?\d+),(\d+)$", replacement=r"\1.\2")
+    try:
+        numbers = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raw = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
+        return _coerce(raw, decimal_comma)
+    n_tokens = int(pc.sum(token).as_py() or 0)
+    if len(numbers) and not np.isnan(numbers).any() and np.all(np.mod(numbers, 1) == 0) \
+            and np.abs(numbers).max() < 2**53:
+        return numbers.astype("int64"), n_tokens
+    return numbers.astype(float, copy=False), n_tokens
 
 
 def _unique_names(names: list[str], meta: dict) -> list[str]:
