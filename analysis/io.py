@@ -313,22 +313,6 @@ def _read_text_pandas(text: str, delim: str, header: list, name: str, meta: dict
     return data
 
 
-def _pandas_names(names: list[str]) -> list[str]:
-    """Header names as ``pandas.read_csv`` makes them: blanks become ``Unnamed: i`` and
-    repeats get ``.1``, ``.2`` (so both readers give the same columns)."""
-    out = [n if n != "" else f"Unnamed: {i}" for i, n in enumerate(names)]
-    counts: dict[str, int] = {}
-    for i, col in enumerate(out):
-        cur = counts.get(col, 0)
-        while cur > 0:
-            counts[col] = cur + 1
-            col = f"{col}.{cur}"
-            cur = counts.get(col, 0)
-        out[i] = col
-        counts[col] = cur + 1
-    return out
-
-
 def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, header: list, name: str,
                      meta: dict, decimal_comma: bool) -> pd.DataFrame | None:
     """Columnar reader: the same frame as the general reader, about 20 times faster on a
@@ -378,7 +362,13 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
         texts = read(text_cols) if text_cols else None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    names = [n.strip() for n in _pandas_names(header)]
+    try:  # the header names exactly as pandas makes them (blanks, repeats)
+        names = [str(c).strip() for c in pd.read_csv(io.StringIO(first_line), sep=delim, dtype=str, nrows=0,
+                                                      engine="c").columns]
+    except Exception:  # noqa: BLE001 - any doubt: the general reader
+        return None
+    if len(names) != width:
+        return None
 
     def raw_head(i):
         if i in numeric:
@@ -422,9 +412,9 @@ def _numeric_arrow(col, n_rows: int) -> np.ndarray:
         return values.astype(float, copy=False)
     if pa.types.is_integer(col.type):
         return values.astype("int64", copy=False) if n_rows and np.abs(values).max() < 2**53 else values.astype(float)
-    if n_rows and np.all(np.mod(values, 1) == 0) and np.abs(values).max() < 2**53:
-        return values.astype("int64")
-    return values
+    with np.errstate(invalid="ignore"):
+        whole = n_rows and np.all(np.mod(values, 1) == 0) and np.abs(values).max() < 2**53
+    return values.astype("int64") if whole else values
 
 
 # --------------------------------------------------------------------------- survey platforms
@@ -885,6 +875,8 @@ def _coerce_arrow(values, decimal_comma: bool) -> tuple[pd.Series, int]:
         cleaned = pc.replace_substring_regex(cleaned, pattern=r"^([+-]?\d+),(\d+)$", replacement=r"\1.\2")
     try:
         numbers = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+        if int(np.isnan(numbers).sum()) != cleaned.null_count:
+            raise pa.ArrowInvalid("text such as 'NAN' read as a number")  # pandas keeps it as text
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raw = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
         return _coerce(raw, decimal_comma)
