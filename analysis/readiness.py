@@ -276,6 +276,60 @@ def _rwg_items(items: pd.DataFrame, dims) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def _index_ci_by_group(x: np.ndarray, codes: np.ndarray, n_groups: int, level: float = 0.95) -> np.ndarray:
+    """``_index_ci`` of every group at once: the pairwise counts, means and covariances of
+    the K dimension scores per group (``DataFrame.cov(min_periods=2)``: each pair on the
+    respondents answering both, around their own means) from sufficient statistics."""
+    use = codes >= 0
+    x, c = x[use], codes[use]
+    k = x.shape[1]
+    seen = np.isfinite(x)
+    n_resp = np.bincount(c, weights=seen.any(axis=1), minlength=n_groups)
+    n_j = np.stack([np.bincount(c, weights=seen[:, j], minlength=n_groups) for j in range(k)], axis=1)
+    total = np.zeros(n_groups)
+    bad = np.zeros(n_groups, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for a in range(k):
+            for b in range(a, k):
+                both = seen[:, a] & seen[:, b]
+                cb = c[both]
+                xa, xb = x[both, a], x[both, b]
+                n_ab = np.bincount(cb, minlength=n_groups).astype(float)
+                ma = np.bincount(cb, weights=xa, minlength=n_groups) / n_ab
+                mb = np.bincount(cb, weights=xb, minlength=n_groups) / n_ab
+                cov = np.bincount(cb, weights=(xa - ma[cb]) * (xb - mb[cb]), minlength=n_groups) / (n_ab - 1)
+                cov[n_ab < 2] = np.nan
+                bad |= ~np.isfinite(cov)
+                term = cov * n_ab / (n_j[:, a] * n_j[:, b])
+                total += term if a == b else 2 * term
+        var = total / k ** 2
+        half = stats.t.ppf(0.5 + level / 2, n_resp - 1) * np.sqrt(np.maximum(var, 0.0))
+    bad |= (n_j < 2).any(axis=1) | (n_resp < 2)
+    return np.where(bad, np.nan, half)
+
+
+def _rwg_items_by_group(items: pd.DataFrame, dims, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """``_rwg_items`` of every group at once (``aggregation.group_variances``): rwg(j) over
+    all readiness items, or the mean of the finite per-dimension rwg(j) when the response
+    ranges differ; respondents missing an item of the set are left out, as ``rwg_j`` does."""
+    from analysis.aggregation import group_variances, rwg_j_from_variances
+
+    def one(cols, options):
+        x = items[cols].to_numpy(dtype=float)
+        complete = np.where(np.isfinite(x).all(axis=1), codes, -1)
+        _, _, var = group_variances(x, complete, n_groups)
+        return rwg_j_from_variances(var, options)[0]
+
+    options = {c.scale.max - c.scale.min + 1 for c in dims}
+    if len(options) == 1:
+        return one([it.id for c in dims for it in c.items if it.id in items.columns], options.pop())
+    values = np.stack([one([it.id for it in c.items if it.id in items.columns], c.scale.max - c.scale.min + 1)
+                       for c in dims], axis=1)
+    finite = np.isfinite(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite.any(axis=1), np.where(finite, values, 0).sum(axis=1) / finite.sum(axis=1), np.nan)
+
+
 def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
               min_share: float = 0.5, filters: dict | None = None) -> ReadinessResult:
     """Readiness index, dimension scores with CIs, agreement and benchmark per group.
@@ -323,17 +377,19 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
         rows_k = privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna())
         agg = view.loc[rows_k.notna()].groupby(group)[k].agg(["mean", "std", "count"]).reindex(all_groups)
         count = agg["count"].fillna(0).astype(int).to_numpy()
-        tq = np.array([stats.t.ppf(0.975, c - 1) if c >= 2 else np.nan for c in count])
+        tq = stats.t.ppf(0.975, np.where(count >= 2, count - 1, np.nan))  # one vectorised call
         half = tq * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1))
         table[k] = agg["mean"].to_numpy()
         table[f"{k}_ci_low"], table[f"{k}_ci_high"] = table[k] - half, table[k] + half
         table[f"{k}_n"] = count
     table["index"] = table[keys].mean(axis=1, skipna=False)
-    index_ci = [_index_ci(used.loc[used[group] == g, keys]) for g in all_groups]
-    table["index_ci_low"] = table["index"] - [h for h in index_ci]
-    table["index_ci_high"] = table["index"] + [h for h in index_ci]
-    table["rwg"] = [_rwg_items(items.loc[used.index[used[group] == g]], dims) if n else float("nan")
-                    for g, n in zip(all_groups, table["n"])]
+    # every group at once from per-group sufficient statistics (no pass over the rows per group)
+    codes = pd.Index(all_groups).get_indexer(used[group])
+    index_ci = _index_ci_by_group(used[keys].to_numpy(dtype=float), codes, len(all_groups))
+    table["index_ci_low"] = table["index"] - index_ci
+    table["index_ci_high"] = table["index"] + index_ci
+    table["rwg"] = np.where(table["n"].to_numpy() > 0, _rwg_items_by_group(items, dims, codes, len(all_groups)),
+                            np.nan)
     # a group with no block to show is suppressed: "primary" when it has fewer than min_n
     # respondents, "complementary" when its respondents are pooled with a smaller group
     sizes = scored.loc[counted].groupby(group).size()

@@ -62,3 +62,31 @@ def test_percentile_ranks_equal_percentile_rank():
     slow = [percentile_rank(None if np.isnan(s) else s, values) for s in scores]
     np.testing.assert_array_equal(fast, np.array(slow, dtype=float))
     assert np.isnan(percentile_ranks([1.0], [np.nan])).all()
+
+
+def test_readiness_group_statistics_equal_the_per_group_functions():
+    from analysis.instruments import load_instrument
+    from analysis.readiness import _index_ci, _index_ci_by_group, _rwg_items, _rwg_items_by_group
+
+    inst = load_instrument("public_servant")
+    dims = list(inst.readiness_dimensions)
+    rng = np.random.default_rng(5)
+    n, groups = 5000, 400
+    g = rng.integers(0, groups, n)
+    g[:30] = 7  # one larger group; some groups will have 0 or 1 respondents
+    cols = {it.id: np.clip(np.round(3 + rng.normal(size=n)), 1, 5) for c in dims for it in c.items}
+    items = pd.DataFrame(cols)
+    items.iloc[rng.random(items.shape) < 0.04] = np.nan
+    scores = pd.DataFrame({c.key: items[[it.id for it in c.items]].mean(axis=1) for c in dims})
+    scores.iloc[rng.random(scores.shape) < 0.05] = np.nan
+    fast_ci = _index_ci_by_group(scores.to_numpy(), g, groups)
+    fast_rwg = _rwg_items_by_group(items, dims, g, groups)
+    for k in range(groups):
+        rows = np.flatnonzero(g == k)
+        slow_ci = _index_ci(scores.iloc[rows])
+        slow_rwg = _rwg_items(items.iloc[rows], dims)
+        for fast, slow in ((fast_ci[k], slow_ci), (fast_rwg[k], slow_rwg)):
+            if np.isnan(slow):
+                assert np.isnan(fast), k
+            else:
+                assert fast == pytest.approx(slow, rel=1e-12, abs=1e-13), k
