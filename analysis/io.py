@@ -1,4 +1,11 @@
-"""Reading survey files: CSV/TSV, Excel, SPSS, Stata, Qualtrics and LimeSurvey exports.
+"""Reading survey files: CSV/TSV, Excel, SPSS, Stata, Parquet, Qualtrics and LimeSurvey exports.
+
+CSV goes through pyarrow's parser (``_read_text_arrow``: columns of numbers straight into
+numpy, the rest tidied by vectorised kernels), with pandas' text-first reader as the general
+fallback giving the same frame; ``write_data`` writes the cleaned, scored study as Parquet
+(or CSV), the fast way to reopen a national survey. An .xlsx (a zip archive) is refused
+before it is unpacked when it would unpack to more than ``MAX_UNPACKED_BYTES`` or is
+compressed more than ``MAX_COMPRESSION_RATIO`` times.
 
 ``read_data`` is the one entry point. It takes a path or the bytes of an upload and
 returns an ``ImportResult``: the data as a DataFrame (one row per respondent, numbers as
