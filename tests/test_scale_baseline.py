@@ -2,7 +2,7 @@
 implementation they replaced (issue 15), on the bundled sample.
 
 The fixtures in ``tests/fixtures/scale_baseline/`` were written by
-``tests/fixtures/make_scale_baseline.py`` on the code before the change (commit bb8b959).
+``tests/fixtures/make_scale_baseline.py`` on the code before the change (main at 558c8cf).
 Frames read and prepared must be identical (values, missing cells, column order, row
 index); statistics agree to 1e-12 relative, i.e. up to the last bits of a double, since a
 sum taken per group in another order may round differently in the 16th digit.
