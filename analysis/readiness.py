@@ -359,7 +359,9 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     # min_n answers per block (per dimension for the dimension scores).
     view = check.data
     cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
-    used = view[cell.notna()]
+    item_ids = [it.id for c in dims for it in c.items if it.id in view.columns]
+    needed = list(dict.fromkeys([group, *keys, *item_ids]))  # the columns used below, not all 130
+    used = view.loc[cell.notna(), needed]
     items = used[[it.id for c in dims for it in c.items if it.id in used.columns]].copy()
     for c in dims:
         present = [it.id for it in c.items if it.id in items.columns]
@@ -375,7 +377,7 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     table["n"] = [int(n_by.get(g, 0)) for g in all_groups]
     for k in keys:
         rows_k = privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna())
-        agg = view.loc[rows_k.notna()].groupby(group)[k].agg(["mean", "std", "count"]).reindex(all_groups)
+        agg = view.loc[rows_k.notna(), [group, k]].groupby(group)[k].agg(["mean", "std", "count"]).reindex(all_groups)
         count = agg["count"].fillna(0).astype(int).to_numpy()
         tq = stats.t.ppf(0.975, np.where(count >= 2, count - 1, np.nan))  # one vectorised call
         half = tq * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1))
