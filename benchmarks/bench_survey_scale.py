@@ -140,12 +140,12 @@ def run(out: Path, code: Path, label: str, skip_r: bool, only: list[str] | None,
         generate(out)
     env = {**os.environ, "PYTHONPATH": str(code), "OMP_NUM_THREADS": "1"}
     saved = out / f"results_{label}.json"
-    results = json.loads(saved.read_text()) if only_r and saved.exists() else {}
+    results = json.loads(saved.read_text()) if (only_r or only) and saved.exists() else {}  # merge partial runs
     for name, cmd in _project_commands(data).items():
         if only and name not in only:
             continue
         if not only_r:
-            results[name] = {"project": _timed(cmd, code, env)}
+            results[name] = {**results.get(name, {}), "project": _timed(cmd, code, env)}
             print(name, "project", results[name]["project"], flush=True)
         if not skip_r and name in R_SCRIPTS and shutil.which("Rscript"):
             script = out / f"bench_{name}.R"
