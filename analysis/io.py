@@ -391,14 +391,14 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
     if _is_limesurvey(names):
         fmt = "limesurvey"
     del head
-    n_rows = len(next(iter(numeric.values()))) if numeric else len(texts)
+    n_rows = len(next(iter(numeric.values()))) if numeric else len(texts) if texts is not None else 0
     names = _unique_names(names, meta)
     tokens = 0
     out = {}
     for i, col in enumerate(names):
         if i in numeric:
             out[col] = _numeric_arrow(numeric.pop(i), n_rows)
-        else:
+        elif texts is not None:  # every column not read as numbers was read as text
             out[col], n = _coerce_arrow(texts.column(internal[i]), decimal_comma)
             tokens += n
     data = _tidy(pd.DataFrame(out, index=pd.RangeIndex(n_rows), copy=False), name, meta, tokens)
