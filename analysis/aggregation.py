@@ -107,10 +107,71 @@ class IccResult:
 
 
 def _group_labels(g: pd.Series) -> pd.Series:
-    """Group ids as text; whole-number floats (a numeric id column with gaps) lose their '.0'."""
-    if pd.api.types.is_float_dtype(g) and np.all(np.equal(np.mod(g.dropna(), 1), 0)):
-        return g.map(lambda v: str(int(v)) if pd.notna(v) else v)
-    return g.map(lambda v: str(v) if pd.notna(v) else v)
+    """Group ids as text; whole-number floats (a numeric id column with gaps) lose their '.0'.
+    Each distinct id is turned into text once (2,000 organisations, not 600,000 cells)."""
+    codes, uniques = pd.factorize(g, use_na_sentinel=True)
+    whole = pd.api.types.is_float_dtype(g) and np.all(np.equal(np.mod(g.dropna(), 1), 0))
+    text = [str(int(v)) if whole else str(v) for v in np.asarray(uniques, dtype=object)]
+    table = np.array(text + [np.nan], dtype=object)
+    return pd.Series(table[codes], index=g.index, dtype="str")
+
+
+def group_codes(g: pd.Series, keep: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """Integer codes 0..G-1 per row into the group labels ordered as R's factor levels
+    (``_group_order``), -1 for a missing group or a row not in ``keep``: the one factorisation
+    every group-by statistic here is computed from."""
+    labels = _group_labels(g)
+    codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    if keep is not None:
+        codes = np.where(keep, codes, -1)
+    present = np.unique(codes[codes >= 0])
+    names = [uniques[i] for i in present]
+    if pd.api.types.is_numeric_dtype(g) and not pd.api.types.is_bool_dtype(g):
+        ranked = sorted(range(len(names)), key=lambda i: float(names[i]))
+    else:
+        ranked = sorted(range(len(names)), key=lambda i: names[i])
+    rank = np.full(len(uniques) + 1, -1, dtype=np.int64)
+    rank[present[ranked]] = np.arange(len(ranked))
+    return rank[codes], [str(names[i]) for i in ranked]
+
+
+def group_variances(x: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group: counts, means and sample variances (n - 1) of each column of ``x`` (rows
+    with code -1 left out), from one pass of sufficient statistics (counts, sums, then sums
+    of squared deviations from the group mean: the two-pass formula, so no cancellation).
+    Returns (n [G], mean [G, J], var [G, J]; NaN for groups of fewer than two)."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    use = codes >= 0
+    c, x = codes[use], x[use]
+    n = np.bincount(c, minlength=n_groups).astype(float)
+    mean = np.empty((n_groups, x.shape[1]))
+    var = np.empty((n_groups, x.shape[1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j in range(x.shape[1]):
+            mean[:, j] = np.bincount(c, weights=x[:, j], minlength=n_groups) / n
+            dev = x[:, j] - mean[c, j]
+            var[:, j] = np.bincount(c, weights=dev * dev, minlength=n_groups) / (n - 1)
+    var[n < 2] = np.nan
+    return n, mean, var
+
+
+def rwg_j_from_variances(var: np.ndarray, options: int) -> tuple[np.ndarray, np.ndarray]:
+    """rwg(j) of each group from its items' sample variances (rows: groups, columns: items),
+    the formula of ``rwg_j`` (and of ``rwg`` for one column); also returns the uncapped mean
+    variance (to count the groups capped at the null)."""
+    sigma2 = null_variance(_check_options(options))
+    var = np.atleast_2d(var)
+    j = var.shape[1]
+    mean_var = var[:, 0].copy()
+    for col in range(1, j):
+        mean_var = mean_var + var[:, col]
+    mean_var = mean_var / j if j > 1 else mean_var
+    ratio = np.minimum(mean_var, sigma2) / sigma2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = 1 - ratio if j == 1 else j * (1 - ratio) / (j * (1 - ratio) + ratio)
+    return value, mean_var
 
 
 def _group_order(g: pd.Series) -> list[str]:
@@ -248,17 +309,17 @@ def aggregate(data: pd.DataFrame, group: str, items: str | Sequence[str], option
     for col in items:
         if x[col].notna().sum() == 0:
             raise InputError("this item has no answers", column=str(col), hint="check the column mapping")
-    labels = _group_labels(data[group])
-    keep = x.notna().all(axis=1) & labels.notna()
+    complete = x.notna().all(axis=1).to_numpy()
+    codes, order = group_codes(data[group], complete)
+    keep = codes >= 0
     n_dropped = int((~keep).sum())
-    x, labels = x[keep], labels[keep]
-    order = _group_order(data[group][keep])
+    x, codes = x[keep], codes[keep]
     if len(order) < 2:
         raise InputError(f"the grouping column has {len(order)} group(s) with complete answers; "
                          "agreement and ICCs compare at least two groups",
                          column=str(group), hint="pick a column that separates respondents into groups")
-    sizes = labels.value_counts()
-    if (sizes <= 1).all():
+    n_g = np.bincount(codes, minlength=len(order))
+    if (n_g <= 1).all():
         raise InputError("every group has a single respondent, so within-group agreement is undefined",
                          column=str(group), hint="pick a coarser grouping column")
 
@@ -266,20 +327,17 @@ def aggregate(data: pd.DataFrame, group: str, items: str | Sequence[str], option
     score = x.mean(axis=1)
     statistic = "rwg" if len(items) == 1 else "rwg(j)"
     sigma2 = null_variance(options)
-    rows, capped = [], 0
-    for lv in order:
-        members = labels == lv
-        gx = x[members]
-        n = int(members.sum())
-        if n < int(min_group_size):
-            value = float("nan")
-        else:
-            value = rwg(gx.iloc[:, 0], options) if len(items) == 1 else rwg_j(gx, options)
-            if gx.var(ddof=1).mean() > sigma2:
-                capped += 1
-        rows.append({"group": lv, "n": n, "mean": float(score[members].mean()), "rwg": value})
-    table = pd.DataFrame(rows, columns=["group", "n", "mean", "rwg"])
+    # One group-by of sufficient statistics instead of a pass over the rows per group.
+    _, _, var = group_variances(x.to_numpy(dtype=float), codes, len(order))
+    _, score_mean, _ = group_variances(score.to_numpy(dtype=float), codes, len(order))
+    value, mean_var = rwg_j_from_variances(var, options)
+    small = n_g < int(min_group_size)
+    value = np.where(small, np.nan, value)
+    capped = int((~small & (mean_var > sigma2)).sum())
+    table = pd.DataFrame({"group": order, "n": n_g.astype(int), "mean": score_mean[:, 0], "rwg": value},
+                         columns=["group", "n", "mean", "rwg"])
     table["band"] = table["rwg"].map(agreement_band)
+    labels = pd.Series(np.array(order, dtype=object)[codes], index=x.index, dtype="str")
 
     icc_frame = pd.DataFrame({"score": score, "group": labels})
     icc = icc1_icc2(icc_frame, "score", "group")

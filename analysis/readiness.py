@@ -47,7 +47,7 @@ def clean_items(data: pd.DataFrame, instrument, constructs=None) -> pd.DataFrame
     """Copy of ``data`` with the instrument's declared missing codes set to missing in the
     item columns of ``constructs`` (default all); an answer outside the response range
     raises ``InputError`` naming the column and row."""
-    out = data.copy()
+    out = data.copy(deep=False)  # copy-on-write: only the item columns replaced below are new
     codes = list(getattr(instrument, "missing_codes", []) or [])
     for construct in (constructs if constructs is not None else instrument.constructs):
         for item in construct.items:
@@ -97,6 +97,22 @@ def percentile_rank(value: float, values) -> float:
     if value is None or not np.isfinite(value) or len(v) == 0:
         return float("nan")
     return float(100.0 * ((v < value).sum() + 0.5 * (v == value).sum()) / len(v))
+
+
+def percentile_ranks(scores, values) -> np.ndarray:
+    """``percentile_rank`` of every score in ``scores`` at once (NaN stays NaN): one sort and
+    two binary searches, O((n + m) log m) instead of O(n m)."""
+    v = np.asarray(values, dtype=float)
+    v = np.sort(v[np.isfinite(v)])
+    x = np.asarray(scores, dtype=float)
+    out = np.full(x.shape, np.nan)
+    if len(v) == 0:
+        return out
+    ok = np.isfinite(x)
+    below = np.searchsorted(v, x[ok], side="left")
+    equal = np.searchsorted(v, x[ok], side="right") - below
+    out[ok] = 100.0 * (below + 0.5 * equal) / len(v)
+    return out
 
 
 # --------------------------------------------------------------------------- evidence
@@ -260,6 +276,60 @@ def _rwg_items(items: pd.DataFrame, dims) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def _index_ci_by_group(x: np.ndarray, codes: np.ndarray, n_groups: int, level: float = 0.95) -> np.ndarray:
+    """``_index_ci`` of every group at once: the pairwise counts, means and covariances of
+    the K dimension scores per group (``DataFrame.cov(min_periods=2)``: each pair on the
+    respondents answering both, around their own means) from sufficient statistics."""
+    use = codes >= 0
+    x, c = x[use], codes[use]
+    k = x.shape[1]
+    seen = np.isfinite(x)
+    n_resp = np.bincount(c, weights=seen.any(axis=1), minlength=n_groups)
+    n_j = np.stack([np.bincount(c, weights=seen[:, j], minlength=n_groups) for j in range(k)], axis=1)
+    total = np.zeros(n_groups)
+    bad = np.zeros(n_groups, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for a in range(k):
+            for b in range(a, k):
+                both = seen[:, a] & seen[:, b]
+                cb = c[both]
+                xa, xb = x[both, a], x[both, b]
+                n_ab = np.bincount(cb, minlength=n_groups).astype(float)
+                ma = np.bincount(cb, weights=xa, minlength=n_groups) / n_ab
+                mb = np.bincount(cb, weights=xb, minlength=n_groups) / n_ab
+                cov = np.bincount(cb, weights=(xa - ma[cb]) * (xb - mb[cb]), minlength=n_groups) / (n_ab - 1)
+                cov[n_ab < 2] = np.nan
+                bad |= ~np.isfinite(cov)
+                term = cov * n_ab / (n_j[:, a] * n_j[:, b])
+                total += term if a == b else 2 * term
+        var = total / k ** 2
+        half = stats.t.ppf(0.5 + level / 2, n_resp - 1) * np.sqrt(np.maximum(var, 0.0))
+    bad |= (n_j < 2).any(axis=1) | (n_resp < 2)
+    return np.where(bad, np.nan, half)
+
+
+def _rwg_items_by_group(items: pd.DataFrame, dims, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """``_rwg_items`` of every group at once (``aggregation.group_variances``): rwg(j) over
+    all readiness items, or the mean of the finite per-dimension rwg(j) when the response
+    ranges differ; respondents missing an item of the set are left out, as ``rwg_j`` does."""
+    from analysis.aggregation import group_variances, rwg_j_from_variances
+
+    def one(cols, options):
+        x = items[cols].to_numpy(dtype=float)
+        complete = np.where(np.isfinite(x).all(axis=1), codes, -1)
+        _, _, var = group_variances(x, complete, n_groups)
+        return rwg_j_from_variances(var, options)[0]
+
+    options = {c.scale.max - c.scale.min + 1 for c in dims}
+    if len(options) == 1:
+        return one([it.id for c in dims for it in c.items if it.id in items.columns], options.pop())
+    values = np.stack([one([it.id for it in c.items if it.id in items.columns], c.scale.max - c.scale.min + 1)
+                       for c in dims], axis=1)
+    finite = np.isfinite(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite.any(axis=1), np.where(finite, values, 0).sum(axis=1) / finite.sum(axis=1), np.nan)
+
+
 def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
               min_share: float = 0.5, filters: dict | None = None) -> ReadinessResult:
     """Readiness index, dimension scores with CIs, agreement and benchmark per group.
@@ -289,7 +359,9 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     # min_n answers per block (per dimension for the dimension scores).
     view = check.data
     cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
-    used = view[cell.notna()]
+    item_ids = [it.id for c in dims for it in c.items if it.id in view.columns]
+    needed = list(dict.fromkeys([group, *keys, *item_ids]))  # the columns used below, not all 130
+    used = view.loc[cell.notna(), needed]
     items = used[[it.id for c in dims for it in c.items if it.id in used.columns]].copy()
     for c in dims:
         present = [it.id for it in c.items if it.id in items.columns]
@@ -305,19 +377,21 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     table["n"] = [int(n_by.get(g, 0)) for g in all_groups]
     for k in keys:
         rows_k = privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna())
-        agg = view.loc[rows_k.notna()].groupby(group)[k].agg(["mean", "std", "count"]).reindex(all_groups)
+        agg = view.loc[rows_k.notna(), [group, k]].groupby(group)[k].agg(["mean", "std", "count"]).reindex(all_groups)
         count = agg["count"].fillna(0).astype(int).to_numpy()
-        tq = np.array([stats.t.ppf(0.975, c - 1) if c >= 2 else np.nan for c in count])
+        tq = stats.t.ppf(0.975, np.where(count >= 2, count - 1, np.nan))  # one vectorised call
         half = tq * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1))
         table[k] = agg["mean"].to_numpy()
         table[f"{k}_ci_low"], table[f"{k}_ci_high"] = table[k] - half, table[k] + half
         table[f"{k}_n"] = count
     table["index"] = table[keys].mean(axis=1, skipna=False)
-    index_ci = [_index_ci(used.loc[used[group] == g, keys]) for g in all_groups]
-    table["index_ci_low"] = table["index"] - [h for h in index_ci]
-    table["index_ci_high"] = table["index"] + [h for h in index_ci]
-    table["rwg"] = [_rwg_items(items.loc[used.index[used[group] == g]], dims) if n else float("nan")
-                    for g, n in zip(all_groups, table["n"])]
+    # every group at once from per-group sufficient statistics (no pass over the rows per group)
+    codes = pd.Index(all_groups).get_indexer(used[group])
+    index_ci = _index_ci_by_group(used[keys].to_numpy(dtype=float), codes, len(all_groups))
+    table["index_ci_low"] = table["index"] - index_ci
+    table["index_ci_high"] = table["index"] + index_ci
+    table["rwg"] = np.where(table["n"].to_numpy() > 0, _rwg_items_by_group(items, dims, codes, len(all_groups)),
+                            np.nan)
     # a group with no block to show is suppressed: "primary" when it has fewer than min_n
     # respondents, "complementary" when its respondents are pooled with a smaller group
     sizes = scored.loc[counted].groupby(group).size()
@@ -342,13 +416,11 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
         q1, med, q3 = (np.percentile(vals, [25, 50, 75]) if len(vals) else (np.nan,) * 3)
         bench_rows.append({"measure": measure, "label": "Readiness index" if measure == "index" else labels[measure],
                            "n_groups": int(len(vals)), "q1": float(q1), "median": float(med), "q3": float(q3)})
-        for _, r in table.iterrows():
-            score = r[measure]
-            pct_rows.append({"group": r["group"], "measure": measure,
-                             "score": None if pd.isna(score) else float(score),
-                             "percentile": percentile_rank(None if pd.isna(score) else float(score), vals)})
+        scores = table[measure].to_numpy(dtype=float)
+        pct_rows.append(pd.DataFrame({"group": table["group"].to_numpy(), "measure": measure, "score": scores,
+                                      "percentile": percentile_ranks(scores, vals)}))
     benchmark = pd.DataFrame(bench_rows)
-    percentiles = pd.DataFrame(pct_rows)
+    percentiles = pd.concat(pct_rows, ignore_index=True)
 
     from analysis.aggregation import icc1_icc2
     icc_rows = []

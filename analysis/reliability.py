@@ -12,7 +12,10 @@ Formulas and sources
 --------------------
 * alpha = k/(k-1) * (1 - tr(C)/sum(C)) (Cronbach 1951); standardized alpha the same on
   R = cov2cor(C).
-* Feldt CI: 1 - (1 - alpha) * F(q; n-1, (n-1)(k-1)) (Feldt 1965; ``psych::alpha.ci``).
+* Feldt CI: 1 - (1 - alpha) * F(q; n-1, (n-1)(k-1)) (Feldt 1965; ``psych::alpha.ci``), with
+  n as psych counts it: every row given (``nsub <- dim(x)[1]`` in ``psych::alpha``), including
+  rows that answer none of the items, under pairwise deletion; the complete rows under
+  listwise deletion (psych is then given ``na.omit(x)``).
 * lambda-2 = (sum of off-diagonal r + sqrt(k/(k-1) * sum of off-diagonal r^2)) / sum(R),
   lambda-6 = 1 - sum(1 - smc) / sum(R) (Guttman 1945), both on R as psych computes them
   (``psych::splitHalf(x)$lambda2``, ``psych::alpha(x)$total$"G6(smc)"``).
@@ -250,9 +253,12 @@ def reliability(data: pd.DataFrame, items: Sequence[str], *, reverse: Sequence[s
     Matches ``psych::alpha(x, check.keys = FALSE)`` for alpha, standardized alpha, G6(smc)
     (lambda-6), average r, r.drop, item means/SDs and alpha if an item is dropped, and
     ``psych::omega(x, nfactors = 1)`` for omega total; ``x`` holds the reverse-keyed items,
-    with ``na.omit(x)`` for ``missing="listwise"``. The Feldt interval counts the
-    respondents who answered at least one item (psych counts every row passed to it; the
-    two agree unless a row answers none of the items). ``bootstrap`` > 0 adds a percentile
+    with ``na.omit(x)`` for ``missing="listwise"``. The Feldt interval counts rows as psych
+    does: every row given (``nrow(x)``, rows answering none of the items included) under
+    pairwise deletion, the complete rows under listwise deletion; ``n`` (the respondents
+    whose answers enter the statistics) leaves out rows answering no item, so the two can
+    differ. Checked against psych 2.2.9 on bfi with 200 empty rows added
+    (tests/test_reliability.py). ``bootstrap`` > 0 adds a percentile
     interval from that many resamples of respondents under the same missing-data rule.
 
     Sources: Cronbach (1951); Feldt (1965); Guttman (1945); McDonald (1999); Revelle's psych.
@@ -296,6 +302,7 @@ def reliability(data: pd.DataFrame, items: Sequence[str], *, reverse: Sequence[s
     else:
         x = x[x.notna().any(axis=1)]
     n = len(x)
+    n_feldt = n if missing == "listwise" else n_rows  # psych::alpha's nsub = dim(x)[1]
     if n < MIN_ROWS:
         raise InputError(f"only {n} respondent(s) with usable answers ({missing} deletion); "
                          f"at least {MIN_ROWS} are needed",
@@ -382,7 +389,7 @@ def reliability(data: pd.DataFrame, items: Sequence[str], *, reverse: Sequence[s
     total_score = x.mean(axis=1)
     result = ReliabilityResult(
         n=n, k=k, missing=missing, alpha=float(total["alpha"]), alpha_std=float(total["alpha_std"]),
-        alpha_ci=feldt_ci(float(total["alpha"]), n, k, ci), ci_level=ci, lambda2=_lambda2(R),
+        alpha_ci=feldt_ci(float(total["alpha"]), n_feldt, k, ci), ci_level=ci, lambda2=_lambda2(R),
         lambda6=float(total["lambda6"]), average_r=float(total["average_r"]),
         median_r=float(total["median_r"]), omega_total=omega, items=table, n_rows=n_rows,
         n_min_pairwise=n_min_pairwise, scale_mean=float(total_score.mean()),

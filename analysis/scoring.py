@@ -9,6 +9,7 @@ Methods 17(4)).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -81,22 +82,55 @@ def scale_score(data: pd.DataFrame, items: Sequence[str], *, reverse: Iterable[s
     return score.where(answered >= max(needed, 1))
 
 
+def _item_values(data: pd.DataFrame, col: str) -> np.ndarray:
+    """One item column as floats (``numeric_items``' rules and messages for text)."""
+    s = data[col]
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=float, na_value=np.nan)
+    return numeric_items(data, [col])[col].to_numpy(dtype=float)
+
+
 def score_instrument(data: pd.DataFrame, instrument, *, min_share: float = 0.5,
                      constructs: Iterable[str] | None = None) -> pd.DataFrame:
     """Add one column per construct of ``instrument`` (named by the construct key).
 
     Items missing from ``data`` are skipped; a construct with none of its items present
-    gets no column. Returns a new frame.
+    gets no column. Returns a new frame (sharing the item columns with ``data``:
+    copy-on-write). All constructs are scored in one pass over the item columns, with the
+    rule of ``scale_score``: the mean of the answered, reverse-keyed items, item by item in
+    the instrument's order (the order ``DataFrame.mean(axis=1)`` adds them in, so the
+    scores are those of ``scale_score``), NaN below ``min_share`` answered.
     """
-    out = data.copy()
+    if not 0 < min_share <= 1:
+        raise InputError("the minimum share of answered items must be between 0 and 1")
+    wanted = None if constructs is None else set(constructs)
+    scores = {}
     for construct in instrument.constructs:
-        if constructs is not None and construct.key not in set(constructs):
+        if wanted is not None and construct.key not in wanted:
             continue
         present = [it for it in construct.items if it.id in data.columns]
         if not present:
             continue
-        scale = construct.scale
-        out[construct.key] = scale_score(
-            data, [it.id for it in present], reverse=[it.id for it in present if it.reverse],
-            scale_min=scale.min, scale_max=scale.max, min_share=min_share)
+        lo, hi = construct.scale.min, construct.scale.max
+        total = np.zeros(len(data))
+        answered = np.zeros(len(data), dtype=np.int64)
+        for it in present:
+            x = _item_values(data, it.id)
+            if it.reverse:
+                x = reverse_key(x, lo, hi)
+            seen = ~np.isnan(x)
+            total += np.where(seen, x, 0.0)
+            answered += seen
+        needed = int(np.ceil(min_share * len(present) - 1e-9))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = total / answered
+        scores[construct.key] = np.where(answered >= max(needed, 1), score, np.nan)
+    new = pd.DataFrame(scores, index=data.index)
+    if not any(key in data.columns for key in scores):
+        return pd.concat([data, new], axis=1)  # copy-on-write: the item columns are shared, not copied
+    out = data.copy(deep=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for key in scores:
+            out[key] = new[key]
     return out

@@ -153,36 +153,42 @@ def _parse_number(value: Any) -> float | None:
     return None
 
 
+def _classify_value(v: Any, text_codes: set) -> tuple[float, bool, bool]:
+    """(number or NaN, is a text code, is other text) for one distinct cell value."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return np.nan, False, False
+    if isinstance(v, (bool, np.bool_)):
+        return float(v), False, False
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v), False, False
+    if isinstance(v, str):
+        stripped = v.strip()
+        if stripped == "":
+            return np.nan, False, False
+        if stripped in text_codes:
+            return np.nan, True, False
+        parsed = _parse_number(stripped)
+        return (np.nan, False, True) if parsed is None else (parsed, False, False)
+    return np.nan, False, True
+
+
 def _classify(series: pd.Series, lo: float, hi: float, explicit: set, text_codes: set) -> _Cells:
-    raw = series.to_numpy(dtype=object)
-    n = len(raw)
-    numbers = np.full(n, np.nan)
+    n = len(series)
     text = np.zeros(n, dtype=bool)
     code = np.zeros(n, dtype=bool)
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         numbers = series.to_numpy(dtype=float, na_value=np.nan)
+        raw = series.to_numpy()
     else:
-        for i, v in enumerate(raw):
-            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-                continue
-            if isinstance(v, (bool, np.bool_)):
-                numbers[i] = float(v)
-            elif isinstance(v, (int, float, np.integer, np.floating)):
-                numbers[i] = float(v)
-            elif isinstance(v, str):
-                stripped = v.strip()
-                if stripped == "":
-                    continue
-                if stripped in text_codes:
-                    code[i] = True
-                    continue
-                parsed = _parse_number(stripped)
-                if parsed is None:
-                    text[i] = True
-                else:
-                    numbers[i] = parsed
-            else:
-                text[i] = True
+        # Each distinct value is classified once (a survey column has a handful), then
+        # spread back to the cells: no Python work per cell.
+        raw = series.to_numpy(dtype=object)
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        per_value = [_classify_value(v, text_codes) for v in uniques]
+        u_num = np.array([p[0] for p in per_value] + [np.nan], dtype=float)
+        u_code = np.array([p[1] for p in per_value] + [False], dtype=bool)
+        u_text = np.array([p[2] for p in per_value] + [False], dtype=bool)
+        numbers, code, text = u_num[codes], u_code[codes], u_text[codes]  # code -1 (missing) -> last entry
     finite = ~np.isnan(numbers)
     inside = finite & (numbers >= lo) & (numbers <= hi)
     numeric_code = finite & np.isin(numbers, [float(c) for c in explicit])
@@ -314,7 +320,10 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
                 f"add a column '{col}' (or map it), otherwise multilevel analyses by {role} are not possible"))
             continue
         s = data[actual]
-        blank = s.isna() | s.astype(str).str.strip().isin(["", *NA_TOKENS])
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            blank = s.isna()  # str() of a number is never blank; of NaN it is 'nan', a token
+        else:
+            blank = s.isna() | s.astype(str).str.strip().isin(["", *NA_TOKENS])
         positions = np.flatnonzero(blank.to_numpy())
         if len(positions):
             problems.append(_problem(
@@ -325,11 +334,18 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
     id_column = _find_id_column(data, instrument, mapping)
     if id_column is not None:
         ids = data[id_column]
-        filled = ids.notna() & (ids.astype(str).str.strip() != "")
-        key = ids.astype(str).str.strip()
-        repeat = (key.duplicated(keep="first") & filled).to_numpy()
+        if pd.api.types.is_integer_dtype(ids) and not pd.api.types.is_bool_dtype(ids):
+            # whole numbers: equal as text exactly when equal as numbers
+            repeat = ids.duplicated(keep="first").to_numpy()
+            key = None
+        else:
+            filled = ids.notna() & (ids.astype(str).str.strip() != "")
+            key = ids.astype(str).str.strip()
+            repeat = (key.duplicated(keep="first") & filled).to_numpy()
         positions = np.flatnonzero(repeat)
         if len(positions):
+            if key is None:
+                key = ids.astype(str).str.strip()
             first_value = key.iloc[positions[0]]
             first_rows = np.flatnonzero((key == first_value).to_numpy())
             rows_text = " and ".join(map(str, _row_numbers(index, first_rows[:3])))
@@ -339,7 +355,8 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
                 f"(e.g. {first_value!r} in rows {rows_text})",
                 "check for double submissions; drop_respondents keeps the first row of each id"))
 
-    valid = {}
+    valid = {}  # item id -> its usable answers (recomputed on demand: one column at a time in memory)
+    n_answered = np.zeros(n, dtype=np.int32)
     for item in items:
         if item.id not in item_map:
             continue
@@ -347,7 +364,9 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         lo, hi = float(item.scale.min), float(item.scale.max)
         numbers_declared, text_declared = _explicit_codes(instrument, missing_codes, col)
         cells = _classify(data[col], lo, hi, numbers_declared, text_declared)
-        valid[item.id] = cells.valid
+        valid[item.id] = (lambda c=col, a=lo, b=hi, e=numbers_declared, t=text_declared:
+                          _classify(data[c], a, b, e, t).valid)
+        n_answered += ~np.isnan(cells.valid)
         if cells.text.any():
             positions = np.flatnonzero(cells.text)
             values = pd.unique(pd.Series([str(cells.raw[p]).strip() for p in positions]))
@@ -394,17 +413,15 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
                 "or set the column to missing to leave the item out", item=item.id))
 
     if valid:
-        matrix = pd.DataFrame(valid, index=index)
-        answered = matrix.notna().sum(axis=1).to_numpy()
-        share = answered / matrix.shape[1]
+        share = n_answered / len(valid)
         positions = np.flatnonzero(share < min_answered_share - 1e-12)
         if len(positions):
             problems.append(_problem(
                 "TOO_FEW_ANSWERED", None, len(positions), positions, index,
                 f"{len(positions)} respondents answered fewer than {min_answered_share:.0%} "
-                f"of the {matrix.shape[1]} mapped items",
+                f"of the {len(valid)} mapped items",
                 "drop them, or keep them: scale scores already need a minimum share of answered items"))
-        problems.extend(_straight_lining(matrix, instrument, straightline_min_items, index))
+        problems.extend(_straight_lining(valid, instrument, straightline_min_items, index))
 
     order = {c: i for i, c in enumerate(CODES)}
     col_order = {str(c): i for i, c in enumerate(data.columns)}
@@ -417,14 +434,18 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         id_column=None if id_column is None else str(id_column), problems=problems)
 
 
-def _straight_lining(matrix: pd.DataFrame, instrument, min_items: int, index: pd.Index) -> list[Problem]:
-    """Respondents giving one answer to a whole block that mixes keying directions."""
+def _straight_lining(valid: Mapping, instrument, min_items: int, index: pd.Index) -> list[Problem]:
+    """Respondents giving one answer to a whole block that mixes keying directions.
+
+    ``valid`` maps item ids (in the instrument's order) to a function returning the item's
+    usable answers; each block is swept item by item (running max, min and counts), so no
+    respondents x items matrix is held."""
     blocks: dict[str, list] = {}
     by_scale: dict[tuple, list] = {}
     for construct in instrument.constructs:
         if getattr(construct, "kind", "likert") != "likert":
             continue
-        present = [it for it in construct.items if it.id in matrix.columns and it.scale.max - it.scale.min >= 2]
+        present = [it for it in construct.items if it.id in valid and it.scale.max - it.scale.min >= 2]
         if present:
             blocks[construct.key] = present
         for it in present:
@@ -432,27 +453,37 @@ def _straight_lining(matrix: pd.DataFrame, instrument, min_items: int, index: pd
     for (lo, hi), its in by_scale.items():
         if len(by_scale) == 1 or len(its) > 1:
             blocks[f"all {lo}..{hi} items"] = its
+    n = len(index)
     flagged: dict[int, str] = {}
     for name, its in blocks.items():
         if len(its) < min_items:
             continue
-        sub = matrix[[it.id for it in its]].to_numpy()
         reverse = np.array([bool(it.reverse) for it in its])
         if reverse.all() or not reverse.any():
             continue
-        answered = ~np.isnan(sub)
-        n_answered = answered.sum(axis=1)
-        with np.errstate(all="ignore"):
-            same = np.nanmax(np.where(answered, sub, -np.inf), axis=1) == np.nanmin(np.where(answered, sub, np.inf), axis=1)
-        mixed = answered[:, reverse].any(axis=1) & answered[:, ~reverse].any(axis=1)
-        hit = np.flatnonzero(same & mixed & (n_answered >= min_items))
+        high = np.full(n, -np.inf)
+        low = np.full(n, np.inf)
+        n_answered = np.zeros(n, dtype=np.int32)
+        any_rev = np.zeros(n, dtype=bool)
+        any_fwd = np.zeros(n, dtype=bool)
+        for it, rev in zip(its, reverse):
+            x = valid[it.id]()
+            answered = ~np.isnan(x)
+            np.maximum(high, np.where(answered, x, -np.inf), out=high)
+            np.minimum(low, np.where(answered, x, np.inf), out=low)
+            n_answered += answered
+            if rev:
+                any_rev |= answered
+            else:
+                any_fwd |= answered
+        hit = np.flatnonzero((high == low) & any_rev & any_fwd & (n_answered >= min_items))
         for p in hit:
             flagged.setdefault(int(p), name)
     if not flagged:
         return []
     positions = np.array(sorted(flagged), dtype=int)
     first = positions[0]
-    value = _fmt(np.nanmax(matrix.iloc[first].to_numpy()))
+    value = _fmt(np.nanmax([get()[first] for get in valid.values()]))
     return [_problem(
         "STRAIGHT_LINING", None, len(positions), positions, index,
         f"{len(positions)} respondents gave the same answer to every item of a block that mixes "
@@ -482,7 +513,7 @@ def apply_actions(data: pd.DataFrame, report: ValidationReport,
     if len(data) != report.n_rows:
         raise InputError(f"the data have {len(data)} rows but the validation report was made on "
                          f"{report.n_rows}", hint="validate the data again before applying actions")
-    out = data.copy()
+    out = data.copy(deep=False)  # copy-on-write: only the columns changed below are copied
     drop: set[int] = set()
     for problem in report.problems:
         act = actions.get(f"{problem.code}:{problem.column}", actions.get(problem.code, problem.default_action))
@@ -512,11 +543,13 @@ def apply_actions(data: pd.DataFrame, report: ValidationReport,
 
 
 def _to_numeric_if_clean(series: pd.Series) -> pd.Series:
+    """Floats when every cell is a number, blank or NA token; else the column unchanged.
+    Each distinct value is looked at once."""
+    raw = series.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     values = []
-    for v in series.to_numpy(dtype=object):
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            values.append(np.nan)
-        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+    for v in uniques:
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
             values.append(float(v))
         elif isinstance(v, str):
             if v.strip() == "" or v.strip() in NA_TOKENS:
@@ -528,7 +561,8 @@ def _to_numeric_if_clean(series: pd.Series) -> pd.Series:
             values.append(parsed)
         else:
             return series
-    return pd.Series(values, index=series.index, dtype=float)
+    table = np.array(values + [np.nan], dtype=float)
+    return pd.Series(table[codes], index=series.index, dtype=float)
 
 
 def clean(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None = None,
@@ -544,4 +578,6 @@ def clean(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None = No
 
     report = validate(data, instrument, mapping, source=source, missing_codes=missing_codes)
     cleaned = apply_actions(data, report, actions)
+    if all(col == item_id for item_id, col in report.mapping.items()):
+        return cleaned, report  # columns already named by item ids: nothing to rename (or copy)
     return apply_mapping(cleaned, report.mapping), report

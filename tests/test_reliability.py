@@ -193,3 +193,22 @@ def test_command_bad_input_exits_2_with_one_line(args, fragment):
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_feldt_interval_counts_every_row_as_psych_does(reference_data):
+    """Issue 16 item 4: psych::alpha counts every row it is given for the Feldt interval
+    (``nsub <- dim(x)[1]``), rows answering no item included. Values from R 4.2.2 / psych
+    2.2.9: ``x <- bfi[, C1..C5]; x$C4 <- 7 - x$C4; x$C5 <- 7 - x$C5``, 200 all-NA rows
+    added with ``rbind``, ``psych::alpha(y, check.keys = FALSE)$feldt`` (and on ``x``)."""
+    items = ["C1", "C2", "C3", "C4", "C5"]
+    x = reference_data("bfi")[items].astype(float)
+    empty = pd.DataFrame(np.nan, index=range(200), columns=items)
+    padded = pd.concat([x, empty], ignore_index=True)
+    plain = reliability(x, items, reverse=["C4", "C5"], scale_min=1, scale_max=6)
+    res = reliability(padded, items, reverse=["C4", "C5"], scale_min=1, scale_max=6)
+    assert_allclose(res.alpha, 0.72673497292668343, atol=1e-12)
+    assert_allclose(res.alpha_ci, [0.71096370619480809, 0.74189722024386895], atol=1e-9)
+    assert_allclose(plain.alpha_ci, [0.71039867168252713, 0.74241873166067207], atol=1e-9)
+    assert res.n == plain.n and res.n_rows == plain.n_rows + 200
+    listwise = reliability(padded, items, reverse=["C4", "C5"], scale_min=1, scale_max=6, missing="listwise")
+    assert listwise.alpha_ci == feldt_ci(listwise.alpha, listwise.n, 5)

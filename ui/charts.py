@@ -138,3 +138,44 @@ def rwg_histogram(values: pd.Series, statistic: str = "rwg(j)", cutoff: float = 
     fig.update_layout(title=f"{statistic} per group", xaxis=dict(title=statistic, range=[0, 1.02]),
                       yaxis_title="number of groups", height=320, margin=dict(t=40, b=10), bargap=0.05)
     return fig
+
+
+# --------------------------------------------------------------------------- summaries at scale
+# A national survey has 600,000 respondents: a box plot or scatter plot of the raw values sends
+# every one of them to the browser (6.6 MB of JSON per box). These helpers draw the same
+# figure from a summary computed here, whatever the number of respondents.
+
+def box_summary(values, name: str, **trace) -> go.Box:
+    """A horizontal box trace drawn from the five-number summary and the mean, not the data:
+    quartiles by linear interpolation (plotly's default ``quartilemethod="linear"``, R
+    ``quantile(type = 7)``), whiskers to the most extreme values within 1.5 IQR of the box
+    (Tukey; plotly's default fences), dashed line at the mean (``boxmean=True``)."""
+    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce").dropna(), dtype=float)
+    if len(v) == 0:
+        return go.Box(x=[], name=name, orientation="h", **trace)
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    iqr = q3 - q1
+    low = float(v[v >= q1 - 1.5 * iqr].min())
+    high = float(v[v <= q3 + 1.5 * iqr].max())
+    return go.Box(q1=[q1], median=[med], q3=[q3], lowerfence=[low], upperfence=[high], mean=[float(v.mean())],
+                  y=[name], name=name, orientation="h", boxpoints=False, **trace)
+
+
+def density_scatter(x, y, *, bins: int = 80, max_points: int = 5000, **layout) -> go.Figure:
+    """x against y: the points themselves up to ``max_points`` pairs, above that a 2-D
+    histogram (``bins`` x ``bins`` counts, log-shaded) so the browser gets bins, not rows."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if len(x) <= max_points:
+        fig = go.Figure(go.Scattergl(x=x, y=y, mode="markers", marker=dict(color=POSITIVE, size=4, opacity=0.45)))
+    else:
+        counts, xe, ye = np.histogram2d(x, y, bins=bins)
+        z = np.where(counts > 0, np.log10(np.maximum(counts, 1)), np.nan).T
+        fig = go.Figure(go.Heatmap(x=(xe[:-1] + xe[1:]) / 2, y=(ye[:-1] + ye[1:]) / 2, z=z, customdata=counts.T,
+                                   colorscale="Blues", showscale=False,
+                                   hovertemplate="x %{x:.3f}<br>y %{y:.3f}<br>%{customdata:.0f} respondents"
+                                                 "<extra></extra>"))
+    fig.update_layout(**layout)
+    return fig

@@ -72,7 +72,15 @@ def sample_source(instrument_id: str) -> Source:
     return Source(instrument_id, filename, (SAMPLE_DIR / filename).read_bytes(), is_sample=True)
 
 
-@st.cache_data(show_spinner="Reading and checking the data...", max_entries=32)
+# Bounded cache (issue 14 item 5): at most MAX_CACHED_STUDIES prepared files are kept in the
+# server process, and none longer than CACHE_TTL_SECONDS, so uploads from sessions that have
+# ended are freed instead of piling up (32 unbounded entries held 3 GB after three uploads).
+MAX_CACHED_STUDIES = 4
+CACHE_TTL_SECONDS = 3600
+
+
+@st.cache_data(show_spinner="Reading, checking and scoring the data...", max_entries=MAX_CACHED_STUDIES,
+               ttl=CACHE_TTL_SECONDS)
 def _prepare(instrument_id: str, filename: str, content: bytes, sheet: str | None,
              mapping_json: str, actions_json: str, min_share: float) -> PreparedData:
     return pipeline.prepare(content, instrument_id, filename=filename, sheet=sheet,

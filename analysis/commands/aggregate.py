@@ -42,7 +42,9 @@ def run(args):
         instrument = load_instrument(args.instrument) if getattr(args, "instrument", None) else None
         answered = numeric_items(data, args.items).notna().all(axis=1)  # the rows rwg(j) uses
         min_n = privacy.effective_min_n(args.min_n)
-        data = data[privacy.grouped_rows(data, args.group, min_n, instrument=instrument, answered=answered)]
+        rows = privacy.grouped_rows(data, args.group, min_n, instrument=instrument, answered=answered)
+        # only the columns agreement uses are carried on (not every column of every kept row)
+        data = data.loc[rows, list(dict.fromkeys([args.group, *args.items]))]
         if data.empty:
             from analysis.errors import InputError
 

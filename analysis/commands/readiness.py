@@ -1,6 +1,7 @@
 """``python -m analysis readiness DATA --instrument public_servant --group ORG [--min-n 5] --json``."""
 from __future__ import annotations
 
+from analysis.commands import check_size
 from analysis.instruments import load_instrument
 from analysis.pipeline import prepare
 from analysis.privacy import DEFAULT_MIN_N, FLOOR_VARIABLE, effective_min_n
@@ -23,5 +24,6 @@ def add_arguments(parser) -> None:
 
 def run(args):
     instrument = load_instrument(args.instrument)
+    check_size(args.data)
     data = prepare(args.data, instrument, sheet=args.sheet, min_share=args.min_share).data
     return readiness(data, instrument, args.group, min_n=effective_min_n(args.min_n), min_share=args.min_share)

@@ -30,6 +30,9 @@ def add_arguments(parser) -> None:
                         help="flag respondents answering fewer than this share of the items (default 0.5)")
     parser.add_argument("--straightline-min-items", type=int, default=6,
                         help="smallest block length checked for straight-lining (default 6)")
+    parser.add_argument("--export", default=None, metavar="PATH",
+                        help="also write the cleaned, scored data (default actions, as the Data page) to PATH: "
+                             ".parquet (typed, compressed; the fast way to reopen a large survey) or .csv")
 
 
 def _mapping(text: str | None):
@@ -49,8 +52,11 @@ def _mapping(text: str | None):
 
 
 def run(args):
+    from analysis.commands import check_size
+
     instrument = load_instrument(args.instrument)
     mapping = _mapping(args.mapping)
+    check_size(args.data)
     imported = read_data(args.data, sheet=args.sheet)
     report = validate(imported.data, instrument, mapping, source=imported.meta["source"],
                       min_answered_share=args.min_answered_share,
@@ -60,4 +66,15 @@ def run(args):
     report.header_rows = imported.meta.get("header_rows")
     result = report.to_dict()
     result["format"] = imported.meta.get("format")
+    if args.export:
+        from analysis.io import write_data
+        from analysis.scoring import score_instrument
+        from analysis.validate import apply_actions
+        from analysis.mapping import apply_mapping
+
+        cleaned = apply_mapping(apply_actions(imported.data, report), report.mapping)
+        scored = score_instrument(cleaned, instrument)
+        write_data(scored, args.export)
+        result["exported"] = {"path": str(args.export), "n_rows": int(len(scored)),
+                              "n_columns": int(scored.shape[1])}
     return result

@@ -1,0 +1,205 @@
+"""National-survey scale: 600,000 public servants in 2,000 organisations, project vs R.
+
+    python benchmarks/bench_survey_scale.py generate [--out DIR]   # writes DIR/servants_600k.csv (+ .parquet)
+    python benchmarks/bench_survey_scale.py run [--out DIR] [--code DIR] [--label after] [--skip-r]
+
+``generate`` draws the study from the bundled sample's own population model
+(``sample_data/generate.py``, ``simulate``) with the design enlarged to 2,000 organisations
+and 600,000 servants (the seed and every other parameter as in the sample). ``run`` times,
+each as a whole process (``/usr/bin/time -v``: CPU = user + system, peak RSS), in the same
+run, every command with ``--instrument public_servant`` next to the R call a user would make:
+
+* ``reliability`` of one construct            vs ``psych::alpha``
+* ``aggregate`` rwg(j)/ICC by organisation     vs ``multilevel::rwg.j`` + ``ICC1``/``ICC2``
+* ``factor`` one-factor CFA                    vs ``lavaan::cfa``
+* ``mixed`` random intercept by organisation   vs ``lmerTest::lmer``
+* ``readiness`` by organisation                (no single R call; R side left blank)
+
+R reads the CSV with ``data.table::fread`` when installed, else ``read.csv``. ``--code DIR``
+times the commands of another checkout (e.g. the code before this change) on the same file.
+This is a benchmark, not a test: it prints a Markdown table and writes JSON next to the data.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+N_SERVANTS, N_ORGS = 600_000, 2_000
+
+CONSTRUCT = ["ps_rdy_fin1", "ps_rdy_fin2", "ps_rdy_fin3"]
+CFA_ITEMS = ["ps_dsk1", "ps_dsk2", "ps_dsk3", "ps_dsk4"]
+FORMULA = "dc_engagement ~ c_digital_skills + (1 | org_id)"
+
+
+def generate(out: Path) -> Path:
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "sample_data"))
+    import generate as gen  # sample_data/generate.py
+
+    design = gen.POPULATION["design"]
+    saved = copy.deepcopy(design)
+    design.update({"n_organisations": N_ORGS, "n_servants": N_SERVANTS, "n_citizens": 40 * N_ORGS})
+    try:
+        servants, _, _ = gen.simulate(gen.SEED)
+    finally:
+        design.clear()
+        design.update(saved)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "servants_600k.csv"
+    servants.to_csv(path, index=False, lineterminator="\n")
+    try:
+        servants.to_parquet(out / "servants_600k.parquet", index=False)
+    except Exception as exc:  # pyarrow missing: CSV only
+        print(f"no parquet: {exc}", file=sys.stderr)
+    print(f"{path}: {len(servants):,} rows, {servants.shape[1]} columns, {path.stat().st_size / 1e6:.0f} MB")
+    return path
+
+
+def _project_commands(data: Path) -> dict[str, list[str]]:
+    base = [sys.executable, "-m", "analysis"]
+    inst = ["--instrument", "public_servant", "--json"]
+    return {
+        "reliability": base + ["reliability", str(data), "--items", *CONSTRUCT, "--scale-min", "1",
+                               "--scale-max", "5", *inst],
+        "aggregate": base + ["aggregate", str(data), "--group", "org_id", "--items",
+                             "ps_rdy_train1", "ps_rdy_train2", "ps_rdy_train3", "--options", "5", *inst],
+        "factor": base + ["factor", str(data), "--items", *CFA_ITEMS, "--reverse", "ps_dsk4",
+                          "--scale-min", "1", "--scale-max", "5", *inst],
+        "mixed": base + ["mixed", str(data), "--formula", FORMULA, *inst],
+        "readiness": base + ["readiness", str(data), "--group", "org_id", "--instrument", "public_servant", "--json"],
+    }
+
+
+R_READ = """
+suppressMessages({ok <- requireNamespace("data.table", quietly = TRUE)})
+d <- if (ok) as.data.frame(data.table::fread(f)) else read.csv(f)
+na99 <- function(x) { x[x == -99] <- NA; x }  # the file's declared missing code, on the columns used
+"""
+R_SCRIPTS = {
+    "reliability": R_READ + """suppressMessages(library(psych))
+a <- psych::alpha(na99(d[, c("ps_rdy_fin1", "ps_rdy_fin2", "ps_rdy_fin3")]), check.keys = FALSE)
+cat(a$total$raw_alpha, "\\n")""",
+    "aggregate": R_READ + """suppressMessages(library(multilevel))
+x <- na99(d[, c("ps_rdy_train1", "ps_rdy_train2", "ps_rdy_train3")])
+r <- rwg.j(x, d$org_id, ranvar = (5^2 - 1) / 12)
+s <- rowMeans(x)
+# multilevel::ICC1/ICC2 take aov(s ~ factor(g)); with 2,000 organisations that model matrix is
+# 600,000 x 2,000 (17.7 GB, stopped after 7 minutes), so the same one-way ANOVA by group sums:
+ok <- !is.na(s); s <- s[ok]; g <- d$org_id[ok]
+n <- tapply(s, g, length); m <- tapply(s, g, mean)
+msb <- sum(n * (m - mean(s))^2) / (length(n) - 1)
+msw <- sum((s - m[as.character(g)])^2) / (length(s) - length(n))
+k <- length(s) / length(n)
+cat(mean(r$rwg.j, na.rm = TRUE), (msb - msw) / (msb + (k - 1) * msw), (msb - msw) / msb, "\\n")""",
+    "factor": R_READ + """suppressMessages(library(lavaan))
+d[, c("ps_dsk1", "ps_dsk2", "ps_dsk3", "ps_dsk4")] <- na99(d[, c("ps_dsk1", "ps_dsk2", "ps_dsk3", "ps_dsk4")])
+d$ps_dsk4 <- 6 - d$ps_dsk4
+f <- cfa("F =~ ps_dsk1 + ps_dsk2 + ps_dsk3 + ps_dsk4", data = d, estimator = "ML", std.lv = TRUE)
+cat(fitMeasures(f, "cfi"), "\\n")""",
+    "mixed": R_READ + """suppressMessages(library(lmerTest))
+items <- grep("^ps_eng", names(d), value = TRUE)
+sk <- c("ps_dsk1", "ps_dsk2", "ps_dsk3", "ps_dsk4")
+d[, c(items, sk)] <- na99(d[, c(items, sk)]); d$ps_dsk4 <- 6 - d$ps_dsk4
+d$dc_engagement <- rowMeans(d[, items], na.rm = TRUE)
+d$digital_skills <- rowMeans(d[, sk], na.rm = TRUE)
+d$c_digital_skills <- d$digital_skills - mean(d$digital_skills, na.rm = TRUE)
+m <- lmer(dc_engagement ~ c_digital_skills + (1 | org_id), data = d)
+print(summary(m)$coefficients)""",
+}
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict) -> dict:
+    timer = shutil.which("time") or "/usr/bin/time"
+    start = time.perf_counter()
+    proc = subprocess.run([timer, "-v", *cmd], cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    err = proc.stderr
+    def grab(label):
+        m = re.search(label + r":\s*([\d.:]+)", err)
+        return float(m.group(1)) if m else float("nan")
+    cpu = grab("User time \\(seconds\\)") + grab("System time \\(seconds\\)")
+    rss = grab("Maximum resident set size \\(kbytes\\)") / 1024 / 1024
+    tail = err.strip().splitlines()
+    message = next((line for line in tail if not line.startswith("\t")), "") if proc.returncode else ""
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_gb": round(rss, 3),
+            "rc": proc.returncode, "message": message[:300]}
+
+
+def run(out: Path, code: Path, label: str, skip_r: bool, only: list[str] | None, only_r: bool = False) -> dict:
+    data = out / "servants_600k.csv"
+    if not data.exists():
+        generate(out)
+    env = {**os.environ, "PYTHONPATH": str(code), "OMP_NUM_THREADS": "1"}
+    saved = out / f"results_{label}.json"
+    results = json.loads(saved.read_text()) if (only_r or only) and saved.exists() else {}  # merge partial runs
+    for name, cmd in _project_commands(data).items():
+        if only and name not in only:
+            continue
+        if not only_r:
+            results[name] = {**results.get(name, {}), "project": _timed(cmd, code, env)}
+            print(name, "project", results[name]["project"], flush=True)
+        if not skip_r and name in R_SCRIPTS and shutil.which("Rscript"):
+            script = out / f"bench_{name}.R"
+            script.write_text(f'f <- "{data}"\n' + R_SCRIPTS[name])
+            results[name]["r"] = _timed(["Rscript", str(script)], out, env)
+            print(name, "R", results[name]["r"], flush=True)
+    (out / f"results_{label}.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+FILED = {  # issue 15 as filed: project CPU s, project peak GB, R CPU s, R peak GB
+    "reliability": (71, 3.3, 2.9, 0.63), "aggregate": (103, 3.2, 2.7, 0.44),
+    "factor": (80, 3.3, 10.8, 0.62), "mixed": (92, 3.3, 18.8, 0.74),
+}
+
+
+def table(out: Path) -> str:
+    def f(v, unit=""):
+        return "" if v is None or v != v else f"{v:.1f}{unit}" if unit == " s" else f"{v:.2f}{unit}"
+
+    before = json.loads((out / "results_before.json").read_text()) if (out / "results_before.json").exists() else {}
+    after = json.loads((out / "results_after.json").read_text())
+    rows = ["| command (`--instrument public_servant`) | as filed | before | after | R | after / R | "
+            "before peak | after peak | R peak |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, res in after.items():
+        b = before.get(name, {}).get("project", {})
+        a, r = res["project"], res.get("r", {})
+        filed = FILED.get(name, (None,) * 4)
+        ratio = a["cpu_s"] / r["cpu_s"] if r.get("cpu_s") else None
+        rows.append(f"| `{name}` | {f(filed[0], ' s')} | {f(b.get('cpu_s'), ' s')} | {f(a['cpu_s'], ' s')} | "
+                    f"{f(r.get('cpu_s'), ' s')} | {f(ratio)} | {f(b.get('peak_gb'), ' GB')} | "
+                    f"{f(a['peak_gb'], ' GB')} | {f(r.get('peak_gb'), ' GB')} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("action", choices=["generate", "run", "table"])
+    p.add_argument("--out", default="/tmp/survey_scale", help="folder for the data and results")
+    p.add_argument("--code", default=str(ROOT), help="checkout whose commands are timed")
+    p.add_argument("--label", default="after")
+    p.add_argument("--skip-r", action="store_true")
+    p.add_argument("--only-r", action="store_true", help="time the R side only (merged into the label's results)")
+    p.add_argument("--only", nargs="+", default=None)
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    if a.action == "generate":
+        generate(out)
+    elif a.action == "run":
+        run(out, Path(a.code), a.label, a.skip_r, a.only, a.only_r)
+    else:
+        print(table(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
