@@ -22,4 +22,5 @@ def with_age_band(data: pd.DataFrame) -> pd.DataFrame:
     """``data`` plus an ``age_band`` column (text labels) when it has ``age`` and no band yet."""
     if "age" not in data.columns or AGE_BAND in data.columns:
         return data
-    return data.assign(**{AGE_BAND: age_bands(data["age"]).astype("string")})  # no copy of the rest
+    band = age_bands(data["age"]).astype("string").rename(AGE_BAND)
+    return pd.concat([data, band], axis=1)  # one new column, the rest not copied cell by cell

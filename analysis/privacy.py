@@ -447,7 +447,8 @@ def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAU
                              hint="remove or widen a filter")
         raise InputError(f"the filters ({_describe(active)}) leave {TOO_FEW}",
                          hint=f"remove or widen a filter: results need groups of at least {min_n} people")
-    kept = frame.loc[rows].assign(**{BLOCK: part.block[rows]})
+    kept = frame.loc[rows]
+    kept = pd.concat([kept, pd.Series(part.block[rows], index=kept.index, name=BLOCK)], axis=1)
     return FilterCheck(data=kept, n=int(rows.sum()), filters=active, partial=bool((mask.to_numpy() & ~rows).any()),
                        partition=part)
 

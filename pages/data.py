@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.errors import InputError
+from analysis.io import write_data
 from analysis.mapping import mapping_table
 from analysis.store import SavedDataset, Store
 from ui import state
@@ -24,8 +25,10 @@ source = state.sources().get(survey)
 # ---------------------------------------------------------------- upload
 with st.container(border=True):
     st.subheader("1 · File")
-    st.caption(f"CSV/TSV, Excel (.xlsx), SPSS (.sav), Stata (.dta), Qualtrics or LimeSurvey CSV export. "
-               f"Files up to {limit_mb} MB (set by `server.maxUploadSize` in `.streamlit/config.toml`).")
+    st.caption(f"CSV/TSV, Excel (.xlsx), SPSS (.sav), Stata (.dta), Parquet, Qualtrics or LimeSurvey CSV export. "
+               f"Files up to {limit_mb} MB (set by `server.maxUploadSize` in `.streamlit/config.toml`); for a "
+               "national survey, Parquet is several times smaller than CSV "
+               "(`python -m analysis validate FILE --instrument ID --export FILE.parquet`).")
     # any file type is accepted here so that an unsupported one (an old .xls, a .zip) gets the
     # importer's message on the page instead of only a tooltip in the browser
     upload = st.file_uploader("Upload a survey file", key=f"upload_{survey}",
@@ -138,6 +141,9 @@ with st.container(border=True):
     st.subheader("5 · Cleaned and scored data")
     st.caption("Items renamed to the instrument's ids, your choices applied, one column per construct score.")
     download_buttons(prepared.data, f"{survey}_cleaned_scored", key=f"cleaned_{survey}")
+    st.download_button("Download Parquet (large studies)", data=lambda: write_data(prepared.data) or b"",
+                       file_name=f"{survey}_cleaned_scored.parquet", mime="application/octet-stream",
+                       key=f"dl_parquet_cleaned_{survey}", on_click="ignore", icon=":material/download:")
 
 # ---------------------------------------------------------------- study settings, save and open
 with st.container(border=True):

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from scipy import stats
 
 from analysis.errors import InputError
+from ui.charts import density_scatter
 from analysis.mixed.formula import is_categorical, parse_formula
 from analysis.mixed.model_data import derived_names, model_data, split_derived, with_derived  # noqa: F401
 from analysis.mixed.slopes import (Interaction, constant_within, first_group, interactions,  # noqa: F401
@@ -154,9 +155,8 @@ def simple_slopes(result, interaction: Interaction) -> go.Figure:
 
 def residuals_vs_fitted(result) -> go.Figure:
     """Residuals against fitted values (conditional on the group effects)."""
-    fig = go.Figure(go.Scattergl(x=result.fitted, y=result.residuals, mode="markers",
-                                 marker=dict(color=ACCENT, size=4, opacity=0.45),
-                                 hovertemplate="fitted %{x:.3f}<br>residual %{y:.3f}<extra></extra>"))
+    # above a few thousand points the browser gets a binned density, not every respondent
+    fig = density_scatter(result.fitted, result.residuals)
     fig.add_hline(y=0.0, line_dash="dash", line_color=ZERO)
     binomial = result.family == "binomial"
     fig.update_layout(title="Residuals against fitted values" + (" (response scale)" if binomial else ""),
@@ -172,9 +172,15 @@ def normal_quantiles(values) -> tuple[np.ndarray, np.ndarray]:
     return v, stats.norm.ppf((np.arange(1, n + 1) - 0.5) / n)
 
 
+QQ_POINTS = 2000
+
+
 def qq(values, title: str) -> go.Figure:
     """Normal QQ plot with the line through the quartiles (R: ``qqnorm`` + ``qqline``)."""
     v, q = normal_quantiles(values)
+    if len(v) > QQ_POINTS:  # a national survey: the curve at QQ_POINTS evenly spaced ranks
+        keep = np.unique(np.linspace(0, len(v) - 1, QQ_POINTS).round().astype(int))
+        v, q = v[keep], q[keep]
     fig = go.Figure(go.Scattergl(x=q, y=v, mode="markers", marker=dict(color=ACCENT, size=5, opacity=0.6),
                                  hovertemplate="normal %{x:.2f}<br>observed %{y:.3f}<extra></extra>"))
     if len(v) >= 4:
