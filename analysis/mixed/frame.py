@@ -242,26 +242,28 @@ def _weights(frame, column):
     return w
 
 
+def _checked_outcome(frame, column, what: str, rule: str, is_bad, hint: str):
+    """The outcome column as numbers, or ``InputError`` naming the first value breaking ``rule``."""
+    y = _numeric(frame, column, what)
+    bad = ~np.isfinite(y) | is_bad(y)
+    if bad.any():
+        raise InputError(f"{rule}, found {y[bad][0]:g}", column=column, row=_row_label(frame, bad), hint=hint)
+    return y
+
+
 def _count_outcome(frame, column):
     """Poisson outcome: whole numbers >= 0 (R's dpois would be -Inf otherwise)."""
-    y = _numeric(frame, column, "a count outcome (family poisson)")
-    bad = ~np.isfinite(y) | (y < 0) | (np.mod(y, 1) != 0)
-    if bad.any():
-        raise InputError(f"a count outcome (family poisson) must be a whole number >= 0, found "
-                         f"{y[bad][0]:g}", column=column, row=_row_label(frame, bad),
-                         hint="use the gaussian family for measurements, binomial for 0/1")
-    return y
+    return _checked_outcome(frame, column, "a count outcome (family poisson)",
+                            "a count outcome (family poisson) must be a whole number >= 0",
+                            lambda y: (y < 0) | (np.mod(y, 1) != 0),
+                            "use the gaussian family for measurements, binomial for 0/1")
 
 
 def _proportion_outcome(frame, column):
     """Binomial outcome with prior weights (R: y = proportion, weights = trials)."""
-    y = _numeric(frame, column, "a binomial outcome with weights (a proportion)")
-    bad = ~np.isfinite(y) | (y < 0) | (y > 1)
-    if bad.any():
-        raise InputError(f"a binomial outcome with weights must be a proportion in [0, 1], found "
-                         f"{y[bad][0]:g}", column=column, row=_row_label(frame, bad),
-                         hint="or write cbind(successes, failures) ~ ...")
-    return y
+    return _checked_outcome(frame, column, "a binomial outcome with weights (a proportion)",
+                            "a binomial outcome with weights must be a proportion in [0, 1]",
+                            lambda y: (y < 0) | (y > 1), "or write cbind(successes, failures) ~ ...")
 
 
 def _cbind_outcome(frame, parsed):
