@@ -172,7 +172,7 @@ def _two_sample(x: pd.Series, y: pd.Series, parametric: bool) -> dict:
 
 
 def compare_surveys(servants: pd.DataFrame, ps_instrument, citizens: pd.DataFrame, ct_instrument, *,
-                    parametric: bool = True) -> pd.DataFrame:
+                    parametric: bool = True, min_n: int = privacy.DEFAULT_MIN_N) -> pd.DataFrame:
     """Public servants vs citizens on every construct sharing a ``shared_key`` (scored data).
 
     Welch t with Hedges g and its CI (pingouin; R ``t.test(var.equal = FALSE)``,
@@ -186,8 +186,8 @@ def compare_surveys(servants: pd.DataFrame, ps_instrument, citizens: pd.DataFram
         other = ct_instrument.shared_construct(c.shared_key)
         if other is None or other.key not in citizens.columns:
             continue
-        x = servants.loc[published(servants, servants[c.key].notna()), c.key]
-        y = citizens.loc[published(citizens, citizens[other.key].notna()), other.key]
+        x = servants.loc[published(servants, servants[c.key].notna(), min_n), c.key]
+        y = citizens.loc[published(citizens, citizens[other.key].notna(), min_n), other.key]
         res = _two_sample(x, y, parametric)
         who = "public servants" if res["effect_size"] > 0 else "citizens"
         # A direction is only stated when the interval excludes no difference.
@@ -665,13 +665,14 @@ def _family_is(c, words) -> bool:
     return any(w in fam for w in words)
 
 
-def rank_constructs(scored: pd.DataFrame, instrument, constructs) -> pd.DataFrame:
+def rank_constructs(scored: pd.DataFrame, instrument, constructs, *,
+                    min_n: int = privacy.DEFAULT_MIN_N) -> pd.DataFrame:
     """Mean agreement per construct with a t-based 95% CI, on the scale and on 0-100, sorted high to low."""
     rows = []
     for c in constructs:
         if c.key not in scored.columns:
             continue
-        x = scored.loc[published(scored, scored[c.key].notna()), c.key]
+        x = scored.loc[published(scored, scored[c.key].notna(), min_n), c.key]
         if len(x) < 2:
             continue
         half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
@@ -689,19 +690,20 @@ def rank_constructs(scored: pd.DataFrame, instrument, constructs) -> pd.DataFram
     return out
 
 
-def barriers_enablers(scored: pd.DataFrame, instrument) -> pd.DataFrame:
+def barriers_enablers(scored: pd.DataFrame, instrument, *, min_n: int = privacy.DEFAULT_MIN_N) -> pd.DataFrame:
     """Barriers, enablers and challenges of the instrument (by ``family``), ranked by mean agreement."""
     chosen = [c for c in instrument.constructs if _family_is(c, ("barrier", "enabler", "challenge", "resist"))
               or "resist" in c.key]
-    return rank_constructs(scored, instrument, chosen)
+    return rank_constructs(scored, instrument, chosen, min_n=min_n)
 
 
-def outcomes(scored: pd.DataFrame, instrument) -> pd.DataFrame:
+def outcomes(scored: pd.DataFrame, instrument, *, min_n: int = privacy.DEFAULT_MIN_N) -> pd.DataFrame:
     """Perceived outcomes (family 'outcomes'), ranked by mean agreement."""
-    return rank_constructs(scored, instrument, [c for c in instrument.constructs if _family_is(c, ("outcome",))])
+    return rank_constructs(scored, instrument, [c for c in instrument.constructs if _family_is(c, ("outcome",))],
+                           min_n=min_n)
 
 
-def benefits_challenges(scored: pd.DataFrame, instrument) -> pd.DataFrame:
+def benefits_challenges(scored: pd.DataFrame, instrument, *, min_n: int = privacy.DEFAULT_MIN_N) -> pd.DataFrame:
     """Benefits and challenges along the four elements (data, interaction, tailoring,
     simplification; seeds/004): constructs with an ``element``, and single items with an
     ``element`` inside a construct without one. Mean with t-based 95% CI and on 0-100."""
@@ -718,7 +720,7 @@ def benefits_challenges(scored: pd.DataFrame, instrument) -> pd.DataFrame:
                 units = [(i, t, e, (c.scale.min + c.scale.max - s) if i in rev else s) for i, t, e, s in units]
         for key, label, element, s in units:
             x = pd.to_numeric(s, errors="coerce")
-            x = x[published(scored, x.notna())]
+            x = x[published(scored, x.notna(), min_n)]
             if len(x) < 2:
                 continue
             half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))

@@ -63,10 +63,10 @@ def _participation_model(data: pd.DataFrame):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _ranked(data: pd.DataFrame, iid: str, what: str) -> pd.DataFrame:
+def _ranked(data: pd.DataFrame, iid: str, what: str, min_n: int) -> pd.DataFrame:
     fn = {"barriers": topics.barriers_enablers, "outcomes": topics.outcomes,
           "elements": topics.benefits_challenges}[what]
-    return fn(data, state.instrument(iid))
+    return fn(data, state.instrument(iid), min_n=min_n)
 
 
 @st.cache_data(show_spinner="Linking the two surveys...", max_entries=16)
@@ -273,7 +273,7 @@ for col, iid, data, title in ((cols[0], CITIZEN, citizens, "Citizens' barriers")
     if data is None:
         continue
     with col, guarded("ranking barriers and enablers"):
-        ranked = _ranked(data, iid, "barriers")
+        ranked = _ranked(data, iid, "barriers", min_n)
         if ranked.empty:
             st.caption(f"The {state.survey_label(iid).lower()} survey asks no barrier questions.")
             continue
@@ -290,7 +290,7 @@ cite(CLIFTON + ": citizens' skills, access and trust, and administrations' resis
 st.header("Benefits and challenges: data, interaction, tailoring, simplification")
 if servants is not None:
     with guarded("comparing benefits and challenges"):
-        elements = _ranked(servants, SERVANT, "elements")
+        elements = _ranked(servants, SERVANT, "elements", min_n)
         fig = px.bar(elements.assign(plus=elements["ci_high"] - elements["mean"],
                                      minus=elements["mean"] - elements["ci_low"]),
                      x="element", y="mean", color="kind", barmode="group", error_y="plus", error_y_minus="minus",
@@ -310,7 +310,7 @@ if servants is not None:
         download_buttons(table, "benefits_challenges_by_element", key="s3_elements")
 if citizens is not None:
     with guarded("citizens' perceived benefits"), st.expander("Citizens' perceived benefits per element"):
-        cit_elements = _ranked(citizens, CITIZEN, "elements").drop(columns=["reading"])
+        cit_elements = _ranked(citizens, CITIZEN, "elements", min_n).drop(columns=["reading"])
         st.dataframe(cit_elements, hide_index=True, key="s3_elements_citizens")
         download_buttons(cit_elements, "citizen_benefits_by_element", key="s3_elements_citizens")
 cite("The framing of " + ELEMENTS + " follows the table of benefits and challenges for public administrations "
@@ -323,7 +323,7 @@ for col, iid, data in ((cols[0], SERVANT, servants), (cols[1], CITIZEN, citizens
     if data is None:
         continue
     with col, guarded("ranking the perceived outcomes"):
-        ranked = _ranked(data, iid, "outcomes")
+        ranked = _ranked(data, iid, "outcomes", min_n)
         if ranked.empty:
             continue
         _ranked_block(ranked, f"{state.survey_label(iid)}: perceived outcomes", "#8e44ad", f"outcomes_{iid}",

@@ -83,8 +83,8 @@ def _engagement_model(data: pd.DataFrame, group: str, min_n: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _correlations(data: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    return topics.correlations(data, list(columns))
+def _correlations(data: pd.DataFrame, columns: tuple[str, ...], min_n: int) -> pd.DataFrame:
+    return topics.correlations(data, list(columns), min_n=min_n)
 
 
 # ------------------------------------------------------------------ helpers
@@ -262,7 +262,7 @@ resources = [c.key for c in instrument.readiness_dimensions
 if skills and resources:
     with guarded("relating resources and training to skills"):
         labels = {c.key: c.label for c in instrument.constructs}
-        cor = _correlations(data, tuple(resources + skills))
+        cor = _correlations(data, tuple(resources + skills), min_n)
         pairs = cor[cor["y"].isin(skills) & cor["x"].isin(resources)].reset_index(drop=True)
         fig = go.Figure(go.Bar(x=[_short(labels[k]) for k in pairs["x"]], y=pairs["r"],
                                error_y=dict(type="data", symmetric=False, array=pairs["ci_high"] - pairs["r"],

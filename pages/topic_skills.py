@@ -44,9 +44,9 @@ def _describe(data: pd.DataFrame, iid: str, min_n: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _compare_surveys(servants: pd.DataFrame, citizens: pd.DataFrame, parametric: bool) -> pd.DataFrame:
+def _compare_surveys(servants: pd.DataFrame, citizens: pd.DataFrame, parametric: bool, min_n: int) -> pd.DataFrame:
     return topics.compare_surveys(servants, state.instrument("public_servant"), citizens,
-                                  state.instrument("citizen"), parametric=parametric)
+                                  state.instrument("citizen"), parametric=parametric, min_n=min_n)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -157,7 +157,7 @@ parametric = test_kind != "rank-based"
 st.header("Public servants and citizens on the shared constructs")
 if view.get("public_servant") is not None and view.get("citizen") is not None:
     with guarded("comparing public servants and citizens"):
-        both = _compare_surveys(view.get("public_servant"), view.get("citizen"), parametric)
+        both = _compare_surveys(view.get("public_servant"), view.get("citizen"), parametric, min_n)
         effect = both["effect"].iloc[0]
         st.plotly_chart(_effect_chart(both, f"{effect} (positive: public servants higher)", "label",
                                       f"Public servants vs citizens: {effect} with 95% CI"), key="s1_surveys_chart")

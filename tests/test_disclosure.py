@@ -286,3 +286,18 @@ def test_readiness_by_every_gender_value_set_reveals_nobody(sample, ips):
             vectors.append(vec)
     ok, smallest = no_small_pattern(vectors, len(sample))
     assert ok, f"readiness views single out {smallest} respondents"
+
+
+def test_a_raised_threshold_reaches_every_topic_table(sample, ips):
+    """With the study's threshold at 10, every table of the topic screens is built from
+    blocks with at least 10 answers (so each published n is 0 or at least 10)."""
+    view = topics.apply_filters(sample, {"gender": [1]}, 10, instrument=ips)
+    tables = [topics.describe_constructs(view, ips, topics.topic_one_keys(ips), min_n=10),
+              topics.barriers_enablers(view, ips, min_n=10), topics.outcomes(view, ips, min_n=10),
+              topics.correlations(view, topics.topic_one_keys(ips)[:3], min_n=10)]
+    for table in tables:
+        assert ((table["n"] == 0) | (table["n"] >= 10)).all()
+    for k in topics.topic_one_keys(ips):
+        rows = topics.published(view, view[k].notna(), 10)
+        blocks = view.loc[rows.to_numpy(), privacy.BLOCK]
+        assert blocks.empty or blocks.value_counts().min() >= 10
