@@ -7,6 +7,8 @@ matrix of attitudes, skills and public service motivation. Every number comes fr
 """
 from __future__ import annotations
 
+import shlex
+
 import streamlit as st
 
 st.title("1 · Knowledge, skills and attitudes")
@@ -62,6 +64,15 @@ def _correlations(data: pd.DataFrame, columns: tuple[str, ...], method: str, min
 
 
 # ------------------------------------------------------------------ helpers
+def topics_command(iid: str, section: str, filters: dict, min_n: int) -> str:
+    """The ``python -m analysis topics`` command that prints this section's table for this view."""
+    source = state.sources()[iid]
+    path = f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)
+    where = [f"--where {shlex.quote(c + '=' + ','.join(str(v) for v in values))}" for c, values in filters.items()]
+    return " ".join(["python -m analysis topics", path, f"--instrument {iid}", f"--section {section}", *where,
+                     f"--min-n {min_n}", "--json"])
+
+
 def _label(iid: str, key: str) -> str:
     instrument = state.instrument(iid)
     for c in instrument.constructs:
@@ -143,6 +154,7 @@ if available:
                      column_config={c: st.column_config.NumberColumn(format="%.2f")
                                     for c in ["mean", "sd", "q1", "median", "q3", "mean_0_100"]})
         download_buttons(shown, f"score_distributions_{iid}", key="s1_dist")
+        st.code(topics_command(iid, "distributions", view.filters.get(iid, {}), min_n), language="bash")
 else:
     st.info("No survey has a view to show with the current filters.", icon=":material/lock:")
 

@@ -262,3 +262,20 @@ def test_screen3_linking_model_opens_in_the_models_screen():
     at = _run("drivers")
     links = [m.value for m in at.markdown if "/models?" in m.value]
     assert any("c_readiness_muni" in unquote_plus(link) for link in links), links
+
+
+def test_skills_screen_prints_the_command_that_gives_its_distributions():
+    """The printed `topics` command, run as it is, gives the table on screen for the same filters."""
+    import shlex
+    import subprocess
+    import sys
+    at = _run("skills", {"s1_org": "103", "s1_gender": "Man"})
+    _assert_clean(at)
+    printed = next(c.value for c in at.code if c.value.startswith("python -m analysis topics"))
+    assert "--where org_id=103" in printed and "--where gender=2" in printed
+    done = subprocess.run([sys.executable, *shlex.split(printed)[1:]], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    table = pd.DataFrame(json.loads(done.stdout)["table"])
+    shown = next(df.value for df in at.dataframe if "construct" in df.value.columns and "q1" in df.value.columns)
+    assert shown["n"].tolist() == table["n"].tolist()
+    assert_allclose(shown["mean"].to_numpy(float), table["mean"].to_numpy(float), rtol=1e-12)
