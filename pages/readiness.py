@@ -27,7 +27,7 @@ import plotly.graph_objects as go  # noqa: E402
 from analysis import privacy  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import state  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, page_link, plain  # noqa: E402
+from ui.widgets import cite, command_text, show_command, download_buttons, guarded, page_link, plain  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -298,3 +298,4 @@ if result is not None:
             _organisation_view(result, row, org)
     _how_to_read(min_n)
     _share_box(org)
+    show_command(command_text("readiness", INSTRUMENT, f"--group {group_column}", min_n=min_n))

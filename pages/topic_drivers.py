@@ -31,7 +31,7 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.mixed.model_data import model_data  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -172,6 +172,8 @@ if citizens is not None:
     # ---- 1. digital divide
     st.header("Who co-produces digitally? The digital divide")
     with guarded("computing the digital divide"):
+        show_command(command_text("topics", CITIZEN, "--section divide", filters=view.filters.get(CITIZEN, {}),
+                                  min_n=min_n))
         divide = _divide(citizens, min_n)
         shown = divide[~divide["suppressed"]].assign(
             variable=lambda d: d["variable"].map(lambda v: VARIABLE_LABELS.get(v, v)),
@@ -203,6 +205,8 @@ if citizens is not None:
     # ---- 2. broaden or deepen
     st.header("Broaden or deepen?")
     with guarded("cross-tabulating offline and digital participation"):
+        show_command(command_text("topics", CITIZEN, "--section broaden", filters=view.filters.get(CITIZEN, {}),
+                                  min_n=min_n))
         bd = _broaden(citizens, min_n)
         names = {0: "no", 1: "yes"}
         counts = bd.counts.rename(index=names, columns=names)

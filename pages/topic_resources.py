@@ -32,7 +32,7 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar, with_age_band  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, p_formats, page_link, plain  # noqa: E402
+from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, page_link, plain  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -147,6 +147,8 @@ with guarded("computing readiness per organisation"):
 
 # ---- 1. readiness per organisation
 st.header("Readiness dimensions per organisation")
+show_command(command_text("readiness", INSTRUMENT, f"--group {group}", filters=view.filters.get(INSTRUMENT, {}),
+                          min_n=min_n))
 if result is not None:
     shown = result.groups[~result.groups["suppressed"] & (_listed(result))]
     bench = result.benchmark.set_index("measure")

@@ -7,8 +7,6 @@ matrix of attitudes, skills and public service motivation. Every number comes fr
 """
 from __future__ import annotations
 
-import shlex
-
 import streamlit as st
 
 st.title("1 · Knowledge, skills and attitudes")
@@ -26,7 +24,7 @@ from analysis import topics  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from ui import state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
@@ -64,15 +62,6 @@ def _correlations(data: pd.DataFrame, columns: tuple[str, ...], method: str, min
 
 
 # ------------------------------------------------------------------ helpers
-def topics_command(iid: str, section: str, filters: dict, min_n: int) -> str:
-    """The ``python -m analysis topics`` command that prints this section's table for this view."""
-    source = state.sources()[iid]
-    path = f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)
-    where = [f"--where {shlex.quote(c + '=' + ','.join(str(v) for v in values))}" for c, values in filters.items()]
-    return " ".join(["python -m analysis topics", path, f"--instrument {iid}", f"--section {section}", *where,
-                     f"--min-n {min_n}", "--json"])
-
-
 def _label(iid: str, key: str) -> str:
     instrument = state.instrument(iid)
     for c in instrument.constructs:
@@ -154,7 +143,8 @@ if available:
                      column_config={c: st.column_config.NumberColumn(format="%.2f")
                                     for c in ["mean", "sd", "q1", "median", "q3", "mean_0_100"]})
         download_buttons(shown, f"score_distributions_{iid}", key="s1_dist")
-        st.code(topics_command(iid, "distributions", view.filters.get(iid, {}), min_n), language="bash")
+        show_command(command_text("topics", iid, "--section distributions", filters=view.filters.get(iid, {}),
+                                  min_n=min_n))
 else:
     st.info("No survey has a view to show with the current filters.", icon=":material/lock:")
 

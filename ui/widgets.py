@@ -114,3 +114,25 @@ def p_formats(df: pd.DataFrame) -> dict:
     """``column_config`` showing p-values with three significant digits (2.3e-16, 0.0412)
     instead of a long row of zeros."""
     return {c: st.column_config.NumberColumn(c, format="%.3g") for c in df.columns if str(c) in P_COLUMNS}
+
+
+def command_text(name: str, instrument_id: str, *parts: str, filters: dict | None = None,
+                 min_n: int | None = None) -> str:
+    """``python -m analysis NAME FILE --instrument ID ... --where COL=V1,V2 --min-n N --json`` for
+    the survey loaded now (the bundled sample by its path, an upload by its file name)."""
+    import shlex
+
+    from ui import state
+    source = state.sources()[instrument_id]
+    path = f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)
+    where = [f"--where {shlex.quote(c + '=' + ','.join(str(v) for v in values))}"
+             for c, values in (filters or {}).items()]
+    tail = [f"--min-n {min_n}"] if min_n is not None else []
+    return " ".join(["python -m analysis", name, path, f"--instrument {instrument_id}", *parts, *where, *tail,
+                     "--json"])
+
+
+def show_command(text: str) -> None:
+    """The command that gives this section's numbers without the dashboard."""
+    st.caption("The same numbers without the dashboard:")
+    st.code(text, language="bash")
