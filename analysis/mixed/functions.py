@@ -80,19 +80,19 @@ class ExprParser:
         self.i += 1
         return tok
 
-    def sum(self) -> Node:
-        left = self.product()
-        while self.peek().kind == "op" and self.peek().text in ("+", "-"):
+    def _left_assoc(self, operand, ops: tuple[str, ...]) -> Node:
+        """``operand (op operand)*`` for operators of one precedence, grouped to the left."""
+        left = operand()
+        while self.peek().kind == "op" and self.peek().text in ops:
             op = self.take().text
-            left = Node("op", op, [left, self.product()])
+            left = Node("op", op, [left, operand()])
         return left
 
+    def sum(self) -> Node:
+        return self._left_assoc(self.product, ("+", "-"))
+
     def product(self) -> Node:
-        left = self.unary()
-        while self.peek().kind == "op" and self.peek().text in ("*", "/"):
-            op = self.take().text
-            left = Node("op", op, [left, self.unary()])
-        return left
+        return self._left_assoc(self.unary, ("*", "/"))
 
     def unary(self) -> Node:
         if self.peek().kind == "op" and self.peek().text == "-":
