@@ -22,7 +22,7 @@ from analysis.commands import add_data_options
 from analysis.errors import InputError
 from analysis.results import to_jsonable
 
-COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics"]
+COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics", "study"]
 
 
 def _load(name: str):
@@ -46,8 +46,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                 continue
             raise
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        if getattr(module, "OWN_ARGUMENTS", False):
+            module.add_arguments(p)
+            p.set_defaults(_module=module)
+            continue
         p.add_argument("data", metavar="DATA",
-                       help="data file: .csv, .tsv, .txt, .xlsx, .sav, .dta, Qualtrics or LimeSurvey export")
+                       help="data file (.csv, .tsv, .txt, .xlsx, .sav, .dta, .parquet, Qualtrics or LimeSurvey "
+                            "export) or a study file (.yaml) naming its data files, scales and groups")
         p.add_argument("--json", action="store_true", help="print the result as JSON (default: also JSON)")
         module.add_arguments(p)
         add_data_options(p)
@@ -68,12 +73,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"error: cannot open '{getattr(exc, 'filename', '') or args.data}': {exc.strerror}", file=sys.stderr)
+        print(f"error: cannot open '{getattr(exc, 'filename', '') or getattr(args, 'data', '')}': {exc.strerror}",
+              file=sys.stderr)
         return 2
+    code = args._module.exit_code(result) if hasattr(args._module, "exit_code") else 0
+    if code:
+        problems = getattr(result, "problems", None) or []
+        first = problems[0] if problems else {}
+        print(f"error: {len(problems)} problem(s); first: key '{first.get('key')}': {first.get('message')}",
+              file=sys.stderr)
     try:
         json.dump(to_jsonable(result), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         sys.stdout.flush()
     except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error of ours
         sys.stderr.close()
-    return 0
+    return code

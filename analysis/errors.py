@@ -11,14 +11,15 @@ from __future__ import annotations
 class InputError(ValueError):
     """A problem with what the user gave us, phrased so they can act on it.
 
-    ``file``, ``column`` and ``row`` locate the problem when known; ``hint`` says
-    what to do. ``str()`` joins them into one readable line.
+    ``file``, ``key`` (of a study or instrument file), ``column`` and ``row`` locate the
+    problem when known; ``hint`` says what to do. ``str()`` joins them into one readable line.
     """
 
     def __init__(self, message: str, *, file: str | None = None, column: str | None = None,
-                 row: int | None = None, hint: str | None = None):
+                 row: int | None = None, hint: str | None = None, key: str | None = None):
         self.message = message
         self.file = file
+        self.key = key
         self.column = column
         self.row = row
         self.hint = hint
@@ -28,6 +29,8 @@ class InputError(ValueError):
         where = []
         if self.file:
             where.append(f"file '{self.file}'")
+        if self.key:
+            where.append(f"key '{self.key}'")
         if self.column:
             where.append(f"column '{self.column}'")
         if self.row is not None:

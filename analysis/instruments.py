@@ -101,6 +101,7 @@ class Construct:
     element: str | None = None
     channel: str | None = None
     family: str | None = None
+    min_share: float | None = None  # share of items answered for a score (None: the caller's)
 
     def __hash__(self) -> int:
         return hash(("construct", self.key))

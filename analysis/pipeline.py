@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from analysis.errors import InputError
 from analysis.instruments import load_instrument
 from analysis.io import read_data
 from analysis.scoring import score_instrument
@@ -26,6 +27,7 @@ class PreparedData:
     mapping: dict[str, str]  # item id -> column of the file, as used
     report: ValidationReport
     data: pd.DataFrame  # actions applied, items renamed to ids, one column per construct score
+    instrument: Any = None  # the Instrument the data were checked and scored with
 
 
 def prepare(source: Any, instrument, *, filename: str | None = None, sheet: str | int | None = None,
@@ -43,4 +45,40 @@ def prepare(source: Any, instrument, *, filename: str | None = None, sheet: str 
     cleaned, report = clean(imported.data, instrument, mapping, actions,
                             source=imported.meta.get("source"), missing_codes=imported.meta.get("missing_codes"))
     scored = score_instrument(cleaned, instrument, min_share=min_share)
-    return PreparedData(imported.data, imported.meta, dict(report.mapping), report, scored)
+    return PreparedData(imported.data, imported.meta, dict(report.mapping), report, scored, instrument)
+
+
+def prepare_survey(study, name: str | None = None, *, content: bytes | None = None,
+                   max_bytes: int | None = None) -> PreparedData:
+    """Read, check, clean and score one survey of a study: the one way from (study, survey)
+    to the scored frame that the pages, the commands and the tests all use.
+
+    ``content`` gives the data file's bytes (an upload; the survey's ``file`` names it);
+    otherwise the file is read from beside the study file. The survey's missing codes apply
+    on top of those the file declares; each scale's score is a column named by the scale.
+    Raises ``InputError`` naming the study file's key when the file or a column is missing.
+    """
+    from analysis import study as studies
+
+    survey = study.survey(name)
+    key = studies.survey_key(study, survey)
+    if content is None:
+        path = study.data_path(survey)
+        if not path.is_file():
+            raise InputError(f"the data file '{survey.file}' is not beside the study file", file=study.file,
+                             key=f"{key}.file",
+                             hint=f"put {survey.file} in the study file's folder, or correct the name")
+        source: Any = path
+    else:
+        source = content
+    imported = read_data(source, filename=survey.file, sheet=survey.sheet, max_bytes=max_bytes)
+    studies.check_columns(study, survey, imported.data)
+    observed = studies.observed_answers(imported.data, survey, imported.meta)
+    instrument = studies.survey_instrument(survey, observed=observed, meta=imported.meta, data=imported.data)
+    mapping = survey.mapping if survey.instrument else {it.id: it.id for it in instrument.items}
+    # the survey's missing codes are the instrument's (survey_instrument): they add to the file's
+    cleaned, report = clean(imported.data, instrument, mapping, dict(survey.actions) or None,
+                            source=imported.meta.get("source"), missing_codes=imported.meta.get("missing_codes"))
+    scored = score_instrument(cleaned, instrument, min_share=survey.min_share)
+    return PreparedData(imported.data, imported.meta, dict(report.mapping), report, scored, instrument)
+

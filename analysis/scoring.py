@@ -121,7 +121,8 @@ def score_instrument(data: pd.DataFrame, instrument, *, min_share: float = 0.5,
             seen = ~np.isnan(x)
             total += np.where(seen, x, 0.0)
             answered += seen
-        needed = int(np.ceil(min_share * len(present) - 1e-9))
+        share = construct.min_share if getattr(construct, "min_share", None) else min_share
+        needed = int(np.ceil(share * len(present) - 1e-9))
         with np.errstate(invalid="ignore", divide="ignore"):
             score = total / answered
         scores[construct.key] = np.where(answered >= max(needed, 1), score, np.nan)

@@ -61,14 +61,86 @@ def add_data_options(parser) -> None:
                                  "citizen, or a YAML path), as the dashboard does")
     if "--sheet" not in existing:
         parser.add_argument("--sheet", default=None, help="Excel sheet (name or 1-based number)")
+    if "--survey" not in existing:
+        parser.add_argument("--survey", default=None, metavar="NAME",
+                            help="when DATA is a study file (.yaml): which of its surveys (optional when it has one)")
     if "--min-share" not in existing:
         parser.add_argument("--min-share", type=float, default=0.5,
                             help="with --instrument: share of a scale's items needed for a score (default 0.5)")
 
 
+def load_prepared(args):
+    """``(data, instrument)`` for a command: DATA as a study file (``--survey``) or a data file
+    with ``--instrument`` goes through the Data page's pipeline (``instrument`` is the one the
+    data were scored with); a plain data file is read as it is (``instrument`` None)."""
+    from analysis.study import is_study_file
+
+    if is_study_file(args.data):
+        from analysis.pipeline import prepare_survey
+        from analysis.study import load_study
+
+        if getattr(args, "instrument", None):
+            from analysis.errors import InputError
+
+            raise InputError("give either a study file or --instrument, not both", file=str(args.data),
+                             hint="the study file says which instrument or scales each survey uses")
+        study = load_study(args.data)
+        survey = study.survey(getattr(args, "survey", None))
+        check_size(study.data_path(survey))
+        prepared = prepare_survey(study, survey.name, max_bytes=max_file_bytes())
+        args.study = study
+        return prepared.data, prepared.instrument
+    check_size(args.data)
+    if not getattr(args, "instrument", None):
+        from analysis.io import read_data
+
+        return read_data(args.data, sheet=getattr(args, "sheet", None)).data, None
+    from analysis.pipeline import prepare
+
+    prepared = prepare(args.data, args.instrument, sheet=getattr(args, "sheet", None),
+                       min_share=getattr(args, "min_share", 0.5))
+    return prepared.data, prepared.instrument
+
+
+def scale_items(args, instrument) -> None:
+    """Fill ``args.items``/``reverse``/``scale_min``/``scale_max`` from ``--scale NAME`` (a
+    study's scale or an instrument's construct), leaving explicit options as given."""
+    name = getattr(args, "scale", None)
+    if not name:
+        if not getattr(args, "items", None):
+            from analysis.errors import InputError
+
+            raise InputError("say which items: --scale NAME or --items COL1 COL2 ...")
+        return
+    from analysis.errors import InputError
+
+    if instrument is None:
+        raise InputError(f"--scale {name} needs a study file or --instrument to know the scale's items",
+                         hint="give DATA as a study file (.yaml), or list the columns with --items")
+    construct = next((c for c in instrument.constructs if c.key == name), None)
+    if construct is None:
+        raise InputError(f"no scale called '{name}'",
+                         hint="scales: " + ", ".join(c.key for c in instrument.constructs))
+    if not getattr(args, "items", None):
+        args.items = [it.id for it in construct.items]
+    if hasattr(args, "reverse") and not args.reverse:
+        args.reverse = [it.id for it in construct.items if it.reverse and it.id in args.items]
+    if hasattr(args, "scale_min") and args.scale_min is None:
+        args.scale_min = float(construct.scale.min)
+    if hasattr(args, "scale_max") and args.scale_max is None:
+        args.scale_max = float(construct.scale.max)
+    if hasattr(args, "options") and args.options is None:
+        args.options = int(construct.scale.max - construct.scale.min + 1)
+
+
 def load_data(args) -> pd.DataFrame:
-    """Read ``args.data``; with ``args.instrument``, clean and score it as the Data page does.
-    Files over ``max_file_bytes()`` are refused before they are read (``check_size``)."""
+    """Read ``args.data``; with ``args.instrument`` or a study file, clean and score it as the
+    Data page does. Files over ``max_file_bytes()`` are refused before they are read
+    (``check_size``)."""
+    from analysis.study import is_study_file
+
+    if is_study_file(args.data) or getattr(args, "instrument", None):
+        return load_prepared(args)[0]
     check_size(args.data)
     if not getattr(args, "instrument", None):
         from analysis.io import read_data

@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 from analysis.aggregation import aggregate
-from analysis.commands import load_data
+from analysis.commands import load_prepared, scale_items
 from analysis.scoring import apply_reverse, numeric_items
 
 HELP = "within-group agreement (rwg / rwg(j), uniform null) and ICC(1)/ICC(2) for aggregating to groups"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--group", required=True, help="grouping column (organisation, team, municipality)")
-    parser.add_argument("--items", nargs="+", required=True, metavar="ITEM",
+    parser.add_argument("--group", default=None,
+                        help="grouping column (organisation, team, municipality; default: a study's innermost group)")
+    parser.add_argument("--scale", default=None, metavar="NAME",
+                        help="a scale of the study file (or a construct of --instrument): its items, reverse items "
+                             "and number of options")
+    parser.add_argument("--items", nargs="+", default=None, metavar="ITEM",
                         help="one item (rwg) or the items of a scale (rwg(j))")
-    parser.add_argument("--options", type=int, required=True, metavar="A",
-                        help="number of response options A (uniform null variance (A^2 - 1) / 12)")
+    parser.add_argument("--options", type=int, default=None, metavar="A",
+                        help="number of response options A (uniform null variance (A^2 - 1) / 12); "
+                             "default with --scale: max - min + 1")
     parser.add_argument("--reverse", nargs="+", default=[], metavar="ITEM",
                         help="reverse-keyed items, recoded as min + max - x before agreement is computed")
     parser.add_argument("--scale-min", type=float, default=None, help="lowest response code (default: observed)")
@@ -28,26 +33,30 @@ def add_arguments(parser) -> None:
 
 
 def run(args):
-    data = load_data(args)
+    from analysis.errors import InputError
+
+    data, instrument = load_prepared(args)
+    scale_items(args, instrument)
+    if args.group is None:
+        groups = list((getattr(instrument, "group_columns", None) or {}).values())
+        if not groups:
+            raise InputError("say which column holds the groups: --group COLUMN")
+        args.group = groups[0]
+    if args.options is None:
+        raise InputError("say how many response options the items have: --options A (e.g. 5)",
+                         hint="or use --scale NAME, which knows its range")
     if not args.all_groups:
         # the screens' privacy rule: whole blocks of the survey's partition inside one group
         from analysis import privacy
-        from analysis.instruments import load_instrument
-
         missing = [c for c in [args.group, *args.items] if c not in data.columns]
         if missing:
-            from analysis.errors import InputError
-
             raise InputError("unknown column", column=missing[0], hint="check the column names of the file")
-        instrument = load_instrument(args.instrument) if getattr(args, "instrument", None) else None
         answered = numeric_items(data, args.items).notna().all(axis=1)  # the rows rwg(j) uses
         min_n = privacy.effective_min_n(args.min_n)
         rows = privacy.grouped_rows(data, args.group, min_n, instrument=instrument, answered=answered)
         # only the columns agreement uses are carried on (not every column of every kept row)
         data = data.loc[rows, list(dict.fromkeys([args.group, *args.items]))]
         if data.empty:
-            from analysis.errors import InputError
-
             raise InputError(f"no group of '{args.group}' can be shown: each has fewer than {min_n} respondents or "
                              "is pooled with such a group", column=args.group,
                              hint="the data owner may add --all-groups for every group (not for sharing)")

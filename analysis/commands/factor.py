@@ -1,4 +1,4 @@
-"""``python -m analysis factor DATA --items ... [--model "F1=a,b,c;F2=d,e,f"] [--group G] --json``.
+"""``python -m analysis factor DATA|STUDY.yaml [--items ...] [--scale A B C | --model "F1=a,b;F2=c,d"] [--group G]``.
 
 KMO and Bartlett (psych), parallel analysis (seeded), a CFA (lavaan ML; one factor over
 ``--items`` unless ``--model`` is given), optionally an EFA (``--efa-factors``) and a
@@ -23,6 +23,9 @@ def add_arguments(parser) -> None:
                         help="reverse-keyed items (recoded as min + max - x)")
     parser.add_argument("--scale-min", type=float, default=None, help="lowest response code (e.g. 1)")
     parser.add_argument("--scale-max", type=float, default=None, help="highest response code (e.g. 6)")
+    parser.add_argument("--scale", nargs="+", default=None, metavar="NAME",
+                        help="scales of the study file (or constructs of --instrument): one CFA factor per scale, "
+                             "with its reverse items recoded on its own range")
     parser.add_argument("--model", default=None,
                         help='CFA model "F1=a,b,c;F2=d,e,f" (default: one factor over --items)')
     parser.add_argument("--group", default=None, help="grouping column for measurement invariance")
@@ -62,11 +65,34 @@ def parse_model(text: str) -> dict[str, list[str]]:
     return model
 
 
-def run(args):
-    from analysis.commands import load_data
+def scale_model(instrument, names: list[str]) -> tuple[dict[str, list[str]], dict[str, tuple[float, float]]]:
+    """``{scale: items}`` for the CFA and ``{reverse item: (min, max)}`` from scale names."""
+    if instrument is None:
+        raise InputError("--scale needs a study file or --instrument to know the scales' items",
+                         hint="give DATA as a study file (.yaml), or write the model with --model")
+    model: dict[str, list[str]] = {}
+    reverse: dict[str, tuple[float, float]] = {}
+    for name in names:
+        construct = next((c for c in instrument.constructs if c.key == name), None)
+        if construct is None:
+            raise InputError(f"no scale called '{name}'",
+                             hint="scales: " + ", ".join(c.key for c in instrument.constructs))
+        model[name] = construct.item_ids
+        reverse.update({it.id: (float(construct.scale.min), float(construct.scale.max))
+                        for it in construct.items if it.reverse})
+    return model, reverse
 
-    data = load_data(args)
+
+def run(args):
+    from analysis.commands import load_prepared
+
+    data, instrument = load_prepared(args)
     model = parse_model(args.model) if args.model else None
+    keyed: dict[str, tuple[float, float]] = {}
+    if args.scale:
+        if model is not None:
+            raise InputError("give either --scale or --model, not both")
+        model, keyed = scale_model(instrument, args.scale)
     if args.items is None and model is None:
         raise InputError("give the items (--items) or a model (--model)")
     items = list(args.items) if args.items else list(dict.fromkeys(i for its in model.values() for i in its))
@@ -75,6 +101,9 @@ def run(args):
     model_items = list(dict.fromkeys(i for its in model.values() for i in its))
     all_items = list(dict.fromkeys(items + model_items))
     x = apply_reverse(numeric_items(data, all_items), args.reverse, args.scale_min, args.scale_max)
+    for item, (lo, hi) in keyed.items():  # each scale's reverse items on that scale's range
+        if item not in args.reverse:
+            x[item] = apply_reverse(x[[item]], [item], lo, hi)[item]
 
     screen = x[items]
     overall, per_item = kmo(screen, missing=args.missing)

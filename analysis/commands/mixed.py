@@ -1,7 +1,8 @@
 """``python -m analysis mixed DATA --formula "y ~ x + (1 + x | g)" [--ml] [--family binomial|poisson] [--weights COL]``.
 
-With ``--instrument`` DATA goes through the Data page's pipeline and becomes the Models
-page's table (``analysis.mixed.model_data``), so the page's formula runs on the raw survey file.
+With ``--instrument`` or a study file (``STUDY.yaml --survey NAME``) DATA goes through the Data
+page's pipeline and becomes the Models page's table (``analysis.mixed.model_data``), so the
+page's formula runs on the raw survey file.
 """
 from __future__ import annotations
 
@@ -41,12 +42,12 @@ def _reference_levels(items: list[str]) -> dict[str, str]:
 
 
 def run(args):
-    from analysis.commands import load_data
+    from analysis.commands import load_prepared
     from analysis.mixed import fit
     from analysis.privacy import effective_min_n
 
-    data = load_data(args)
-    if args.instrument:
+    data, instrument = load_prepared(args)
+    if instrument is not None:
         # The Models page's table: labelled demographics, construct scores, derived variables
         # and the centred predictors the formula names (c_x, cwc_x, gm_x, c_gm_x).
         from analysis.instruments import load_instrument
@@ -58,7 +59,7 @@ def run(args):
 
             servant_instrument = load_instrument("public_servant")
             servants = prepare(args.servants, servant_instrument, min_share=args.min_share).data
-        table = model_data(data, load_instrument(args.instrument), servants=servants,
+        table = model_data(data, instrument, servants=servants,
                            servant_instrument=servant_instrument, min_n=effective_min_n(args.min_n))
         data, _ = with_derived(table, args.formula)
     return fit(args.formula, data, reml=not args.ml, family=args.family,

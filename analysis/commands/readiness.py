@@ -1,9 +1,7 @@
-"""``python -m analysis readiness DATA --instrument public_servant --group ORG [--where COL=V] [--min-n 5] --json``."""
+"""``python -m analysis readiness DATA|STUDY.yaml [--instrument ID] [--group ORG] [--where COL=V] [--min-n 5]``."""
 from __future__ import annotations
 
-from analysis.commands import check_size
-from analysis.instruments import load_instrument
-from analysis.pipeline import prepare
+from analysis.commands import load_prepared
 from analysis.privacy import DEFAULT_MIN_N, FLOOR_VARIABLE, effective_min_n
 from analysis.readiness import readiness
 
@@ -12,9 +10,10 @@ HELP = ("readiness index (0-100) and dimension scores per organisation with agre
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--instrument", default="public_servant",
-                        help="instrument id or YAML path (default public_servant)")
-    parser.add_argument("--group", default="org_id", help="column identifying the organisation (default org_id)")
+    parser.add_argument("--instrument", default=None,
+                        help="instrument id or YAML path (default public_servant; not with a study file)")
+    parser.add_argument("--group", default=None,
+                        help="column identifying the organisation (default: org_id, or a study's innermost group)")
     parser.add_argument("--min-n", type=int, default=None, dest="min_n",
                         help=f"smallest group whose scores are shown (default {DEFAULT_MIN_N}; "
                              f"never below the floor set by {FLOOR_VARIABLE})")
@@ -25,9 +24,14 @@ def add_arguments(parser) -> None:
 
 
 def run(args):
-    instrument = load_instrument(args.instrument)
-    check_size(args.data)
-    data = prepare(args.data, instrument, sheet=args.sheet, min_share=args.min_share).data
+    from analysis.study import is_study_file
+
+    if not is_study_file(args.data) and not args.instrument:
+        args.instrument = "public_servant"
+    data, instrument = load_prepared(args)
+    if args.group is None:
+        groups = instrument.group_columns
+        args.group = groups.get("organisation") or next(iter(groups.values()), "org_id")
     from analysis.topics import parse_where
     filters = parse_where(data, instrument, args.where) or None
     return readiness(data, instrument, args.group, min_n=effective_min_n(args.min_n), min_share=args.min_share,

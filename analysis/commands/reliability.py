@@ -1,14 +1,20 @@
-"""``python -m analysis reliability DATA --items A1 A2 ... --json``: alpha, lambdas, omega and item table."""
+"""``python -m analysis reliability DATA|STUDY.yaml (--scale NAME | --items A1 A2 ...) --json``.
+
+Alpha, lambdas, omega and the item table.
+"""
 from __future__ import annotations
 
-from analysis.commands import load_data
+from analysis.commands import load_prepared, scale_items
 from analysis.reliability import reliability
 
 HELP = "reliability of a scale: Cronbach's alpha (Feldt CI), lambda-2/6, omega total, item-rest statistics"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--items", nargs="+", required=True, metavar="ITEM", help="columns of the scale")
+    parser.add_argument("--scale", default=None, metavar="NAME",
+                        help="a scale of the study file (or a construct of --instrument): its items, reverse "
+                             "items and range")
+    parser.add_argument("--items", nargs="+", default=None, metavar="ITEM", help="columns of the scale")
     parser.add_argument("--reverse", nargs="+", default=[], metavar="ITEM",
                         help="reverse-keyed items (recoded as min + max - x)")
     parser.add_argument("--scale-min", type=float, default=None, help="lowest response code (e.g. 1)")
@@ -22,7 +28,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args):
-    data = load_data(args)
+    data, instrument = load_prepared(args)
+    scale_items(args, instrument)
     return reliability(data, args.items, reverse=args.reverse, scale_min=args.scale_min,
                        scale_max=args.scale_max, missing=args.missing, ci=args.ci,
                        bootstrap=args.bootstrap, seed=args.seed)

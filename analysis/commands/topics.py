@@ -1,4 +1,4 @@
-"""``python -m analysis topics DATA --instrument ID --section SECTION [--where COL=V1,V2 ...] --json``.
+"""``python -m analysis topics DATA --instrument ID | STUDY.yaml [--survey NAME] --section SECTION [--where COL=V1,V2 ...] --json``.
 
 The research-topic screens' tables for a filtered view, with the screens' privacy rule
 (``analysis.privacy``): ``distributions`` (skills screen), ``compare`` (a score or answer
@@ -8,16 +8,16 @@ by a group), ``correlations``, ``divide`` (digital participation by background) 
 from __future__ import annotations
 
 from analysis import privacy, topics
-from analysis.commands import load_data
+from analysis.commands import load_prepared
 from analysis.errors import InputError
-from analysis.instruments import load_instrument
 
 HELP = "research-topic screen tables (distributions, compare, correlations, divide, broaden) for a filtered view"
 SECTIONS = ("distributions", "compare", "correlations", "divide", "broaden")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--instrument", required=True, help="instrument id or YAML path (public_servant, citizen)")
+    parser.add_argument("--instrument", default=None,
+                        help="instrument id or YAML path (public_servant, citizen); not needed with a study file")
     parser.add_argument("--section", required=True, choices=SECTIONS, help="which table of the screens")
     parser.add_argument("--where", action="append", default=[], metavar="COLUMN=V1[,V2...]",
                         help="keep respondents with one of these values (code or label); repeat for more columns")
@@ -31,8 +31,11 @@ def add_arguments(parser) -> None:
 
 def run(args):
     min_n = privacy.effective_min_n(args.min_n)
-    instrument = load_instrument(args.instrument)
-    data = load_data(args)
+    from analysis.study import is_study_file
+
+    if not is_study_file(args.data) and not args.instrument:
+        raise InputError("say which instrument DATA follows (--instrument public_servant) or give a study file")
+    data, instrument = load_prepared(args)
     filters = topics.parse_where(data, instrument, args.where)
     if args.section == "distributions":
         table = topics.distributions(data, instrument, filters, min_n=min_n)

@@ -33,7 +33,8 @@ def model_data(data: pd.DataFrame, instrument, *, servants: pd.DataFrame | None 
                servant_instrument=None, min_n: int = 5) -> pd.DataFrame:
     """The respondent-level table the Models page fits: ids, grouping columns, demographics
     (categorical ones as their labels, so terms read ``genderWoman``), one column per
-    construct score, ``age10`` (age in decades), ``female`` (1 = gender "Woman", as in
+    construct score, every other non-item column of ``data`` as it is,
+    ``age10`` (age in decades), ``female`` (1 = gender "Woman", as in
     ``sample_data/README.md``), ``readiness_index`` (mean of the readiness
     dimension scores, missing if any is missing, as in ``sample_data/README.md``) and, for
     citizens, ``any_digital`` / ``any_offline`` (``analysis.topics.participation``).
@@ -62,6 +63,12 @@ def model_data(data: pd.DataFrame, instrument, *, servants: pd.DataFrame | None 
     for construct in instrument.constructs:
         if construct.key in data.columns:
             frame[construct.key] = data[construct.key]
+    # every other column of the file that is not an item (a researcher's own covariates such as
+    # hours worked): numbers as numbers, anything else as a categorical predictor
+    items = set(instrument.item_ids)
+    for col in data.columns:
+        if col not in frame.columns and col not in items:
+            frame[col] = data[col]
     if "age" in frame.columns:
         frame["age10"] = frame["age"] / 10
     if "gender" in frame.columns and (frame["gender"] == "Woman").any():
