@@ -290,7 +290,7 @@ def _scale_from(spec: Any, key: str, file: str) -> Scale:
                    "e.g. {name: LEAD, items: [lead_1, lead_2], min: 1, max: 5}")
     name = _text(spec.get("name"), f"{key}.name", file, required=True)
     assert name is not None
-    key = f"{key.split(' (')[0]} ({name})"
+    key = f"{key} ({name})"
     _unknown_keys(spec, _SCALE_KEYS, key, file)
     items = _names(spec.get("items"), f"{key}.items", file)
     if len(items) < 2:
