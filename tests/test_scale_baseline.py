@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 BASE = HERE / "fixtures" / "scale_baseline"
 SAMPLE = HERE.parent / "sample_data"
 RECORD = json.loads((BASE / "baseline.json").read_text())
-RTOL = 1e-12
+RTOL = 1e-9  # omega_total comes from an iterative fit: its last digits move with BLAS summation order
 
 
 def _close(a, b, path=""):
