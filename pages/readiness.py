@@ -1,6 +1,9 @@
 """Practitioners' readiness view: how ready is one organisation for digital co-production,
 next to all the others, without showing anyone's answers.
 
+Headless: ``python -m analysis readiness sample_data/public_servants.csv --instrument public_servant
+--group org_id --min-n 5 --json`` (the screen prints the exact text for its file, filters and threshold).
+
 Every number comes from ``analysis.readiness.readiness`` (index, dimension scores with CIs,
 agreement, benchmark, "where to start" with the literature's enablers); privacy is enforced
 there (``analysis.privacy``). This page only picks the organisation (bound to the URL as

@@ -1,5 +1,8 @@
 """Research topic 3: antecedents, drivers, challenges and outcomes of digital co-production.
 
+Headless: ``python -m analysis topics sample_data/citizens.csv --instrument citizen --section divide --json``
+and ``--section broaden`` (the screen prints the exact text for its file, filters and threshold).
+
 The digital divide (who co-produces digitally, by age band, gender, education, urban/rural),
 broaden or deepen (offline x digital participation, profiles, a multilevel logistic model),
 barriers and enablers ranked, benefits and challenges along data, interaction, tailoring and

@@ -1,5 +1,8 @@
 """Research topic 2: strategic resources and organisational conditions.
 
+Headless: ``python -m analysis readiness sample_data/public_servants.csv --instrument public_servant
+--group org_id --json`` (the screen prints the exact text for its file, filters and threshold).
+
 The readiness dimensions per organisation (privacy-suppressed groups named, never scored),
 whether aggregating them to organisations is justified (rwg(j), ICC(1)/ICC(2)), how readiness
 relates to public servants' engagement in digital co-production (organisation means and the

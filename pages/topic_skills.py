@@ -1,5 +1,8 @@
 """Research topic 1: knowledge, skills and attitudes of public servants and citizens.
 
+Headless: ``python -m analysis topics sample_data/public_servants.csv --instrument public_servant
+--section distributions --json`` (the screen prints the exact text for its file, filters and threshold).
+
 Score distributions per construct, public servants vs citizens on the shared constructs,
 group comparisons with the fitting test and an effect size with its CI, and the correlation
 matrix of attitudes, skills and public service motivation. Every number comes from
