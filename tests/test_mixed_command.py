@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 from numpy.testing import assert_allclose
 
 from analysis.mixed import fit
@@ -48,3 +50,23 @@ def test_unknown_family_exits_2_with_one_line():
     out = _run(str(FIX / "grouseticks.csv"), "--family", "gamma", "--formula", "TICKS ~ YEAR + (1 | BROOD)")
     assert out.returncode == 2 and out.stdout == ""
     assert len(out.stderr.strip().splitlines()) == 1 and "gamma" in out.stderr
+
+
+@pytest.mark.parametrize("change, args, fragment", [
+    ({"k": -1}, ["--family", "binomial", "--formula", "cbind(k, n - k) ~ x + (1 | g)"], "successes 'k' is negative"),
+    ({"k": 9}, ["--family", "binomial", "--formula", "cbind(k, n - k) ~ x + (1 | g)"], "successes above trials"),
+    ({"k": -2}, ["--family", "poisson", "--formula", "k ~ x + (1 | g)"], "whole number >= 0, found -2"),
+    ({"k": 2.5}, ["--family", "poisson", "--formula", "k ~ x + (1 | g)"], "whole number >= 0, found 2.5"),
+    ({}, ["--family", "poisson", "--formula", "k ~ ns(x, 3) + (1 | g)"], "'ns()' is not offered"),
+])
+def test_bad_count_input_exits_2_with_one_line(tmp_path, change, args, fragment):
+    """Issue 16's bad input through the command: one line on stderr saying what, exit 2."""
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"g": np.repeat([f"g{i}" for i in range(12)], 10), "x": rng.normal(size=120),
+                         "k": rng.poisson(3, 120).astype(float), "n": np.full(120, 8.0)})
+    for col, value in change.items():
+        data.loc[7, col] = value
+    data.to_csv(tmp_path / "counts.csv", index=False)
+    out = _run(str(tmp_path / "counts.csv"), *args)
+    assert out.returncode == 2 and out.stdout == "", out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and fragment in out.stderr
