@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# System packages the browser tests need: Debian's chromium (Playwright drives it; it never
-# downloads a browser of its own). Skips the install when chromium is already there.
+# System packages the tests need, from Debian's archive, each installed only when missing:
+#   chromium    the browser tests (Playwright drives it; it never downloads a browser of its own);
+#   postgresql  the study-store tests (tests/test_study_store.py start a throw-away cluster with
+#               its initdb and pg_ctl, which live in /usr/lib/postgresql/*/bin, not on PATH).
+# The Debian package also enables a system-wide cluster service; the tests never use it.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
+missing=()
+if ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+  missing+=(postgresql)
+fi
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq chromium >/dev/null
+$SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
