@@ -1,9 +1,14 @@
 """Load and check data: upload, preview, column mapping, validation, codebook, download, save."""
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
+from analysis import study as studies
 from analysis.errors import InputError
 from analysis.io import write_data
 from analysis.mapping import mapping_table
@@ -13,11 +18,40 @@ from ui.widgets import download_buttons, guarded, plain, show_error
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
+
+def _study_zip(study: studies.Study) -> bytes:
+    """study.yaml and every survey's data file, as the user loaded it, in one .zip."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("study.yaml", studies.to_yaml(study))
+        for source in state.sources().values():
+            archive.writestr(source.filename, source.content)
+    return buffer.getvalue()
+
+
+def _open_bundle(files: dict[str, bytes]) -> str:
+    """Open a study from uploaded files (a .zip, or a .yaml with its data files); its title."""
+    for name in [n for n in files if n.lower().endswith(".zip")]:
+        try:
+            with zipfile.ZipFile(io.BytesIO(files.pop(name))) as archive:
+                files.update({Path(m).name: archive.read(m) for m in archive.namelist() if not m.endswith("/")})
+        except zipfile.BadZipFile:
+            raise InputError("this .zip cannot be opened", file=name,
+                             hint="upload the study.zip the Data page gave, or the study .yaml and its data files") from None
+    texts = [n for n in files if n.lower().endswith((".yaml", ".yml"))]
+    if len(texts) != 1:
+        raise InputError("upload exactly one study file (.yaml)" if texts else "no study file (.yaml) among the files",
+                         hint="the study file names each survey's data file under file:")
+    study = studies.parse_study(files[texts[0]], file=texts[0])
+    state.open_study(study, files)
+    return study.title
+
 st.title("Load and check data")
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
 survey = st.segmented_control(
-    "Survey", list(state.SURVEYS), format_func=state.survey_label, default="public_servant",
+    "Survey", state.surveys() or list(state.SURVEYS), format_func=state.survey_label,
+    default=(state.surveys() or list(state.SURVEYS))[0],
     key="data_survey", bind="query-params", required=True)
 instrument = state.instrument(survey)
 source = state.sources().get(survey)
@@ -159,6 +193,29 @@ with st.container(border=True):
                             help=f"Can be raised for this study; this server does not allow less than "
                                  f"{state.min_n_floor()} (COPROD_MIN_N_FLOOR).")
     state.set_min_n(min_n)
+
+    st.markdown("**Study file** · the study's definition (each survey's file, column roles, scales, mapping, "
+                "your choices and the threshold) as YAML, with its data files in one .zip. Upload it here in "
+                "another session, or run any command on it: `python -m analysis reliability study.yaml "
+                "--survey NAME --scale SCALE --json`.")
+    with guarded("writing the study file"):
+        st.download_button("Download study file with its data (.zip)", data=lambda: _study_zip(state.current_study()),
+                           file_name="study.zip", mime="application/zip", key="dl_study_zip", on_click="ignore",
+                           icon=":material/download:")
+    bundle = st.file_uploader("Open a study file: a study .zip, or a study .yaml together with its data files",
+                              accept_multiple_files=True, key="study_bundle")
+    if bundle:
+        ids = tuple(f.file_id for f in bundle)
+        if st.session_state.get("_opened_bundle") != ids:
+            st.session_state["_opened_bundle"] = ids
+            try:
+                opened = _open_bundle({f.name: f.getvalue() for f in bundle})
+                st.session_state["_opened_min_n"] = state.min_n()
+                st.success(f"Opened the study “{opened}”.")
+                st.rerun()
+            except InputError as exc:
+                show_error(exc)
+                st.caption("The study loaded before is unchanged.")
 
     store = None
     with guarded("opening the saved studies"):  # a damaged or read-only database: say which file

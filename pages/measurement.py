@@ -101,7 +101,7 @@ def flag(name: str, values) -> str:
 
 # ------------------------------------------------------------------ choices
 
-loaded = [iid for iid in state.SURVEYS if state.dataset(iid) is not None]
+loaded = [iid for iid in state.surveys() if state.dataset(iid) is not None]
 stop_unless_loaded(loaded)
 
 survey = st.segmented_control("Survey", loaded, format_func=state.survey_label, default=loaded[0],
@@ -193,6 +193,8 @@ raw_items = work[items]
 # choices: declared missing codes and out-of-range answers set to missing), on item ids.
 file_arg = (f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)) \
     + f" --instrument {survey}"
+if source.definition is not None:  # an own study: the study file the Data page downloads
+    file_arg = f"study.yaml --survey {shlex.quote(survey)}"
 cmd_items = list(items)
 cmd_reverse = list(reverse)
 range_args = ([f"--scale-min {scale_min:g}", f"--scale-max {scale_max:g}"] if scale_min is not None else [])
@@ -394,7 +396,7 @@ with tab_factor:
         for demo in instrument.demographics:
             if demo.id in work.columns:
                 group_options[demo.id] = demo.label + (" (split at the median)" if demo.type == "numeric" else "")
-        other = next((iid for iid in state.SURVEYS if iid != survey), None)
+        other = next((iid for iid in state.surveys() if iid != survey), None)
         other_prepared = state.dataset(other) if other else None
         other_label = state.survey_label(other) if other else ""
         shared_ok = (construct is not None and construct.shared_key and other_prepared is not None

@@ -225,7 +225,7 @@ def keep_model(spec: dict) -> None:
 
 
 # ------------------------------------------------------------------ survey and data
-loaded = [iid for iid in state.SURVEYS if state.dataset(iid) is not None]
+loaded = [iid for iid in state.surveys() if state.dataset(iid) is not None]
 stop_unless_loaded(loaded)
 
 # The survey is kept in the URL by its id (?survey=citizen), the form other screens link with;

@@ -28,8 +28,10 @@ if any(s.is_sample for s in sources.values()):
             "population model; see `sample_data/README.md`). Load your own files on the Data page.",
             icon=":material/science:")
 
-columns = st.columns(len(state.SURVEYS))
-for column, (instrument_id, (label, _)) in zip(columns, state.SURVEYS.items()):
+names = state.surveys() or list(state.SURVEYS)
+columns = st.columns(len(names))
+for column, instrument_id in zip(columns, names):
+    label = state.survey_label(instrument_id)
     with column, guarded(f"summarising the {label.lower()} survey"):
         st.subheader(label)
         source = sources.get(instrument_id)
@@ -52,8 +54,8 @@ for column, (instrument_id, (label, _)) in zip(columns, state.SURVEYS.items()):
             st.caption("Response rate: enter the number invited on the Data page to see it.")
         n_problems = len(prepared.report.problems)
         st.caption(f"Data checks: {n_problems} kind(s) of problem found; see the Data page.")
-        group_column = next(iter(instrument.group_columns.values()))
-        if group_column in data.columns:
+        group_column = next(iter(instrument.group_columns.values()), None)
+        if group_column is not None and group_column in data.columns:
             sizes = data.groupby(group_column).size().rename("respondents").reset_index()
             level = next(iter(instrument.group_columns))
             fig = px.histogram(sizes, x="respondents", nbins=30,

@@ -22,6 +22,7 @@ import streamlit as st
 from analysis import instruments as instruments_lib
 from analysis import privacy
 from analysis import pipeline
+from analysis import study as studies
 from analysis.errors import InputError
 from analysis.pipeline import PreparedData
 
@@ -62,6 +63,9 @@ class Source:
     actions: dict[str, str] = field(default_factory=dict)  # problem code -> action
     min_share: float = 0.5
     is_sample: bool = False
+    # A survey of the user's own study (own scales, id and group columns): prepared through
+    # ``pipeline.prepare_survey``; ``None`` = the bundled instrument named ``instrument_id``.
+    definition: studies.Survey | None = None
 
 
 Prepared = PreparedData  # what the pipeline made of a Source (cached: treat as read-only)
@@ -89,8 +93,20 @@ def _prepare(instrument_id: str, filename: str, content: bytes, sheet: str | Non
                             max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024)
 
 
+@st.cache_data(show_spinner="Reading, checking and scoring the data...", max_entries=MAX_CACHED_STUDIES,
+               ttl=CACHE_TTL_SECONDS)
+def _prepare_own(study_yaml: str, name: str, content: bytes) -> PreparedData:
+    study = studies.parse_study(study_yaml, file="study file")
+    return pipeline.prepare_survey(study, name, content=content,
+                                   max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024)
+
+
 def prepare(source: Source) -> Prepared:
     """Run the pipeline on ``source`` (cached on content + decisions). Raises ``InputError``."""
+    if source.definition is not None:
+        survey = source_survey(source)
+        return _prepare_own(studies.to_yaml(studies.Study(title="study", surveys=(survey,))), survey.name,
+                            source.content)
     return _prepare(source.instrument_id, source.filename, source.content, source.sheet,
                     json.dumps(source.mapping, sort_keys=True), json.dumps(source.actions, sort_keys=True),
                     float(source.min_share))
@@ -122,6 +138,12 @@ def sources() -> dict[str, Source]:
     return st.session_state["study_sources"]
 
 
+def surveys() -> list[str]:
+    """The names of the session's surveys, in the study's order (the bundled sample: public
+    servants, citizens; an opened study: its own surveys)."""
+    return list(sources())
+
+
 def set_source(source: Source) -> Prepared:
     """Replace one survey's source, but only if the new one goes through the pipeline.
 
@@ -149,6 +171,11 @@ def dataset(instrument_id: str) -> Prepared | None:
 
 
 def instrument(instrument_id: str):
+    """The instrument of a survey: the bundled one, or the one its study definition describes."""
+    source = sources().get(instrument_id)
+    if source is not None and source.definition is not None:
+        prepared = dataset(instrument_id)
+        return prepared.instrument if prepared is not None else studies.survey_instrument(source.definition)
     return instruments_lib.load_instrument(instrument_id)
 
 
@@ -162,4 +189,50 @@ def set_min_n(value: int) -> None:
 
 
 def survey_label(instrument_id: str) -> str:
+    source = sources().get(instrument_id)
+    if source is not None and source.definition is not None:
+        return source.definition.title or source.definition.name
     return SURVEYS.get(instrument_id, (instrument_id, ""))[0]
+
+
+def source_survey(source: Source) -> studies.Survey:
+    """``source`` as a survey of a study file: its own definition, or the bundled instrument
+    with the user's mapping, validation choices and minimum share."""
+    if source.definition is not None:
+        return replace(source.definition, file=source.filename, sheet=source.sheet, actions=dict(source.actions),
+                       min_share=float(source.min_share))
+    respondent = instrument(source.instrument_id).respondent
+    return studies.Survey(name=source.instrument_id, file=source.filename, sheet=source.sheet,
+                          instrument=source.instrument_id, mapping=dict(source.mapping) if source.mapping else None,
+                          respondent=respondent if respondent in studies.RESPONDENTS else None,
+                          title=survey_label(source.instrument_id), min_share=float(source.min_share),
+                          actions=dict(source.actions))
+
+
+def current_study(title: str = "Study") -> studies.Study:
+    """The session's study (every survey loaded, the privacy threshold) as a study file's content:
+    what the Data page offers for download and what ``python -m analysis ... STUDY.yaml`` reads."""
+    return studies.Study(title=title, surveys=tuple(source_survey(s) for s in sources().values()), min_n=min_n())
+
+
+def open_study(study: studies.Study, files: dict[str, bytes]) -> None:
+    """Replace the session's study by ``study`` with the data ``files`` (name -> bytes) uploaded
+    beside it. Every survey must go through the pipeline first: on any ``InputError`` (a file
+    missing, a column not in the file) the study loaded before stays as it was."""
+    new: dict[str, Source] = {}
+    for survey in study.surveys:
+        key = studies.survey_key(study, survey)
+        if not survey.file or survey.file not in files:
+            raise InputError(f"the data file '{survey.file}' was not uploaded with the study file",
+                             file=study.file, key=f"{key}.file",
+                             hint="upload the study file together with its data files")
+        builtin = (survey.instrument == survey.name and survey.instrument in SURVEYS and not survey.groups
+                   and not survey.id_column and not survey.missing_codes)
+        source = Source(survey.name, survey.file, files[survey.file], survey.sheet,
+                        dict(survey.mapping) if (builtin and survey.mapping) else None, dict(survey.actions),
+                        float(survey.min_share), definition=None if builtin else survey)
+        prepare(source)  # raises before anything is replaced
+        new[survey.name] = source
+    st.session_state["study_sources"] = new
+    if study.min_n is not None:
+        set_min_n(int(study.min_n))
