@@ -12,11 +12,21 @@ from analysis import study as studies
 from analysis.errors import InputError
 from analysis.io import write_data
 from analysis.mapping import mapping_table
-from analysis.store import SavedDataset, Store
+from store import Store, default_url, slugify
 from ui import state
 from ui.widgets import download_buttons, guarded, plain, show_error
 
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+
+
+@st.cache_resource(show_spinner=False)
+def _store_at(url: str) -> Store:
+    return Store(url)
+
+
+def _store() -> Store:
+    """The study store this server is configured for (``store.default_url``), opened once per URL."""
+    return _store_at(default_url())
 
 
 def _study_zip(study: studies.Study) -> bytes:
@@ -218,34 +228,39 @@ with st.container(border=True):
                 st.caption("The study loaded before is unchanged.")
 
     store = None
-    with guarded("opening the saved studies"):  # a damaged or read-only database: say which file
-        store = Store()
+    with guarded("opening the saved studies"):  # a damaged or unreachable database: say which
+        store = _store()
     if store is not None:
+        current_ref = st.session_state.get("study_ref")  # (slug, version) of the study opened or saved last
         name = st.text_input("Save this study as", value="", key="study_name", help="For example: City survey 2026")
         if st.button("Save study", disabled=not name.strip(), key="save_study"):
             with guarded("saving the study"):
-                datasets = [SavedDataset(instrument_id=s.instrument_id, filename=s.filename, content=s.content,
-                                         sheet=s.sheet, mapping=state.prepare(s).mapping, actions=s.actions,
-                                         options={"min_share": s.min_share})
-                            for s in state.sources().values()]
-                study_id = store.save_study(name.strip(), datasets, min_n=state.min_n(),
-                                            settings={"invited": st.session_state.get("study_invited", {})})
-                st.success(f"Saved as “{name.strip()}” (study {study_id}). Earlier saves are kept.")
+                slug = slugify(name.strip())
+                latest = store.latest_version(slug)
+                if latest is not None and (current_ref is None or current_ref[0] != slug):
+                    raise InputError(f"a saved study is already called “{name.strip()}” (version {latest})",
+                                     hint="open it below to save a new version of it, or choose another name")
+                files = {s.filename: s.content for s in state.sources().values()}
+                ref = store.save_study(name.strip(), studies.to_yaml(state.current_study(name.strip())), files,
+                                       min_n=state.min_n(), expected_version=latest,
+                                       settings={"invited": st.session_state.get("study_invited", {})})
+                st.session_state["study_ref"] = (ref.slug, ref.version)
+                st.success(f"Saved as “{ref.name}” (version {ref.version}). Earlier versions are kept.")
         with guarded("listing saved studies"):
             saved = store.list_studies()
             if saved:
-                listing = pd.DataFrame(saved)
-                st.dataframe(listing, hide_index=True)
-                chosen = st.selectbox("Open a saved study", [s["id"] for s in saved],
-                                      format_func=lambda i: next(f"{s['name']} (v{s['version']})" for s in saved
-                                                                 if s["id"] == i), key="open_study_id")
+                st.dataframe(pd.DataFrame([{"study": s.name, "version": s.version, "saved": s.saved_at,
+                                            "saved by": s.saved_by} for s in saved]), hide_index=True)
+                chosen = st.selectbox("Open a saved study", [s.slug for s in saved],
+                                      format_func=lambda slug: next(f"{s.name} (v{s.version})" for s in saved
+                                                                    if s.slug == slug), key="open_study_id")
                 if st.button("Open", key="open_study"):
-                    loaded = store.load_study(chosen)
-                    for d in loaded.datasets:
-                        state.set_source(state.Source(d.instrument_id, d.filename, d.content, d.sheet,
-                                                      d.mapping or None, d.actions,
-                                                      float(d.options.get("min_share", 0.5))))
-                    state.set_min_n(loaded.min_n)
-                    st.session_state["_opened_min_n"] = loaded.min_n
-                    st.session_state["study_invited"] = loaded.settings.get("invited", {})
-                    st.rerun()
+                    with guarded("opening the study"):
+                        loaded = store.load_study(chosen)
+                        state.open_study(studies.parse_study(loaded.definition_yaml, file=loaded.ref.name),
+                                         dict(loaded.files))
+                        state.set_min_n(loaded.min_n)
+                        st.session_state["_opened_min_n"] = loaded.min_n
+                        st.session_state["study_invited"] = dict(loaded.settings or {}).get("invited", {})
+                        st.session_state["study_ref"] = (loaded.ref.slug, loaded.ref.version)
+                        st.rerun()

@@ -30,7 +30,7 @@ from analysis.errors import InputError  # noqa: E402
 from analysis.mixed import compare, design_effect, fit, null_model  # noqa: E402
 from analysis.mixed.result import SINGULAR_MESSAGE  # noqa: E402
 from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
-from analysis.store import Store  # noqa: E402
+from store import Store  # noqa: E402
 from ui import charts_models as cm  # noqa: E402
 from ui import state  # noqa: E402
 from ui.widgets import cite, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
@@ -636,14 +636,14 @@ with st.expander("Save this model with a saved study"):
             st.caption("No saved study yet: save the study on the Data page first.")
             page_link("pages/data.py", "Load and check data")
         else:
-            study_id = st.selectbox("Study", [s["id"] for s in studies], key="mdl_save_study",
-                                    format_func=lambda i: next(f"{s['name']} (v{s['version']})" for s in studies
-                                                               if s["id"] == i))
+            study_slug = st.selectbox("Study", [s.slug for s in studies], key="mdl_save_study",
+                                      format_func=lambda slug: next(f"{s.name} (v{s.version})" for s in studies
+                                                                    if s.slug == slug))
             name = st.text_input("Model name", value="", key="mdl_save_name", help="For example: engagement model")
             if st.button("Save model", key="mdl_save"):
                 with guarded("saving the model"):
-                    model_id = Store().save_model(study_id, result.formula, name=name.strip() or None,
-                                                  options={"survey": survey, "family": result.family, "reml": reml,
-                                                           "references": references},
-                                                  result=result.to_dict())
+                    model_id = Store().save_model(study_slug, result.formula,
+                                                  {"survey": survey, "family": result.family, "reml": reml,
+                                                   "references": references, "name": name.strip() or None},
+                                                  result.to_dict())
                     st.success(f"Saved (model {model_id}).")

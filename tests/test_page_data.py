@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.store import Store
+from store import Store
 
 from conftest import ROOT
 
@@ -46,10 +46,10 @@ def test_save_and_reopen_study(at, tmp_path):
     assert not at.exception
     assert any("Saved as" in s.value for s in at.success)
     saved = Store(tmp_path / "dashboard.sqlite3").list_studies()
-    assert [s["name"] for s in saved] == ["Sample 2026"]
-    study = Store(tmp_path / "dashboard.sqlite3").load_study(saved[0]["id"])
-    assert {d.instrument_id for d in study.datasets} == {"public_servant", "citizen"}
-    assert all(d.mapping for d in study.datasets)  # the mapping in force is saved explicitly
+    assert [s.name for s in saved] == ["Sample 2026"]
+    study = Store(tmp_path / "dashboard.sqlite3").load_study(saved[0].slug)
+    assert "instrument: public_servant" in study.definition_yaml and "instrument: citizen" in study.definition_yaml
+    assert set(study.files) == {"public_servants.csv", "citizens.csv"}
     at.button(key="open_study").click().run()
     assert not at.exception
     assert "1,500 respondents remain" in _remaining(at)
@@ -67,13 +67,13 @@ def test_threshold_survives_save_and_reopen(at, tmp_path):
     at.text_input(key="study_name").input("Strict study").run()
     at.button(key="save_study").click().run()
     store = Store(tmp_path / "dashboard.sqlite3")
-    assert [s["min_n"] for s in store.list_studies()] == [10]
+    assert [v.min_n for v in store.versions("strict-study")] == [10]
     at.number_input(key="study_min_n_input").set_value(6).run()  # changed, then the saved one reopened
     at.button(key="open_study").click().run()
     assert not at.exception
     assert at.number_input(key="study_min_n_input").value == 10
     at.button(key="save_study").click().run()
-    assert sorted(s["min_n"] for s in store.list_studies()) == [10, 10]
+    assert [v.min_n for v in store.versions("strict-study")] == [10, 10]  # a new version, the old one kept
 
 
 def test_floor_is_the_lowest_threshold_offered(tmp_path, monkeypatch):

@@ -300,21 +300,24 @@ def test_singular_fit_is_explained_not_an_error():
 
 
 def test_save_model_with_a_saved_study(tmp_path, monkeypatch):
-    from analysis.store import SavedDataset, Store
+    from store import Store
 
     monkeypatch.setenv("COPROD_DB", str(tmp_path / "store.sqlite3"))
+    monkeypatch.delenv("COPROD_DB_URL", raising=False)
     source = sample_source("public_servant")
-    study_id = Store().save_study("test study", [SavedDataset("public_servant", source.filename, source.content)])
+    ref = Store().save_study("test study", "title: test study\nsurveys:\n  - {name: public_servant, "
+                             f"file: {source.filename}, instrument: public_servant}}\n",
+                             {source.filename: source.content})
     at = _run()
     at.text_input(key="mdl_save_name").set_value("engagement").run()
     at.button(key="mdl_save").click().run()
     assert not at.exception and _errors(at) == []
     assert any("Saved (model" in s.value for s in at.success)
-    saved = Store().list_models(study_id)
-    assert [m["formula"] for m in saved] == [DEFAULT_FORMULA]
-    assert saved[0]["options"]["survey"] == "public_servant"
+    saved = Store().list_models(ref.slug)
+    assert [m.formula for m in saved] == [DEFAULT_FORMULA]
+    assert saved[0].options["survey"] == "public_servant"
     fixed = _table(at, "df")
-    assert_allclose([r["estimate"] for r in saved[0]["result"]["fixed"]], fixed["estimate"], rtol=1e-12)
+    assert_allclose([r["estimate"] for r in saved[0].result["fixed"]], fixed["estimate"], rtol=1e-12)
 
 
 def test_group_effects_leave_out_groups_under_the_threshold(default_view):
