@@ -19,14 +19,10 @@ from ui.widgets import download_buttons, guarded, plain, show_error
 state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
 
-@st.cache_resource(show_spinner=False)
-def _store_at(url: str) -> Store:
-    return Store(url)
-
-
 def _store() -> Store:
-    """The study store this server is configured for (``store.default_url``), opened once per URL."""
-    return _store_at(default_url())
+    """The study store this server is configured for (``store.default_url``), opened on each run
+    so that a database repaired or replaced while the server runs is seen at once."""
+    return Store(default_url())
 
 
 def _study_zip(study: studies.Study) -> bytes:
