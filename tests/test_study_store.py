@@ -66,9 +66,7 @@ def postgres_server() -> Iterator[str]:
     if bindir is None:
         message = ("PostgreSQL's initdb/pg_ctl not found (/usr/lib/postgresql/*/bin): "
                    "run scripts/install-system-deps.sh")
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " (CI=true: the PostgreSQL tests must run, not skip)")
-        pytest.skip(message)
+        pytest.fail(message + " (the README's test command installs it; the PostgreSQL tests never skip)")
     base = Path(tempfile.mkdtemp(prefix="coprod-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root: run the cluster as postgres
