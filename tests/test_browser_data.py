@@ -10,7 +10,8 @@ from e2e import screenshot, wait_for_app
 def _upload(page, name: str, content: bytes, *, expect) -> None:
     """Upload ``content`` as ``name`` and wait until ``expect`` (a locator) shows, so a slow
     rerun on a busy machine is not mistaken for a finished one."""
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    page.get_by_role("region", name="Upload a survey file").get_by_test_id(
+        "stFileUploaderDropzoneInput").set_input_files(
         files=[{"name": name, "mimeType": "application/octet-stream", "buffer": content}])
     expect.first.wait_for(timeout=60_000)
     wait_for_app(page)
