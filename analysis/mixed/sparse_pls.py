@@ -2,7 +2,8 @@
 
 Bates, Maechler, Bolker & Walker (2015), JSS 67(1), section 3: for relative covariance
 factor Lambda(theta), M = Lambda' Z'Z Lambda + I is factored (here by the block
-elimination of :mod:`analysis.mixed.schur`, planned once per model), and the profiled
+elimination of :mod:`analysis.mixed.schur`, planned once per model; for crossed scalar
+terms by :mod:`analysis.mixed.crossed`, with no sparse products per theta), and the profiled
 (RE)ML deviance follows from log|M|, log|R_X|^2 and the penalised residual sum of squares
 r2 (eqs. 34 and 41).  With scalar random effects only (``(1 | g)`` terms, the usual
 crossed and nested survey designs) the gradient in theta is analytic: with
@@ -56,6 +57,11 @@ class GeneralPLS:
             coo.sum_duplicates()
             self._M_pattern = coo
             self._on_diag = coo.row == coo.col
+        # crossed scalar terms (first factor eliminated, dense rest): no sparse algebra per theta
+        self.crossed = None
+        if self.scalar and len(self.plan.steps) == 1 and self.plan.dense_rest and self.plan.rest_size:
+            from analysis.mixed.crossed import CrossedPlan
+            self.crossed = CrossedPlan(self.ZtZ, self.blocks[0][1])
 
     def _lambda(self, theta):
         return self._structure.lambda_matrix(theta)
@@ -74,15 +80,20 @@ class GeneralPLS:
         return Lam, M, B
 
     def _factor(self, theta):
-        Lam, M, B = self._system(theta)
-        fac = self.plan.factor(M)
-        return Lam, B, fac.solve, fac.logdet
+        """B = Lambda' Z'[X y] and the factorisation of M at theta (crossed fast path or Schur)."""
+        theta = np.asarray(theta, dtype=float)
+        if self.crossed is not None:
+            lam = theta[self._term_of]
+            G0 = self.crossed.G0
+            return lam[:, None] * self.ZtR, self.crossed.factor(lam[0], lam[G0:])
+        _, M, B = self._system(theta)
+        return B, self.plan.factor(M)
 
     def solve(self, theta):
         from analysis.mixed.lmm import _fixed_solution
-        _, B, solver, ld = self._factor(theta)
-        S = solver(B)
-        return _fixed_solution(self.RtR - B.T @ S, self.p, ld, self.beta0)
+        B, fac = self._factor(theta)
+        S = fac.solve(B)
+        return _fixed_solution(self.RtR - B.T @ S, self.p, fac.logdet, self.beta0)
 
     @property
     def has_gradient(self) -> bool:
@@ -93,8 +104,7 @@ class GeneralPLS:
         from scipy.linalg import cho_factor, cho_solve
         theta = np.asarray(theta, dtype=float)
         p = self.p
-        _, M, B = self._system(theta)
-        fac = self.plan.factor(M)
+        B, fac = self._factor(theta)
         S = fac.solve(B)
         A = self.RtR - B.T @ S
         if p:
