@@ -36,7 +36,7 @@ RESPONDENTS = ("public servant", "citizen")
 _SCALE_KEYS = {"name", "items", "min", "max", "reverse", "min_share", "label", "topic", "family",
                "readiness_dimension", "shared_key", "channel", "element", "kind"}
 _SURVEY_KEYS = {"name", "file", "sheet", "id_column", "groups", "covariates", "missing_codes", "scales",
-                "instrument", "mapping", "respondent", "title", "min_share", "actions", "labels"}
+                "instrument", "mapping", "respondent", "title", "min_share", "actions", "labels", "lookup"}
 _STUDY_KEYS = {"title", "surveys", "min_n", "settings"}
 
 
@@ -106,6 +106,9 @@ class Survey:
     min_share: float = 0.5
     actions: Mapping[str, str] = field(default_factory=dict)  # validation problem code -> action
     labels: Mapping[str, str] = field(default_factory=dict)  # column -> question text (own words)
+    # names and types of a group column's units: {file: organisations.csv, column: org_id}
+    # (analysis.organisations); column defaults to the innermost group
+    lookup: Mapping[str, str] | None = None
 
     def scale(self, name: str) -> Scale:
         for s in self.scales:
@@ -133,6 +136,8 @@ class Survey:
             out["actions"] = dict(self.actions)
         if self.labels:
             out["labels"] = dict(self.labels)
+        if self.lookup:
+            out["lookup"] = dict(self.lookup)
         if self.scales:
             out["scales"] = [s.to_dict() for s in self.scales]
         return out
@@ -389,6 +394,7 @@ def _survey_from(spec: Any, key: str, file: str) -> Survey:
         value = spec.get(what)
         if value is not None and not isinstance(value, dict):
             raise _err(file, f"{key}.{what}", "must be a mapping")
+    lookup = _lookup_from(spec.get("lookup"), f"{key}.lookup", file, groups)
     sheet = spec.get("sheet")
     return Survey(name=name, file=_text(spec.get("file"), f"{key}.file", file),
                   sheet=None if sheet is None else str(sheet), id_column=id_column, groups=groups,
@@ -396,7 +402,65 @@ def _survey_from(spec: Any, key: str, file: str) -> Survey:
                   mapping={str(k): str(v) for k, v in mapping.items()} if mapping else None,
                   respondent=respondent, title=_text(spec.get("title"), f"{key}.title", file), min_share=share,
                   actions={str(k): str(v) for k, v in (spec.get("actions") or {}).items()},
-                  labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()})
+                  labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()}, lookup=lookup)
+
+
+def _lookup_from(spec: Any, key: str, file: str, groups: Sequence[str]) -> dict[str, str] | None:
+    """A survey's ``lookup`` key: ``{file: NAME, column: GROUP}`` (column optional)."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        spec = {"file": spec}
+    if not isinstance(spec, dict):
+        raise _err(file, key, "must be a mapping with file (and column)",
+                   "e.g. {file: organisations.csv, column: org_id}")
+    _unknown_keys(spec, {"file", "column"}, key, file)
+    name = _text(spec.get("file"), f"{key}.file", file, required=True)
+    column = _text(spec.get("column"), f"{key}.column", file)
+    if column is not None and groups and column not in groups:
+        raise _err(file, f"{key}.column", f"'{column}' is not one of the survey's groups",
+                   "groups: " + ", ".join(groups))
+    out = {"file": str(name)}
+    if column is not None:
+        out["column"] = column
+    return out
+
+
+def lookup_spec(study: Study, survey: Survey) -> tuple[Path, str | None] | None:
+    """``(path of the lookup file, group column or None)`` of a survey with a ``lookup`` key."""
+    if not survey.lookup:
+        return None
+    path = Path(survey.lookup["file"])
+    if not path.is_absolute() and study.base_dir:
+        path = Path(study.base_dir) / path
+    column = survey.lookup.get("column") or (survey.groups[0] if survey.groups else None)
+    return path, column
+
+
+def lookup_check(study: Study, survey: Survey, data) -> list[dict]:
+    """Problems of a survey's lookup file against its data (unknown or duplicate ids ...),
+    each with the key, the row and the id (``analysis.organisations.lookup_problems``)."""
+    from analysis.organisations import lookup_problems, read_lookup
+
+    spec = lookup_spec(study, survey)
+    if spec is None:
+        return []
+    path, column = spec
+    key = f"{survey_key(study, survey)}.lookup"
+    if column is None and survey.instrument:
+        column = load_instrument(survey.instrument).group_columns.get("organisation")
+    if not path.is_file():
+        return [{"key": f"{key}.file", "message": f"the lookup file '{path.name}' is not beside the study "
+                 "file", "column": None, "hint": "put it in the study file's folder, or correct the name"}]
+    if column is None or column not in data.columns:
+        return [{"key": f"{key}.column", "message": f"the lookup's group column '{column}' is not in the data",
+                 "column": column, "hint": "name the column that holds the organisation ids"}]
+    try:
+        frame = read_lookup(path)
+    except InputError as exc:
+        return [{**_row(exc), "key": f"{key}.file"}]
+    found = lookup_problems(frame, data[column].unique(), file=path.name)
+    return [{**_row(e), "key": key, "row": e.row} for e in found]
 
 
 def study_from_dict(data: Any, *, file: str = "study file", base_dir: str | Path | None = None) -> Study:
@@ -664,4 +728,5 @@ def check_study_file(path: str | Path) -> StudyCheck:
             problems.append({**_row(exc), "key": f"{key}.file"})
             continue
         problems += [_row(e) for e in column_problems(study, survey, imported.data)]
+        problems += lookup_check(study, survey, imported.data)
     return StudyCheck(name, problems)

@@ -2,13 +2,17 @@
 next to all the others, without showing anyone's answers.
 
 Headless: ``python -m analysis readiness sample_data/public_servants.csv --instrument public_servant
---group org_id --min-n 5 --json`` (the screen prints the exact text for its file, filters and threshold).
+--group org_id --by gender --benchmark all --lookup sample_data/organisations.csv --min-n 5 --json``
+(the screen prints the exact text for its file, breakdown, benchmark and threshold).
 
-Every number comes from ``analysis.readiness.readiness`` (index, dimension scores with CIs,
-agreement, benchmark, "where to start" with the literature's enablers); privacy is enforced
-there (``analysis.privacy``). This page only picks the organisation (bound to the URL as
-``?org=<id>``) and renders what the library returned. For a suppressed organisation it renders
-no score, chart, percentile, CI or group size at all.
+Every number comes from ``analysis.readiness_view.practitioners_view`` (``analysis.readiness``:
+index, dimension scores with CIs, agreement, benchmark, "where to start" with the literature's
+enablers; ``analysis.readiness_questions``: shares favourable per question;
+``analysis.readiness_breakdown``: cells by a demographic; ``analysis.organisations``: names and
+types); privacy is enforced there (``analysis.privacy``). This page only picks the organisation
+(in the URL as ``?org=<id>``, or its name), the benchmark and the breakdown, and renders what
+the library returned. For a suppressed organisation it renders no score, chart, percentile, CI
+or group size at all.
 """
 from __future__ import annotations
 
@@ -28,7 +32,11 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
 from analysis import privacy  # noqa: E402
-from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
+from analysis.organisations import read_lookup  # noqa: E402
+from analysis.readiness import LOW_AGREEMENT  # noqa: E402
+from analysis.readiness_breakdown import breakdown_columns  # noqa: E402
+from analysis.readiness_questions import SHARES  # noqa: E402
+from analysis.readiness_view import practitioners_view  # noqa: E402
 from ui import state  # noqa: E402
 from ui.widgets import cite, command_text, show_command, download_buttons, guarded, page_link, plain  # noqa: E402
 
@@ -36,13 +44,25 @@ state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 
 INSTRUMENT = "public_servant"
 ORG_COLOUR, BAND_COLOUR, MEDIAN_COLOUR = "#2471a3", "rgba(127,127,127,0.25)", "#555555"
+SHARE_COLOURS = {"favourable": "#1e8449", "neutral": "#b3b6b7", "unfavourable": "#c0392b"}
+COMPARISONS = {"all": "All organisations", "type": "Same type of organisation"}
 
 
 # ------------------------------------------------------------------ cached analysis call
 
 @st.cache_data(show_spinner="Computing readiness per organisation...", max_entries=16)
-def _readiness(data: pd.DataFrame, instrument_id: str, group: str, min_n: int):
-    return readiness(data, state.instrument(instrument_id), group, min_n=min_n)
+def _view(data: pd.DataFrame, instrument_id: str, group: str, min_n: int, comparison: str, by: str | None,
+          lookup_path: str | None):
+    lookup = read_lookup(lookup_path) if lookup_path else None
+    return practitioners_view(data, state.instrument(instrument_id), group, min_n=min_n, comparison=comparison,
+                              by=by, lookup=lookup, lookup_file="organisations.csv")
+
+
+def _lookup_path(instrument_id: str) -> str | None:
+    """The bundled sample's lookup of names and types (``sample_data/organisations.csv``)."""
+    source = state.sources()[instrument_id]
+    path = state.SAMPLE_DIR / "organisations.csv"
+    return str(path) if source.is_sample and path.is_file() else None
 
 
 def _readiness_input(data: pd.DataFrame, instrument, group_column: str) -> pd.DataFrame:
@@ -52,6 +72,8 @@ def _readiness_input(data: pd.DataFrame, instrument, group_column: str) -> pd.Da
     items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
     roles = [c for c in privacy.disclosure_columns(data, instrument) if c in data.columns]
     roles += ["age"] if "age" in data.columns else []
+    stem = group_column.removesuffix("_id")
+    roles += [c for c in (f"{stem}_name", f"{stem}_type") if c in data.columns]  # names and types
     keep = list(dict.fromkeys(([group_column] if group_column in data.columns else []) + roles + items))
     return data[keep]
 
@@ -68,10 +90,19 @@ def _short(label: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _dimension_table(result, row: pd.Series, org) -> pd.DataFrame:
-    """One row per dimension of the organisation, with its benchmark (all from the result)."""
-    bench = result.benchmark.set_index("measure")
-    pct = result.percentiles[result.percentiles["group"].astype(str) == str(org)].set_index("measure")
+def _against(view, org) -> str:
+    """'all organisations' or 'organisations of the same type (Municipal administration)'."""
+    comparator = view.comparator(org)
+    if view.comparison == "type" and comparator != "all organisations":
+        return f"organisations of the same type ({comparator})"
+    return "all organisations"
+
+
+def _dimension_table(view, row: pd.Series, org) -> pd.DataFrame:
+    """One row per dimension of the organisation, with its benchmark (all from the library)."""
+    result = view.readiness
+    bench = view.benchmark_for(org).set_index("measure")
+    pct = view.percentiles_for(org).set_index("measure")
     rows = []
     for key in result.dimensions:
         rows.append({
@@ -85,7 +116,7 @@ def _dimension_table(result, row: pd.Series, org) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _radar(table: pd.DataFrame, org) -> go.Figure:
+def _radar(table: pd.DataFrame, name: str, against: str) -> go.Figure:
     theta = table["dimension"].tolist()
     closed = theta + theta[:1]
 
@@ -100,24 +131,24 @@ def _radar(table: pd.DataFrame, org) -> go.Figure:
                                   name="middle half of organisations (Q1-Q3)", hoverinfo="skip"))
     fig.add_trace(go.Scatterpolar(r=loop(table["median"]), theta=closed, name="median organisation",
                                   line=dict(color=MEDIAN_COLOUR, dash="dash")))
-    fig.add_trace(go.Scatterpolar(r=loop(table["score"]), theta=closed, name=f"organisation {org}",
+    fig.add_trace(go.Scatterpolar(r=loop(table["score"]), theta=closed, name=name,
                                   line=dict(color=ORG_COLOUR, width=3), marker=dict(size=7)))
     fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], tickvals=[0, 25, 50, 75, 100], angle=90,
                                                  tickangle=90, tickfont=dict(size=10)),
                                  angularaxis=dict(rotation=90, direction="clockwise", tickfont=dict(size=11))),
-                      title="Your organisation against all organisations", height=520,
+                      title=f"Your organisation against {against}", height=520,
                       legend=dict(x=1.02, y=0.5), margin=dict(t=70, b=40, l=40, r=40))
     return fig
 
 
-def _bars(table: pd.DataFrame, org) -> go.Figure:
+def _bars(table: pd.DataFrame, name: str) -> go.Figure:
     y = table["dimension"].tolist()
     fig = go.Figure()
     fig.add_bar(y=y, x=(table["q3"] - table["q1"]).tolist(), base=table["q1"].tolist(), orientation="h",
                 marker_color=BAND_COLOUR, name="middle half of organisations (Q1-Q3)", hoverinfo="skip")
     fig.add_scatter(y=y, x=table["median"].tolist(), mode="markers", name="median organisation",
                     marker=dict(symbol="line-ns-open", size=22, color=MEDIAN_COLOUR, line=dict(width=3)))
-    fig.add_scatter(y=y, x=table["score"].tolist(), mode="markers", name=f"organisation {org} (95% CI)",
+    fig.add_scatter(y=y, x=table["score"].tolist(), mode="markers", name=f"{name} (95% CI)",
                     marker=dict(size=12, color=ORG_COLOUR),
                     error_x=dict(type="data", symmetric=False, array=(table["ci_high"] - table["score"]).tolist(),
                                  arrayminus=(table["score"] - table["ci_low"]).tolist(), color=ORG_COLOUR))
@@ -126,6 +157,68 @@ def _bars(table: pd.DataFrame, org) -> go.Figure:
                       title="Each dimension: your score, the median and the middle half", height=420,
                       legend=dict(x=1.02, y=0.5), margin=dict(t=60, b=40), barmode="overlay")
     return fig
+
+
+def _question_bars(table: pd.DataFrame) -> go.Figure:
+    """Stacked shares per question (100% bars) with the benchmark's favourable share marked."""
+    y = [f"{t[:60]}..." if len(t) > 60 else t for t in table["text"]]
+    fig = go.Figure()
+    for share in SHARES:
+        fig.add_bar(y=y, x=table[share].tolist(), orientation="h", name=share, marker_color=SHARE_COLOURS[share],
+                    hovertemplate="%{x:.0f}%<extra>" + share + "</extra>")
+    fig.add_scatter(y=y, x=table["benchmark_favourable"].tolist(), mode="markers", name="benchmark favourable",
+                    marker=dict(symbol="line-ns-open", size=18, color="black", line=dict(width=3)))
+    fig.update_layout(barmode="stack", xaxis=dict(range=[0, 100], title="% of those who answered"),
+                      yaxis=dict(autorange="reversed"), height=110 + 28 * len(table),
+                      title="Each question: favourable, neutral, unfavourable", legend=dict(orientation="h", y=-0.1),
+                      margin=dict(t=60, b=40))
+    return fig
+
+
+def _questions_section(view, org) -> None:
+    st.subheader("Each question: favourable, neutral and unfavourable")
+    st.markdown(view.questions.definition)
+    table = view.questions.for_group(org)
+    st.plotly_chart(_question_bars(table), key="rd_questions_chart")
+    shown = table.rename(columns={"text": "question", "favourable": "% favourable", "neutral": "% neutral",
+                                  "unfavourable": "% unfavourable", "benchmark_favourable": "benchmark % favourable",
+                                  "difference": "difference (points)", "n_groups": "organisations compared"})
+    shown["dimension"] = [_short(x) for x in shown["label"]]
+    shown = shown[["dimension", "question", "n", "% favourable", "% neutral", "% unfavourable",
+                   "benchmark % favourable", "difference (points)", "organisations compared"]]
+    pct = st.column_config.NumberColumn(format="%.0f")
+    st.dataframe(shown, hide_index=True, key="rd_questions", column_config={
+        c: pct for c in ["% favourable", "% neutral", "% unfavourable", "benchmark % favourable"]} | {
+        "difference (points)": st.column_config.NumberColumn(format="%+.0f"),
+        "n": st.column_config.NumberColumn("n (answered)", format="%d")})
+    download_buttons(shown, f"readiness_questions_org_{org}", key="rd_questions")
+    st.caption(f"Benchmark: median share of {_against(view, org)} whose share can be shown. A question answered by "
+               f"too few people here shows no shares.")
+    cite("Cabinet Office (2023), Civil Service People Survey technical guide (percent positive = top two boxes); "
+         "OPM (2023), Federal Employee Viewpoint Survey, percent positive")
+
+
+def _breakdown_section(view, org, min_n: int) -> None:
+    split = view.breakdown
+    st.subheader("Inside the organisation: by group of staff")
+    if split is None:
+        st.caption("This survey has no staff characteristic to break the organisation down by.")
+        return
+    cells = split.for_group(org)
+    dims = split.dimensions
+    shown = cells[["label", "n", "index", *dims]].rename(
+        columns={"label": split.by.replace("_", " "), "index": "readiness index",
+                 **{k: _short(split.labels[k]) for k in dims}})
+    shown.insert(2, "shown", ["not shown: fewer than " + str(min_n) if s == "primary" else
+                              "not shown: protects a smaller group" if s == "complementary" else ""
+                              for s in cells["suppression"]])
+    st.dataframe(shown, hide_index=True, key="rd_breakdown", column_config={
+        c: st.column_config.NumberColumn(format="%.1f") for c in shown.columns[3:]} | {
+        "n": st.column_config.NumberColumn(format="%d")})
+    st.caption(f"A group with fewer than {min_n} respondents is not shown, nor a group whose numbers would let it "
+               "be worked out by subtraction from the organisation's total (complementary suppression), so the "
+               "groups' n can add up to less than the organisation's. Scores are on the 0-100 scale above.")
+    cite("Hundepool et al. (2012), Statistical Disclosure Control, sec. 4.4 (complementary suppression)")
 
 
 def _how_to_read(min_n: int) -> None:
@@ -137,15 +230,18 @@ def _how_to_read(min_n: int) -> None:
   over the organisation's respondents. 0 is the lowest possible answer on every question, 100 the highest.
 - **Readiness index (0-100)**: the average of the organisation's dimension scores, so it sits in the
   middle of the bars.
+- **Favourable (%)**: the share of the people who answered a question who chose one of its two most
+  positive answers (People Survey convention); unfavourable the two most negative, neutral the middle.
 - **95% confidence interval (CI)**: the range in which the organisation's true average most likely
   lies, given how many people answered and how much they differ (t-interval). Wide intervals mean
   few respondents or very different answers.
 - **Agreement, rwg(j)**: whether the staff of an organisation give similar answers (James, Demaree &
   Wolf 1984). Below .70 they do not share a view, and the average hides different experiences
   (LeBreton & Senter 2008).
-- **Benchmark**: the median organisation and the middle half of all organisations (from the first to
-  the third quartile), over the organisations whose scores can be shown. The **percentile** says which
-  share of these organisations score lower (ties count half).
+- **Benchmark**: the median organisation and the middle half of all organisations, or of the
+  organisations of the same type (from the first to the third quartile), over the organisations whose
+  scores can be shown. The **percentile** says which share of these organisations score lower (ties
+  count half).
 - **Privacy**: no score is shown for an organisation where fewer than {min_n} people answered, nor for
   an organisation whose scores would let such a small group be worked out from the totals. These
   organisations are also left out of the benchmark. No individual answers are shown or downloadable.
@@ -164,32 +260,36 @@ def _share_box(org) -> None:
         st.caption("Copy the address bar: it holds the organisation you picked (`?org=...`).")
 
 
-def _suppressed_view(row: pd.Series, org, min_n: int) -> None:
+def _suppressed_view(row: pd.Series, name: str, min_n: int) -> None:
     if row["suppression"] == "primary":
-        text = (f"Fewer than {min_n} respondents answered in organisation {org}, so no scores are shown "
+        text = (f"Fewer than {min_n} respondents answered in organisation {name}, so no scores are shown "
                 "to protect their privacy.")
     else:
-        text = (f"No scores are shown for organisation {org}: together with the published totals they would "
+        text = (f"No scores are shown for organisation {name}: together with the published totals they would "
                 f"let the answers of an organisation where fewer than {min_n} people answered be worked out, "
                 "so they are withheld to protect those respondents' privacy.")
     st.warning(text, icon=":material/lock:")
     st.markdown("Ask colleagues to take part in the next round of the survey, or pick another organisation above.")
 
 
-def _organisation_view(result, row: pd.Series, org) -> None:
-    table = _dimension_table(result, row, org)
-    bench = result.benchmark.set_index("measure")
-    pct = result.percentiles[(result.percentiles["group"].astype(str) == str(org))
-                             & (result.percentiles["measure"] == "index")]["percentile"]
-    index_pct = pct.iloc[0] if len(pct) else float("nan")
+def _organisation_view(view, row: pd.Series, org, min_n: int) -> None:
+    result = view.readiness
+    name = view.organisations.name(org)
+    against = _against(view, org)
+    table = _dimension_table(view, row, org)
+    bench = view.benchmark_for(org).set_index("measure")
+    pct = view.percentiles_for(org).set_index("measure")
+    index_pct = pct.loc["index", "percentile"] if "index" in pct.index else float("nan")
 
-    st.header(f"Organisation {org}")
+    st.header(name)
+    kind = view.organisations.type_of(org)
+    st.caption(" · ".join([f"Type: {kind}"] if kind else []) + (" · " if kind else "") + f"id {org}")
     cols = st.columns(4)
     cols[0].metric("Readiness index (0-100)", _fmt(row["index"]),
                    help="Average of the dimension scores below.")
     cols[1].metric("Respondents", f"{int(row['n'])}")
     cols[2].metric("Percentile among organisations", _fmt(index_pct, 0),
-                   help="Share of the compared organisations with a lower index (ties count half).")
+                   help=f"Share of {against} with a lower index (ties count half).")
     cols[3].metric("Agreement rwg(j)", _fmt(row["rwg"], 2),
                    help=f"Below {LOW_AGREEMENT:.2f} staff do not share a view (James, Demaree & Wolf 1984).")
     if {"index_ci_low", "index_ci_high"} <= set(row.index) and pd.notna(row["index_ci_low"]):
@@ -209,6 +309,9 @@ def _organisation_view(result, row: pd.Series, org) -> None:
                 "withheld; the other dimensions are shown.", icon=":material/lock:")
 
     st.subheader("Each readiness dimension")
+    st.markdown("**Readiness index** = the average of the seven dimension scores; a **dimension score** is the "
+                "average of the respondents' mean answers to the dimension's questions (negatively worded ones "
+                "turned round), moved from the answer scale to 0-100.")
     shown = table.rename(columns={"ci_low": "95% CI low", "ci_high": "95% CI high",
                                   "median": "median of organisations", "q1": "Q1 of organisations",
                                   "q3": "Q3 of organisations"}).drop(columns="key")
@@ -220,19 +323,22 @@ def _organisation_view(result, row: pd.Series, org) -> None:
         "n": st.column_config.NumberColumn("n (answered)", format="%d")})
     download_buttons(shown, f"readiness_org_{org}", key="rd_dimensions")
 
-    st.subheader("Benchmark against all organisations")
-    st.plotly_chart(_radar(table, org), key="rd_radar")
-    st.plotly_chart(_bars(table, org), key="rd_bars")
+    st.subheader(f"Benchmark against {against}")
+    st.plotly_chart(_radar(table, name, against), key="rd_radar")
+    st.plotly_chart(_bars(table, name), key="rd_bars")
     n_groups = int(bench.loc["index", "n_groups"])
     best = table.dropna(subset=["score"]).sort_values("percentile", ascending=False)
     if not best.empty:
         top, low = best.iloc[0], best.iloc[-1]
-        plain(f"Compared with {n_groups} organisations whose scores can be shown, organisation {org} is "
+        plain(f"Compared with {n_groups} {against} whose scores can be shown, {name} is "
               f"strongest on {top['dimension'].lower()} ({_fmt(top['score'])}, percentile {_fmt(top['percentile'], 0)}; "
               f"median {_fmt(top['median'])}) and weakest on {low['dimension'].lower()} ({_fmt(low['score'])}, "
               f"percentile {_fmt(low['percentile'], 0)}; median {_fmt(low['median'])}). The grey band is the "
               "middle half of the organisations (first to third quartile, R quantile type 7); a score inside "
               "it is ordinary, not a problem.")
+
+    _questions_section(view, org)
+    _breakdown_section(view, org, min_n)
 
     st.subheader("Where to start")
     start = result.where_to_start(org)
@@ -245,17 +351,48 @@ def _organisation_view(result, row: pd.Series, org) -> None:
             st.markdown("\n".join(f"- {e['text']} *({e['kind']}; {e['source']})*" for e in item.enablers))
     if not start.table.empty:
         st.caption("These statements summarise published research on digital co-production; they are "
-                   "evidence to weigh for your organisation, not advice made up by this dashboard.")
+                   "evidence to weigh for your organisation, not advice made up by this dashboard. The gaps are "
+                   "to the median of all organisations.")
 
     with st.expander("All organisations whose scores can be shown (benchmark table)"):
         keep = ["group", "n", "index", *result.dimensions, "rwg"]
         public = result.groups.loc[~result.groups["suppressed"], keep].rename(
             columns={"group": "organisation", **{k: _short(result.labels[k]) for k in result.dimensions}})
+        public.insert(1, "name", [view.organisations.name(g) for g in public["organisation"]])
+        public.insert(2, "type", [view.organisations.type_of(g) for g in public["organisation"]])
         st.dataframe(public, hide_index=True, key="rd_benchmark", column_config={
             c: st.column_config.NumberColumn(format="%.1f") for c in public.columns
-            if c not in ("organisation", "n", "rwg")})
+            if c not in ("organisation", "name", "type", "n", "rwg")})
         download_buttons(public, "readiness_benchmark", key="rd_benchmark")
         st.caption("Organisations withheld for privacy are not in this table or in the benchmark.")
+
+
+def _pick_organisation(groups: pd.DataFrame, names) -> object:
+    """The organisation picker, in the URL as ``?org=<id>`` (a name is accepted too)."""
+    options = groups["group"].tolist()
+    ids = {str(o): o for o in options}
+    by_name = {names.name(o).casefold(): o for o in options}
+    shown_rows = groups.index[~groups["suppressed"]]
+    # Land on an organisation with scores, so the default view is a complete example.
+    default = options[int(groups.index.get_loc(shown_rows[0]))] if len(shown_rows) else options[0]
+    if "org" not in st.session_state:
+        asked = st.query_params.get("org")
+        if asked in (None, ""):
+            st.session_state["org"] = default
+        elif asked in ids or asked.strip().casefold() in by_name:
+            st.session_state["org"] = ids.get(asked, by_name.get(asked.strip().casefold()))
+        else:
+            # a link to an organisation this study does not have: say so, never show another one
+            st.warning(f"There is no organisation “{asked}” in this study. Choose one from the list.",
+                       icon=":material/search_off:")
+            st.session_state["org"] = None
+    org = st.selectbox("Organisation", options, format_func=names.name, key="org",
+                       help="Your organisation (type its name to find it).", placeholder="Choose an organisation")
+    if org is None:
+        st.query_params.pop("org", None)
+    else:
+        st.query_params["org"] = str(org)
+    return org
 
 
 # ------------------------------------------------------------------ the page
@@ -270,35 +407,35 @@ if prepared is None:
 
 instrument = state.instrument(INSTRUMENT)
 group_column = instrument.group_columns.get("organisation", "org_id")
-result = None
+data = _readiness_input(prepared.data, instrument, group_column)
+lookup_path = _lookup_path(INSTRUMENT)
+splits = breakdown_columns(data, instrument, group_column) if group_column in data.columns else []
+picker = st.container()  # the organisation first, filled once names are known
+left, right = st.columns(2)
+comparison = left.radio("Compare with", list(COMPARISONS), format_func=COMPARISONS.get, key="benchmark",
+                        bind="query-params", horizontal=True,
+                        help="All organisations, or only those of the same type as yours.")
+by = right.selectbox("Break down by", splits, format_func=lambda c: c.replace("_", " "), key="by",
+                     bind="query-params", help="A staff characteristic to show inside the organisation.") \
+    if splits else None
+view = None
 with guarded("computing readiness per organisation"):
-    result = _readiness(_readiness_input(prepared.data, instrument, group_column), INSTRUMENT,
-                        group_column, min_n)
+    view = _view(data, INSTRUMENT, group_column, min_n, comparison or "all", by, lookup_path)
 
-if result is not None:
-    groups = result.groups
-    options = groups["group"].tolist()
-    shown_rows = groups.index[~groups["suppressed"]]
-    # Land on an organisation with scores, so the default view is a complete example.
-    default = int(groups.index.get_loc(shown_rows[0])) if len(shown_rows) else 0
-    asked = st.query_params.get("org")
-    unknown = asked not in (None, "") and "org" not in st.session_state and asked not in {str(o) for o in options}
-    if unknown:
-        # a link to an organisation this study does not have: say so, never show another one
-        st.warning(f"There is no organisation “{asked}” in this study. Choose one from the list.",
-                   icon=":material/search_off:")
-        st.query_params.pop("org", None)
-    org = st.selectbox("Organisation", options, index=None if unknown else default, format_func=str, key="org",
-                       bind="query-params", help="Your organisation's id in the survey.",
-                       placeholder="Choose an organisation")
+if view is not None:
+    groups = view.readiness.groups
+    with picker:
+        org = _pick_organisation(groups, view.organisations)
     if org is None:
         st.stop()
-    row = groups.iloc[options.index(org)]
+    row = groups.iloc[groups["group"].tolist().index(org)]
     if bool(row["suppressed"]):
-        _suppressed_view(row, org, min_n)
+        _suppressed_view(row, view.organisations.name(org), min_n)
     else:
         with guarded("showing the organisation's readiness"):
-            _organisation_view(result, row, org)
+            _organisation_view(view, row, org, min_n)
     _how_to_read(min_n)
     _share_box(org)
-    show_command(command_text("readiness", INSTRUMENT, f"--group {group_column}", min_n=min_n))
+    parts = [f"--group {group_column}", f"--benchmark {comparison or 'all'}"] + ([f"--by {by}"] if by else [])
+    parts += ["--lookup sample_data/organisations.csv"] if lookup_path else []
+    show_command(command_text("readiness", INSTRUMENT, *parts, min_n=min_n))

@@ -22,6 +22,7 @@ from ui import state
 PAGE = str(ROOT / "pages" / "readiness.py")
 SAMPLE = ROOT / "sample_data" / "public_servants.csv"
 MIN_N = 5
+NAMES = pd.read_csv(ROOT / "sample_data" / "organisations.csv").set_index("id")["name"].to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def test_default_view_is_a_shown_organisation(result):
     assert at.selectbox(key="org").value == first_shown
     assert not at.error
     assert _metric(at, "Readiness index (0-100)") == f"{result.groups.set_index('group').loc[first_shown, 'index']:.1f}"
-    assert len(at.get("plotly_chart")) == 2  # radar and bars
+    assert len(at.get("plotly_chart")) == 3  # radar, bars and the questions' stacked bars
     assert any("Copy the address bar" in c.value for c in at.caption)  # no browser URL in AppTest
     how_to_read = next(e for e in at.expander if e.label == "How to read this")
     text = " ".join(m.value for m in how_to_read.markdown)
@@ -205,7 +206,7 @@ def _assert_nothing_shown(at: AppTest, org, unprotected) -> None:
 def test_small_organisation_shows_no_score_anywhere(small_orgs, unprotected):
     for org in small_orgs:
         at = _run(org)
-        assert any(f"Fewer than {MIN_N} respondents answered in organisation {org}" in w.value
+        assert any(f"Fewer than {MIN_N} respondents answered in organisation {NAMES[org]}" in w.value
                    for w in at.warning)
         _assert_nothing_shown(at, org, unprotected)
 
@@ -236,7 +237,7 @@ def test_switching_from_a_small_to_a_normal_organisation(small_orgs):
     at = _run(small_orgs[0])
     at.selectbox(key="org").set_value(102).run()
     assert not at.exception and not at.error
-    assert at.header[0].value == "Organisation 102"
+    assert at.header[0].value == NAMES[102]
     assert _metric(at, "Respondents") == "10"
 
 
@@ -265,7 +266,7 @@ def test_empty_org_in_url_gives_the_default_view(result):
     first_shown = result.groups.loc[~result.groups["suppressed"], "group"].iloc[0]
     assert at.selectbox(key="org").value == first_shown
     assert not at.error
-    assert at.header[0].value == f"Organisation {first_shown}"
+    assert at.header[0].value == NAMES[first_shown]
 
 
 def test_low_agreement_is_flagged_in_plain_words():

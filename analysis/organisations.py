@@ -1,0 +1,159 @@
+"""Names and types of the organisations (or other groups) a survey is grouped by.
+
+Two sources, the first found wins per field:
+
+* a **lookup file** (CSV, TSV or Excel) with one row per organisation and the columns
+  ``id``, ``name`` and optionally ``type``; a study names it under a survey's ``lookup`` key
+  (``lookup: {file: organisations.csv, column: org_id}``), a command takes ``--lookup FILE``;
+* **columns of the data** named after the group column: for ``org_id`` the columns
+  ``org_name`` and ``org_type`` (a categorical demographic of the instrument gives its level
+  labels), each constant within an organisation.
+
+An organisation without a name is shown as "Organisation <id>". ``lookup_problems`` lists
+what is wrong with a lookup (unknown or duplicate ids, empty ids or names) with the row
+(1-based, after the header) and id, for ``python -m analysis study check``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import InputError
+
+LOOKUP_COLUMNS = ("id", "name", "type")
+
+
+def _key(value) -> str:
+    """An id as text, so 103, 103.0 and '103' match."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@dataclass
+class Organisations:
+    """``table``: one row per organisation with ``group`` (the id as in the data), ``name``
+    and ``type`` (missing when unknown). ``source``: where names and types came from."""
+    group_column: str
+    table: pd.DataFrame
+    source: str = "ids only"
+
+    def name(self, group_id) -> str:
+        row = self.table[self.table["group"].map(_key) == _key(group_id)]
+        if row.empty or pd.isna(row["name"].iloc[0]):
+            return f"Organisation {_key(group_id)}"
+        return str(row["name"].iloc[0])
+
+    def type_of(self, group_id):
+        row = self.table[self.table["group"].map(_key) == _key(group_id)]
+        return None if row.empty or pd.isna(row["type"].iloc[0]) else row["type"].iloc[0]
+
+    @property
+    def has_types(self) -> bool:
+        return bool(self.table["type"].notna().any())
+
+    def types(self) -> dict:
+        """group id -> type (missing types left out): the comparator sets of a type benchmark."""
+        known = self.table.dropna(subset=["type"])
+        return dict(zip(known["group"], known["type"]))
+
+    def to_dict(self) -> dict:
+        return {"group_column": self.group_column, "source": self.source,
+                "organisations": [{"group": r.group, "name": self.name(r.group),
+                                   "type": None if pd.isna(r.type) else r.type} for r in self.table.itertuples()]}
+
+
+def read_lookup(source, *, filename: str | None = None) -> pd.DataFrame:
+    """The lookup file as a frame with (at least) ``id`` and ``name``; InputError otherwise."""
+    from analysis.io import read_data
+
+    frame = read_data(source, filename=filename).data
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    name = filename or Path(str(source)).name
+    for col in ("id", "name"):
+        if col not in frame.columns:
+            raise InputError(f"the lookup file has no '{col}' column", file=name, column=col,
+                             hint="give one row per organisation with the columns id, name and (optionally) type")
+    if "type" not in frame.columns:
+        frame["type"] = pd.NA
+    return frame
+
+
+def lookup_problems(lookup: pd.DataFrame, ids, *, file: str = "lookup file") -> list[InputError]:
+    """Every bad row of a lookup: an empty id or name, an id listed twice, an id not in the data.
+
+    Parameters
+    ----------
+    lookup : the frame of ``read_lookup``.
+    ids : the group ids present in the data.
+    file : the lookup's file name, for the messages.
+    """
+    known = {_key(v) for v in ids if pd.notna(v)}
+    problems: list[InputError] = []
+    seen: dict[str, int] = {}
+    for i, (raw, name) in enumerate(zip(lookup["id"], lookup["name"]), start=1):
+        if pd.isna(raw) or not _key(raw):
+            problems.append(InputError("empty id", file=file, column="id", row=i, hint="give every row an id"))
+            continue
+        key = _key(raw)
+        if key in seen:
+            problems.append(InputError(f"id '{key}' is listed twice (rows {seen[key]} and {i})", file=file,
+                                       column="id", row=i, hint="keep one row per organisation"))
+        else:
+            seen[key] = i
+        if key not in known:
+            problems.append(InputError(f"id '{key}' is not an organisation of the data", file=file, column="id",
+                                       row=i, hint="correct the id, or remove the row"))
+        if pd.isna(name) or not str(name).strip():
+            problems.append(InputError(f"id '{key}' has no name", file=file, column="name", row=i,
+                                       hint="give every organisation a name"))
+    return problems
+
+
+def _from_columns(data: pd.DataFrame, group: str, column: str, instrument=None) -> pd.Series | None:
+    """``column``'s value per group when it is constant within every group (labels applied)."""
+    if column not in data.columns:
+        return None
+    values = data.loc[data[group].notna(), [group, column]]
+    if values.groupby(group)[column].nunique(dropna=True).max() > 1:
+        return None
+    out = values.dropna().drop_duplicates(group).set_index(group)[column]
+    demo = next((d for d in (getattr(instrument, "demographics", []) or []) if d.id == column), None)
+    levels = getattr(demo, "levels", None) or {}
+    if levels:
+        out = out.map(lambda v: levels.get(int(v), v) if isinstance(v, (int, float)) and float(v).is_integer()
+                      else levels.get(v, v))
+    return out
+
+
+def organisations(data: pd.DataFrame, group: str, *, instrument=None, lookup: pd.DataFrame | None = None,
+                  lookup_file: str = "lookup file") -> Organisations:
+    """Names and types of the groups of ``data[group]`` (see the module docstring).
+
+    A lookup with problems (``lookup_problems``) raises the first as ``InputError``.
+    """
+    ids = data[group].dropna().drop_duplicates()
+    numeric = pd.api.types.is_numeric_dtype(data[group])
+    ids = sorted(ids.tolist(), key=(float if numeric else str))
+    table = pd.DataFrame({"group": ids, "name": pd.Series([pd.NA] * len(ids), dtype=object),
+                          "type": pd.Series([pd.NA] * len(ids), dtype=object)})
+    stem = group[:-3] if group.endswith("_id") else group
+    sources = []
+    for field in ("name", "type"):
+        found = _from_columns(data, group, f"{stem}_{field}", instrument)
+        if found is not None:
+            table[field] = table["group"].map(found).astype(object)
+            sources.append(f"column {stem}_{field}")
+    if lookup is not None:
+        problems = lookup_problems(lookup, ids, file=lookup_file)
+        if problems:
+            raise problems[0]
+        by_id = lookup.assign(_k=lookup["id"].map(_key)).set_index("_k")
+        keys = table["group"].map(_key)
+        for field in ("name", "type"):
+            mapped = keys.map(by_id[field])
+            table[field] = mapped.where(mapped.notna(), table[field]).astype(object)
+        sources.insert(0, lookup_file)
+    return Organisations(group_column=group, table=table, source=", ".join(sources) or "ids only")

@@ -1,0 +1,142 @@
+"""Readiness inside an organisation broken down by a demographic (gender, role, age band ...).
+
+Every cell (organisation x level) gets the readiness index and dimension scores exactly as
+``analysis.readiness.readiness`` defines them, computed on the cell instead of the whole
+organisation.
+
+**Privacy, with complementary suppression by construction** (``analysis.privacy``): a cell
+uses only the whole blocks of the survey's one disclosure partition that lie inside the
+organisation *and* inside the level (blocks are at least ``min_n`` respondents). A level with
+fewer than ``min_n`` respondents has no such block and is suppressed (primary suppression);
+its respondents sit in a block mixed with another level, which is therefore left out of that
+level too, so the other level's cell either drops that block or, when nothing else is left,
+is suppressed as well (complementary suppression, Hundepool et al. 2012, *Statistical
+Disclosure Control*, sec. 4.4). The organisation's total minus the shown cells is thus a
+union of whole mixed blocks, never one level's respondents alone, and no combination of
+published cells, in any breakdown or filtered view, can isolate fewer than ``min_n`` people
+(proof in ``analysis.privacy``'s docstring). A shown cell's ``n`` can therefore be smaller
+than the number of people of that level in the organisation.
+
+Suppression labels: ``primary`` when the level has fewer than ``min_n`` respondents in the
+organisation (zero included, so an empty level looks like any small one), ``complementary``
+when it has more but no whole block of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis import privacy
+from analysis.errors import InputError
+
+CELL = "_breakdown_cell"
+SEP = "\x1f"
+
+
+def breakdown_columns(data: pd.DataFrame, instrument, group: str) -> list[str]:
+    """Columns an organisation can be broken down by: the survey's disclosure columns (the
+    categorical demographics and ``age_band``) other than the grouping columns and those
+    constant within every group (an organisation's type splits nothing inside it)."""
+    from analysis.derived import with_age_band
+    frame = with_age_band(data)
+    groups = set((getattr(instrument, "group_columns", {}) or {}).values()) | {group}
+    out = []
+    for col in privacy.disclosure_columns(data, instrument):
+        if col in groups or col not in frame.columns:
+            continue
+        if frame.groupby(group)[col].nunique(dropna=False).max() > 1:
+            out.append(col)
+    return out
+
+
+def level_labels(instrument, column: str) -> dict:
+    """A demographic's level labels from the instrument (code -> label), or {}."""
+    demo = next((d for d in (getattr(instrument, "demographics", []) or []) if d.id == column), None)
+    return dict(getattr(demo, "levels", None) or {})
+
+
+def _label(value, labels: dict) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return str(labels.get(value, value))
+
+
+@dataclass
+class Breakdown:
+    """``table``: one row per group and level of ``by`` with ``group, level, label, n,
+    suppressed, suppression, index`` and one 0-100 score per dimension (``dimensions``)."""
+    by: str
+    min_n: int
+    group_column: str
+    dimensions: list
+    labels: dict
+    table: pd.DataFrame
+
+    def for_group(self, group_id) -> pd.DataFrame:
+        return self.table[self.table["group"].astype(str) == str(group_id)].reset_index(drop=True)
+
+    def to_dict(self) -> dict:
+        return {"by": self.by, "min_n": self.min_n, "group_column": self.group_column,
+                "dimensions": list(self.dimensions), "labels": dict(self.labels), "cells": self.table}
+
+
+def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
+              min_n: int = privacy.DEFAULT_MIN_N, min_share: float = 0.5) -> Breakdown:
+    """Readiness of every organisation broken down by ``by`` (see the module docstring).
+
+    Parameters
+    ----------
+    data : the whole survey (items named by item ids), as for ``readiness``.
+    instrument : the instrument with the readiness dimensions.
+    by : a column of ``breakdown_columns`` (e.g. ``gender``, ``role``, ``age_band``).
+    group : the organisation column.
+    min_n : the privacy threshold.
+    min_share : share of a dimension's items a respondent must answer to get a score.
+
+    Returns
+    -------
+    Breakdown, every (organisation, level) pair of the survey listed, suppressed ones blank.
+    """
+    from analysis.derived import with_age_band
+    from analysis.readiness import readiness, resolve_group
+
+    min_n = privacy.check_min_n(min_n)
+    group = resolve_group(data, instrument, group)
+    allowed = breakdown_columns(data, instrument, group)
+    if by not in allowed:
+        raise InputError("this column cannot break an organisation down", column=str(by),
+                         hint="break down by one of: " + (", ".join(allowed) or "none in this survey"))
+    items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
+    keep = [group, *privacy.disclosure_columns(data, instrument), *(["age"] if "age" in data.columns else []), *items]
+    frame = with_age_band(data[[c for c in dict.fromkeys(keep) if c in data.columns]])
+    levels = frame[by].dropna().drop_duplicates()
+    levels = sorted(levels.tolist(), key=(float if pd.api.types.is_numeric_dtype(frame[by]) else str))
+    keys = frame[group].map(str) + SEP + frame[by].map(str)
+    frame = pd.concat([frame, keys.where(frame[group].notna() & frame[by].notna()).rename(CELL)], axis=1)
+    # one readiness call over the (organisation, level) cells: the cell's blocks are those
+    # pure in both, exactly as filtering on the organisation and grouping by the level
+    result = readiness(frame, instrument, CELL, min_n=min_n, min_share=min_share)
+    cells = result.groups.set_index("group")
+    dims = result.dimensions
+    counted = frame[items].notna().any(axis=1)
+    sizes = frame.loc[counted, [group, by]].groupby([group, by]).size()
+    labels = level_labels(instrument, by)
+    orgs = sorted(frame[group].dropna().drop_duplicates().tolist(),
+                  key=(float if pd.api.types.is_numeric_dtype(frame[group]) else str))
+    rows = []
+    for g in orgs:
+        for level in levels:
+            key = f"{g}{SEP}{level}"
+            shown = key in cells.index and not bool(cells.loc[key, "suppressed"])
+            row = cells.loc[key] if shown else pd.Series(dtype=object)
+            small = int(sizes.get((g, level), 0)) < min_n
+            rows.append({"group": g, "level": level, "label": _label(level, labels),
+                         "n": int(row["n"]) if shown else None, "suppressed": not shown,
+                         "suppression": "" if shown else ("primary" if small else "complementary"),
+                         "index": float(row["index"]) if shown else float("nan"),
+                         **{k: (float(row[k]) if shown else float("nan")) for k in dims}})
+    table = pd.DataFrame(rows)
+    return Breakdown(by=by, min_n=min_n, group_column=group, dimensions=list(dims), labels=dict(result.labels),
+                     table=table)

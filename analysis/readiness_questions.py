@@ -1,0 +1,190 @@
+"""Per-question results of the readiness items: share favourable, neutral and unfavourable.
+
+Definitions (used by the page, the command and the tests):
+
+* **Favourable / neutral / unfavourable** (UK Civil Service People Survey convention, Cabinet
+  Office 2023, *People Survey technical guide*; FEVS "percent positive", OPM 2023): on an item
+  answered from ``min`` to ``max``, the top two boxes (``>= max - 1``) are favourable, the
+  bottom two (``<= min + 1``) unfavourable and the rest neutral. A reverse-keyed item
+  ("procedures are too rigid") is turned round first (``min + max - answer``), so favourable
+  always means favourable to readiness. Shares are percentages of the group's respondents
+  who answered the item (missing answers left out), so the three add up to 100.
+* **Benchmark** (People Survey convention): the median over the comparator organisations of
+  their shares (R ``median``), each organisation counting once whatever its size; comparators
+  are all organisations whose share can be shown, or those of the same type
+  (``benchmark_by``). The **difference** is the organisation's favourable share minus the
+  benchmark's, in percentage points.
+* **Privacy** (``analysis.privacy``): a group's share of an item uses only the whole blocks of
+  the survey's disclosure partition inside the filters and the group, each with at least
+  ``min_n`` answers to the item (as the readiness dimensions do); a group with none shows
+  nothing for the item, not even its count, and is left out of the benchmark.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from analysis import privacy
+from analysis.errors import InputError
+
+SHARES = ("favourable", "neutral", "unfavourable")
+ALL = "all organisations"
+
+
+def classify(answers: pd.Series, scale_min: float, scale_max: float, reverse: bool = False) -> pd.Series:
+    """Each answer as 'favourable', 'neutral' or 'unfavourable' (missing stays missing).
+
+    Parameters
+    ----------
+    answers : numeric answers on ``scale_min..scale_max``.
+    scale_min, scale_max : the item's response range.
+    reverse : whether the item is negatively worded (turned round before classifying).
+
+    Returns
+    -------
+    pandas.Series of str (object), aligned with ``answers``: top two boxes favourable, bottom
+    two unfavourable, the middle neutral (People Survey convention).
+    """
+    x = pd.to_numeric(answers, errors="coerce")
+    if reverse:
+        x = scale_min + scale_max - x
+    out = pd.Series(np.where(x >= scale_max - 1, "favourable",
+                             np.where(x <= scale_min + 1, "unfavourable", "neutral")), index=x.index, dtype=object)
+    return out.where(x.notna())
+
+
+@dataclass
+class QuestionResults:
+    """Per-item shares per group and the benchmarks.
+
+    ``groups``: one row per group and item with ``group, dimension, item, n, favourable,
+    neutral, unfavourable, suppressed`` (shares in %, missing when suppressed).
+    ``benchmarks``: one row per comparator set and item with ``comparator, item, n_groups``
+    and the median shares. ``comparators``: group -> its comparator set (``ALL`` or a type).
+    ``items``: one row per item with ``dimension, label, item, text, reverse, scale_min,
+    scale_max``.
+    """
+    min_n: int
+    group_column: str
+    items: pd.DataFrame
+    groups: pd.DataFrame
+    benchmarks: pd.DataFrame
+    comparators: dict = field(default_factory=dict)
+    definition: str = ""
+
+    def for_group(self, group_id) -> pd.DataFrame:
+        """The group's row per item beside its benchmark: ``dimension, label, item, text, n,
+        favourable, neutral, unfavourable, comparator, n_groups, benchmark_favourable,
+        benchmark_neutral, benchmark_unfavourable, difference`` (percentage points)."""
+        mine = self.groups[self.groups["group"].astype(str) == str(group_id)]
+        if mine.empty:
+            raise InputError(f"no group '{group_id}' in the data", column=self.group_column,
+                             hint="pick one of the groups listed in the readiness table")
+        comparator = self.comparators.get(mine["group"].iloc[0], ALL)
+        bench = self.benchmarks[self.benchmarks["comparator"].astype(str) == str(comparator)]
+        bench = bench.set_index("item")[["n_groups", *SHARES]].add_prefix("benchmark_").rename(
+            columns={"benchmark_n_groups": "n_groups"})
+        out = self.items[["dimension", "label", "item", "text"]].merge(
+            mine[["item", "n", *SHARES]], on="item", how="left").join(bench, on="item")
+        out.insert(out.columns.get_loc("n_groups"), "comparator", comparator)
+        out["difference"] = out["favourable"] - out["benchmark_favourable"]
+        return out.reset_index(drop=True)
+
+    def to_dict(self) -> dict:
+        return {"min_n": self.min_n, "group_column": self.group_column, "definition": self.definition,
+                "items": self.items, "groups": self.groups, "benchmarks": self.benchmarks,
+                "comparators": {str(k): v for k, v in self.comparators.items()}}
+
+
+DEFINITION = ("Favourable = one of the top two answers of the question's scale (e.g. 4 or 5 on 1-5), "
+              "unfavourable = one of the bottom two, neutral = the middle; negatively worded questions are "
+              "turned round first (UK Civil Service People Survey convention). Shares are of the people who "
+              "answered the question. The benchmark is the median share of the comparator organisations "
+              "(People Survey convention); the difference is in percentage points.")
+
+
+def _shares(kind: pd.Series, by: pd.Series) -> pd.DataFrame:
+    """Counts and % favourable/neutral/unfavourable of ``kind`` per level of ``by``."""
+    counts = pd.crosstab(by, kind).reindex(columns=list(SHARES), fill_value=0)
+    n = counts.sum(axis=1)
+    out = counts.div(n, axis=0) * 100.0
+    out.insert(0, "n", n)
+    return out
+
+
+def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
+                     filters: Mapping | None = None, benchmark_by: Mapping | None = None) -> QuestionResults:
+    """Share favourable, neutral and unfavourable of every readiness item per group, with the
+    benchmark (see the module docstring for every definition).
+
+    Parameters
+    ----------
+    data : the survey with item columns named by the instrument's item ids (the whole survey:
+        the disclosure partition is built on it).
+    instrument : the ``Instrument`` whose readiness dimensions give the items.
+    group : the group column (e.g. ``org_id``) or a key of ``instrument.group_columns``.
+    min_n : the privacy threshold (``analysis.privacy.effective_min_n`` applied by the caller).
+    filters : column -> values kept, checked by ``analysis.privacy.check_filter``.
+    benchmark_by : group -> comparator set (e.g. the organisation's type); ``None`` compares
+        every group with all groups.
+
+    Returns
+    -------
+    QuestionResults
+    """
+    from analysis.readiness import clean_items, resolve_group
+
+    min_n = privacy.check_min_n(min_n)
+    group = resolve_group(data, instrument, group)
+    dims = [c for c in instrument.readiness_dimensions if any(it.id in data.columns for it in c.items)]
+    if not dims:
+        raise InputError(f"none of the readiness items of instrument '{instrument.id}' are in the data",
+                         hint="map the readiness items on the Data page, or pick the public-servant instrument")
+    cleaned = clean_items(data, instrument, dims)
+    item_rows = []
+    for c in dims:
+        for it in c.items:
+            if it.id in cleaned.columns:
+                scale = it.scale or c.scale
+                item_rows.append({"dimension": c.key, "label": c.label, "item": it.id, "text": it.text,
+                                  "reverse": bool(it.reverse), "scale_min": scale.min, "scale_max": scale.max})
+    items = pd.DataFrame(item_rows)
+    ids = items["item"].tolist()
+    counted = cleaned[ids].notna().any(axis=1) & cleaned[group].notna()
+    view = privacy.check_filter(cleaned, filters, min_n, instrument=instrument).data
+    cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
+    all_groups = cleaned.loc[cleaned[group].notna(), group].drop_duplicates()
+    numeric_ids = pd.api.types.is_numeric_dtype(cleaned[group])
+    all_groups = sorted(all_groups.tolist(), key=(float if numeric_ids else str))
+    rows = []
+    for spec in items.itertuples():
+        rows_i = privacy.group_cells(view, group, min_n, answered=view[spec.item].notna() & cell.notna())
+        kind = classify(view[spec.item], spec.scale_min, spec.scale_max, spec.reverse)
+        use = rows_i.notna()
+        table = _shares(kind[use], rows_i[use]).reindex(all_groups)
+        table = table.rename_axis("group").reset_index()
+        table.insert(1, "dimension", spec.dimension)
+        table.insert(2, "item", spec.item)
+        rows.append(table)
+    groups = pd.concat(rows, ignore_index=True)
+    groups["suppressed"] = groups["n"].isna()
+    groups["n"] = [None if s else int(n) for n, s in zip(groups["n"], groups["suppressed"])]
+    groups.columns.name = None
+
+    comparators = {g: (ALL if benchmark_by is None or pd.isna(benchmark_by.get(g, np.nan)) else benchmark_by.get(g))
+                   for g in all_groups}
+    bench_rows = []
+    shown = groups[~groups["suppressed"]]
+    sets = [(ALL, set(all_groups))] + [(k, {g for g, v in comparators.items() if v == k})
+                                       for k in dict.fromkeys(comparators.values()) if k != ALL]
+    for name, members in sets:
+        part = shown[shown["group"].isin(members)]
+        for item in ids:
+            vals = part[part["item"] == item]
+            bench_rows.append({"comparator": name, "item": item, "n_groups": int(len(vals)),
+                               **{s: float(vals[s].median()) if len(vals) else float("nan") for s in SHARES}})
+    return QuestionResults(min_n=min_n, group_column=group, items=items, groups=groups,
+                           benchmarks=pd.DataFrame(bench_rows), comparators=comparators, definition=DEFINITION)
