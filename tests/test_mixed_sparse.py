@@ -108,6 +108,27 @@ def test_analytic_gradient_equals_differences(kind, reml):
     np.testing.assert_allclose(grad, _central_gradient(dev, theta, None), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["crossed", "nested"])
+def test_satterthwaite_pieces_equal_differences(kind):
+    """The analytic sigma column of devfun_vp's Hessian and d vcov(beta)/d theta agree with
+    central differences of the gradient and of sigma^2 F(theta)^{-1}."""
+    data, formula = _design(kind, seed=3)
+    frame = model_frame(formula, data)
+    pls = make_pls(frame)
+    theta, sigma, h = np.linspace(0.4, 0.8, len(frame.terms)), 0.9, 1e-5
+    vp = np.concatenate([theta, [sigma]])
+    e = np.zeros(len(vp))
+    e[-1] = h
+    want = (pls.vp_gradient(vp + e, True) - pls.vp_gradient(vp - e, True)) / (2 * h)
+    np.testing.assert_allclose(pls.vp_sigma_column(vp, True), want, rtol=1e-6, atol=1e-6)
+    vcov = lambda t: sigma ** 2 * np.linalg.inv(pls.solve(t).XtX_adj)  # noqa: E731
+    jac = pls.vcov_jacobian(theta, sigma)
+    for k in range(len(theta)):
+        d = np.zeros(len(theta))
+        d[k] = h
+        np.testing.assert_allclose(jac[k], (vcov(theta + d) - vcov(theta - d)) / (2 * h), rtol=1e-5, atol=1e-10)
+
+
 def test_three_level_nested_is_named_as_lme4():
     data, formula = _design("nested")
     m = fit(formula, data)

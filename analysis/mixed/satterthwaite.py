@@ -8,8 +8,9 @@ effects models*, JSS 82(13), eq. 7: for a contrast l,
 C = vcov(beta) as a function of the variance parameters varpar = (theta, sigma),
 g = d(l' C l)/d varpar and A = 2 H^{-1}, H the Hessian of the (RE)ML deviance in
 (theta, sigma) (lmerTest's ``devfun_vp``; Moore-Penrose inverse over positive
-eigenvalues; on the sparse path with scalar random effects, H is central differences of
-the analytic gradient instead of second differences of the deviance).
+eigenvalues; on the sparse path with scalar random effects, H's theta columns are central
+differences of the analytic gradient instead of second differences of the deviance, its
+sigma column and the Jacobian of C in theta are analytic).
 R equivalent: ``summary(lmerTest::lmer(...))$coefficients[, "df"]``.
 """
 from __future__ import annotations
@@ -30,11 +31,12 @@ def deviance_vp(pls, varpar: np.ndarray, n: int, p: int, reml: bool) -> float:
     return float(dev)
 
 
-def gradient_hessian(grad, x, h_rel=1e-4, h_min=1e-5) -> np.ndarray:
-    """Hessian as central differences of an analytic gradient (2 k gradient calls)."""
+def gradient_hessian(grad, x, h_rel=1e-4, h_min=1e-5, columns=None) -> np.ndarray:
+    """Hessian as central differences of an analytic gradient (2 gradient calls per column;
+    ``columns`` limits them, the others are left for the caller to fill)."""
     k = len(x)
-    H = np.empty((k, k))
-    for i in range(k):
+    H = np.zeros((k, k))
+    for i in (range(k) if columns is None else columns):
         h = h_rel * abs(x[i]) + (h_min if abs(x[i]) < 1e-8 else 0.0)
         e = np.zeros(k)
         e[i] = h
@@ -49,11 +51,16 @@ def satterthwaite_df(pls, theta: np.ndarray, sigma: float, n: int, p: int, reml:
     f = lambda vp: deviance_vp(pls, vp, n, p, reml)  # noqa: E731
     analytic = getattr(pls, "has_gradient", False)
     H = None
+    k = len(theta)
     if analytic:
         try:
-            H = gradient_hessian(lambda vp: pls.vp_gradient(vp, reml), varpar)
+            # theta columns by differences of the analytic gradient; sigma's column and the
+            # Jacobian of vcov(beta) in theta analytic (sparse_pls: vp_sigma_column, vcov_jacobian)
+            H = gradient_hessian(lambda vp: pls.vp_gradient(vp, reml), varpar, columns=range(k))
+            H[:, k] = pls.vp_sigma_column(varpar, reml)
+            jac_theta = pls.vcov_jacobian(theta, sigma)
         except ZeroDivisionError:   # a variance at 0: the gradient formula divides by theta
-            analytic = False
+            analytic, H = False, None
     if H is None:
         H = numerical_hessian(f, varpar, h_rel=1e-3, h_min=1e-4)
     H = (H + H.T) / 2
@@ -69,21 +76,20 @@ def satterthwaite_df(pls, theta: np.ndarray, sigma: float, n: int, p: int, reml:
     def covbeta(theta_):
         return np.linalg.inv(pls.solve(theta_).XtX_adj)
 
-    # Jacobian of vcov(beta) = sigma^2 (X'V^-1X)^-1: analytic in sigma, central in theta
-    k = len(theta)
-    base = covbeta(theta)
+    # Jacobian of vcov(beta) = sigma^2 (X'V^-1X)^-1: analytic in sigma, Richardson in theta
+    # (analytic in theta too on the sparse path with scalar terms)
     jac = np.empty((k + 1, p, p))
     for i in range(k):
+        if analytic:
+            jac[i] = jac_theta[i]
+            continue
         h = 1e-4 * abs(theta[i]) + (1e-5 if abs(theta[i]) < 1e-8 else 0.0)
         e = np.zeros(k)
         e[i] = h
         d1 = (covbeta(theta + e) - covbeta(theta - e)) / (2 * h)
-        if analytic:   # the sparse path: one central difference (error O(h^2), h = 1e-4 theta)
-            jac[i] = sigma ** 2 * d1
-            continue
         d2 = (covbeta(theta + e / 2) - covbeta(theta - e / 2)) / h
         jac[i] = sigma ** 2 * (4 * d2 - d1) / 3
-    jac[k] = 2 * sigma * base
+    jac[k] = 2 * vcov / sigma
     df = np.empty(p)
     for j in range(p):
         g = jac[:, j, j]

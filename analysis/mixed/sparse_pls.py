@@ -59,6 +59,7 @@ class GeneralPLS:
             self._on_diag = coo.row == coo.col
         # crossed scalar terms (first factor eliminated, dense rest): no sparse algebra per theta
         self.crossed = None
+        self._last: tuple | None = None
         if self.scalar and len(self.plan.steps) == 1 and self.plan.dense_rest and self.plan.rest_size:
             from analysis.mixed.crossed import CrossedPlan
             self.crossed = CrossedPlan(self.ZtZ, self.blocks[0][1])
@@ -100,9 +101,18 @@ class GeneralPLS:
         return self.scalar and self.plan.exact_traces
 
     def _pieces(self, theta, reml: bool):
-        """log|M|, log|R_X|^2, r2 and their theta-gradients at one theta (module doc)."""
-        from scipy.linalg import cho_factor, cho_solve
+        """log|M|, log|R_X|^2, r2 and their theta-gradients at one theta (module doc); the
+        last result is kept, since the optimiser and the Satterthwaite step ask twice."""
         theta = np.asarray(theta, dtype=float)
+        key = (theta.tobytes(), reml)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        out = self._compute_pieces(theta, reml)
+        self._last = (key, out)
+        return out
+
+    def _compute_pieces(self, theta, reml: bool):
+        from scipy.linalg import cho_factor, cho_solve
         p = self.p
         B, fac = self._factor(theta)
         S = fac.solve(B)
@@ -153,6 +163,33 @@ class GeneralPLS:
         n_eff = self.n - (self.p if reml else 0)
         g_theta = g_ld + g_r / sigma ** 2 + (g_x if reml else 0.0)
         return np.concatenate([g_theta, [-2.0 * pwrss / sigma ** 3 + 2.0 * n_eff / sigma]])
+
+    def vp_sigma_column(self, varpar, reml: bool) -> np.ndarray:
+        """d/dsigma of :meth:`vp_gradient`, analytic: -2 dr2/dtheta / sigma^3 for the theta
+        rows and 6 r2/sigma^4 - 2 (n - p REML)/sigma^2 for sigma (Kuznetsova et al. 2017's
+        Hessian of devfun_vp, its sigma column without differences)."""
+        theta, sigma = np.asarray(varpar[:-1], dtype=float), float(varpar[-1])
+        _, _, pwrss, _, g_r, _ = self._pieces(theta, reml)
+        n_eff = self.n - (self.p if reml else 0)
+        return np.concatenate([-2.0 * g_r / sigma ** 3, [6.0 * pwrss / sigma ** 4 - 2.0 * n_eff / sigma ** 2]])
+
+    def vcov_jacobian(self, theta, sigma: float) -> np.ndarray:
+        """d vcov(beta) / d theta_k = -sigma^2 F^{-1} dF_k F^{-1} (k, p, p), analytic for scalar
+        terms: F = X'X - B_X' M^{-1} B_X and dF_k as in the module doc, so the Satterthwaite
+        Jacobian (Kuznetsova et al. 2017, eq. 7) needs one factorisation, not 2k + 1."""
+        theta = np.asarray(theta, dtype=float)
+        p = self.p
+        B, fac = self._factor(theta)
+        SX = fac.solve(B[:, :p])
+        Finv = np.linalg.inv(self.RtR[:p, :p] - B[:, :p].T @ SX)
+        ZtZLS = self.ZtZ @ (theta[self._term_of][:, None] * SX)
+        jac = np.empty((len(theta), p, p))
+        for t, (offset, G, _) in enumerate(self.blocks):
+            sl = slice(offset, offset + G)
+            D1 = self.ZtR[sl, :p].T @ SX[sl]
+            D2 = SX[sl].T @ ZtZLS[sl]
+            jac[t] = -sigma ** 2 * Finv @ (D2 + D2.T - D1 - D1.T) @ Finv
+        return jac
 
     def modes(self, theta, beta, sigma):
         Lam, M, B = self._system(theta)
