@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import access
 from ui.widgets import page_exists
 
 st.set_page_config(page_title="Digital co-production survey dashboard", page_icon=":material/hub:",
@@ -37,11 +38,21 @@ SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
     ],
 }
 
+# Pages a viewer link never reaches (respondent rows, downloads of them, the threshold, the list
+# of saved studies); each also refuses a viewer itself (ui.access.require_owner).
+OWNER_ONLY = {"pages/data.py"}
+
+# The address's study and role first: a wrong or revoked viewer link shows its message and stops.
+role = access.establish()
 navigation = {}
 for section, entries in SECTIONS.items():
     pages = [st.Page(path, title=title, icon=icon, url_path=url, default=(url == "overview"))
-             for path, title, icon, url in entries if page_exists(path)]
+             for path, title, icon, url in entries
+             if page_exists(path) and not (role.is_viewer and path in OWNER_ONLY)]
     if pages:
         navigation[section] = pages
 
-st.navigation(navigation).run()
+try:
+    st.navigation(navigation).run()
+finally:  # after the page, so the link holds the selections it made in this run (also after st.stop)
+    access.share_panel()

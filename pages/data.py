@@ -12,17 +12,11 @@ from analysis import study as studies
 from analysis.errors import InputError
 from analysis.io import write_data
 from analysis.mapping import mapping_table
-from store import Store, default_url, slugify
-from ui import state
+from store import slugify
+from ui import access, state
 from ui.widgets import download_buttons, guarded, plain, show_error
 
-state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
-
-
-def _store() -> Store:
-    """The study store this server is configured for (``store.default_url``), opened on each run
-    so that a database repaired or replaced while the server runs is seen at once."""
-    return Store(default_url())
+access.enter(owner_only="The Data page")  # before any widget; respondent rows, the threshold, saved studies
 
 
 def _study_zip(study: studies.Study) -> bytes:
@@ -225,10 +219,14 @@ with st.container(border=True):
 
     store = None
     with guarded("opening the saved studies"):  # a damaged or unreachable database: say which
-        store = _store()
+        store = access.open_store()
     if store is not None:
         current_ref = st.session_state.get("study_ref")  # (slug, version) of the study opened or saved last
         name = st.text_input("Save this study as", value="", key="study_name", help="For example: City survey 2026")
+        password = st.text_input("Owner password (optional)", type="password", key="study_owner_password",
+                                 value=st.session_state.get("_owner_password", ""),
+                                 help="Asked when the study's link is opened and when a new version is saved. "
+                                      "Leave empty for a study anyone with this dashboard's address may open.")
         if st.button("Save study", disabled=not name.strip(), key="save_study"):
             with guarded("saving the study"):
                 slug = slugify(name.strip())
@@ -239,9 +237,31 @@ with st.container(border=True):
                 files = {s.filename: s.content for s in state.sources().values()}
                 ref = store.save_study(name.strip(), studies.to_yaml(state.current_study(name.strip())), files,
                                        min_n=state.min_n(), expected_version=latest,
+                                       owner_password=password or None,
                                        settings={"invited": st.session_state.get("study_invited", {})})
-                st.session_state["study_ref"] = (ref.slug, ref.version)
-                st.success(f"Saved as “{ref.name}” (version {ref.version}). Earlier versions are kept.")
+                if password:
+                    st.session_state["_owner_password"] = password
+                access.saved_as(ref.slug, ref.version, ref.name)
+                st.success(f"Saved as “{ref.name}” (version {ref.version}). Earlier versions are kept. "
+                           "The address now opens this study; the sidebar makes viewer links.")
+        ref_now = st.session_state.get("study_ref")
+        if ref_now:
+            with guarded("listing the viewer links"):
+                links = store.list_viewer_tokens(ref_now[0])
+                if links:
+                    st.markdown("**Viewer links of this study** (each opens the aggregated screens only)")
+                    st.dataframe(pd.DataFrame([{"link": t.id, "label": t.label, "made": t.created_at,
+                                                "expires": t.expires_at, "revoked": t.revoked_at} for t in links]),
+                                 hide_index=True)
+                    active = [t.id for t in links if t.revoked_at is None]
+                    if active:
+                        chosen_link = st.selectbox("Revoke viewer link", active, key="revoke_link_id")
+                        if st.button("Revoke", key="revoke_link"):
+                            store.revoke_viewer_token(ref_now[0], int(chosen_link))
+                            st.session_state["_revoked_note"] = f"Viewer link {chosen_link} no longer opens the study."
+                            st.rerun()
+                    if "_revoked_note" in st.session_state:
+                        st.success(st.session_state.pop("_revoked_note"))
         with guarded("listing saved studies"):
             saved = store.list_studies()
             if saved:
@@ -251,12 +271,5 @@ with st.container(border=True):
                                       format_func=lambda slug: next(f"{s.name} (v{s.version})" for s in saved
                                                                     if s.slug == slug), key="open_study_id")
                 if st.button("Open", key="open_study"):
-                    with guarded("opening the study"):
-                        loaded = store.load_study(chosen)
-                        state.open_study(studies.parse_study(loaded.definition_yaml, file=loaded.ref.name),
-                                         dict(loaded.files))
-                        state.set_min_n(loaded.min_n)
-                        st.session_state["_opened_min_n"] = loaded.min_n
-                        st.session_state["study_invited"] = dict(loaded.settings or {}).get("invited", {})
-                        st.session_state["study_ref"] = (loaded.ref.slug, loaded.ref.version)
-                        st.rerun()
+                    access.reopen(chosen)  # through the owner's link: asks for the password if it has one
+                    st.rerun()

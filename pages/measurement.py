@@ -29,10 +29,10 @@ from analysis import privacy  # noqa: E402
 from analysis.formatting import num, p_text  # noqa: E402
 from analysis.reliability import reliability  # noqa: E402
 from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
-from ui import charts, state  # noqa: E402
+from ui import access, charts, state  # noqa: E402
 from ui.widgets import cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
 
-state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
 CUSTOM = "__custom__"
 BOOTSTRAP_RESAMPLES = 1000

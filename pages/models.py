@@ -32,10 +32,10 @@ from analysis.mixed.result import SINGULAR_MESSAGE  # noqa: E402
 from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
 from store import Store  # noqa: E402
 from ui import charts_models as cm  # noqa: E402
-from ui import state  # noqa: E402
+from ui import access, state  # noqa: E402
 from ui.widgets import cite, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
 
-state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
 # The default model of each survey: the documented engagement model of the sample
 # (sample_data/README.md) and a logistic model of any digital co-production.
@@ -521,17 +521,19 @@ if binomial:
     command += ["--family", "binomial"]
 for var, level in references.items():
     command += ["--reference", shlex.quote(f"{var}={level}")]
+rows_allowed = not access.is_viewer()  # a viewer link never reaches respondent-level values
 st.caption("Same numbers without the dashboard (the command runs the Data page's pipeline with its default "
-           "choices; the model's own columns can be downloaded below):")
+           "choices" + ("; the model's own columns can be downloaded below):" if rows_allowed else "):"))
 st.code(" ".join(command + ["--json"]), language="bash", wrap_lines=True)
-download_buttons(model_table, data_name, key="mdl_data")
+if rows_allowed:
+    download_buttons(model_table, data_name, key="mdl_data")
 
 # ------------------------------------------------------------------ plots
 st.subheader("4 · Plots")
 tab_names = ["Coefficients", "Group effects", "Predicted lines per group"]
 if cross:
     tab_names.append("Simple slopes")
-tab_names += ["Residuals vs fitted", "QQ plots"]
+tab_names += ["Residuals vs fitted", "QQ plots"] if rows_allowed else ["QQ plots"]
 tabs = dict(zip(tab_names, st.tabs(tab_names)))
 with tabs["Coefficients"], guarded("drawing the coefficient plot"):
     st.plotly_chart(cm.forest(result), key="mdl_forest")
@@ -571,14 +573,17 @@ if cross:
         download_buttons(slopes, f"simple_slopes_{survey}", key="mdl_slopes")
         cite("Aiken, L. S., & West, S. G. (1991). Multiple regression: testing and interpreting interactions; "
              "Preacher, Curran & Bauer (2006). Slopes at the moderator's mean and ± 1 SD.")
-with tabs["Residuals vs fitted"], guarded("drawing the residuals"):
-    st.plotly_chart(cm.residuals_vs_fitted(result), key="mdl_resid")
-    st.caption("Look for a funnel (unequal variance) or a curve (a missing non-linear term)."
-               + (" For a 0/1 outcome the points fall on two bands; that is expected." if binomial else ""))
+if rows_allowed:
+    with tabs["Residuals vs fitted"], guarded("drawing the residuals"):
+        st.plotly_chart(cm.residuals_vs_fitted(result), key="mdl_resid")
+        st.caption("Look for a funnel (unequal variance) or a curve (a missing non-linear term)."
+                   + (" For a 0/1 outcome the points fall on two bands; that is expected." if binomial else ""))
 with tabs["QQ plots"], guarded("drawing the QQ plots"):
     left, right = st.columns(2)
     with left:
-        if not binomial:
+        if not rows_allowed:
+            st.info("Residuals are respondent-level values; they are shown to the study's owner only.")
+        elif not binomial:
             st.plotly_chart(cm.qq(result.residuals, "Residuals"), key="mdl_qq_resid")
         else:
             st.info("Residuals of a logistic model are not expected to be normal; see the group effects instead.")

@@ -4,10 +4,10 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from ui import state
+from ui import access, state
 from ui.widgets import guarded, page_link, plain
 
-state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
 PLURAL = {"organisation": "organisations", "municipality": "municipalities"}
 

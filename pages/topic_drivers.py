@@ -32,11 +32,11 @@ import plotly.graph_objects as go  # noqa: E402
 from analysis import topics  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.mixed.model_data import model_data  # noqa: E402
-from ui import state  # noqa: E402
+from ui import access, state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
 
-state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
 CITIZEN, SERVANT = "citizen", "public_servant"
 MUNICIPALITY = "municipality_id"

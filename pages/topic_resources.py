@@ -33,11 +33,11 @@ import plotly.graph_objects as go  # noqa: E402
 from analysis import aggregation, privacy, topics  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
-from ui import state  # noqa: E402
+from ui import access, state  # noqa: E402
 from ui.filters import filter_bar, with_age_band  # noqa: E402
 from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, page_link, plain  # noqa: E402
 
-state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
 INSTRUMENT = "public_servant"
 SUPPRESSED_TEXT = "fewer than {min_n} respondents"

@@ -25,11 +25,11 @@ import plotly.graph_objects as go  # noqa: E402
 
 from analysis import topics  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
-from ui import state  # noqa: E402
+from ui import access, state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
 
-state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
 SURVEYS = list(state.SURVEYS)
 CORRELATION_FAMILIES = ("attitudes", "skills", "public_service_motivation", "technology_acceptance", "willingness")
