@@ -91,6 +91,8 @@ def test_crossed_factor_equals_dense_algebra(max_classes, monkeypatch):
     np.testing.assert_allclose(fac.solve(rhs[:, 0]), Minv @ rhs[:, 0], rtol=1e-9, atol=1e-12)
     want = [np.trace(Minv[o:o + G, o:o + G]) for o, G, _ in st.blocks]
     np.testing.assert_allclose(fac.block_traces(st.blocks), want, rtol=1e-10)
+    for o, G, q in st.blocks:
+        np.testing.assert_allclose(fac.diag_blocks(o, G, q)[:, 0, 0], np.diag(Minv)[o:o + G], rtol=1e-10)
 
 
 @pytest.mark.parametrize("kind", ["crossed", "nested"])

@@ -107,12 +107,14 @@ class CrossedFactor:
         c, info = dpotrf(S, lower=1, clean=0, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("not positive definite")
-        self.chol = c
+        self.chol: np.ndarray | None = c
         self.logdet = float(np.log(self.a).sum() + 2.0 * np.log(np.diagonal(c)).sum())
         self._inv: np.ndarray | None = None
 
     def solve(self, rhs) -> np.ndarray:
         """M^{-1} rhs (vector or matrix) by block elimination of the first factor."""
+        if self.chol is None:
+            raise RuntimeError("the factor was turned into S^{-1}: solve before block_traces")
         b = np.asarray(rhs, dtype=float)
         G0, t0, r = self.plan.G0, self.theta0, self.r
         one = b.ndim == 1
@@ -127,13 +129,28 @@ class CrossedFactor:
         return x[:, 0] if one else x
 
     def _inverse_flat(self) -> np.ndarray:
-        """S^{-1} (lower half valid) in Fortran order, from the Cholesky factor (``dpotri``)."""
+        """S^{-1} (lower half valid) in Fortran order, by ``dpotri`` over the Cholesky factor
+        itself (no copy of the m x m array): solves must come before the traces."""
         if self._inv is None:
-            inv, info = dpotri(self.chol.copy(order="F"), lower=1, overwrite_c=1)
+            inv, info = dpotri(self.chol, lower=1, overwrite_c=1)
             if info != 0:
                 raise np.linalg.LinAlgError("dpotri failed")
-            self._inv = inv.ravel(order="F")
+            self._inv, self.chol = inv.ravel(order="F"), None
         return self._inv
+
+    def diag_blocks(self, offset: int, G: int, q: int) -> np.ndarray:
+        """The (G, 1, 1) diagonal of M^{-1} over one term's columns: for the first factor
+        1/a + (W S^{-1} W')_ss with W = A^{-1} C (one sparse-dense product), else diag(S^{-1})."""
+        plan = self.plan
+        inv = self._inverse_flat()
+        if offset >= plan.G0:
+            o = offset - plan.G0
+            return inv[plan.diag_pos][o:o + G].reshape(G, 1, 1)
+        low = inv.reshape(plan.m, plan.m, order="F")
+        full = np.tril(low) + np.tril(low, -1).T
+        Y = plan.C0.multiply(self.r[None, :]).tocsr()
+        quad = np.asarray(Y.multiply(Y @ full).sum(axis=1)).ravel()
+        return (1.0 / self.a + (self.theta0 / self.a) ** 2 * quad).reshape(G, 1, 1)
 
     def block_traces(self, blocks) -> np.ndarray:
         """tr of M^{-1} over each term's columns (scalar terms, first one eliminated)."""

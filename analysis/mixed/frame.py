@@ -61,12 +61,22 @@ class ModelFrame:
         return len(self.y)
 
 
+def _row_labels(values: pd.Series) -> np.ndarray:
+    """Each row's level label as ``_level_label`` prints it, worked out once per distinct value
+    (text and categorical columns; a mixed column, where True and 1.0 are equal keys but
+    different labels, row by row)."""
+    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "categorical"):
+        return np.array([_level_label(v) for v in values.to_numpy()], dtype=object)
+    codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=False)
+    labels = np.array([_level_label(u) for u in uniques], dtype=object)
+    return labels[codes]
+
+
 def _group_codes(data: pd.DataFrame, group: tuple[str, ...]):
     cols = []
     for var in group:
         values = data[var]
-        cols.append([_level_label(v) for v in values.to_numpy()] if is_categorical(values)
-                    else values.to_numpy())
+        cols.append(_row_labels(values) if is_categorical(values) else values.to_numpy())
     if len(group) == 1:
         keys = pd.Series(cols[0], index=data.index)
         uniques = sorted(pd.unique(keys))

@@ -192,11 +192,9 @@ class GeneralPLS:
         return jac
 
     def modes(self, theta, beta, sigma):
-        Lam, M, B = self._system(theta)
-        fac = self.plan.factor(M)
+        B, fac = self._factor(theta)
         u = fac.solve(B[:, self.p] - B[:, :self.p] @ (beta - self.beta0))
-        if Lam is None:
-            Lam = self._lambda(theta)
+        Lam = self._lambda(theta)
         b = Lam @ u
         out = []
         T_blocks = _term_T(theta, self.terms)
