@@ -22,11 +22,12 @@ from analysis.commands import add_data_options
 from analysis.errors import InputError
 from analysis.results import to_jsonable
 
-COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics", "study"]
+COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics", "study", "report",
+            "org-reports"]
 
 
 def _load(name: str):
-    return importlib.import_module(f"analysis.commands.{name}")
+    return importlib.import_module(f"analysis.commands.{name.replace('-', '_')}")  # org-reports: org_reports.py
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -42,7 +43,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         try:
             module = _load(name)
         except ModuleNotFoundError as exc:  # a command still being written is not offered
-            if exc.name == f"analysis.commands.{name}":
+            if exc.name == f"analysis.commands.{name.replace('-', '_')}":
                 continue
             raise
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)

@@ -1,0 +1,261 @@
+"""Study and organisation reports (analysis.report): the HTML holds the study's tables with numbers
+formatted once (analysis.formatting), the PDF and the images are real files, small organisations get
+a report without scores, bad studies get a report that says what is missing, and the commands write
+the same content as the library."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from analysis import formatting as fmt
+from analysis.errors import InputError
+from analysis.report import (export_figure, html_to_pdf, organisation_report, study_report_html, write_study_report)
+from analysis.report.organisation import organisation_documents, write_organisation_reports
+from analysis.report.study import build_study_report, load_surveys
+from analysis.study import load_study
+from conftest import ROOT
+
+SAMPLE = ROOT / "sample_data"
+HAS_CHROMIUM = Path("/usr/bin/chromium").is_file()
+needs_chromium = pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian's chromium is not installed "
+                                    "(bash scripts/install-system-deps.sh installs it)")
+
+
+def sample_study_text(servants: Path, min_n: int = 5) -> str:
+    return (f"title: Sample study\nmin_n: {min_n}\nsurveys:\n"
+            f"  - name: servants\n    title: Public servants\n    file: {servants}\n    instrument: public_servant\n"
+            f"  - name: citizens\n    title: Citizens\n    file: {SAMPLE / 'citizens.csv'}\n    instrument: citizen\n")
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory) -> Path:
+    """The sample study, with one organisation cut to 2 respondents (under the threshold of 5)."""
+    folder = tmp_path_factory.mktemp("report_study")
+    data = pd.read_csv(SAMPLE / "public_servants.csv")
+    small = data["org_id"].value_counts().idxmin()
+    rows = data.index[data["org_id"] == small]
+    data = data.drop(rows[2:])
+    data.to_csv(folder / "servants.csv", index=False)
+    (folder / "study.yaml").write_text(sample_study_text(folder / "servants.csv"))
+    (folder / "small_org.txt").write_text(str(small))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def study_html(study_dir) -> str:
+    return study_report_html(load_study(study_dir / "study.yaml"), study_path=str(study_dir / "study.yaml"))
+
+
+def _cells(html: str) -> list[str]:
+    return re.findall(r"<td[^>]*>(.*?)</td>", html)
+
+
+# ------------------------------------------------------------------------------ formatting
+def test_table_cells_are_apa_and_never_none_nan_or_e_notation():
+    assert fmt.p_cell(1.6e-83) == "< .001" and fmt.p_cell(0.04213) == ".042" and fmt.p_cell(1.0) == "1.000"
+    assert fmt.p_cell(None) == "" and fmt.p_cell(float("nan")) == ""
+    assert fmt.cell(-0.0001) == "0.00" and fmt.cell(0.8234, bounded=True) == ".82"
+    assert fmt.cell(-0.05, bounded=True) == "-.05" and fmt.cell(3.456, 1) == "3.5"
+    assert fmt.cell(None) == "" and fmt.cell(float("nan")) == "" and fmt.cell(pd.NA) == ""
+    assert fmt.ci_text(-0.0004, 0.512, bounded=True) == "[.00, .51]" and fmt.ci_text(1, None) == ""
+    assert fmt.count(1500) == "1,500" and fmt.count(np.nan) == "" and fmt.percent(0.873) == "87%"
+    assert fmt.num(0.5) == ".50" and fmt.p_text(0.0001) == "p < .001"  # the readings' helpers unchanged
+
+
+# ------------------------------------------------------------------------------ study report (HTML)
+def test_study_report_holds_the_study_tables_in_the_agenda_order(study_dir, study_html):
+    for heading in ["1. Data", "2. Measurement", "3. Research topic 2", "Data summary", "Reliability of the scales",
+                    "Agreement within org_id", "Readiness index by org_id",
+                    "Benchmark over the groups shown"]:
+        assert heading in study_html, heading
+    # citizens' blocks follow their demographics first, so none lies inside one municipality (as `aggregate`)
+    assert "No group of municipality_id has 5 or more respondents" in study_html
+    order = [study_html.index(h) for h in ["1. Data", "2. Measurement", "3. Research topic 2"]]
+    assert order == sorted(order)
+    surveys = load_surveys(load_study(study_dir / "study.yaml"))
+    for survey in surveys:
+        for construct in survey.instrument.constructs:
+            assert construct.label in study_html, construct.label
+    cells = _cells(study_html)
+    assert cells and not [c for c in cells if c in ("None", "nan", "NaN", "n/a") or re.search(r"\de-\d", c)]
+    assert not [c for c in cells if re.fullmatch(r"-0(\.0+)?", c)]  # a rounded zero has no sign
+    # self-contained: no script or style is fetched, plotly.js is there once
+    assert not re.search(r"<script[^>]+src=", study_html) and "<link" not in study_html
+    assert study_html.count("plotly.js v") == 1
+
+
+def test_reliability_row_equals_the_reliability_command(study_dir, study_html):
+    from analysis.cli import main
+
+    out = study_dir / "rel.json"
+    with out.open("w") as handle:
+        old, sys.stdout = sys.stdout, handle
+        try:
+            assert main(["reliability", str(study_dir / "study.yaml"), "--survey", "servants",
+                         "--scale", "digital_skills"]) == 0
+        finally:
+            sys.stdout = old
+    import json
+
+    alpha = json.loads(out.read_text())["alpha"]
+    row = re.search(r"<td>Digital skills and self-efficacy</td>(.*?)</tr>", study_html).group(1)
+    assert f"<td class=\"num\">{fmt.cell(alpha, bounded=True)}</td>" in row
+
+
+def test_small_groups_never_appear_with_a_number(study_dir, study_html):
+    small = (study_dir / "small_org.txt").read_text()
+    row = re.search(rf"<tr><td>{small}</td>(.*?)</tr>", study_html)
+    assert row is not None and "not shown" in row.group(1)
+    assert not re.search(r"\d", row.group(1))
+
+
+@needs_chromium
+def test_study_report_pdf_is_a_real_pdf(tmp_path, study_html):
+    path = html_to_pdf(study_html, tmp_path / "report.pdf")
+    reader = PdfReader(str(path))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 3
+    assert "Reliability of the scales" in text and "Readiness index by org_id" in text
+
+
+@needs_chromium
+def test_report_command_writes_the_library_file(study_dir, study_html, tmp_path):
+    out = tmp_path / "report.html"
+    done = subprocess.run([sys.executable, "-m", "analysis", "report", str(study_dir / "study.yaml"),
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8") == study_html
+
+
+def test_report_of_a_data_file_with_an_instrument(tmp_path):
+    from analysis.cli import main
+
+    assert main(["report", str(SAMPLE / "citizens.csv"), "--instrument", "citizen", "--out",
+                 str(tmp_path / "c.html")]) == 0
+    html = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert "Reliability of the scales" in html and "citizens.csv --instrument citizen" in html
+    assert "No survey of this study has readiness dimensions" in html
+
+
+# ------------------------------------------------------------------------------ bad input
+def test_study_without_scales_says_what_is_missing(tmp_path):
+    (tmp_path / "s.yaml").write_text(f"title: No scales\nsurveys:\n  - name: bare\n"
+                                     f"    file: {SAMPLE / 'citizens.csv'}\n    groups: [municipality_id]\n")
+    html = study_report_html(load_study(tmp_path / "s.yaml"))
+    assert "This survey has no scales" in html and "Respondents" in html
+
+
+def test_only_suppressed_groups_says_so(study_dir):
+    study = load_study(study_dir / "study.yaml")
+    biggest = int(pd.read_csv(study_dir / "servants.csv")["org_id"].value_counts().max())
+    report = build_study_report(study, min_n=biggest + 1, surveys=load_surveys(study, names=["servants"]))
+    missing = [m for s in report.sections for m in s.missing]
+    assert any(m.startswith(f"Every group of org_id has fewer than {biggest + 1} respondents") for m in missing)
+    assert any(m.startswith("No group of org_id has") for m in missing)
+    assert not any(t.caption.startswith(("Readiness index by", "Agreement within org_id"))
+                   for s in report.sections for t in s.tables)
+
+
+def test_failed_analysis_is_reported_not_raised(study_dir, monkeypatch):
+    from analysis.report import measurement
+
+    def fails(*args, **kwargs):
+        raise np.linalg.LinAlgError("singular covariance matrix")
+
+    monkeypatch.setattr(measurement, "_reliability_row", fails)
+    study = load_study(study_dir / "study.yaml")
+    report = build_study_report(study, surveys=load_surveys(study, names=["citizens"]))
+    missing = [m for s in report.sections for m in s.missing]
+    assert any("could not be computed (singular covariance matrix)" in m for m in missing)
+
+
+def test_no_chromium_gives_a_clear_message_and_the_html(study_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("COPROD_CHROMIUM", str(tmp_path / "no-chromium"))
+    study = load_study(study_dir / "study.yaml")
+    surveys = load_surveys(study, names=["citizens"])
+    with pytest.raises(InputError, match="chromium is not installed.*HTML report was written"):
+        write_study_report(study, tmp_path / "r.pdf", surveys=surveys)
+    assert "Reliability of the scales" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    with pytest.raises(InputError, match="chromium"):
+        write_organisation_reports(study, tmp_path / "orgs", survey="servants")
+
+
+# ------------------------------------------------------------------------------ organisation reports
+def _pdf_text(path: Path) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(str(path)).pages)
+
+
+@needs_chromium
+def test_small_organisation_report_shows_no_scores(study_dir, tmp_path):
+    small = (study_dir / "small_org.txt").read_text()
+    study = load_study(study_dir / "study.yaml")
+    rows = write_organisation_reports(study, tmp_path, survey="servants", only=[small])
+    assert len(rows) == 1 and rows[0]["suppressed"]
+    text = _pdf_text(Path(rows[0]["file"]))
+    assert "cannot be shown" in text
+    numbers = set(re.findall(r"\d+(?:[.,]\d+)?", text))
+    assert numbers <= {small, "5"}, numbers  # the organisation's id and the threshold, nothing else
+
+
+@needs_chromium
+def test_org_reports_command_writes_the_library_reports(study_dir, tmp_path):
+    docs = organisation_documents(load_study(study_dir / "study.yaml"), survey="servants")
+    shown = next(g for g, suppressed, _ in docs if not suppressed)
+    done = subprocess.run([sys.executable, "-m", "analysis", "org-reports", str(study_dir / "study.yaml"),
+                           "--survey", "servants", "--group", "org_id", "--out", str(tmp_path), "--org", str(shown)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    pdf = tmp_path / f"organisation_{shown}.pdf"
+    text = _pdf_text(pdf)
+    assert "Readiness index" in text and "Where to start" in text and "Do the staff agree?" in text
+    html = dict((g, h) for g, _, h in docs)[shown]
+    score = re.search(r"<td>Readiness index</td><td class=\"num\">(\d+)</td>", html).group(1)
+    assert re.search(rf"Readiness index\s+{score}\b", text)
+    done = subprocess.run([sys.executable, "-m", "analysis", "org-reports", str(study_dir / "study.yaml"),
+                           "--survey", "servants", "--out", str(tmp_path), "--org", str(shown), "--html"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / f"organisation_{shown}.html").read_text(encoding="utf-8") == html
+
+
+def test_organisation_report_has_evidence_and_cis(study_dir):
+    from analysis.report import readiness as ready
+    from analysis.report.render import to_html
+
+    survey = load_surveys(load_study(study_dir / "study.yaml"), names=["servants"])[0]
+    result = ready.compute(survey, 5)
+    shown = result.groups[~result.groups["suppressed"].astype(bool)]
+    group = shown.sort_values("index")["group"].iloc[0]  # the least ready: somewhere to start
+    html = to_html(organisation_report(result, group))
+    assert "Clifton" in html and "95% CI" in html and re.search(r"\[\d+, \d+\]", html)
+    assert "<svg" in html and "<script" not in html  # drawn without scripts: prints quickly
+
+
+# ------------------------------------------------------------------------------ static charts
+@needs_chromium
+def test_chart_export_writes_real_png_and_svg_with_title_and_legend(tmp_path):
+    from PIL import Image
+
+    from analysis.report.charts import reliability_figure
+
+    fig = reliability_figure([("Scale A", 0.81, (0.78, 0.84)), ("Scale B", 0.66, (0.60, 0.71))])
+    png, svg = export_figure(fig, tmp_path / "alpha", width=700, height=300, scale=2)
+    image = Image.open(BytesIO(png.read_bytes()))
+    assert image.format == "PNG" and image.size == (1400, 600)
+    root = ET.fromstring(svg.read_bytes())
+    assert root.tag.endswith("svg")
+    texts = " ".join(t for t in root.itertext())
+    assert "Reliability of the scales" in texts and "Usual minimum (.70)" in texts  # title and legend inside
+    height = float(root.get("height"))
+    legend = next(el for el in root.iter() if el.get("class") == "legend")
+    y = float(re.search(r"translate\([\d.]+,\s*([\d.]+)\)", legend.get("transform")).group(1))
+    assert 0 < y < height  # the legend is drawn inside the image
