@@ -138,5 +138,6 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
                          "index": float(row["index"]) if shown else float("nan"),
                          **{k: (float(row[k]) if shown else float("nan")) for k in dims}})
     table = pd.DataFrame(rows)
+    table["n"] = pd.Series([r["n"] for r in rows], dtype=object)  # None, not NaN, when suppressed
     return Breakdown(by=by, min_n=min_n, group_column=group, dimensions=list(dims), labels=dict(result.labels),
                      table=table)

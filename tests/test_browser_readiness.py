@@ -1,18 +1,22 @@
 """End to end: a readiness link opened in a fresh browser context (a colleague with no
-session) shows the organisation in its query string; a small organisation's link shows the
-privacy message and no score; a link with an organisation that does not exist opens the
-default view cleanly; the page's own "share this view" link reopens the same view."""
+session) shows the organisation in its query string (by id or by name); a small organisation's
+link shows the privacy message and no score; a link with an organisation that does not exist
+opens the default view cleanly; the page's own "share this view" link reopens the same view;
+switching the benchmark to the same type of organisation changes the comparison."""
 from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 from analysis.readiness import readiness
+from conftest import ROOT
 from e2e import screenshot, wait_for_app
 from ui import state
 
 MIN_N = 5
+NAMES = pd.read_csv(ROOT / "sample_data" / "organisations.csv").set_index("id")["name"].to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +48,12 @@ def test_link_opens_that_organisation(page, dashboard, result):
     org = 103
     _open(page, dashboard, f"?org={org}")
     row = result.groups.set_index("group").loc[org]
-    assert _picked(page) == str(org)
+    assert _picked(page) == NAMES[org]
     assert _index_metric(page) == f"{row['index']:.1f}"
-    assert page.get_by_role("heading", name=f"Organisation {org}").count() == 1
+    assert page.get_by_role("heading", name=NAMES[org]).count() == 1
     page.wait_for_selector('[data-testid="stPlotlyChart"]')
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2
+    page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for()
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 3  # radar, bars, questions
     screenshot(page, "readiness_org_103")
 
 
@@ -57,9 +62,9 @@ def test_small_organisation_link_shows_no_score(page, dashboard, result):
     assert small
     org = small[0]
     _open(page, dashboard, f"?org={org}")
-    assert _picked(page) == str(org)
+    assert _picked(page) == NAMES[org]
     body = page.inner_text('[data-testid="stMainBlockContainer"]')
-    assert f"Fewer than {MIN_N} respondents answered in organisation {org}" in body
+    assert f"Fewer than {MIN_N} respondents answered in organisation {NAMES[org]}" in body
     assert page.locator('[data-testid="stMetric"]').count() == 0
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
@@ -91,7 +96,7 @@ def test_share_box_link_reopens_the_view(page, browser, dashboard, result):
         other.goto(link)
         wait_for_app(other)
         other.wait_for_selector('[data-testid="stMetric"]')
-        assert _picked(other) == str(org)
+        assert _picked(other) == NAMES[org]
         row = result.groups.set_index("group").loc[org]
         assert _index_metric(other) == f"{row['index']:.1f}"
     finally:
@@ -102,7 +107,21 @@ def test_link_as_first_request_gets_the_dashboard_navigation(page, fresh_dashboa
     """A shared link opened before anyone opened "/" must still run app.py (its navigation and
     wide layout), not only the page file on its own."""
     _open(page, fresh_dashboard, "?org=103")
-    assert _picked(page) == "103"
+    assert _picked(page) == NAMES[103]
     sidebar = page.inner_text('[data-testid="stSidebar"]')
     screenshot(page, "readiness_first_request")
     assert "Organisation readiness" in sidebar, f"page ran without app.py's navigation: {sidebar!r}"
+
+
+def test_link_by_name_then_same_type_benchmark(page, dashboard, result):
+    """A practitioner opens their organisation by its name from a link and switches the
+    benchmark to organisations of the same type."""
+    _open(page, dashboard, "?org=Cindervale%20Town%20Hall")
+    assert _picked(page) == "Cindervale Town Hall"
+    row = result.groups.set_index("group").loc[103]
+    assert _index_metric(page) == f"{row['index']:.1f}"
+    page.get_by_text("Same type of organisation").click()
+    against = "Benchmark against organisations of the same type (Municipal administration)"
+    heading = page.get_by_role("heading", name=against)
+    heading.wait_for(timeout=60_000)
+    screenshot(page, "readiness_same_type")
