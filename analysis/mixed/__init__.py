@@ -61,10 +61,10 @@ def fit(formula: str, data: pd.DataFrame, *, reml: bool = True, family: str = "g
     if weights is not None and family == "gaussian":
         raise InputError("prior weights are offered for the binomial and poisson families only",
                          hint="drop --weights, or fit a binomial model with a proportion outcome")
-    frame = model_frame(formula, data, family=family, reference_levels=reference_levels,
-                        weights=weights)
     from analysis.mixed.schur import blas_single_thread
-    with blas_single_thread():
+    with blas_single_thread():   # the frame's rank check too: a tall QR thrashes with 2 threads
+        frame = model_frame(formula, data, family=family, reference_levels=reference_levels,
+                            weights=weights)
         if family != "gaussian":
             result = _fit_binomial(frame, data, reference_levels, family)
         else:
