@@ -73,13 +73,14 @@ def test_table_cells_are_apa_and_never_none_nan_or_e_notation():
 
 # ------------------------------------------------------------------------------ study report (HTML)
 def test_study_report_holds_the_study_tables_in_the_agenda_order(study_dir, study_html):
-    for heading in ["1. Data", "2. Measurement", "3. Research topic 2", "Data summary", "Reliability of the scales",
-                    "Agreement within org_id", "Readiness index by org_id",
+    for heading in ["1. Data", "2. Measurement", "3. Research topic 2", "4. Research topic 3", "Data summary",
+                    "Reliability of the scales", "Agreement within org_id", "Readiness index by org_id",
+                    "Fixed effects: dc_engagement ~ readiness_within", "Fixed effects: any_digital ~ any_offline",
                     "Benchmark over the groups shown"]:
         assert heading in study_html, heading
     # citizens' blocks follow their demographics first, so none lies inside one municipality (as `aggregate`)
     assert "No group of municipality_id has 5 or more respondents" in study_html
-    order = [study_html.index(h) for h in ["1. Data", "2. Measurement", "3. Research topic 2"]]
+    order = [study_html.index(h) for h in ["1. Data", "2. Measurement", "3. Research topic 2", "4. Research topic 3"]]
     assert order == sorted(order)
     surveys = load_surveys(load_study(study_dir / "study.yaml"))
     for survey in surveys:
@@ -125,6 +126,7 @@ def test_study_report_pdf_is_a_real_pdf(tmp_path, study_html):
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 3
     assert "Reliability of the scales" in text and "Readiness index by org_id" in text
+    assert "Usual minimum (.70)" in text and "Median of the groups shown" in text  # charts drawn before printing
 
 
 @needs_chromium
@@ -176,6 +178,26 @@ def test_failed_analysis_is_reported_not_raised(study_dir, monkeypatch):
     report = build_study_report(study, surveys=load_surveys(study, names=["citizens"]))
     missing = [m for s in report.sections for m in s.missing]
     assert any("could not be computed (singular covariance matrix)" in m for m in missing)
+
+
+def test_failed_model_is_reported_not_raised(study_dir, monkeypatch):
+    import analysis.mixed
+
+    def fails(*args, **kwargs):
+        raise InputError("the model did not converge: the Hessian is not positive definite")
+
+    monkeypatch.setattr(analysis.mixed, "fit", fails)
+    study = load_study(study_dir / "study.yaml")
+    html = study_report_html(study, surveys=load_surveys(study, names=["citizens"]))
+    assert "The model could not be fitted: the model did not converge" in html
+    assert "Reliability of the scales" in html  # the rest of the report is there
+
+
+def test_model_terms_of_small_categories_are_not_shown():
+    from analysis.report.models import _small_terms
+
+    frame = pd.DataFrame({"gender": ["Man"] * 10 + ["Woman"] * 8 + ["Other"] * 2, "age_c10": np.arange(20.0)})
+    assert _small_terms(frame, 5) == {"genderOther": 2}
 
 
 def test_no_chromium_gives_a_clear_message_and_the_html(study_dir, tmp_path, monkeypatch):

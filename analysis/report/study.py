@@ -12,6 +12,7 @@ from pathlib import Path
 from analysis import privacy
 from analysis.report.document import Report, Section
 from analysis.report.measurement import FAILURES, SurveyData, agreement_section, data_summary, reliability_section
+from analysis.report.models import applies, model_section
 from analysis.report.readiness import has_readiness, readiness_section
 
 
@@ -93,12 +94,23 @@ def build_study_report(study, *, min_n: int | None = None, study_path: str | Non
     if not ready:
         report.sections[-1].missing.append("No survey of this study has readiness dimensions (a public-servant "
                                            "survey with the readiness items, or scales marked readiness_dimension).")
-    report.sections += [readiness_section(s, threshold) for s in ready]
+    for s in ready:
+        report.sections.append(readiness_section(s, threshold))
+        if applies(s, "engagement"):
+            report.sections.append(model_section(s, "engagement", threshold))
+    citizens = [s for s in surveys if applies(s, "participation")]
+    report.sections.append(Section("4. Research topic 3: drivers, challenges and outcomes", paragraphs=[
+        "Who co-produces digitally: the multilevel model of the citizens' digital participation, with offline "
+        "participation, age, gender, education, area and digital skills, and a random intercept per municipality."]))
+    if not citizens:
+        report.sections[-1].missing.append("No citizens' survey with the participation channels: the digital "
+                                           "participation model is not fitted.")
+    report.sections += [model_section(s, "participation", threshold) for s in citizens]
     report.sections.append(Section("About this report", paragraphs=[
         "Every number was computed by the dashboard's statistics library (analysis/) from the study file and its data "
-        "files, with the Data page's default choices; each table names the command that reproduces it. Reliability: "
-        "psych::alpha and psych::omega; agreement: multilevel::rwg.j, ICC1, ICC2; readiness: see the readiness "
-        "command's documentation."]))
+        "files, with the Data page's default choices; tables name the command that reproduces them. Reliability: "
+        "psych::alpha and psych::omega; agreement: multilevel::rwg.j, ICC1, ICC2; models: lme4 and lmerTest; "
+        "readiness: see the readiness command's documentation."]))
     return report
 
 
