@@ -62,7 +62,7 @@ def organisation_report(result, group, *, study_title: str = "", survey_title: s
     report = Report(_title(col, row["group"]), min_n=result.min_n, subtitle=[
         s for s in (study_title, survey_title, f"Compared with the {n_shown} organisations whose scores can be shown.")
         if s])
-    summary = Section("Summary", paragraphs=[result.reading(row["group"])])
+    summary = Section("Summary", paragraphs=[summary_text(result, row, bench, pct)])
     rows = []
     for key in ["index", *result.dimensions]:
         label = "Readiness index" if key == "index" else result.labels[key]
@@ -110,6 +110,24 @@ def organisation_report(result, group, *, study_title: str = "", survey_title: s
         "enablers reported by Clifton, Díaz-Fuentes and Llamosas García and the other sources named; it is evidence "
         f"to read, not a prescription. Privacy: no number comes from fewer than {result.min_n} respondents."]))
     return report
+
+
+def summary_text(result, row, bench, pct) -> str:
+    """The organisation's readiness in one paragraph, numbers through ``analysis.formatting``."""
+    name = f"{result.group_column} {row['group']}"
+    if pd.isna(row["index"]):
+        return (f"{name} ({fmt.count(row['n'])} respondents) has no readiness index because a dimension had too "
+                "few answers; the dimensions below are shown where they can be.")
+    text = (f"{name} ({fmt.count(row['n'])} respondents) has a readiness index of {fmt.cell(row['index'], 0)} out of "
+            f"100 (95% CI {fmt.ci_text(row['index_ci_low'], row['index_ci_high'], 0)}).")
+    median = bench.loc["index", "median"]
+    if pd.notna(median):
+        text += (f" The median of the {fmt.count(bench.loc['index', 'n_groups'])} organisations shown is "
+                 f"{fmt.cell(median, 0)}")
+        if "index" in pct.index and pd.notna(pct.loc["index", "percentile"]):
+            text += f"; its percentile rank among them is {fmt.cell(pct.loc['index', 'percentile'], 0)}"
+        text += "."
+    return text
 
 
 def safe_file_name(text) -> str:
@@ -176,9 +194,13 @@ def write_organisation_reports(study, out_dir: str | Path, *, survey: str | None
         require_chromium()  # before any work: say at once that the PDFs cannot be made
     docs = organisation_documents(study, survey=survey, group=group, min_n=min_n, only=only)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, pending = [], []
+    rows, pending, used = [], [], set()
     for g, suppressed, html in docs:
-        path = out_dir / f"organisation_{safe_file_name(g)}.{'pdf' if pdf else 'html'}"
+        stem = f"organisation_{safe_file_name(g)}"
+        while stem.lower() in used:  # two ids that differ only in characters a file name cannot hold
+            stem += "_"
+        used.add(stem.lower())
+        path = out_dir / f"{stem}.{'pdf' if pdf else 'html'}"
         rows.append({"group": g, "suppressed": suppressed, "file": str(path)})
         if pdf:
             pending.append((html, path))
