@@ -131,6 +131,27 @@ def test_satterthwaite_pieces_equal_differences(kind):
         np.testing.assert_allclose(jac[k], (vcov(theta + d) - vcov(theta - d)) / (2 * h), rtol=1e-5, atol=1e-10)
 
 
+@pytest.mark.parametrize("kind, reml", [("crossed", True), ("nested", False)])
+def test_vp_hessian_from_the_optimiser_equals_differences(kind, reml):
+    """At the optimum, devfun_vp's Hessian built from the optimiser's Hessian of the profiled
+    deviance equals central differences of devfun_vp's analytic gradient."""
+    from analysis.mixed.lmm import fit_lmm
+    from analysis.mixed.satterthwaite import gradient_hessian, vp_hessian_from_profiled
+    data, formula = _design(kind, seed=4)
+    rng = np.random.default_rng(4)
+    for col in (["a", "b"] if kind == "crossed" else ["team", "org", "muni"]):   # real variances
+        codes = data[col].astype(int).to_numpy()
+        data["y"] += rng.normal(0, 0.7, codes.max() + 1)[codes]
+    frame = model_frame(formula, data)
+    m = fit_lmm(frame, reml=reml)
+    assert np.array_equal(m.hessian["theta"], m.theta)
+    vp = np.concatenate([m.theta, [m.sigma]])
+    n, p = frame.n, frame.X.shape[1]
+    got = vp_hessian_from_profiled(m.pls, m.hessian["H"], vp, n, p, reml)
+    want = gradient_hessian(lambda v: m.pls.vp_gradient(v, reml), vp)
+    np.testing.assert_allclose(got, (want + want.T) / 2, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
 def test_three_level_nested_is_named_as_lme4():
     data, formula = _design("nested")
     m = fit(formula, data)

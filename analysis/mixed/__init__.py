@@ -115,7 +115,8 @@ def _fit_gaussian(frame, data, reml, reference_levels) -> MixedResult:
     fitted_model = fit_lmm(frame, reml=reml)
     n, p = frame.n, frame.X.shape[1]
     theta, sigma = fitted_model.theta, fitted_model.sigma
-    df, sat_messages = satterthwaite_df(fitted_model.pls, theta, sigma, n, p, reml, fitted_model.vcov)
+    df, sat_messages = satterthwaite_df(fitted_model.pls, theta, sigma, n, p, reml, fitted_model.vcov,
+                                       fitted_model.hessian)
     covs = _covariances(frame, theta, sigma ** 2)
     random, corr = random_rows(frame.terms, covs)
     blocks = [(t.name, t.factor, t.coef_names, c) for t, c in zip(frame.terms, covs)]

@@ -310,12 +310,15 @@ def _canonical(x, terms):
     return x
 
 
-def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None, max_newton=20):
+def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None, max_newton=20,
+                   hessian_out=None):
     """Minimise dev over theta (preconditioned), escaping the theta_ii = 0 saddles.
 
     At a zero diagonal element the deviance is symmetric in that element's sign, so the
     gradient vanishes there even when the optimum is inside; restarts from a positive
-    value catch that.  Returns (theta, dev, max|grad|).
+    value catch that.  Returns (theta, dev, max|grad|); ``hessian_out`` (a dict) receives
+    ``theta`` and the deviance's Hessian ``H`` in theta when the optimiser's last one was
+    taken there.
     """
     scale = np.concatenate([theta_scale(terms), np.ones(extra_dims)])
     lower = np.concatenate([theta_lower(terms), np.full(extra_dims, -np.inf)])
@@ -333,22 +336,26 @@ def optimize_theta(dev, terms, start=None, extra_dims=0, dev_grad=None, max_newt
     # Unconstrained search: the deviance depends on T T' only, so a column of T can change
     # sign freely; bounds would pin theta_jj at 0, where its gradient vanishes.
     free = np.full(len(lower), -np.inf)
-    best = minimize_bounded(f, start, free, fg=fg, max_newton=max_newton)
-    best = (_canonical(best[0], terms), best[1], best[2])
+    info: dict = {}
+    best = minimize_bounded(f, start, free, fg=fg, max_newton=max_newton, hessian_out=info)
+    best = (_canonical(best[0], terms), best[1], best[2], info)
     diag = np.flatnonzero(lower == 0)
     for _ in range(2):
-        x, fx, _ = best
+        x, fx, _, _ = best
         zero = [i for i in diag if abs(x[i]) < 1e-8]
         if not zero:
             break
         x1 = x.copy()
         x1[zero] = 0.5
-        cand = minimize_bounded(f, x1, free, fg=fg, max_newton=max_newton)
+        info = {}
+        cand = minimize_bounded(f, x1, free, fg=fg, max_newton=max_newton, hessian_out=info)
         if cand[1] < fx - 1e-8:
-            best = (_canonical(cand[0], terms), cand[1], cand[2])
+            best = (_canonical(cand[0], terms), cand[1], cand[2], info)
         else:
             break
-    x, fx, g = best
+    x, fx, g, info = best
+    if hessian_out is not None and "x" in info and np.array_equal(info["x"], x):  # not flipped
+        hessian_out.update(theta=x * scale, H=info["H"] / np.outer(scale, scale))
     return x * scale, fx, g
 
 
@@ -363,6 +370,7 @@ class LmmFit:
     max_grad: float
     pls: object
     solution: Solution
+    hessian: dict        # the optimiser's last Hessian of the deviance, if taken at theta
 
 
 def fit_lmm(frame: ModelFrame, reml: bool = True, start: np.ndarray | None = None) -> LmmFit:
@@ -388,10 +396,11 @@ def fit_lmm(frame: ModelFrame, reml: bool = True, start: np.ndarray | None = Non
     # the sparse path's analytic gradient brings L-BFGS-B to the optimum; one Newton step
     # (each 2k gradients) polish it and give lme4's scaled-gradient convergence check
     max_newton = 20 if isinstance(pls, BlockedPLS) else 1
+    hessian: dict = {}
     theta, fval, max_grad = optimize_theta(dev, frame.terms, start, dev_grad=dev_grad,
-                                           max_newton=max_newton)
+                                           max_newton=max_newton, hessian_out=hessian)
     sol = pls.solve(theta)
     sigma = sigma_hat(sol, n, p, reml)
     vcov = sigma ** 2 * np.linalg.inv(sol.XtX_adj) if p else np.zeros((0, 0))
     dev_ml = sol.ldL2 + n * (1.0 + np.log(2.0 * np.pi * sol.pwrss / n))
-    return LmmFit(theta, sol.beta, sigma, float(fval), float(dev_ml), vcov, max_grad, pls, sol)
+    return LmmFit(theta, sol.beta, sigma, float(fval), float(dev_ml), vcov, max_grad, pls, sol, hessian)

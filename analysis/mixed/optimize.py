@@ -49,13 +49,15 @@ def numerical_hessian(f, x, h_rel=1e-3, h_min=1e-4, f0=None):
     return (4 * at(base / 2) - at(base)) / 3
 
 
-def minimize_bounded(f, x0, lower, max_newton=20, fg=None):
+def minimize_bounded(f, x0, lower, max_newton=20, fg=None, hessian_out=None):
     """L-BFGS-B, then projected Newton polishing with a finite-difference Hessian.
 
     ``fg(x) -> (f, gradient)`` is used when given (analytic gradient); otherwise central
     differences.  lme4's BOBYQA can stop early on ill-scaled problems (random slopes on
     wide-range predictors); the Newton polish reaches the true optimum.
-    Returns (x, f(x), max |gradient| over the free parameters).
+    Returns (x, f(x), max |gradient| over the free parameters).  When ``hessian_out`` is a
+    dict and the last Hessian was taken at the returned x with every parameter free, it
+    receives ``x`` and ``H`` (so the Satterthwaite step need not difference again).
     """
     lower = np.asarray(lower, dtype=float)
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
@@ -86,7 +88,7 @@ def minimize_bounded(f, x0, lower, max_newton=20, fg=None):
                 H[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
             H = (H + H.T) / 2
         H = H[np.ix_(free, free)]
-        H_last = (H, free)
+        H_last, H_at = (H, free), x
         try:
             w, V = np.linalg.eigh(H)
         except np.linalg.LinAlgError:
@@ -113,6 +115,8 @@ def minimize_bounded(f, x0, lower, max_newton=20, fg=None):
         if change < 1e-10:
             break
     free = ~((x <= lower + 1e-10) & (g > 0))
+    if hessian_out is not None and H_last is not None and H_last[1].all() and np.array_equal(H_at, x):
+        hessian_out.update(x=x.copy(), H=H_last[0])
     max_grad = float(np.abs(g[free]).max()) if free.any() else 0.0
     if H_last is not None and np.array_equal(H_last[1], free):
         # lme4's checkConv: the gradient scaled by the Cholesky factor of the Hessian

@@ -44,9 +44,27 @@ def gradient_hessian(grad, x, h_rel=1e-4, h_min=1e-5, columns=None) -> np.ndarra
     return H
 
 
+def vp_hessian_from_profiled(pls, H_d: np.ndarray, varpar: np.ndarray, n: int, p: int,
+                             reml: bool) -> np.ndarray:
+    """devfun_vp's Hessian in (theta, sigma) at sigma = sigma-hat from the profiled deviance's
+    Hessian H_d in theta: d(theta) = D(theta, sigma-hat(theta)) gives (envelope theorem)
+    H_d = D_tt - D_ts D_ss^{-1} D_st, so D_tt = H_d + D_ts D_st / D_ss, with the analytic
+    D_ts = -2 dr2/sigma^3 and D_ss = 6 r2/sigma^4 - 2 (n - p REML)/sigma^2
+    (:meth:`GeneralPLS.vp_sigma_column`)."""
+    k = len(varpar) - 1
+    col = pls.vp_sigma_column(varpar, reml)
+    H = np.empty((k + 1, k + 1))
+    H[:k, :k] = H_d + np.outer(col[:k], col[:k]) / col[k]
+    H[:k, k] = H[k, :k] = col[:k]
+    H[k, k] = col[k]
+    return H
+
+
 def satterthwaite_df(pls, theta: np.ndarray, sigma: float, n: int, p: int, reml: bool,
-                     vcov: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Satterthwaite df for each fixed effect (unit contrasts); also warnings."""
+                     vcov: np.ndarray, hessian: dict | None = None) -> tuple[np.ndarray, list[str]]:
+    """Satterthwaite df for each fixed effect (unit contrasts); also warnings.  ``hessian``:
+    the optimiser's Hessian of the profiled deviance (``theta``, ``H``), used on the analytic
+    path when taken at this theta."""
     varpar = np.concatenate([theta, [sigma]])
     f = lambda vp: deviance_vp(pls, vp, n, p, reml)  # noqa: E731
     analytic = getattr(pls, "has_gradient", False)
@@ -56,8 +74,11 @@ def satterthwaite_df(pls, theta: np.ndarray, sigma: float, n: int, p: int, reml:
         try:
             # theta columns by differences of the analytic gradient; sigma's column and the
             # Jacobian of vcov(beta) in theta analytic (sparse_pls: vp_sigma_column, vcov_jacobian)
-            H = gradient_hessian(lambda vp: pls.vp_gradient(vp, reml), varpar, columns=range(k))
-            H[:, k] = pls.vp_sigma_column(varpar, reml)
+            if hessian and np.array_equal(hessian["theta"], theta):
+                H = vp_hessian_from_profiled(pls, hessian["H"], varpar, n, p, reml)
+            else:
+                H = gradient_hessian(lambda vp: pls.vp_gradient(vp, reml), varpar, columns=range(k))
+                H[:, k] = pls.vp_sigma_column(varpar, reml)
             jac_theta = pls.vcov_jacobian(theta, sigma)
         except ZeroDivisionError:   # a variance at 0: the gradient formula divides by theta
             analytic, H = False, None
