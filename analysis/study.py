@@ -360,9 +360,8 @@ def _survey_from(spec: Any, key: str, file: str) -> Survey:
                 raise _err(file, f"{skey}.items", f"item '{item}' is in two scales ('{seen_item[item]}' and "
                                                   f"'{s.name}')", "put each item in one scale only")
             seen_item[item] = s.name
-    if instrument is None and not scales and not spec.get("groups"):
-        raise _err(file, key, "the survey has neither scales nor an instrument",
-                   "add scales: [{name: ..., items: [...]}] or instrument: public_servant")
+    # A survey may name no scales and no roles yet: its columns are analysed as they are (the Data
+    # page starts an own survey this way, before the researcher has chosen its roles and scales).
     groups = _names(spec.get("groups"), f"{key}.groups", file)
     covariates = _names(spec.get("covariates"), f"{key}.covariates", file)
     id_column = _text(spec.get("id_column"), f"{key}.id_column", file)
