@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-WIDTH = 720
+WIDTH = 680  # fits an A4 page between 14 mm margins (688 px at 96 dpi)
 FONT = "Helvetica, Arial, sans-serif"
 
 
@@ -41,6 +41,14 @@ def reliability_figure(rows: list[tuple[str, float, tuple[float, float]]]) -> go
                   annotation_position="top")
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line={"dash": "dash", "color": "#a33"},
                              name="Usual minimum (.70)"))
+    finite = np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)], [0.70]])
+    low, high = max(-1.0, float(finite.min()) - 0.02), min(1.0, float(finite.max()) + 0.02)
+    ticks = [t / 20 for t in range(int(np.floor(low * 20)), int(np.ceil(high * 20)) + 1)]
+    if len(ticks) > 9:
+        ticks = ticks[::2]
+    from analysis.formatting import cell
+
+    fig.update_xaxes(range=[low, high], tickvals=ticks, ticktext=[cell(t, 2, bounded=True) for t in ticks])
     return _layout(fig, "Reliability of the scales", 120 + 24 * len(rows), "Cronbach's alpha")
 
 
@@ -93,7 +101,7 @@ def organisation_figure(result, group) -> go.Figure:
     return _layout(fig, "Readiness: this organisation and the benchmark", 170 + 34 * len(keys), "Score (0-100)")
 
 
-def organisation_svg(result, group, width: int = 700) -> str:
+def organisation_svg(result, group, width: int = WIDTH) -> str:
     """The same chart as ``organisation_figure`` as plain SVG markup (no script, so a batch of
     organisation reports prints quickly): one row per measure, a bar for the organisation's
     score with its 95% CI, a diamond for the median of all organisations with their quartiles."""
