@@ -23,6 +23,7 @@ from analysis.organisations import Organisations, organisations
 from analysis.readiness import ReadinessResult, percentile_ranks, readiness
 from analysis.readiness_breakdown import Breakdown, breakdown
 from analysis.readiness_questions import ALL, QuestionResults, question_results
+from analysis.readiness_waves import WAVE, WaveChanges, wave_changes
 
 BENCHMARKS = ("all", "type")
 
@@ -64,6 +65,7 @@ class PractitionersView:
     benchmark: pd.DataFrame
     percentiles: pd.DataFrame
     breakdown: Breakdown | None = None
+    waves: WaveChanges | None = None
 
     def comparator(self, group_id):
         return self.questions.comparators.get(self._group(group_id), ALL)
@@ -88,14 +90,15 @@ class PractitionersView:
         out.update({"comparison": self.comparison, "comparison_benchmark": self.benchmark,
                     "comparison_percentiles": self.percentiles, "organisations": self.organisations.to_dict(),
                     "questions": self.questions.to_dict(),
-                    "breakdown": None if self.breakdown is None else self.breakdown.to_dict()})
+                    "breakdown": None if self.breakdown is None else self.breakdown.to_dict(),
+                    "waves": None if self.waves is None else self.waves.to_dict()})
         return out
 
 
 def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
                        min_n: int = privacy.DEFAULT_MIN_N, min_share: float = 0.5, filters: dict | None = None,
                        comparison: str = "all", by: str | None = None, lookup: pd.DataFrame | None = None,
-                       lookup_file: str = "lookup file") -> PractitionersView:
+                       lookup_file: str = "lookup file", wave=None, wave_column: str = WAVE) -> PractitionersView:
     """Readiness, per-question results, names/types, benchmark and breakdown of every group.
 
     Parameters
@@ -105,12 +108,24 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
     by : a demographic to break every organisation down by (``analysis.readiness_breakdown``).
     lookup : a lookup of names and types (``analysis.organisations.read_lookup``).
     lookup_file : the lookup's file name, for messages.
+    wave : with a ``wave_column`` in the data, the wave shown (default the last); everything
+        above is of that wave's respondents, and ``waves`` holds the change since the wave
+        before (``analysis.readiness_waves``).
+    wave_column : the column saying which wave each respondent answered.
     """
     if comparison not in BENCHMARKS:
         raise InputError(f"unknown benchmark '{comparison}'", hint="use all or type")
     if by is not None and filters:
         raise InputError("a breakdown is of whole organisations: it cannot be combined with filters",
                          hint="drop --where, or drop --by")
+    changes = None
+    if wave_column in data.columns:
+        changes = wave_changes(data, instrument, group, column=wave_column, current=wave, min_n=min_n,
+                               min_share=min_share)
+        data = data[data[wave_column] == changes.current]
+    elif wave is not None:
+        raise InputError("the data have no wave column", column=wave_column,
+                         hint="add a column saying which survey wave each respondent answered")
     result = readiness(data, instrument, group, min_n=min_n, min_share=min_share, filters=filters)
     group = result.group_column
     orgs = organisations(data, group, instrument=instrument, lookup=lookup, lookup_file=lookup_file)
@@ -130,4 +145,4 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
         pct = pd.concat([pct[pct["comparator"] != ALL], extra_p[extra_p["group"].isin(keep)]], ignore_index=True)
     split = None if by is None else breakdown(data, instrument, by, group, min_n=result.min_n, min_share=min_share)
     return PractitionersView(readiness=result, questions=questions, organisations=orgs, comparison=comparison,
-                             benchmark=bench, percentiles=pct, breakdown=split)
+                             benchmark=bench, percentiles=pct, breakdown=split, waves=changes)

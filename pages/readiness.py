@@ -37,6 +37,7 @@ from analysis.readiness import LOW_AGREEMENT  # noqa: E402
 from analysis.readiness_breakdown import breakdown_columns  # noqa: E402
 from analysis.readiness_questions import SHARES  # noqa: E402
 from analysis.readiness_view import practitioners_view  # noqa: E402
+from analysis.readiness_waves import WAVE, wave_values  # noqa: E402
 from ui import state  # noqa: E402
 from ui.widgets import cite, command_text, show_command, download_buttons, guarded, page_link, plain  # noqa: E402
 
@@ -52,10 +53,10 @@ COMPARISONS = {"all": "All organisations", "type": "Same type of organisation"}
 
 @st.cache_data(show_spinner="Computing readiness per organisation...", max_entries=16)
 def _view(data: pd.DataFrame, instrument_id: str, group: str, min_n: int, comparison: str, by: str | None,
-          lookup_path: str | None):
+          lookup_path: str | None, wave):
     lookup = read_lookup(lookup_path) if lookup_path else None
     return practitioners_view(data, state.instrument(instrument_id), group, min_n=min_n, comparison=comparison,
-                              by=by, lookup=lookup, lookup_file="organisations.csv")
+                              by=by, lookup=lookup, lookup_file="organisations.csv", wave=wave)
 
 
 def _lookup_path(instrument_id: str) -> str | None:
@@ -73,7 +74,7 @@ def _readiness_input(data: pd.DataFrame, instrument, group_column: str) -> pd.Da
     roles = [c for c in privacy.disclosure_columns(data, instrument) if c in data.columns]
     roles += ["age"] if "age" in data.columns else []
     stem = group_column.removesuffix("_id")
-    roles += [c for c in (f"{stem}_name", f"{stem}_type") if c in data.columns]  # names and types
+    roles += [c for c in (f"{stem}_name", f"{stem}_type", WAVE) if c in data.columns]  # names, types, waves
     keep = list(dict.fromkeys(([group_column] if group_column in data.columns else []) + roles + items))
     return data[keep]
 
@@ -221,6 +222,52 @@ def _breakdown_section(view, org, min_n: int) -> None:
     cite("Hundepool et al. (2012), Statistical Disclosure Control, sec. 4.4 (complementary suppression)")
 
 
+def _trend(trend: pd.DataFrame, labels: dict) -> go.Figure:
+    """The organisation's index and dimension scores over the waves (one line each)."""
+    fig = go.Figure()
+    for measure, sub in trend.groupby("measure", sort=False):
+        name = "Readiness index" if measure == "index" else _short(labels.get(measure, measure))
+        fig.add_scatter(x=[str(w) for w in sub["wave"]], y=sub["value"].tolist(), mode="lines+markers", name=name,
+                        line=dict(width=4 if measure == "index" else 1.5))
+    fig.update_layout(yaxis=dict(range=[0, 100], title="score (0-100)"), xaxis=dict(title="wave", type="category"),
+                      title="Over the survey waves", height=420, legend=dict(x=1.02, y=0.5), margin=dict(t=60, b=40))
+    return fig
+
+
+def _waves_section(view, org) -> None:
+    waves = view.waves
+    if waves is None:
+        return
+    st.subheader(f"Change since the previous wave ({waves.previous} to {waves.current})"
+                 if waves.previous is not None else f"Survey wave {waves.current}")
+    trend = waves.trend[waves.trend["group"].astype(str) == str(org)]
+    if trend["value"].notna().any():
+        st.plotly_chart(_trend(trend, view.readiness.labels), key="rd_trend")
+    if waves.previous is None:
+        st.caption("This is the first wave: there is no earlier one to compare with.")
+        return
+    table = waves.for_group(org)
+    texts = dict(zip(view.questions.items["item"], view.questions.items["text"]))
+    labels = {"index": "Readiness index", **{k: _short(v) for k, v in view.readiness.labels.items()}}
+    shown = pd.DataFrame({
+        "measure": [labels.get(m) or texts.get(m, m) for m in table["measure"]],
+        "what": ["score (0-100)" if k == "score" else "% favourable" for k in table["kind"]],
+        str(waves.previous): table["before"], str(waves.current): table["after"],
+        "change": table["change"], "p": table["p"],
+        "significant (p < .05)": ["" if s is None else ("yes" if s else "no") for s in table["significant"]],
+        "test": table["test"]})
+    st.dataframe(shown, hide_index=True, key="rd_waves", column_config={
+        c: st.column_config.NumberColumn(format="%.1f") for c in (str(waves.previous), str(waves.current))} | {
+        "change": st.column_config.NumberColumn(format="%+.1f"), "p": st.column_config.NumberColumn(format="%.3f")})
+    moved = shown[shown["significant (p < .05)"] == "yes"]
+    plain("Significant changes since the last wave: " + "; ".join(
+        f"{m} ({w}, {c:+.1f})" for m, w, c in zip(moved["measure"], moved["what"], moved["change"])) + "."
+          if len(moved) else "No score or share changed significantly since the last wave (p < .05).")
+    st.caption("Each wave is a separate sample: scores are compared with Welch's t-test, shares favourable with the "
+               "two-proportion z-test; a blank row had too few respondents in one of the waves.")
+    cite("Welch (1947), Biometrika; Agresti (2013), Categorical Data Analysis, sec. 2.1")
+
+
 def _how_to_read(min_n: int) -> None:
     with st.expander("How to read this", expanded=False):
         st.markdown(
@@ -337,6 +384,7 @@ def _organisation_view(view, row: pd.Series, org, min_n: int) -> None:
               "middle half of the organisations (first to third quartile, R quantile type 7); a score inside "
               "it is ordinary, not a problem.")
 
+    _waves_section(view, org)
     _questions_section(view, org)
     _breakdown_section(view, org, min_n)
 
@@ -418,9 +466,14 @@ comparison = left.radio("Compare with", list(COMPARISONS), format_func=COMPARISO
 by = right.selectbox("Break down by", splits, format_func=lambda c: c.replace("_", " "), key="by",
                      bind="query-params", help="A staff characteristic to show inside the organisation.") \
     if splits else None
+wave = None
+if WAVE in data.columns:
+    waves = wave_values(data)
+    wave = st.selectbox("Survey wave", waves, index=len(waves) - 1, key="wave", bind="query-params",
+                        format_func=str, help="The wave shown; changes are since the wave before it.")
 view = None
 with guarded("computing readiness per organisation"):
-    view = _view(data, INSTRUMENT, group_column, min_n, comparison or "all", by, lookup_path)
+    view = _view(data, INSTRUMENT, group_column, min_n, comparison or "all", by, lookup_path, wave)
 
 if view is not None:
     groups = view.readiness.groups
@@ -438,4 +491,5 @@ if view is not None:
     _share_box(org)
     parts = [f"--group {group_column}", f"--benchmark {comparison or 'all'}"] + ([f"--by {by}"] if by else [])
     parts += ["--lookup sample_data/organisations.csv"] if lookup_path else []
+    parts += [f"--wave {wave}"] if wave is not None else []
     show_command(command_text("readiness", INSTRUMENT, *parts, min_n=min_n))

@@ -206,7 +206,7 @@ def test_command_json_equals_library(servants, instrument):
     expected = json.loads(json.dumps(to_jsonable(readiness(servants, instrument, "org_id", min_n=5))))
     assert {k: out[k] for k in expected} == expected  # the readiness keys as the library gives them
     assert set(out) - set(expected) == {"comparison", "comparison_benchmark", "comparison_percentiles",
-                                        "organisations", "questions", "breakdown"}  # the practitioners' view
+                                        "organisations", "questions", "breakdown", "waves"}  # practitioners
     assert set(out) >= {"min_n", "dimensions", "groups", "benchmark"}
     assert set(out["groups"][0]) == {"group", "n", "suppressed", "index", "dimensions", "rwg"}
     small = [g for g in out["groups"] if g["suppressed"]]

@@ -5,7 +5,9 @@ Prints the readiness of every organisation (index, dimensions, agreement, benchm
 with it the per-question shares favourable/neutral/unfavourable with their benchmark, the
 organisations' names and types, the chosen comparison (``--benchmark type``: organisations
 of the same type) and, with ``--by``, the breakdown of every organisation by a demographic.
-A study's survey may name a lookup of names and types (``lookup: {file: ..., column: ...}``).
+Data with a ``wave`` column: the last wave (or ``--wave``) with the change since the wave
+before (Welch t-test for scores, two-proportion z-test for shares favourable). A study's
+survey may name a lookup of names and types (``lookup: {file: ..., column: ...}``).
 """
 from __future__ import annotations
 
@@ -36,6 +38,9 @@ def add_arguments(parser) -> None:
                         help="break every organisation down by this demographic (e.g. gender, role, age_band)")
     parser.add_argument("--benchmark", default="all", choices=BENCHMARKS,
                         help="compare with all organisations (default) or those of the same type")
+    parser.add_argument("--wave", default=None, metavar="WAVE",
+                        help="with a 'wave' column: the wave to show (default the last), with the change "
+                             "since the one before")
     parser.add_argument("--lookup", default=None, metavar="FILE",
                         help="names and types of the organisations (columns id, name, type); "
                              "a study file's survey may name one instead")
@@ -62,4 +67,5 @@ def run(args):
     lookup = None if lookup_path is None else read_lookup(lookup_path)
     return practitioners_view(data, instrument, args.group, min_n=effective_min_n(args.min_n),
                               min_share=args.min_share, filters=filters, comparison=args.benchmark, by=args.by,
-                              lookup=lookup, lookup_file=Path(str(lookup_path)).name if lookup_path else "lookup file")
+                              lookup=lookup, wave=args.wave,
+                              lookup_file=Path(str(lookup_path)).name if lookup_path else "lookup file")

@@ -1,0 +1,206 @@
+"""Survey waves: readiness per wave and the change since the previous wave, per organisation.
+
+A survey holds several waves in one file with a ``wave`` column (e.g. 2024, 2025). Each wave is
+analysed as a survey of its own (``analysis.readiness``, ``analysis.readiness_questions``): its
+own disclosure partition, its own threshold checks, so a wave or an organisation-wave with too
+few respondents shows nothing, and neither does its change.
+
+**Change** of a wave against the previous one, per organisation:
+
+* dimension scores (0-100) and the readiness index: difference of the published means, with
+  Welch's unequal-variance t-test on the respondents' scores (Welch 1947, *Biometrika* 34;
+  R ``t.test(x2, x1, var.equal = FALSE)``), using in each wave exactly the respondents the
+  published mean is computed from (whole blocks with enough answers, ``analysis.privacy``).
+  For the index the respondent's value is the mean of their 0-100 dimension scores, over those
+  with every dimension scored (the published index is the mean of the dimension means, which
+  equals it when everyone answered everything);
+* share favourable of each item (percentage points): the two-proportion z-test with the pooled
+  proportion, ``z = (p2 - p1) / sqrt(p (1 - p) (1/n1 + 1/n2))`` (Agresti 2013, *Categorical
+  Data Analysis*, 3rd ed., sec. 2.1; R ``prop.test(c(x2, x1), c(n2, n1), correct = FALSE)``,
+  whose X-squared is ``z^2``).
+
+Two waves of independent samples are assumed (different respondents, as in the People Survey
+and FEVS); ``significant`` is ``p < .05`` without correction for the number of comparisons.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis import privacy
+from analysis.errors import InputError
+
+WAVE = "wave"
+ALPHA = 0.05
+
+
+def wave_values(data: pd.DataFrame, column: str = WAVE) -> list:
+    """The waves of ``data[column]`` in order (numbers numerically, text alphabetically)."""
+    if column not in data.columns:
+        raise InputError("the data have no wave column", column=column,
+                         hint="add a column saying which survey wave each respondent answered, e.g. 2024")
+    values = data[column].dropna().drop_duplicates().tolist()
+    return sorted(values, key=(float if pd.api.types.is_numeric_dtype(data[column]) else str))
+
+
+def check_waves(data: pd.DataFrame, instrument, column: str = WAVE) -> list:
+    """The waves, after checking that every wave answered the same readiness items."""
+    waves = wave_values(data, column)
+    items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
+    for w in waves:
+        sub = data.loc[data[column] == w, items]
+        empty = [i for i in items if sub[i].isna().all()]
+        if empty and len(empty) < len(items):
+            raise InputError(f"wave {w} has no answers to {', '.join(empty[:3])}, which other waves asked",
+                             column=empty[0], hint="compare waves only on the questions they share: "
+                                                   "remove those items from the other waves' files")
+    return waves
+
+
+def _contributors(sub: pd.DataFrame, instrument, group: str, keys: list, min_n: int) -> dict:
+    """Per measure, the group of each respondent whose score enters the published mean (else
+    missing), and the respondents' 0-100 scores (as ``analysis.readiness`` computes them)."""
+    from analysis.readiness import clean_and_score, to_0_100
+
+    dims = [c for c in instrument.readiness_dimensions if c.key in keys]
+    scored = clean_and_score(sub, instrument, constructs=dims)
+    for c in dims:
+        scored[c.key] = to_0_100(scored[c.key], c.scale)
+    counted = scored[keys].notna().any(axis=1) & scored[group].notna()
+    view = privacy.check_filter(scored, None, min_n, instrument=instrument).data
+    cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
+    out = {}
+    for k in keys:
+        rows = privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna())
+        out[k] = (rows, view[k])
+    own_index = view[keys].mean(axis=1).where(view[keys].notna().all(axis=1))
+    # the index's t: respondents with every dimension scored, in blocks with min_n of them
+    out["index"] = (privacy.group_cells(view, group, min_n, answered=own_index.notna() & cell.notna()), own_index)
+    return out
+
+
+def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Welch's t, df and two-sided p of mean(b) - mean(a)."""
+    if len(a) < 2 or len(b) < 2:
+        return (float("nan"),) * 3
+    with warnings.catch_warnings():  # identical answers in both waves: t is undefined, not an error
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.ttest_ind(b, a, equal_var=False)
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else float("nan")
+    return float(res.statistic), float(df), float(res.pvalue)
+
+
+def two_proportion_test(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
+    """Pooled two-proportion z and two-sided p of ``x2/n2 - x1/n1`` (Agresti 2013)."""
+    p = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    if not se > 0:
+        return float("nan"), float("nan")
+    z = (x2 / n2 - x1 / n1) / se
+    return float(z), float(2 * stats.norm.sf(abs(z)))
+
+
+@dataclass
+class WaveChanges:
+    """``trend``: one row per group, wave and measure (``index``, dimensions) with ``n`` and
+    ``value``. ``changes``: one row per group and measure of ``current`` against ``previous``
+    with ``kind`` ('score' or 'favourable'), ``before, after, change, statistic, df, p,
+    significant, test`` (missing when either wave is suppressed)."""
+    column: str
+    waves: list
+    current: object
+    previous: object
+    trend: pd.DataFrame
+    changes: pd.DataFrame
+
+    def for_group(self, group_id) -> pd.DataFrame:
+        return self.changes[self.changes["group"].astype(str) == str(group_id)].reset_index(drop=True)
+
+    def to_dict(self) -> dict:
+        return {"column": self.column, "waves": self.waves, "current": self.current, "previous": self.previous,
+                "trend": self.trend, "changes": self.changes}
+
+
+def wave_changes(data: pd.DataFrame, instrument, group: str = "org_id", *, column: str = WAVE, current=None,
+                 min_n: int = privacy.DEFAULT_MIN_N, min_share: float = 0.5) -> WaveChanges:
+    """Readiness of every wave and the change of ``current`` (default the last wave) since the
+    wave before it, per group (see the module docstring).
+
+    Parameters
+    ----------
+    data : every wave's respondents, with the wave in ``column``.
+    instrument : the instrument with the readiness dimensions.
+    group : the organisation column.
+    column : the wave column.
+    current : the wave to compare with its previous one (default the last).
+    min_n, min_share : as for ``analysis.readiness.readiness``.
+    """
+    from analysis.readiness import readiness
+    from analysis.readiness_questions import question_results
+
+    waves = check_waves(data, instrument, column)
+    if current is None:
+        current = waves[-1]
+    match = [w for w in waves if str(w) == str(current)]
+    if not match:
+        raise InputError(f"no wave '{current}' in the data", column=column,
+                         hint="waves: " + ", ".join(map(str, waves)))
+    current = match[0]
+    at = waves.index(current)
+    previous = waves[at - 1] if at > 0 else None
+    trend_rows, results, questions, members = [], {}, {}, {}
+    for w in waves:
+        sub = data[data[column] == w]
+        try:
+            res = readiness(sub, instrument, group, min_n=min_n, min_share=min_share)
+        except InputError:
+            continue  # a wave too small to show anything shows nothing
+        results[w] = res
+        for r in res.groups.itertuples():
+            for m in ["index", *res.dimensions]:
+                trend_rows.append({"group": r.group, "wave": w, "measure": m, "n": r.n,
+                                   "value": getattr(r, m) if not r.suppressed else float("nan")})
+        if w in (current, previous):
+            questions[w] = question_results(sub, instrument, group, min_n=res.min_n)
+            members[w] = _contributors(sub, instrument, res.group_column, res.dimensions, res.min_n)
+    changes = pd.DataFrame()
+    if previous is not None and previous in results and current in results:
+        changes = _changes(results[previous], results[current], questions[previous], questions[current],
+                           members[previous], members[current])
+    return WaveChanges(column=column, waves=waves, current=current, previous=previous,
+                       trend=pd.DataFrame(trend_rows), changes=changes)
+
+
+def _changes(r1, r2, q1, q2, m1, m2) -> pd.DataFrame:
+    rows = []
+    g1, g2 = r1.groups.set_index("group"), r2.groups.set_index("group")
+    for g in g2.index:
+        both = g in g1.index and not g1.loc[g, "suppressed"] and not g2.loc[g, "suppressed"]
+        for m in ["index", *r2.dimensions]:
+            row = {"group": g, "kind": "score", "measure": m, "test": "Welch t"}
+            if both and pd.notna(g1.loc[g, m]) and pd.notna(g2.loc[g, m]):
+                a = m1[m][1][m1[m][0] == g].dropna().to_numpy(float)
+                b = m2[m][1][m2[m][0] == g].dropna().to_numpy(float)
+                t, df, p = _welch(a, b)
+                row.update(before=float(g1.loc[g, m]), after=float(g2.loc[g, m]),
+                           change=float(g2.loc[g, m] - g1.loc[g, m]), statistic=t, df=df, p=p)
+            rows.append(row)
+    a_items, b_items = q1.groups.set_index(["group", "item"]), q2.groups.set_index(["group", "item"])
+    for (g, item), b in b_items.iterrows():
+        row = {"group": g, "kind": "favourable", "measure": item, "test": "two-proportion z"}
+        if (g, item) in a_items.index and not b["suppressed"] and not a_items.loc[(g, item), "suppressed"]:
+            a = a_items.loc[(g, item)]
+            x1, x2 = round(a["favourable"] * a["n"] / 100), round(b["favourable"] * b["n"] / 100)
+            z, p = two_proportion_test(x1, a["n"], x2, b["n"])
+            row.update(before=float(a["favourable"]), after=float(b["favourable"]),
+                       change=float(b["favourable"] - a["favourable"]), statistic=z, df=float("nan"), p=p)
+        rows.append(row)
+    out = pd.DataFrame(rows).reindex(columns=["group", "kind", "measure", "before", "after", "change", "test",
+                                              "statistic", "df", "p"])
+    out["significant"] = [None if pd.isna(p) else bool(p < ALPHA) for p in out["p"]]
+    return out
