@@ -463,7 +463,9 @@ left, right = st.columns(2)
 comparison = left.radio("Compare with", list(COMPARISONS), format_func=COMPARISONS.get, key="benchmark",
                         bind="query-params", horizontal=True,
                         help="All organisations, or only those of the same type as yours.")
-by = right.selectbox("Break down by", splits, format_func=lambda c: c.replace("_", " "), key="by",
+demographics = {d.id: d.label for d in instrument.demographics}
+by = right.selectbox("Break down by", splits, format_func=lambda c: demographics.get(c, c.replace("_", " ").capitalize()),
+                     key="by",
                      bind="query-params", help="A staff characteristic to show inside the organisation.") \
     if splits else None
 wave = None

@@ -125,3 +125,27 @@ def test_link_by_name_then_same_type_benchmark(page, dashboard, result):
     heading = page.get_by_role("heading", name=against)
     heading.wait_for(timeout=60_000)
     screenshot(page, "readiness_same_type")
+
+
+def test_uploaded_waves_show_the_change_since_the_last_wave(page, dashboard):
+    """A two-wave file loaded on the Data page: the readiness view (reached through the
+    navigation, same session) shows the change since the last wave, also against the same type."""
+    page.goto(f"{dashboard}/data")
+    wait_for_app(page)
+    page.get_by_role("region", name="Upload a survey file").get_by_test_id(
+        "stFileUploaderDropzoneInput").set_input_files(files=[{
+            "name": "public_servants_waves.csv", "mimeType": "text/csv",
+            "buffer": (ROOT / "sample_data" / "public_servants_waves.csv").read_bytes()}])
+    page.locator('[data-testid="stAlertContentSuccess"]', has_text="public_servants_waves.csv").first.wait_for(
+        timeout=120_000)
+    wait_for_app(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("Organisation readiness").click()
+    wait_for_app(page)
+    change = page.get_by_role("heading", name="Change since the previous wave (2024 to 2025)")
+    change.wait_for(timeout=120_000)
+    page.get_by_text("Same type of organisation").click()
+    page.get_by_role("heading", name=re.compile("Benchmark against organisations of the same type")).wait_for(
+        timeout=60_000)
+    assert change.count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "readiness_waves")

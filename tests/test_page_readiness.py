@@ -330,3 +330,41 @@ def test_server_floor_can_be_lowered_by_whoever_runs_it(monkeypatch, small_orgs)
     monkeypatch.setenv("COPROD_MIN_N_FLOOR", "not a number")
     with pytest.raises(Exception, match="COPROD_MIN_N_FLOOR"):  # never silently another value
         state.min_n_floor()
+
+
+def test_printed_command_with_breakdown_and_same_type_benchmark_gives_the_screen():
+    """With the benchmark on the same type and a breakdown by gender, the command the page prints,
+    run as printed, and the sample study file's command give the numbers on the screen."""
+    import shlex
+    import subprocess
+    import sys
+
+    at = _run(103)
+    at.radio(key="benchmark").set_value("type").run()
+    at.selectbox(key="by").set_value("gender").run()
+    assert not at.exception
+    (text,) = [c.value for c in at.code if c.value.startswith("python -m analysis ")]
+    assert "--by gender" in text and "--benchmark type" in text
+    done = subprocess.run([sys.executable, *shlex.split(text)[1:]], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    study = _command("readiness", str(ROOT / "sample_data" / "study.yaml"), "--survey", "public_servants",
+                     "--by", "gender", "--benchmark", "type", "--min-n", str(MIN_N), "--json")
+    for key in ("questions", "breakdown", "comparison_benchmark", "organisations", "groups"):
+        assert study[key] == out[key], key
+    questions = next(d.value for d in at.dataframe if "% favourable" in d.value.columns)
+    mine = [q for q in out["questions"]["groups"] if q["group"] == 103]
+    assert_allclose(questions["% favourable"].to_numpy(float), [q["favourable"] for q in mine], rtol=1e-12)
+    bench = {b["item"]: b["favourable"] for b in out["questions"]["benchmarks"]
+             if b["comparator"] == "Municipal administration"}
+    assert_allclose(questions["benchmark % favourable"].to_numpy(float), [bench[q["item"]] for q in mine],
+                    rtol=1e-12)
+    cells = [c for c in out["breakdown"]["cells"] if c["group"] == 103]
+    split = next(d.value for d in at.dataframe if "readiness index" in d.value.columns)
+    assert_allclose(split["readiness index"].to_numpy(float),
+                    [np.nan if c["index"] is None else c["index"] for c in cells], rtol=1e-12)
+    medians = {b["measure"]: b["median"] for b in out["comparison_benchmark"]
+               if b["comparator"] == "Municipal administration"}
+    table = _dimension_table(at)
+    assert_allclose(table["median of organisations"].to_numpy(float), [medians[k] for k in out["dimensions"]],
+                    rtol=1e-12)
