@@ -77,14 +77,17 @@ def test_table_cells_are_apa_and_never_none_nan_or_e_notation():
 
 # ------------------------------------------------------------------------------ study report (HTML)
 def test_study_report_holds_the_study_tables_in_the_agenda_order(study_dir, study_html):
-    for heading in ["1. Data", "2. Measurement", "3. Research topic 2", "4. Research topic 3", "Data summary",
+    for heading in ["1. Data", "2. Measurement", "3. Research topic 1", "4. Research topic 2", "5. Research topic 3",
+                    "Data summary", "Distribution of the scale scores", "Barriers, enablers and challenges, ranked",
+                    "Perceived outcomes, ranked", "Benefits and challenges by element",
                     "Reliability of the scales", "Agreement within org_id", "Readiness index by org_id",
                     "Fixed effects: dc_engagement ~ readiness_within", "Fixed effects: any_digital ~ any_offline",
                     "Benchmark over the groups shown"]:
         assert heading in study_html, heading
     # citizens' blocks follow their demographics first, so none lies inside one municipality (as `aggregate`)
     assert "No group of municipality_id has 5 or more respondents" in study_html
-    order = [study_html.index(h) for h in ["1. Data", "2. Measurement", "3. Research topic 2", "4. Research topic 3"]]
+    order = [study_html.index(h) for h in ["1. Data", "2. Measurement", "3. Research topic 1", "4. Research topic 2",
+                                           "5. Research topic 3"]]
     assert order == sorted(order)
     surveys = load_surveys(load_study(study_dir / "study.yaml"))
     for survey in surveys:
@@ -98,22 +101,36 @@ def test_study_report_holds_the_study_tables_in_the_agenda_order(study_dir, stud
     assert study_html.count("plotly.js v") == 1
 
 
-def test_reliability_row_equals_the_reliability_command(study_dir, study_html):
-    from analysis.cli import main
-
-    out = study_dir / "rel.json"
-    with out.open("w") as handle:
-        old, sys.stdout = sys.stdout, handle
-        try:
-            assert main(["reliability", str(study_dir / "study.yaml"), "--survey", "servants",
-                         "--scale", "digital_skills"]) == 0
-        finally:
-            sys.stdout = old
+def _command_json(*argv: str) -> dict:
+    """Run ``python -m analysis ARGV`` in this process and read its JSON."""
+    import contextlib
+    import io
     import json
 
-    alpha = json.loads(out.read_text())["alpha"]
+    from analysis.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(list(argv)) == 0
+    return json.loads(out.getvalue())
+
+
+def test_reliability_row_equals_the_reliability_command(study_dir, study_html):
+    alpha = _command_json("reliability", str(study_dir / "study.yaml"), "--survey", "servants",
+                          "--scale", "digital_skills")["alpha"]
     row = re.search(r"<td>Digital skills and self-efficacy</td>(.*?)</tr>", study_html).group(1)
     assert f"<td class=\"num\">{fmt.cell(alpha, bounded=True)}</td>" in row
+
+
+def test_topic_one_row_equals_the_topics_command(study_dir, study_html):
+    table = _command_json("topics", str(study_dir / "study.yaml"), "--survey", "citizens",
+                          "--section", "distributions")["table"]
+    skills = next(r for r in table if r["construct"] == "digital_skills")
+    start = study_html.index("Knowledge, skills and attitudes: Citizens")
+    row = re.search(r"<td>Digital skills</td>(.*?)</tr>", study_html[start:]).group(1)
+    assert f"<td class=\"num\">{fmt.count(skills['n'])}</td>" in row
+    assert f"<td class=\"num\">{fmt.cell(skills['mean'])}</td>" in row
+    assert f"<td class=\"num\">{fmt.ci_text(skills['q1'], skills['q3'])}</td>" in row
 
 
 def test_small_groups_never_appear_with_a_number(study_dir, study_html):

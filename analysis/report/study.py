@@ -14,6 +14,7 @@ from analysis.report.document import Report, Section
 from analysis.report.measurement import FAILURES, SurveyData, agreement_section, data_summary, reliability_section
 from analysis.report.models import applies, model_section
 from analysis.report.readiness import has_readiness, readiness_section
+from analysis.report.topics import topic_one_section, topic_three_section
 
 
 def load_surveys(study, *, study_path: str | None = None, names=None,
@@ -86,8 +87,12 @@ def build_study_report(study, *, min_n: int | None = None, study_path: str | Non
         "of the research agenda's topics."]))
     for s in surveys:
         report.sections += [reliability_section(s, threshold), agreement_section(s, threshold)]
+    report.sections.append(Section("3. Research topic 1: knowledge, skills and attitudes", paragraphs=[
+        "How the respondents score on the scales of digital skills, attitudes to co-production, motivation and "
+        "acceptance of digital tools."]))
+    report.sections += [topic_one_section(s, threshold) for s in surveys]
     ready = [s for s in surveys if has_readiness(s)]
-    report.sections.append(Section("3. Research topic 2: resources and organisational conditions", paragraphs=[
+    report.sections.append(Section("4. Research topic 2: resources and organisational conditions", paragraphs=[
         "Organisational readiness for digital co-production: the index (0-100) is the mean of the readiness "
         "dimensions (people-centred strategy, structures, flexible work, resources, training, leadership, "
         "regulation), each rescaled to 0-100."]))
@@ -98,10 +103,12 @@ def build_study_report(study, *, min_n: int | None = None, study_path: str | Non
         report.sections.append(readiness_section(s, threshold))
         if applies(s, "engagement"):
             report.sections.append(model_section(s, "engagement", threshold))
+    report.sections.append(Section("5. Research topic 3: drivers, challenges and outcomes", paragraphs=[
+        "What the respondents see as barriers, challenges, benefits and outcomes, and who co-produces digitally: the "
+        "multilevel model of the citizens' digital participation, with offline participation, age, gender, education, "
+        "area and digital skills, and a random intercept per municipality."]))
+    report.sections += [topic_three_section(s, threshold) for s in surveys]
     citizens = [s for s in surveys if applies(s, "participation")]
-    report.sections.append(Section("4. Research topic 3: drivers, challenges and outcomes", paragraphs=[
-        "Who co-produces digitally: the multilevel model of the citizens' digital participation, with offline "
-        "participation, age, gender, education, area and digital skills, and a random intercept per municipality."]))
     if not citizens:
         report.sections[-1].missing.append("No citizens' survey with the participation channels: the digital "
                                            "participation model is not fitted.")
