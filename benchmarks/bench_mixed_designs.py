@@ -16,10 +16,12 @@ Each is timed as a whole process on the same CSV: ``python benchmarks/bench_mixe
 the runner exists because the command offers no ``--family poisson`` yet) against
 ``Rscript`` with ``read.csv`` + ``lme4::lmer``/``glmer`` (default control), with peak RSS
 from ``/usr/bin/time -v``.  Reports the ratio ours / lme4 and the largest differences in
-fixed effects and logLik.  Writes benchmarks/out/designs_rows.json and the designs
-section of benchmarks/RESULTS.md (through ``bench_mixed.write_results``).
+fixed effects and logLik.  Writes benchmarks/out/designs_rows.json; with ``--results`` it
+also replaces the designs table of benchmarks/RESULTS.md (the table only: the notes under
+it, with the date and the machine's load, are written by whoever ran it, and the file's
+other sections are left as they are).
 
-Usage: python benchmarks/bench_mixed_designs.py [--designs insteval nested3 ...] [--repeats 1]
+Usage: python benchmarks/bench_mixed_designs.py [--designs insteval nested3 ...] [--repeats 1] [--results]
 """
 from __future__ import annotations
 
@@ -108,6 +110,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS))
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--results", action="store_true", help="replace the table in RESULTS.md")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     rscript = shutil.which("Rscript")
@@ -146,7 +149,23 @@ def main(argv=None) -> int:
         rows[design] = row
         print(json.dumps(row), flush=True)
         store.write_text(json.dumps(list(rows.values()), indent=1))
+    if args.results:
+        replace_table(HERE / "RESULTS.md")
     return 0
+
+
+def replace_table(path: Path) -> None:
+    """Swap the designs table in ``path`` for the one ``bench_mixed.designs_section`` makes
+    from designs_rows.json; everything else in the file is kept."""
+    from bench_mixed import designs_section
+    table = [line for line in designs_section() if line.startswith("|")]
+    lines = path.read_text().split("\n")
+    start = lines.index(designs_section()[1])
+    first = next(i for i in range(start, len(lines)) if lines[i].startswith("| design |"))
+    last = first
+    while last < len(lines) and lines[last].startswith("|"):
+        last += 1
+    path.write_text("\n".join(lines[:first] + table + lines[last:]))
 
 
 if __name__ == "__main__":
