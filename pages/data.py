@@ -13,7 +13,7 @@ from analysis.errors import InputError
 from analysis.io import write_data
 from analysis.mapping import mapping_table
 from store import slugify
-from ui import access, state
+from ui import access, own_survey, state
 from ui.widgets import download_buttons, guarded, plain, show_error
 
 access.enter(owner_only="The Data page")  # before any widget; respondent rows, the threshold, saved studies
@@ -65,6 +65,10 @@ with st.container(border=True):
                "(`python -m analysis validate FILE --instrument ID --export FILE.parquet`).")
     # any file type is accepted here so that an unsupported one (an old .xls, a .zip) gets the
     # importer's message on the page instead of only a tooltip in the browser
+    own = st.toggle("My own questionnaire: I describe its columns and scales myself",
+                    value=bool(source is not None and source.definition is not None), key=f"own_{survey}",
+                    help="Off: the file is matched to the bundled instrument's items. On: you choose the id, "
+                         "group and covariate columns and define your scales (section 2).")
     upload = st.file_uploader("Upload a survey file", key=f"upload_{survey}",
                               help="CSV/TSV, .xlsx, .sav, .dta, Qualtrics or LimeSurvey CSV")
     if upload is not None and st.session_state.get(f"loaded_{survey}") != upload.file_id:
@@ -74,7 +78,8 @@ with st.container(border=True):
             if len(content) > limit_mb * 1024 * 1024:
                 raise InputError(f"the file is {len(content) / 1e6:.1f} MB, over the {limit_mb} MB limit",
                                  file=upload.name, hint="split it or export only the survey columns")
-            state.set_source(state.Source(survey, upload.name, content))
+            state.set_source(own_survey.start_definition(survey, upload.name, content) if own
+                             else state.Source(survey, upload.name, content))
             st.success(f"Loaded `{upload.name}`.")
         except InputError as exc:
             show_error(exc)
@@ -111,22 +116,28 @@ for note in prepared.meta.get("notes", []):
 with st.expander(f"Preview: {len(prepared.raw):,} rows × {prepared.raw.shape[1]:,} columns", expanded=False):
     st.dataframe(prepared.raw.head(50), hide_index=True)
 
-# ---------------------------------------------------------------- mapping
-with st.container(border=True):
-    st.subheader("2 · Columns → instrument items")
-    table = mapping_table(list(prepared.raw.columns), instrument, prepared.mapping)
-    matched = int(table["column"].notna().sum())
-    st.caption(f"{matched} of {len(table)} items of the *{instrument.title}* instrument found a column. "
-               "Change the column of any item below and press *Apply mapping*.")
-    options = [None] + [str(c) for c in prepared.raw.columns]
-    edited = st.data_editor(
-        table, hide_index=True, height=320, key=f"mapping_editor_{survey}", disabled=[c for c in table.columns if c != "column"],
-        column_config={"column": st.column_config.SelectboxColumn("column in your file", options=options)})
-    if st.button("Apply mapping", key=f"apply_mapping_{survey}"):
-        with guarded("applying the mapping"):
-            new_mapping = {row["item"]: row["column"] for _, row in edited.iterrows() if row["column"]}
-            state.update_source(survey, mapping=new_mapping)
-            st.rerun()
+# ---------------------------------------------------------------- mapping, or the own survey's definition
+if source.definition is not None:
+    with st.container(border=True):
+        st.subheader("2 · Your survey: column roles and scales")
+        own_survey.definition_panel(survey, source, prepared)
+else:
+    with st.container(border=True):
+        st.subheader("2 · Columns → instrument items")
+        table = mapping_table(list(prepared.raw.columns), instrument, prepared.mapping)
+        matched = int(table["column"].notna().sum())
+        st.caption(f"{matched} of {len(table)} items of the *{instrument.title}* instrument found a column. "
+                   "Change the column of any item below and press *Apply mapping*.")
+        options = [None] + [str(c) for c in prepared.raw.columns]
+        edited = st.data_editor(
+            table, hide_index=True, height=320, key=f"mapping_editor_{survey}",
+            disabled=[c for c in table.columns if c != "column"],
+            column_config={"column": st.column_config.SelectboxColumn("column in your file", options=options)})
+        if st.button("Apply mapping", key=f"apply_mapping_{survey}"):
+            with guarded("applying the mapping"):
+                new_mapping = {row["item"]: row["column"] for _, row in edited.iterrows() if row["column"]}
+                state.update_source(survey, mapping=new_mapping)
+                st.rerun()
 
 # ---------------------------------------------------------------- validation
 with st.container(border=True):
@@ -167,8 +178,11 @@ with st.container(border=True):
 with st.container(border=True):
     st.subheader("4 · Codebook")
     codebook = instrument.codebook()
-    st.dataframe(codebook[["variable", "construct_label", "topic", "text", "reverse", "labels", "source"]],
-                 hide_index=True)
+    if codebook.empty:
+        st.caption("No scales yet: the codebook lists each scale's items once section 2 defines them.")
+    else:
+        st.dataframe(codebook.reindex(columns=["variable", "construct_label", "topic", "text", "reverse", "labels",
+                                               "source"]), hide_index=True)
     download_buttons(codebook, f"codebook_{survey}", key=f"codebook_{survey}")
 
 with st.container(border=True):

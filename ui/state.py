@@ -236,3 +236,17 @@ def open_study(study: studies.Study, files: dict[str, bytes]) -> None:
     st.session_state["study_sources"] = new
     if study.min_n is not None:
         set_min_n(int(study.min_n))
+
+
+def replace_survey(old_key: str, source: Source) -> Prepared:
+    """Put ``source`` in place of the survey ``old_key`` (same position in the study; its key is
+    the source's own name), but only if it goes through the pipeline; otherwise ``InputError``
+    and nothing changes."""
+    prepared = prepare(source)
+    current = sources()
+    if source.instrument_id != old_key and source.instrument_id in current:
+        raise InputError(f"the study already has a survey called '{source.instrument_id}'",
+                         key="name", hint="give this survey another name")
+    st.session_state["study_sources"] = {(source.instrument_id if k == old_key else k): (source if k == old_key else v)
+                                         for k, v in current.items()}
+    return prepared

@@ -1,0 +1,119 @@
+"""End to end (issue 9): a researcher's own SPSS file, described on the Data page by clicking.
+
+The file (made here with pyreadstat) has its own names: ``person`` (id), ``GRP`` (company) and a
+three-item leadership scale with one reverse-keyed item. The researcher switches the Data page to
+"my own questionnaire", uploads it, keeps the guessed id and group columns, adds the scale by
+picking its items, ticks the reverse item, gives the range and uses the definition. The
+Measurement page then shows the scale's alpha, equal to the library's on the same rows, and the
+agreement (rwg(j), ICC) by ``GRP``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.aggregation import aggregate
+from analysis.reliability import reliability
+from e2e import screenshot, wait_for_app
+
+
+@pytest.fixture(scope="module")
+def climate(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    import pyreadstat
+
+    rng = np.random.default_rng(7)
+    n = 240
+    grp = rng.integers(1, 13, n)
+    u = rng.normal(0, 0.6, 13)[grp]
+    data = pd.DataFrame({"person": np.arange(n) + 1000, "GRP": grp, "HRS": rng.integers(40, 70, n)})
+    for k in (1, 2, 3):
+        data[f"lead_{k}"] = np.clip(np.round(3 + u + rng.normal(0, 0.8, n)), 1, 5)
+    data["lead_3"] = 6 - data["lead_3"]
+    path = tmp_path_factory.mktemp("own") / "climate.sav"
+    pyreadstat.write_sav(data, str(path), column_labels={"lead_1": "My leader listens to me"})
+    return path, data
+
+
+def _pick(page, label: str, options: list[str]) -> None:
+    """Choose ``options`` in the multiselect labelled ``label``: type each, pick it from the list."""
+    box = page.locator('[data-testid="stMultiSelect"]', has_text=label).first
+    for option in options:
+        field = box.locator("input")
+        field.click()
+        field.fill(option)
+        page.get_by_role("option", name=option, exact=True).wait_for()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        wait_for_app(page)
+        assert option in box.inner_text()
+    page.keyboard.press("Escape")
+
+
+def test_own_spss_survey_defined_by_clicking_reaches_measurement(page, dashboard, climate):
+    path, data = climate
+    page.goto(f"{dashboard}/data")
+    wait_for_app(page)
+    page.get_by_text("My own questionnaire").click()
+    wait_for_app(page)
+    page.get_by_role("region", name="Upload a survey file").get_by_test_id("stFileUploaderDropzoneInput") \
+        .set_input_files(str(path))
+    page.locator('[data-testid="stAlertContentSuccess"]', has_text="climate.sav").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    body = page.inner_text("body")
+    assert "Your survey: column roles and scales" in body
+    # the guesses: person is the id, GRP the group
+    assert page.locator('[data-testid="stSelectbox"]', has_text="Respondent id column") \
+        .locator('input[role="combobox"]').input_value() == "person"
+    assert "GRP" in page.locator('[data-testid="stMultiSelect"]', has_text="Grouping columns").inner_text()
+    page.get_by_role("textbox", name="Survey name").fill("soldiers")
+    page.get_by_role("textbox", name="Survey name").press("Enter")
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Scale name").fill("LEAD")
+    page.get_by_role("textbox", name="Scale name").press("Enter")
+    wait_for_app(page)
+    _pick(page, "Items", ["lead_1", "lead_2", "lead_3"])
+    _pick(page, "Reverse-keyed items", ["lead_3"])
+    for label, value in (("Lowest answer", "1"), ("Highest answer", "5")):
+        page.get_by_label(label).fill(value)
+        page.get_by_label(label).press("Enter")
+        wait_for_app(page)
+    page.get_by_role("button", name="Add scale").click()
+    wait_for_app(page)
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    page.get_by_text("Remove a scale").wait_for()  # the scale table (a canvas grid) is there
+    assert "No scale yet" not in page.inner_text("body")
+    page.get_by_role("button", name="Use this definition").click()
+    page.get_by_text("now uses your definition").first.wait_for()
+    wait_for_app(page)
+    screenshot(page, "own_survey_defined")
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Scales: reliability").click()
+    wait_for_app(page)
+    page.get_by_text("Agreement", exact=False).first.wait_for()
+    body = page.inner_text("body")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    expected = reliability(data, ["lead_1", "lead_2", "lead_3"], reverse=["lead_3"], scale_min=1, scale_max=5)
+    alpha = page.locator('[data-testid="stMetric"]', has_text=re.compile("alpha", re.I)).first
+    shown = alpha.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    assert float(shown.lstrip("0") if shown.startswith("0.") else shown) == pytest.approx(expected.alpha, abs=5e-4)
+    picked = [b.input_value() for b in page.locator('input[role="combobox"]').all()]
+    assert "LEAD" in picked, picked
+    screenshot(page, "own_survey_measurement")
+    page.get_by_role("tab", name="Aggregation").click()
+    wait_for_app(page)
+    body = page.inner_text("body")
+    screenshot(page, "own_survey_aggregation")
+    assert "GRP" in body
+    scored = data.assign(lead_3=6 - data["lead_3"])
+    agreement = aggregate(scored, "GRP", ["lead_1", "lead_2", "lead_3"], options=5)
+    metrics = {m.locator('[data-testid="stMetricLabel"]').inner_text().strip():
+               m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+               for m in page.locator('[data-testid="stMetric"]').all() if m.is_visible()}
+    icc1 = next(v for k, v in metrics.items() if "ICC(1)" in k)
+    assert float(icc1) == pytest.approx(agreement.icc1, abs=5e-3), metrics
