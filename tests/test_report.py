@@ -173,6 +173,8 @@ def test_study_without_scales_says_what_is_missing(tmp_path):
                                      f"    file: {SAMPLE / 'citizens.csv'}\n    groups: [municipality_id]\n")
     html = study_report_html(load_study(tmp_path / "s.yaml"))
     assert "This survey has no scales" in html and "Respondents" in html
+    assert "No survey of this study has scales of research topic 1" in html
+    assert "No survey of this study has readiness dimensions" in html
 
 
 def test_only_suppressed_groups_says_so(study_dir):

@@ -84,8 +84,8 @@ def data_summary(survey: SurveyData, min_n: int) -> Section:
             continue
         sizes = data[col].dropna().value_counts()
         shown = int((sizes >= min_n).sum())
-        rows.append([f"Groups: {role} ({col})", f"{fmt.count(len(sizes))}, of which {fmt.count(shown)} with at "
-                                                  f"least {min_n} respondents"])
+        label = f"Groups: {role} ({col})" if role != col else f"Groups: {col}"
+        rows.append([label, f"{fmt.count(len(sizes))}, of which {fmt.count(shown)} with at least {min_n} respondents"])
     counts: dict[str, int] = {}
     for p in survey.problems:
         counts[p.code] = counts.get(p.code, 0) + 1

@@ -43,8 +43,8 @@ def _table(table: Table) -> str:
 def _section(section: Section, first_chart: list[bool]) -> str:
     level = max(2, min(int(section.level), 4))
     parts = [f"<h{level}>{escape(section.title)}</h{level}>"]
-    parts += [f'<p class="missing">{escape(m)}</p>' for m in section.missing]
     parts += [f"<p>{escape(p)}</p>" for p in section.paragraphs]
+    parts += [f'<p class="missing">{escape(m)}</p>' for m in section.missing]
     parts += [_table(t) for t in section.tables]
     for fig in section.figures:
         if fig.svg:

@@ -14,7 +14,7 @@ from analysis.report.document import Report, Section
 from analysis.report.measurement import FAILURES, SurveyData, agreement_section, data_summary, reliability_section
 from analysis.report.models import applies, model_section
 from analysis.report.readiness import has_readiness, readiness_section
-from analysis.report.topics import topic_one_section, topic_three_section
+from analysis.report.topics import has_topic, topic_one_section, topic_three_section
 
 
 def load_surveys(study, *, study_path: str | None = None, names=None,
@@ -90,7 +90,11 @@ def build_study_report(study, *, min_n: int | None = None, study_path: str | Non
     report.sections.append(Section("3. Research topic 1: knowledge, skills and attitudes", paragraphs=[
         "How the respondents score on the scales of digital skills, attitudes to co-production, motivation and "
         "acceptance of digital tools."]))
-    report.sections += [topic_one_section(s, threshold) for s in surveys]
+    with_topic = [s for s in surveys if has_topic(s, 1)]
+    if not with_topic:
+        report.sections[-1].missing.append("No survey of this study has scales of research topic 1 (a scale's topic: "
+                                           "1 in the study file, or the bundled instruments).")
+    report.sections += [topic_one_section(s, threshold) for s in with_topic]
     ready = [s for s in surveys if has_readiness(s)]
     report.sections.append(Section("4. Research topic 2: resources and organisational conditions", paragraphs=[
         "Organisational readiness for digital co-production: the index (0-100) is the mean of the readiness "
@@ -107,11 +111,16 @@ def build_study_report(study, *, min_n: int | None = None, study_path: str | Non
         "What the respondents see as barriers, challenges, benefits and outcomes, and who co-produces digitally: the "
         "multilevel model of the citizens' digital participation, with offline participation, age, gender, education, "
         "area and digital skills, and a random intercept per municipality."]))
-    report.sections += [topic_three_section(s, threshold) for s in surveys]
+    with_topic = [s for s in surveys if has_topic(s, 3)]
     citizens = [s for s in surveys if applies(s, "participation")]
+    if not with_topic:
+        report.sections[-1].missing.append("No survey of this study has barriers, enablers, challenges, benefits or "
+                                           "outcomes scales (a scale's family in the study file, or the bundled "
+                                           "instruments).")
     if not citizens:
         report.sections[-1].missing.append("No citizens' survey with the participation channels: the digital "
                                            "participation model is not fitted.")
+    report.sections += [topic_three_section(s, threshold) for s in with_topic]
     report.sections += [model_section(s, "participation", threshold) for s in citizens]
     report.sections.append(Section("About this report", paragraphs=[
         "Every number was computed by the dashboard's statistics library (analysis/) from the study file and its data "

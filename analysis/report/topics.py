@@ -12,6 +12,22 @@ from analysis.report.document import Section, Table
 from analysis.report.measurement import FAILURES, SurveyData, _min_n_option, too_few
 
 
+def has_topic(survey: SurveyData, topic: int) -> bool:
+    """Whether the survey has a scale of research topic ``topic`` (1: knowledge, skills and
+    attitudes; 3: barriers, enablers, challenges, benefits and outcomes) in its data."""
+    if survey.instrument is None or survey.data is None:
+        return False
+    words = ("barrier", "enabler", "challenge", "resist", "outcome", "benefit")
+    for c in survey.instrument.constructs:
+        if c.key not in survey.data.columns:
+            continue
+        if topic == 1 and str(c.topic) == "1":
+            return True
+        if topic == 3 and (c.element or any(w in (c.family or "").lower() or w in c.key for w in words)):
+            return True
+    return False
+
+
 def _unavailable(section: Section, survey: SurveyData, min_n: int) -> bool:
     if too_few(survey, min_n) or survey.instrument is None:
         section.missing.append(f"Not shown: the survey could not be read or has fewer than {min_n} respondents.")
