@@ -299,3 +299,14 @@ def test_chart_export_writes_real_png_and_svg_with_title_and_legend(tmp_path, ch
     legend = next(el for el in root.iter() if el.get("class") == "legend")
     y = float(re.search(r"translate\([\d.]+,\s*([\d.]+)\)", legend.get("transform")).group(1))
     assert 0 < y < height  # the legend is drawn inside the image
+
+
+def test_threshold_can_be_raised_never_lowered(monkeypatch):
+    from analysis.report.study import study_min_n
+    from analysis.study import parse_study
+
+    strict = parse_study(f"title: T\nmin_n: 10\nsurveys:\n  - name: s\n    file: {SAMPLE / 'citizens.csv'}\n"
+                         "    instrument: citizen\n")
+    assert study_min_n(strict, 5) == 10 and study_min_n(strict, 20) == 20 and study_min_n(strict) == 10
+    monkeypatch.setenv("COPROD_MIN_N_FLOOR", "12")
+    assert study_min_n(strict) == 12

@@ -18,7 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--org", nargs="+", default=None, metavar="ID", help="only these organisations")
     parser.add_argument("--html", action="store_true", help="write HTML files instead of PDFs (no chromium needed)")
     parser.add_argument("--min-n", type=int, default=None, dest="min_n",
-                        help="privacy threshold (default: the study's, else 5; never below COPROD_MIN_N_FLOOR)")
+                        help="privacy threshold: raise the study's (default 5); never below it or COPROD_MIN_N_FLOOR")
 
 
 def run(args):

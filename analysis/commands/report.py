@@ -18,7 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--pdf", action="store_true",
                         help="with an .html --out, also print the PDF beside it (same name, .pdf)")
     parser.add_argument("--min-n", type=int, default=None, dest="min_n",
-                        help="privacy threshold (default: the study's, else 5; never below COPROD_MIN_N_FLOOR)")
+                        help="privacy threshold: raise the study's (default 5); never below it or COPROD_MIN_N_FLOOR")
 
 
 def study_of(args):

@@ -147,7 +147,7 @@ def organisation_documents(study, *, survey: str | None = None, group: str | Non
     group : str, optional
         The organisation column; default the survey's organisation group (its first group).
     min_n : int, optional
-        Privacy threshold; default the study's, never below ``COPROD_MIN_N_FLOOR``.
+        Privacy threshold: raises the study's, never below it nor ``COPROD_MIN_N_FLOOR``.
     only : sequence, optional
         Organisation ids (compared as text) to make reports for; default all.
     """

@@ -52,9 +52,11 @@ def load_surveys(study, *, study_path: str | None = None, names=None,
 
 
 def study_min_n(study, min_n: int | None = None) -> int:
-    """The threshold a report uses: ``min_n`` if given, else the study's, never below the
-    server's floor (``privacy.effective_min_n``)."""
-    return privacy.effective_min_n(min_n if min_n is not None else study.min_n)
+    """The threshold a report uses: the study's (default 5), raised to ``min_n`` when that is
+    higher, never below the server's floor (``privacy.effective_min_n``). A request can make the
+    protection stricter than the study's, never weaker."""
+    chosen = [int(v) for v in (min_n, study.min_n) if v is not None]
+    return privacy.effective_min_n(max(chosen) if chosen else None)
 
 
 def build_study_report(study, *, min_n: int | None = None, study_path: str | None = None,
@@ -66,7 +68,8 @@ def build_study_report(study, *, min_n: int | None = None, study_path: str | Non
     study : analysis.study.Study
         The study (``analysis.study.load_study``).
     min_n : int, optional
-        Privacy threshold; default the study's ``min_n`` (5), never below ``COPROD_MIN_N_FLOOR``.
+        Privacy threshold: raises the study's ``min_n`` (default 5), never below it nor below
+        ``COPROD_MIN_N_FLOOR`` (``study_min_n``).
     study_path : str, optional
         The study file as the commands take it, for the 'Reproduce' lines.
     surveys : list of SurveyData, optional
