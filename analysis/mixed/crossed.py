@@ -12,9 +12,9 @@ For random intercepts (or any scalar terms) Lambda is diagonal: theta_0 on the f
 eq. 18).  Since w depends on a level only through its count, K(w) = sum_c w_c K_c over the
 distinct counts c: the K_c are formed once per model, and each theta costs one sparse
 matrix-vector product, the dense Cholesky of S (LAPACK ``dpotrf``) and, for the analytic
-gradient, its inverse (``dpotri``).  That is CHOLMOD's supernodal factorisation with lme4's
-ordering (largest factor first) and a symbolic analysis done once, as
-``Matrix::Cholesky(M, perm = TRUE)`` updated by ``lme4``'s ``merPredD$updateDecomp``.
+gradient, its inverse (``dpotri``).  The plan plays the part of CHOLMOD's symbolic analysis,
+done once per model as ``lme4``'s ``Matrix::Cholesky(M, perm = TRUE)`` is and then only
+updated with new numbers (``merPredD$updateDecomp``), with lme4's order (largest factor first).
 
 The traces the gradient needs (Bates et al. 2015, eq. 34; see :mod:`analysis.mixed.sparse_pls`)
 are tr over the first factor of M^{-1} = sum 1/a + tr(S^{-1} D_r K(theta_0^2 / a^2) D_r)
@@ -81,18 +81,35 @@ class CrossedPlan:
                              shape=(len(self.flat), len(self.values)))
 
     def K(self, w: np.ndarray) -> np.ndarray:
-        """C0' diag(w) C0 on the lower pattern, for w a function of the counts n."""
+        """C0' diag(w) C0 at the lower pattern's positions.
+
+        Parameters
+        ----------
+        w : numpy.ndarray
+            One weight per level of the first factor, a function of its count ``n`` only.
+        """
         if self.KC is not None:
             return self.KC @ w[self._first]
         P = (self.C0T @ self.C0.multiply(w[:, None]).tocsr()).tocsr()
         return np.asarray(P[self.pi, self.pj]).ravel()
 
     def factor(self, theta0: float, r: np.ndarray) -> "CrossedFactor":
+        """Factorise M for the first factor's theta ``theta0`` and the other columns' ``r``."""
         return CrossedFactor(self, theta0, r)
 
 
 class CrossedFactor:
-    """Numeric factorisation of M at one theta (see the module doc)."""
+    """Numeric factorisation of M at one theta (see the module doc).
+
+    Parameters
+    ----------
+    plan : CrossedPlan
+        The model's pattern and per-count pieces.
+    theta0 : float
+        Relative standard deviation of the first factor (its Lambda entry).
+    r : numpy.ndarray
+        Lambda's entries for the other m columns (each term's theta, repeated per level).
+    """
 
     def __init__(self, plan: CrossedPlan, theta0: float, r: np.ndarray):
         self.plan, self.theta0, self.r = plan, float(theta0), np.asarray(r, dtype=float)
@@ -153,7 +170,13 @@ class CrossedFactor:
         return (1.0 / self.a + (self.theta0 / self.a) ** 2 * quad).reshape(G, 1, 1)
 
     def block_traces(self, blocks) -> np.ndarray:
-        """tr of M^{-1} over each term's columns (scalar terms, first one eliminated)."""
+        """tr of M^{-1} over each term's columns (scalar terms, first one eliminated).
+
+        Parameters
+        ----------
+        blocks : list of (offset, levels, q)
+            The terms in column order, as :func:`analysis.mixed.frame.sparse_structure` gives them.
+        """
         plan, t2 = self.plan, self.theta0 ** 2
         inv = self._inverse_flat()
         weighted = inv[plan.flat] * self.r[plan.pi] * self.r[plan.pj] * plan.mult
