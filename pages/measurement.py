@@ -6,6 +6,7 @@ plain-language reading, the source of each convention and the equivalent headles
 """
 from __future__ import annotations
 
+import json
 import shlex
 import zlib
 
@@ -24,6 +25,7 @@ import pandas as pd  # noqa: E402
 
 from analysis import factor as factor_lib  # noqa: E402
 from analysis.aggregation import aggregate  # noqa: E402
+from analysis.commands.factor import scale_model  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from analysis import privacy  # noqa: E402
 from analysis.formatting import num, p_text  # noqa: E402
@@ -73,6 +75,11 @@ def _efa(x: pd.DataFrame, n_factors: int, fm: str, rotate: str, missing: str):
 @st.cache_data(show_spinner="Fitting the one-factor CFA...", max_entries=64)
 def _cfa(x: pd.DataFrame):
     return factor_lib.cfa(x, {"F": list(x.columns)})
+
+
+@st.cache_data(show_spinner="Fitting the confirmatory model...", max_entries=32)
+def _cfa_model(x: pd.DataFrame, model_json: str):
+    return factor_lib.cfa(x, json.loads(model_json))
 
 
 @st.cache_data(show_spinner="Fitting the multi-group models...", max_entries=32)
@@ -296,6 +303,51 @@ with tab_rel:
             st.caption("(R) marks reverse-keyed items: their answers are shown as given, so agreement with them "
                        "means a low score. Bars: Robbins & Heiberger (2011) diverging stacked bar chart.")
 
+def _several_scales_cfa() -> None:
+    """A CFA with one factor per chosen scale (each scale's reverse items recoded on its own
+    range), the model ``python -m analysis factor ... --scale A B C`` fits."""
+    st.subheader("Confirmatory model with several scales")
+    if len(constructs) < 2:
+        st.caption("A model with several factors needs at least two scales in this survey.")
+        return
+    chosen = st.multiselect("Scales, one factor each", [c.key for c in constructs], key=f"m_cfa_scales_{survey}",
+                            default=[c.key for c in constructs[:3]], format_func=lambda k: labels.get(k, k),
+                            bind="query-params", help="Each item loads on its own scale's factor only; the factors "
+                                                      "correlate freely (lavaan's default).")
+    if len(chosen) < 2:
+        st.caption("Pick two or more scales.")
+        return
+    with guarded("fitting the model with several factors"):
+        model, ranges = scale_model(instrument, chosen)
+        model_items = [i for its in model.values() for i in its]
+        x = numeric_items(data, model_items)
+        for item, (lo, hi) in ranges.items():
+            x[item] = apply_reverse(x[[item]], [item], lo, hi)[item]
+        fitted = _cfa_model(x, json.dumps(model))
+        cols = st.columns(6)
+        cols[0].metric("chi2", f"{fitted.chi2:.2f}", help=f"df = {fitted.df}, {p_text(fitted.p)}, n = {fitted.n}")
+        cols[1].metric("df", f"{fitted.df}")
+        cols[2].metric("CFI", num(fitted.cfi, 3))
+        cols[3].metric("TLI", num(fitted.tli, 3))
+        cols[4].metric("RMSEA", num(fitted.rmsea, 3))
+        cols[5].metric("SRMR", num(fitted.srmr, 3))
+        plain(fitted.reading())
+        table = fitted.loadings[["factor", "item", "loading", "se"]].rename(columns={"loading": "std_loading"})
+        left, right = st.columns([3, 2])
+        left.dataframe(table, hide_index=True, key="m_cfa_multi_loadings",
+                       column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("std_loading", "se")})
+        right.dataframe(fitted.factor_correlations, key="m_cfa_multi_phi",
+                        column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                       for c in fitted.factor_correlations.columns})
+        right.caption("Factor correlations (standardised). Above about .85, two scales may measure one thing "
+                      "(Brown 2015).")
+        for warning in fitted.warnings:
+            st.warning(warning, icon=":material/warning:")
+        syntax = "; ".join(f"{f} =~ {' + '.join(its)}" for f, its in model.items())
+        cite(f"R: lavaan::cfa('{syntax}', data, std.lv = TRUE) on the reverse-keyed items; fitMeasures(fit).")
+        command("factor", file_arg, flag("--scale", chosen))
+
+
 # ------------------------------------------------------------------ factor structure
 with tab_factor:
     k = len(items)
@@ -388,6 +440,8 @@ with tab_factor:
                  "R: lavaan::cfa('F =~ " + " + ".join(items) + "', data, std.lv = TRUE) and "
                  "fitMeasures(fit, c('chisq', 'df', 'cfi', 'tli', 'rmsea', 'rmsea.ci.lower', 'rmsea.ci.upper', "
                  "'srmr')).")
+
+        _several_scales_cfa()
 
         st.subheader("Measurement invariance")
         # Grouping candidates: categorical demographics, numeric ones split at the median, and the other
