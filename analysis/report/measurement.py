@@ -90,11 +90,11 @@ def data_summary(survey: SurveyData, min_n: int) -> Section:
     for p in survey.problems:
         counts[p.code] = counts.get(p.code, 0) + 1
     rows.append(["Data checks", "no problem found" if not counts else
-                 "; ".join(f"{code.replace('_', ' ').lower()}: {fmt.count(k)} column(s) or rule(s)"
-                           for code, k in sorted(counts.items()))])
+                 "; ".join(f"{code.replace('_', ' ').lower()} ({fmt.count(k)})" for code, k in sorted(counts.items()))])
     section.tables.append(Table("Data summary", ["", "Value"], rows, numeric=[False, False],
-                                note="Data checks as on the Data page, with the default choices (declared missing "
-                                     "codes and answers out of range set to missing, respondents kept)."))
+                                note="Data checks as on the Data page (in brackets: the columns or rules each finding "
+                                     "concerns), with the default choices: declared missing codes and answers out of "
+                                     "range set to missing, respondents kept."))
     if not scales:
         section.missing.append("This survey has no scales (no construct with two or more items in the data): "
                                "there is no reliability, agreement or readiness to report. Add scales to the study "

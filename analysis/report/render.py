@@ -22,6 +22,8 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 .missing { border-left: 3px solid #c80; background: #fff8e8; padding: 6px 10px; margin: 8px 0; }
 .figure { margin: 10px 0 16px; page-break-inside: avoid; } .figcaption { font-size: 12px; color: #333; }
 .reproduce { font-size: 12px; color: #444; } code { font-size: 11.5px; word-break: break-all; }
+.contents { margin: 12px 0 4px; font-size: 13px; } .contents p { margin: 0; font-weight: bold; }
+.contents ul { margin: 4px 0; padding-left: 20px; }
 .enabler { margin: 2px 0 8px; } .source { color: #555; font-size: 12px; }
 @page { size: A4; margin: 14mm; }
 @media print { body { margin: 0; max-width: none; } h2 { page-break-after: avoid; } table { page-break-inside: auto; }
@@ -40,9 +42,22 @@ def _table(table: Table) -> str:
             f"<tbody>{body}</tbody></table>{note}")
 
 
-def _section(section: Section, first_chart: list[bool]) -> str:
+def _anchor(index: int) -> str:
+    return f"section-{index + 1}"
+
+
+def _contents(report: Report) -> str:
+    """A list of the top-level sections, linked (only for reports with three or more)."""
+    top = [(i, s) for i, s in enumerate(report.sections) if s.level <= 2]
+    if len(top) < 3:
+        return ""
+    items = "".join(f'<li><a href="#{_anchor(i)}">{escape(s.title)}</a></li>' for i, s in top)
+    return f'<nav class="contents"><p>Contents</p><ul>{items}</ul></nav>'
+
+
+def _section(section: Section, first_chart: list[bool], index: int = 0) -> str:
     level = max(2, min(int(section.level), 4))
-    parts = [f"<h{level}>{escape(section.title)}</h{level}>"]
+    parts = [f'<h{level} id="{_anchor(index)}">{escape(section.title)}</h{level}>']
     parts += [f"<p>{escape(p)}</p>" for p in section.paragraphs]
     parts += [f'<p class="missing">{escape(m)}</p>' for m in section.missing]
     parts += [_table(t) for t in section.tables]
@@ -62,7 +77,7 @@ def _section(section: Section, first_chart: list[bool]) -> str:
 def to_html(report: Report) -> str:
     """The report as a complete HTML document (UTF-8 text)."""
     first_chart = [True]
-    body = "\n".join(_section(s, first_chart) for s in report.sections)
+    body = _contents(report) + "\n".join(_section(s, first_chart, i) for i, s in enumerate(report.sections))
     subtitle = "".join(f'<p class="subtitle">{escape(s)}</p>' for s in report.subtitle)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{escape(report.title)}"
