@@ -33,7 +33,7 @@ from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
 from store import Store  # noqa: E402
 from ui import charts_models as cm  # noqa: E402
 from ui import access, state  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import cite, command_text, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -508,9 +508,7 @@ cite("Bates, D., Mächler, M., Bolker, B., & Walker, S. (2015). Fitting linear m
 model_columns = [v for v in parse_formula(result.formula).variables]
 model_table = result.data[[c for c in model_columns if c in result.data.columns]]
 data_name = f"model_data_{survey}"
-source = state.sources()[survey]
-data_file = f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)
-command = ["python -m analysis mixed", data_file, "--instrument", survey, "--formula", shlex.quote(result.formula)]
+command = ["--formula", shlex.quote(result.formula)]
 if "readiness_muni" in result.formula:
     servants_source = state.sources()["public_servant"]
     command += ["--servants", f"sample_data/{servants_source.filename}" if servants_source.is_sample
@@ -524,7 +522,7 @@ for var, level in references.items():
 rows_allowed = not access.is_viewer()  # a viewer link never reaches respondent-level values
 st.caption("Same numbers without the dashboard (the command runs the Data page's pipeline with its default "
            "choices" + ("; the model's own columns can be downloaded below):" if rows_allowed else "):"))
-st.code(" ".join(command + ["--json"]), language="bash", wrap_lines=True)
+st.code(command_text("mixed", survey, *command), language="bash", wrap_lines=True)
 if rows_allowed:
     download_buttons(model_table, data_name, key="mdl_data")
 
