@@ -157,14 +157,17 @@ def test_report_command_writes_the_library_file(study_dir, study_html, tmp_path)
     assert out.read_text(encoding="utf-8") == study_html
 
 
-def test_report_of_a_data_file_with_an_instrument(tmp_path):
-    from analysis.cli import main
-
-    assert main(["report", str(SAMPLE / "citizens.csv"), "--instrument", "citizen", "--out",
-                 str(tmp_path / "c.html")]) == 0
+def test_report_of_a_data_file_with_an_instrument_and_its_charts(tmp_path, chromium):
+    written = _command_json("report", str(SAMPLE / "citizens.csv"), "--instrument", "citizen", "--out",
+                            str(tmp_path / "c.html"), "--charts", str(tmp_path / "charts"))["written"]
     html = (tmp_path / "c.html").read_text(encoding="utf-8")
     assert "Reliability of the scales" in html and "citizens.csv --instrument citizen" in html
     assert "No survey of this study has readiness dimensions" in html
+    from PIL import Image
+
+    png = next(Path(p) for p in written if p.endswith(".png"))
+    assert png.stem == "reliability-citizen" and Image.open(png).format == "PNG"
+    assert (tmp_path / "charts" / "reliability-citizen.svg").read_text().lstrip().startswith("<svg")
 
 
 # ------------------------------------------------------------------------------ bad input

@@ -1,8 +1,9 @@
-"""``python -m analysis report STUDY.yaml|DATA [--instrument ID] --out report.html [--pdf] [--min-n N]``.
+"""``python -m analysis report STUDY.yaml|DATA [--instrument ID] --out report.html [--pdf] [--charts DIR] [--min-n N]``.
 
 The study report (``analysis.report``): data summary per survey, reliability and agreement per
 scale, readiness by organisation; one self-contained HTML file, or its PDF (``--pdf``, or
-``--out report.pdf``) printed by Debian's chromium. Prints the files written as JSON.
+``--out report.pdf``) printed by Debian's chromium; ``--charts DIR`` adds every chart as PNG and
+SVG. Prints the files written as JSON.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def add_arguments(parser) -> None:
                         help="report.html (self-contained) or report.pdf (printed by chromium)")
     parser.add_argument("--pdf", action="store_true",
                         help="with an .html --out, also print the PDF beside it (same name, .pdf)")
+    parser.add_argument("--charts", default=None, metavar="DIR",
+                        help="also write every chart of the report into DIR as PNG and SVG (kaleido, chromium)")
     parser.add_argument("--min-n", type=int, default=None, dest="min_n",
                         help="privacy threshold: raise the study's (default 5); never below it or COPROD_MIN_N_FLOOR")
 
@@ -58,5 +61,5 @@ def run(args):
     study, study_path, commands = study_of(args)
     surveys = load_surveys(study, study_path=study_path, commands=commands)
     written = write_study_report(study, args.out, pdf=args.pdf, min_n=args.min_n, study_path=study_path,
-                                 surveys=surveys)
+                                 surveys=surveys, charts=args.charts)
     return {"written": [str(p) for p in written], "surveys": [s.name for s in surveys]}

@@ -12,7 +12,7 @@ FONT = "Helvetica, Arial, sans-serif"
 
 def _layout(fig: go.Figure, title: str, height: int, x_title: str) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "automargin": True},
+        title={"text": title, "x": 0.01, "xanchor": "left", "automargin": True},
         width=WIDTH, height=height, template="plotly_white", font={"family": FONT, "size": 12},
         margin={"l": 10, "r": 20, "t": 50, "b": 10, "autoexpand": True},
         legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},

@@ -142,7 +142,8 @@ def study_report_html(study, *, min_n: int | None = None, study_path: str | None
 
 
 def write_study_report(study, out: str | Path, *, pdf: bool = False, min_n: int | None = None,
-                       study_path: str | None = None, surveys: list[SurveyData] | None = None) -> list[Path]:
+                       study_path: str | None = None, surveys: list[SurveyData] | None = None,
+                       charts: str | Path | None = None) -> list[Path]:
     """Write the study report; returns the files written.
 
     Parameters
@@ -155,6 +156,9 @@ def write_study_report(study, out: str | Path, *, pdf: bool = False, min_n: int 
         Also print the PDF when ``out`` is an HTML file.
     min_n, study_path, surveys
         As for ``build_study_report``.
+    charts : str or Path, optional
+        A folder to write every chart of the report into as PNG and SVG
+        (``analysis.report.images.export_figure``; named by the chart's id).
 
     Raises
     ------
@@ -164,22 +168,31 @@ def write_study_report(study, out: str | Path, *, pdf: bool = False, min_n: int 
     """
     from analysis.errors import InputError
     from analysis.report.pdf import html_to_pdf
+    from analysis.report.render import to_html
 
     out = Path(out)
-    html = study_report_html(study, min_n=min_n, study_path=study_path, surveys=surveys)
+    report = build_study_report(study, min_n=min_n, study_path=study_path, surveys=surveys)
+    html = to_html(report)
     wants_pdf = pdf or out.suffix.lower() == ".pdf"
     html_path = out if out.suffix.lower() != ".pdf" else out.with_suffix(".html")
-    if not wants_pdf:
-        out.write_text(html, encoding="utf-8")
-        return [out]
-    pdf_path = out.with_suffix(".pdf")
     written = [html_path] if html_path == out else []
     if written:
         html_path.write_text(html, encoding="utf-8")
-    try:
-        html_to_pdf(html, pdf_path)
-    except InputError as exc:
-        if not written:
-            html_path.write_text(html, encoding="utf-8")
-        raise InputError(f"{exc.message}; the HTML report was written to {html_path}", hint=exc.hint) from None
-    return [*written, pdf_path]
+    if wants_pdf:
+        pdf_path = out.with_suffix(".pdf")
+        try:
+            html_to_pdf(html, pdf_path)
+        except InputError as exc:
+            if not written:
+                html_path.write_text(html, encoding="utf-8")
+            raise InputError(f"{exc.message}; the HTML report was written to {html_path}", hint=exc.hint) from None
+        written.append(pdf_path)
+    if charts is not None:
+        from analysis.report.images import export_figure
+
+        folder = Path(charts)
+        folder.mkdir(parents=True, exist_ok=True)
+        for fig in report.figures:
+            if fig.figure is not None:
+                written += export_figure(fig.figure, folder / fig.id)
+    return written
