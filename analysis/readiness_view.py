@@ -136,13 +136,13 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
                              hint=f"add a {group.removesuffix('_id')}_type column or a lookup file with a type column")
         types = orgs.types()
     questions = question_results(data, instrument, group, min_n=result.min_n, filters=filters, benchmark_by=types)
-    comparators = questions.comparators
-    bench, pct = type_benchmark(result, {**{g: ALL for g in comparators}} if types is None else comparators)
-    if types is not None:  # groups without a type are compared with all
-        extra_b, extra_p = type_benchmark(result, {g: ALL for g in comparators})
-        bench = pd.concat([bench[bench["comparator"] != ALL], extra_b], ignore_index=True)
-        keep = [g for g, v in comparators.items() if v == ALL]
-        pct = pd.concat([pct[pct["comparator"] != ALL], extra_p[extra_p["group"].isin(keep)]], ignore_index=True)
+    comparators = questions.comparators  # group -> its type, or ALL (no type, or comparison 'all')
+    bench, pct = type_benchmark(result, {g: ALL for g in comparators})
+    if types is not None:
+        by_type = {g: v for g, v in comparators.items() if v != ALL}
+        type_b, type_p = type_benchmark(result, by_type)
+        bench = pd.concat([type_b, bench], ignore_index=True)  # ALL kept for the groups without a type
+        pct = pd.concat([type_p, pct[~pct["group"].isin(list(by_type))]], ignore_index=True)
     split = None if by is None else breakdown(data, instrument, by, group, min_n=result.min_n, min_share=min_share)
     return PractitionersView(readiness=result, questions=questions, organisations=orgs, comparison=comparison,
                              benchmark=bench, percentiles=pct, breakdown=split, waves=changes)
