@@ -313,3 +313,26 @@ def test_threshold_can_be_raised_never_lowered(monkeypatch):
     assert study_min_n(strict, 5) == 10 and study_min_n(strict, 20) == 20 and study_min_n(strict) == 10
     monkeypatch.setenv("COPROD_MIN_N_FLOOR", "12")
     assert study_min_n(strict) == 12
+
+
+def test_download_bytes_from_uploads_equal_the_command_files(study_dir, study_html):
+    """What a page's download button gives (the data as uploaded bytes) is the command's file."""
+    from analysis.report import organisation_report_bytes, study_report_bytes
+
+    path = str(study_dir / "study.yaml")
+    study = load_study(path)
+    contents = {"servants": (study_dir / "servants.csv").read_bytes(),
+                "citizens": (SAMPLE / "citizens.csv").read_bytes()}
+    surveys = load_surveys(study, study_path=path, contents=contents)
+    assert study_report_bytes(study, study_path=path, surveys=surveys) == study_html.encode("utf-8")
+    small = (study_dir / "small_org.txt").read_text()
+    html = organisation_report_bytes(study, small, pdf=False, survey="servants",
+                                     prepared={"servants": _prepared(study, "servants")}).decode("utf-8")
+    assert html == dict((str(g), h) for g, _, h in organisation_documents(study, survey="servants"))[small]
+    assert "cannot be shown" in html
+
+
+def _prepared(study, name):
+    from analysis.pipeline import prepare_survey
+
+    return prepare_survey(study, name)

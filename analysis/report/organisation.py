@@ -136,7 +136,8 @@ def safe_file_name(text) -> str:
 
 
 def organisation_documents(study, *, survey: str | None = None, group: str | None = None, min_n: int | None = None,
-                           only=None) -> list[tuple[object, bool, str]]:
+                           only=None, contents: dict[str, bytes] | None = None,
+                           prepared: dict | None = None) -> list[tuple[object, bool, str]]:
     """``[(organisation, suppressed, html)]`` for every organisation of a survey (or those in ``only``).
 
     Parameters
@@ -150,6 +151,8 @@ def organisation_documents(study, *, survey: str | None = None, group: str | Non
         Privacy threshold: raises the study's, never below it nor ``COPROD_MIN_N_FLOOR``.
     only : sequence, optional
         Organisation ids (compared as text) to make reports for; default all.
+    contents, prepared : dict, optional
+        The survey's data as uploaded bytes or already prepared (``analysis.report.study.load_surveys``).
     """
     from analysis.report import readiness as ready
     from analysis.report.render import to_html
@@ -157,14 +160,14 @@ def organisation_documents(study, *, survey: str | None = None, group: str | Non
 
     threshold = study_min_n(study, min_n)
     chosen = study.survey(survey)
-    prepared = load_surveys(study, names=[chosen.name])[0]
-    if prepared.data is None:
-        raise InputError(f"the survey '{chosen.name}' cannot be read: {prepared.error}")
-    if not ready.has_readiness(prepared):
+    data = load_surveys(study, names=[chosen.name], contents=contents, prepared=prepared)[0]
+    if data.data is None:
+        raise InputError(f"the survey '{chosen.name}' cannot be read: {data.error}")
+    if not ready.has_readiness(data):
         raise InputError(f"the survey '{chosen.name}' has no readiness dimensions",
                          hint="organisation reports need the public-servant instrument or scales marked "
                               "readiness_dimension")
-    result = ready.compute(prepared, threshold, group)
+    result = ready.compute(data, threshold, group)
     ids = list(result.groups["group"])
     if only:
         wanted = {str(o) for o in only}
@@ -175,7 +178,7 @@ def organisation_documents(study, *, survey: str | None = None, group: str | Non
         ids = [g for g in ids if str(g) in wanted]
     out = []
     for g in ids:
-        report = organisation_report(result, g, study_title=study.title, survey_title=prepared.title)
+        report = organisation_report(result, g, study_title=study.title, survey_title=data.title)
         out.append((g, bool(result._row(g)["suppressed"]), to_html(report)))
     return out
 
@@ -209,3 +212,24 @@ def write_organisation_reports(study, out_dir: str | Path, *, survey: str | None
     if pending:
         htmls_to_pdfs(pending)
     return rows
+
+
+def organisation_report_bytes(study, organisation, *, pdf: bool = True, survey: str | None = None,
+                              group: str | None = None, min_n: int | None = None,
+                              contents: dict[str, bytes] | None = None, prepared: dict | None = None) -> bytes:
+    """One organisation's report as PDF (or HTML, UTF-8) bytes, for a download button; the
+    same content as ``python -m analysis org-reports ... --org ID``. Parameters as for
+    ``organisation_documents``; ``InputError`` for an unknown organisation or without chromium."""
+    import tempfile
+
+    from analysis.report.pdf import html_to_pdf, require_chromium
+
+    if pdf:
+        require_chromium()
+    docs = organisation_documents(study, survey=survey, group=group, min_n=min_n, only=[organisation],
+                                  contents=contents, prepared=prepared)
+    html = docs[0][2]
+    if not pdf:
+        return html.encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="coprod-report-") as tmp:
+        return html_to_pdf(html, Path(tmp) / "organisation.pdf").read_bytes()

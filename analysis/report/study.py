@@ -17,8 +17,8 @@ from analysis.report.readiness import has_readiness, readiness_section
 from analysis.report.topics import has_topic, topic_one_section, topic_three_section
 
 
-def load_surveys(study, *, study_path: str | None = None, names=None,
-                 commands: dict[str, str] | None = None) -> list[SurveyData]:
+def load_surveys(study, *, study_path: str | None = None, names=None, commands: dict[str, str] | None = None,
+                 contents: dict[str, bytes] | None = None, prepared: dict | None = None) -> list[SurveyData]:
     """Prepare every survey of ``study``; a survey that cannot be read carries its error.
 
     Parameters
@@ -31,6 +31,12 @@ def load_surveys(study, *, study_path: str | None = None, names=None,
     commands : dict, optional
         Survey name -> how a command names its data (e.g. ``FILE.csv --instrument ID``), in place
         of ``STUDY.yaml --survey NAME``.
+    contents : dict, optional
+        Survey name -> the data file's bytes (uploads in the dashboard), instead of the file
+        beside the study file (``prepare_survey(content=...)``).
+    prepared : dict, optional
+        Survey name -> an already prepared ``PreparedData`` (the dashboard's cached one); such a
+        survey is not read again.
     """
     from analysis.commands import max_file_bytes
     from analysis.pipeline import prepare_survey
@@ -42,12 +48,13 @@ def load_surveys(study, *, study_path: str | None = None, names=None,
         title = survey.title or survey.name
         command = (commands or {}).get(survey.name) or (f"{study_path} --survey {survey.name}" if study_path else "")
         try:
-            prepared = prepare_survey(study, survey.name, max_bytes=max_file_bytes())
+            ready = (prepared or {}).get(survey.name) or prepare_survey(
+                study, survey.name, content=(contents or {}).get(survey.name), max_bytes=max_file_bytes())
         except FAILURES as exc:
             out.append(SurveyData(survey.name, title, str(survey.file or ""), None, None, [], str(exc), command))
             continue
-        out.append(SurveyData(survey.name, title, str(survey.file or ""), prepared.data, prepared.instrument,
-                              list(prepared.report.problems), "", command))
+        out.append(SurveyData(survey.name, title, str(survey.file or ""), ready.data, ready.instrument,
+                              list(ready.report.problems), "", command))
     return out
 
 
@@ -196,3 +203,28 @@ def write_study_report(study, out: str | Path, *, pdf: bool = False, min_n: int 
             if fig.figure is not None:
                 written += export_figure(fig.figure, folder / fig.id)
     return written
+
+
+def study_report_bytes(study, *, pdf: bool = False, min_n: int | None = None, study_path: str | None = None,
+                       surveys: list[SurveyData] | None = None) -> bytes:
+    """The study report as the bytes of its HTML (UTF-8) or PDF file, for a download button:
+    the same content as ``python -m analysis report STUDY.yaml --out report.html`` when
+    ``study_path`` names the study file as the command was given it.
+
+    Parameters
+    ----------
+    study : analysis.study.Study
+    pdf : bool
+        PDF (printed by chromium; ``InputError`` without it) instead of HTML.
+    min_n, study_path, surveys
+        As for ``build_study_report`` (``surveys``: e.g. ``load_surveys(study, prepared=...)``).
+    """
+    import tempfile
+
+    from analysis.report.pdf import html_to_pdf
+
+    html = study_report_html(study, min_n=min_n, study_path=study_path, surveys=surveys)
+    if not pdf:
+        return html.encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="coprod-report-") as tmp:
+        return html_to_pdf(html, Path(tmp) / "report.pdf").read_bytes()
