@@ -19,13 +19,13 @@ from ui.widgets import download_buttons, guarded, plain, show_error
 access.enter(owner_only="The Data page")  # before any widget; respondent rows, the threshold, saved studies
 
 
-def _study_zip(study: studies.Study) -> bytes:
+def _study_zip(study: studies.Study, files: dict[str, bytes]) -> bytes:
     """study.yaml and every survey's data file, as the user loaded it, in one .zip."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("study.yaml", studies.to_yaml(study))
-        for source in state.sources().values():
-            archive.writestr(source.filename, source.content)
+        for name, content in files.items():
+            archive.writestr(name, content)
     return buffer.getvalue()
 
 
@@ -213,7 +213,11 @@ with st.container(border=True):
                 "another session, or run any command on it: `python -m analysis reliability study.yaml "
                 "--survey NAME --scale SCALE --json`.")
     with guarded("writing the study file"):
-        st.download_button("Download study file with its data (.zip)", data=lambda: _study_zip(state.current_study()),
+        # the study and files are taken now: the download's callable runs outside this script run,
+        # where the session's state is not at hand (it then wrote the bundled sample's files)
+        current, current_files = state.current_study(), {s.filename: s.content for s in state.sources().values()}
+        st.download_button("Download study file with its data (.zip)",
+                           data=lambda: _study_zip(current, current_files),
                            file_name="study.zip", mime="application/zip", key="dl_study_zip", on_click="ignore",
                            icon=":material/download:")
     bundle = st.file_uploader("Open a study file: a study .zip, or a study .yaml together with its data files",

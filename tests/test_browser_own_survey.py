@@ -117,3 +117,109 @@ def test_own_spss_survey_defined_by_clicking_reaches_measurement(page, dashboard
                for m in page.locator('[data-testid="stMetric"]').all() if m.is_visible()}
     icc1 = next(v for k, v in metrics.items() if "ICC(1)" in k)
     assert float(icc1) == pytest.approx(agreement.icc1, abs=5e-3), metrics
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """A Stata file of three three-item scales, answers 1-5, groups in ``unit``, hours in ``HRS``."""
+    rng = np.random.default_rng(11)
+    n, g = 300, 20
+    unit = rng.integers(0, g, n)
+    hours = rng.normal(50, 6, g)[unit] + rng.normal(0, 4, n)
+    traits = rng.multivariate_normal([0, 0, 0], [[1, .3, .2], [.3, 1, .3], [.2, .3, 1]], n) \
+        + rng.normal(0, 0.4, (g, 3))[unit]
+    data = pd.DataFrame({"case_id": np.arange(n) + 1, "unit": unit + 1, "HRS": hours.round(1)})
+    for s, name in enumerate(("lead", "coh", "wb")):
+        for k in (1, 2, 3):
+            data[f"{name}_{k}"] = np.clip(np.round(3 + traits[:, s] + rng.normal(0, 0.7, n)), 1, 5)
+    data["lead_3"] = 6 - data["lead_3"]
+    path = tmp_path_factory.mktemp("own_dta") / "inventory.dta"
+    data.to_stata(path, write_index=False)
+    return path, data
+
+
+def _add_scale(page, name: str, items: list[str], reverse: list[str]) -> None:
+    page.get_by_role("textbox", name="Scale name").fill(name)
+    page.get_by_role("textbox", name="Scale name").press("Enter")
+    wait_for_app(page)
+    _pick(page, "Items", items)
+    if reverse:
+        _pick(page, "Reverse-keyed items", reverse)
+    for label, value in (("Lowest answer", "1"), ("Highest answer", "5")):
+        page.get_by_label(label).fill(value)
+        page.get_by_label(label).press("Enter")
+        wait_for_app(page)
+    page.get_by_role("button", name="Add scale").click()
+    wait_for_app(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, \
+        page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+
+
+def _alpha(page) -> str:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Scales: reliability").click()
+    wait_for_app(page)
+    metric = page.locator('[data-testid="stMetric"]', has_text=re.compile("alpha", re.I)).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_own_stata_study_three_factors_model_and_round_trip(page, browser, dashboard, inventory, tmp_path):
+    path, data = inventory
+    page.goto(f"{dashboard}/data")
+    wait_for_app(page)
+    page.get_by_text("My own questionnaire").click()
+    wait_for_app(page)
+    page.get_by_role("region", name="Upload a survey file").get_by_test_id("stFileUploaderDropzoneInput") \
+        .set_input_files(str(path))
+    page.locator('[data-testid="stAlertContentSuccess"]', has_text="inventory.dta").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.locator('[data-testid="stSelectbox"]', has_text="Respondent id column") \
+        .locator('input[role="combobox"]').input_value() == "case_id"
+    _pick(page, "Covariates", ["HRS"])
+    _add_scale(page, "LEAD", ["lead_1", "lead_2", "lead_3"], ["lead_3"])
+    _add_scale(page, "COH", ["coh_1", "coh_2", "coh_3"], [])
+    _add_scale(page, "WB", ["wb_1", "wb_2", "wb_3"], [])
+    page.get_by_role("button", name="Use this definition").click()
+    page.get_by_text("3 scale(s), groups unit").first.wait_for()
+    wait_for_app(page)
+
+    # measurement: the first scale's alpha, and the model with one factor per scale
+    alpha = _alpha(page)
+    page.get_by_role("tab", name="Factor structure").click()
+    wait_for_app(page)
+    body = page.inner_text("body")
+    assert "lavaan::cfa('LEAD =~ lead_1 + lead_2 + lead_3; COH =~ coh_1 + coh_2 + coh_3; WB =~ wb_1 + wb_2 + wb_3'" \
+        in body
+    assert "factor study.yaml --survey public_servant --scale LEAD COH WB" in body
+    screenshot(page, "own_stata_cfa")
+
+    # models: a random slope with a cross-level interaction, clustered by the own group column
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Multilevel models").click()
+    wait_for_app(page)
+    box = page.get_by_role("textbox", name=re.compile("lme4 formula"))
+    box.fill("WB ~ cwc_LEAD * c_gm_HRS + (1 + cwc_LEAD | unit)")
+    box.press("Enter")
+    wait_for_app(page)
+    body = page.inner_text("body")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "mixed study.yaml --survey public_servant --formula 'WB ~ cwc_LEAD * c_gm_HRS + (1 + cwc_LEAD | unit)'" \
+        in body
+    assert "Fixed effects" in body
+    screenshot(page, "own_stata_model")
+
+    # the study file with its data, opened in a fresh session, gives the same numbers
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Load and check data").click()
+    wait_for_app(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download study file with its data (.zip)").click()
+    bundle = tmp_path / "study.zip"
+    download.value.save_as(bundle)
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    fresh.set_default_timeout(60_000)
+    fresh.goto(f"{dashboard}/data")
+    wait_for_app(fresh)
+    fresh.get_by_role("region", name=re.compile("Open a study file")).get_by_test_id(
+        "stFileUploaderDropzoneInput").set_input_files(str(bundle))
+    fresh.get_by_text("Opened the study").first.wait_for(timeout=60_000)
+    wait_for_app(fresh)
+    assert _alpha(fresh) == alpha
+    fresh.context.close()
