@@ -147,3 +147,20 @@ def test_page_opens_an_organisation_by_name_and_compares_with_its_type(data, ins
                     bench.loc[view.readiness.dimensions, "median"].to_numpy(float), rtol=1e-12)
     assert any("--benchmark type" in c.value and "--lookup sample_data/organisations.csv" in c.value
                for c in at.code)
+
+
+def test_lookup_key_round_trips_and_names_bad_keys():
+    from analysis.study import load_study, parse_study, to_yaml
+
+    study = load_study(SAMPLE_DIR / "study.yaml")
+    assert study.surveys[0].lookup == {"file": "organisations.csv", "column": "org_id"}
+    again = parse_study(to_yaml(study))
+    assert again.surveys[0].lookup == study.surveys[0].lookup
+    bad = ("title: t\nsurveys:\n- name: s\n  file: d.csv\n  groups: [org_id]\n  scales: [{name: A, items: [a1, a2]}]\n"
+           "  lookup: {file: o.csv, column: team}\n")
+    with pytest.raises(InputError) as err:
+        parse_study(bad)
+    assert err.value.key == "surveys[0] (s).lookup.column" and "not one of the survey's groups" in err.value.message
+    with pytest.raises(InputError) as err:
+        parse_study(bad.replace("column: team", "colour: red"))
+    assert err.value.key == "surveys[0] (s).lookup.colour"
