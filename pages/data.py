@@ -215,9 +215,9 @@ with st.container(border=True):
     with guarded("writing the study file"):
         # the study and files are taken now: the download's callable runs outside this script run,
         # where the session's state is not at hand (it then wrote the bundled sample's files)
-        current, current_files = state.current_study(), {s.filename: s.content for s in state.sources().values()}
+        study_now, files_now = state.current_study(), {s.filename: s.content for s in state.sources().values()}
         st.download_button("Download study file with its data (.zip)",
-                           data=lambda: _study_zip(current, current_files),
+                           data=lambda: _study_zip(study_now, files_now),
                            file_name="study.zip", mime="application/zip", key="dl_study_zip", on_click="ignore",
                            icon=":material/download:")
     bundle = st.file_uploader("Open a study file: a study .zip, or a study .yaml together with its data files",

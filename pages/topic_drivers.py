@@ -34,12 +34,16 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.mixed.model_data import model_data  # noqa: E402
 from ui import access, state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import (cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
+                        p_formats, plain, stop_unless_loaded, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
-CITIZEN, SERVANT = "citizen", "public_servant"
-MUNICIPALITY = "municipality_id"
+CITIZEN, SERVANT = state.role_survey("citizen"), state.role_survey("public_servant")
+# the citizens' municipality column, or an own study's first declared group
+MUNICIPALITY = (state.instrument(CITIZEN).group_columns.get("municipality")
+                or next(iter(state.instrument(CITIZEN).group_columns.values()), "municipality_id")) \
+    if state.dataset(CITIZEN) is not None else "municipality_id"
 CLIFTON = ("Clifton, Díaz-Fuentes & Llamosas García (forthcoming), ICT-enabled co-production of public "
            "services: barriers and enablers. A systematic review")
 PALETTI = ("Paletti (2016), Co-production through ICT in the public sector: when citizens reframe the production "
@@ -165,6 +169,7 @@ def _ranked_block(ranked: pd.DataFrame, title: str, colour: str, name: str, read
 
 
 # ------------------------------------------------------------------ the page
+stop_without_roles([CITIZEN, SERVANT])
 frames = {iid: (p.data if (p := state.dataset(iid)) is not None else None) for iid in (CITIZEN, SERVANT)}
 stop_unless_loaded(frames)
 min_n = state.min_n()

@@ -35,11 +35,12 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import access, state  # noqa: E402
 from ui.filters import filter_bar, with_age_band  # noqa: E402
-from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, page_link, plain  # noqa: E402
+from ui.widgets import (cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
+                        p_formats, page_link, plain, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
-INSTRUMENT = "public_servant"
+INSTRUMENT = state.role_survey("public_servant")  # the study's survey of public servants
 SUPPRESSED_TEXT = "fewer than {min_n} respondents"
 
 
@@ -129,6 +130,7 @@ def _heatmap(result, min_n: int) -> go.Figure:
 
 
 # ------------------------------------------------------------------ the page
+stop_without_roles([INSTRUMENT])
 prepared = state.dataset(INSTRUMENT)
 if prepared is None:
     st.warning("No public-servant survey is loaded (or it could not be read). Load it on the Data page.",
@@ -137,7 +139,8 @@ if prepared is None:
     st.stop()
 min_n = state.min_n()
 instrument = state.instrument(INSTRUMENT)
-group = instrument.group_columns.get("organisation", "org_id")
+# the organisation column, or an own study's first declared group (innermost level)
+group = instrument.group_columns.get("organisation") or next(iter(instrument.group_columns.values()), "org_id")
 full = with_age_band(prepared.data)
 view = filter_bar("s2", {INSTRUMENT: full}, ["org", "muni", "gender", "age", "role", "orgtype"], min_n=min_n)
 data = view.get(INSTRUMENT)

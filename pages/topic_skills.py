@@ -25,13 +25,16 @@ import plotly.graph_objects as go  # noqa: E402
 
 from analysis import topics  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
+from analysis import instruments as instruments_lib  # noqa: E402
 from ui import access, state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import cite, command_text, show_command, download_buttons, guarded, p_formats, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import (cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
+                        p_formats, plain, stop_unless_loaded, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
-SURVEYS = list(state.SURVEYS)
+SURVEYS = [state.role_survey(iid) for iid in state.SURVEYS]  # public servants, citizens
+SERVANTS, CITIZENS = SURVEYS
 CORRELATION_FAMILIES = ("attitudes", "skills", "public_service_motivation", "technology_acceptance", "willingness")
 GROUPINGS = {"age_band": "Age band", "gender": "Gender", "education": "Education", "role": "Role",
              "org_type": "Organisation type", "area": "Urban / rural", "income": "Income"}
@@ -43,13 +46,20 @@ def _describe(data: pd.DataFrame, iid: str, min_n: int) -> pd.DataFrame:
     instrument = state.instrument(iid)
     # this screen's constructs: knowledge, skills and attitudes (research topic 1)
     keys = [c.key for c in instrument.constructs if str(c.topic) == "1"]
+    if not keys:
+        bundled = instruments_lib.load_instrument(next((i for i in state.SURVEYS if state.role_survey(i) == iid),
+                                                       "public_servant"))
+        wanted = ", ".join(f"`{c.key}`" for c in bundled.constructs if str(c.topic) == "1")
+        raise InputError(f"this survey has none of research topic 1's constructs (knowledge, skills and attitudes: "
+                         f"{wanted})", hint="name your scales with these keys on the Data page, or give a scale "
+                                            "topic: 1 in the study file")
     return topics.describe_constructs(data, instrument, keys, min_n=min_n)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _compare_surveys(servants: pd.DataFrame, citizens: pd.DataFrame, parametric: bool, min_n: int) -> pd.DataFrame:
-    return topics.compare_surveys(servants, state.instrument("public_servant"), citizens,
-                                  state.instrument("citizen"), parametric=parametric, min_n=min_n)
+    return topics.compare_surveys(servants, state.instrument(SERVANTS), citizens,
+                                  state.instrument(CITIZENS), parametric=parametric, min_n=min_n)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -116,6 +126,7 @@ def _heatmap(table: pd.DataFrame, labels: dict) -> go.Figure:
 # ------------------------------------------------------------------ the page
 prepared = {iid: state.dataset(iid) for iid in SURVEYS}
 frames = {iid: (p.data if p is not None else None) for iid, p in prepared.items()}
+stop_without_roles(SURVEYS)
 stop_unless_loaded(frames)
 min_n = state.min_n()
 view = filter_bar("s1", frames, ["org", "muni", "gender", "age", "edu", "role", "orgtype", "area"], min_n=min_n)
@@ -160,9 +171,9 @@ parametric = test_kind != "rank-based"
 
 # ---- 2. servants vs citizens
 st.header("Public servants and citizens on the shared constructs")
-if view.get("public_servant") is not None and view.get("citizen") is not None:
+if view.get(SERVANTS) is not None and view.get(CITIZENS) is not None:
     with guarded("comparing public servants and citizens"):
-        both = _compare_surveys(view.get("public_servant"), view.get("citizen"), parametric, min_n)
+        both = _compare_surveys(view.get(SERVANTS), view.get(CITIZENS), parametric, min_n)
         effect = both["effect"].iloc[0]
         st.plotly_chart(_effect_chart(both, f"{effect} (positive: public servants higher)", "label",
                                       f"Public servants vs citizens: {effect} with 95% CI"), key="s1_surveys_chart")

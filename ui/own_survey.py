@@ -114,6 +114,7 @@ def _apply(survey_key: str, source: state.Source) -> None:
     spec = {"name": name, "file": source.filename, "id_column": get(f"own_id_{survey_key}") or None,
             "groups": list(get(f"own_groups_{survey_key}") or []),
             "covariates": list(get(f"own_covariates_{survey_key}") or []), "missing_codes": codes,
+            "respondent": get(f"own_respondent_{survey_key}") or None,
             "scales": [{k: v for k, v in s.items() if v is not None and v != []} for s in draft["scales"]]}
     try:
         survey = studies.study_from_dict({"title": "study", "surveys": [spec]}, file="your definition").surveys[0]
@@ -153,6 +154,11 @@ def definition_panel(survey_key: str, source: state.Source, prepared) -> None:
                       default=[g for g in definition.groups if g in columns], key=f"own_groups_{survey_key}")
     right.multiselect("Covariates and demographics", columns,
                       default=[c for c in definition.covariates if c in columns], key=f"own_covariates_{survey_key}")
+    right.selectbox("Respondents (which research-topic screens read this survey)", [None, *studies.RESPONDENTS],
+                    index=([None, *studies.RESPONDENTS].index(definition.respondent)
+                           if definition.respondent in studies.RESPONDENTS else 0),
+                    key=f"own_respondent_{survey_key}",
+                    format_func=lambda r: "others (Measurement and Models only)" if r is None else f"{r}s")
     left.text_input("Missing codes (on top of those the file declares)",
                     value=", ".join(str(c) for c in definition.missing_codes), key=f"own_missing_{survey_key}",
                     placeholder="-99, -9")

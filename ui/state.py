@@ -250,3 +250,19 @@ def replace_survey(old_key: str, source: Source) -> Prepared:
     st.session_state["study_sources"] = {(source.instrument_id if k == old_key else k): (source if k == old_key else v)
                                          for k, v in current.items()}
     return prepared
+
+
+ROLE_LABELS = {"public_servant": "public servant", "citizen": "citizen"}
+
+
+def role_survey(instrument_id: str) -> str:
+    """The key of the survey that plays the part of ``instrument_id`` (public servants or
+    citizens) on the topic screens: the survey of that name, else the first own survey whose
+    study definition says ``respondent: public servant`` / ``citizen``; ``instrument_id`` itself
+    when none does (so ``dataset`` of it is None)."""
+    current = sources()
+    if instrument_id in current:
+        return instrument_id
+    role = ROLE_LABELS.get(instrument_id)
+    return next((key for key, s in current.items() if s.definition is not None and s.definition.respondent == role),
+                instrument_id)

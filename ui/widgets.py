@@ -107,6 +107,25 @@ def stop_unless_loaded(loaded) -> None:
     st.stop()
 
 
+def stop_without_roles(keys) -> None:
+    """Stop a topic screen, with what to do, when the study has surveys but none plays the part
+    the screen needs (``keys``: ``ui.state.role_survey`` of public servants and/or citizens)."""
+    from ui import state
+
+    loaded = state.surveys()
+    if not loaded or any(k in loaded for k in keys):
+        return
+    roles = " or ".join(sorted({state.ROLE_LABELS.get(k, k) + "s" for k in keys if k in state.ROLE_LABELS}))
+    st.info(f"This study has no survey of {roles or 'the kind this screen reads'}. The research-topic screens read "
+            "the constructs of the bundled instruments (for example `digital_skills`, `coproduction_attitude`, the "
+            "readiness dimensions `readiness_*`; see the codebook on the Data page). To use them: on the Data page, "
+            "say who answered your survey (*Respondents*) and name your scales with those construct keys, or load "
+            "your file with the bundled instrument and map its columns. Your scales are analysed on the "
+            "Measurement and Models screens as they are.", icon=":material/info:")
+    page_link("pages/data.py", "Load and check data", icon=":material/upload_file:")
+    st.stop()
+
+
 P_COLUMNS = ("p", "p_value", "p-unc", "p_diff", "p_boundary", "pval")
 
 
