@@ -3,19 +3,22 @@
 Two sources, the first found wins per field:
 
 * a **lookup file** (CSV, TSV or Excel) with one row per organisation and the columns
-  ``id``, ``name`` and optionally ``type``; a study names it under a survey's ``lookup`` key
+  ``id``, ``name`` and optionally ``type`` and ``parent`` (the id of the unit it belongs to: a
+  department above its units; a parent may have no respondents of its own, and a parent's row
+  gives its name); a study names it under a survey's ``lookup`` key
   (``lookup: {file: organisations.csv, column: org_id}``), a command takes ``--lookup FILE``;
 * **columns of the data** named after the group column: for ``org_id`` the columns
-  ``org_name`` and ``org_type`` (a categorical demographic of the instrument gives its level
+  ``org_name``, ``org_type`` and ``org_parent`` (a categorical demographic of the instrument gives its level
   labels), each constant within an organisation.
 
 An organisation without a name is shown as "Organisation <id>". ``lookup_problems`` lists
-what is wrong with a lookup (unknown or duplicate ids, empty ids or names) with the row
-(1-based, after the header) and id, for ``python -m analysis study check``.
+what is wrong with a lookup (unknown or duplicate ids, empty ids or names, a parent that is
+not in the lookup, a cycle of parents) with the row (1-based, after the header) and id, for
+``python -m analysis study check``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -34,11 +37,13 @@ def _key(value) -> str:
 
 @dataclass
 class Organisations:
-    """``table``: one row per organisation with ``group`` (the id as in the data), ``name``
-    and ``type`` (missing when unknown). ``source``: where names and types came from."""
+    """``table``: one row per organisation with ``group`` (the id as in the data), ``name``,
+    ``type`` and ``parent`` (missing when unknown). ``source``: where they came from.
+    ``parent_names``: names of parents that have no respondents (from the lookup)."""
     group_column: str
     table: pd.DataFrame
     source: str = "ids only"
+    parent_names: dict = field(default_factory=dict)
 
     def name(self, group_id) -> str:
         row = self.table[self.table["group"].map(_key) == _key(group_id)]
@@ -54,6 +59,16 @@ class Organisations:
     def has_types(self) -> bool:
         return bool(self.table["type"].notna().any())
 
+    @property
+    def has_parents(self) -> bool:
+        return bool(self.table["parent"].notna().any())
+
+    def parents(self) -> dict:
+        """group id -> the name of its parent (missing parents left out): the comparator sets of
+        a parent benchmark (the organisations under the same parent)."""
+        known = self.table.dropna(subset=["parent"])
+        return {g: self.parent_names.get(_key(p)) or self.name(p) for g, p in zip(known["group"], known["parent"])}
+
     def types(self) -> dict:
         """group id -> type (missing types left out): the comparator sets of a type benchmark."""
         known = self.table.dropna(subset=["type"])
@@ -62,7 +77,9 @@ class Organisations:
     def to_dict(self) -> dict:
         return {"group_column": self.group_column, "source": self.source,
                 "organisations": [{"group": r.group, "name": self.name(r.group),
-                                   "type": None if pd.isna(r.type) else r.type} for r in self.table.itertuples()]}
+                                   "type": None if pd.isna(r.type) else r.type,
+                                   "parent": None if pd.isna(r.parent) else r.parent}
+                                  for r in self.table.itertuples()]}
 
 
 def read_lookup(source, *, filename: str | None = None) -> pd.DataFrame:
@@ -76,13 +93,15 @@ def read_lookup(source, *, filename: str | None = None) -> pd.DataFrame:
         if col not in frame.columns:
             raise InputError(f"the lookup file has no '{col}' column", file=name, column=col,
                              hint="give one row per organisation with the columns id, name and (optionally) type")
-    if "type" not in frame.columns:
-        frame["type"] = pd.NA
+    for col in ("type", "parent"):
+        if col not in frame.columns:
+            frame[col] = pd.NA
     return frame
 
 
 def lookup_problems(lookup: pd.DataFrame, ids, *, file: str = "lookup file") -> list[InputError]:
-    """Every bad row of a lookup: an empty id or name, an id listed twice, an id not in the data.
+    """Every bad row of a lookup: an empty id or name, an id listed twice, an id neither in the
+    data nor a parent, a parent not in the lookup, a cycle of parents.
 
     Parameters
     ----------
@@ -91,6 +110,10 @@ def lookup_problems(lookup: pd.DataFrame, ids, *, file: str = "lookup file") -> 
     file : the lookup's file name, for the messages.
     """
     known = {_key(v) for v in ids if pd.notna(v)}
+    parent_of = {}
+    if "parent" in lookup.columns:
+        parent_of = {_key(i): _key(p) for i, p in zip(lookup["id"], lookup["parent"]) if pd.notna(i) and pd.notna(p)}
+    known |= set(parent_of.values()) & {_key(i) for i in lookup["id"] if pd.notna(i)}
     problems: list[InputError] = []
     seen: dict[str, int] = {}
     for i, (raw, name) in enumerate(zip(lookup["id"], lookup["name"]), start=1):
@@ -109,6 +132,26 @@ def lookup_problems(lookup: pd.DataFrame, ids, *, file: str = "lookup file") -> 
         if pd.isna(name) or not str(name).strip():
             problems.append(InputError(f"id '{key}' has no name", file=file, column="name", row=i,
                                        hint="give every organisation a name"))
+    listed = {_key(v) for v in lookup["id"] if pd.notna(v)}
+    reported: set[str] = set()
+    for i, raw in enumerate(lookup["id"], start=1):
+        key = _key(raw) if pd.notna(raw) else ""
+        parent = parent_of.get(key)
+        if parent is None:
+            continue
+        if parent not in listed:
+            problems.append(InputError(f"the parent '{parent}' of id '{key}' is not in the lookup", file=file,
+                                       column="parent", row=i, hint="add a row for the parent, or correct the id"))
+            continue
+        chain, node = [key], parent
+        while node in parent_of and node not in chain:
+            chain.append(node)
+            node = parent_of[node]
+        if node in chain and key not in reported:
+            cycle = chain[chain.index(node):]
+            reported |= set(cycle)
+            problems.append(InputError("the parents form a cycle: " + " -> ".join([*cycle, node]), file=file,
+                                       column="parent", row=i, hint="an organisation cannot sit under itself"))
     return problems
 
 
@@ -137,23 +180,26 @@ def organisations(data: pd.DataFrame, group: str, *, instrument=None, lookup: pd
     ids = data[group].dropna().drop_duplicates()
     numeric = pd.api.types.is_numeric_dtype(data[group])
     ids = sorted(ids.tolist(), key=(float if numeric else str))
-    table = pd.DataFrame({"group": ids, "name": pd.Series([pd.NA] * len(ids), dtype=object),
-                          "type": pd.Series([pd.NA] * len(ids), dtype=object)})
+    empty = pd.Series([pd.NA] * len(ids), dtype=object)
+    table = pd.DataFrame({"group": ids, "name": empty, "type": empty.copy(), "parent": empty.copy()})
     stem = group[:-3] if group.endswith("_id") else group
     sources = []
-    for field in ("name", "type"):
-        found = _from_columns(data, group, f"{stem}_{field}", instrument)
+    for part in ("name", "type", "parent"):
+        found = _from_columns(data, group, f"{stem}_{part}", instrument)
         if found is not None:
-            table[field] = table["group"].map(found).astype(object)
-            sources.append(f"column {stem}_{field}")
+            table[part] = table["group"].map(found).astype(object)
+            sources.append(f"column {stem}_{part}")
+    parent_names: dict = {}
     if lookup is not None:
         problems = lookup_problems(lookup, ids, file=lookup_file)
         if problems:
             raise problems[0]
         by_id = lookup.assign(_k=lookup["id"].map(_key)).set_index("_k")
         keys = table["group"].map(_key)
-        for field in ("name", "type"):
-            mapped = keys.map(by_id[field])
-            table[field] = mapped.where(mapped.notna(), table[field]).astype(object)
+        for part in ("name", "type", "parent"):
+            mapped = keys.map(by_id[part])
+            table[part] = mapped.where(mapped.notna(), table[part]).astype(object)
+        parent_names = {k: str(v) for k, v in by_id["name"].items() if pd.notna(v)}
         sources.insert(0, lookup_file)
-    return Organisations(group_column=group, table=table, source=", ".join(sources) or "ids only")
+    return Organisations(group_column=group, table=table, source=", ".join(sources) or "ids only",
+                         parent_names=parent_names)

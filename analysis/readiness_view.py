@@ -2,7 +2,8 @@
 the chosen benchmark and an optional breakdown, as the page shows them and the command prints.
 
 ``benchmark='type'`` compares each organisation with the organisations of its own type
-(``analysis.organisations``) instead of all: the median and quartiles of the dimension scores
+(``analysis.organisations``) instead of all, ``benchmark='parent'`` with those under the same
+parent (the units of one department): the median and quartiles of the dimension scores
 (R ``quantile(type = 7)``) and the mid-rank percentiles (Crocker & Algina 1986) are taken over
 the shown organisations of that type, as ``analysis.readiness`` does over all of them; the
 per-question benchmark is the median share of the same organisations (People Survey
@@ -25,7 +26,7 @@ from analysis.readiness_breakdown import Breakdown, breakdown
 from analysis.readiness_questions import ALL, QuestionResults, question_results
 from analysis.readiness_waves import WAVE, WaveChanges, wave_changes
 
-BENCHMARKS = ("all", "type")
+BENCHMARKS = ("all", "type", "parent")
 
 
 def type_benchmark(result: ReadinessResult, comparators: Mapping) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -104,7 +105,8 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
     Parameters
     ----------
     data, instrument, group, min_n, min_share, filters : as for ``analysis.readiness.readiness``.
-    comparison : ``'all'`` (every organisation) or ``'type'`` (organisations of the same type).
+    comparison : ``'all'`` (every organisation), ``'type'`` (organisations of the same type) or
+        ``'parent'`` (organisations under the same parent).
     by : a demographic to break every organisation down by (``analysis.readiness_breakdown``).
     lookup : a lookup of names and types (``analysis.organisations.read_lookup``).
     lookup_file : the lookup's file name, for messages.
@@ -114,7 +116,7 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
     wave_column : the column saying which wave each respondent answered.
     """
     if comparison not in BENCHMARKS:
-        raise InputError(f"unknown benchmark '{comparison}'", hint="use all or type")
+        raise InputError(f"unknown benchmark '{comparison}'", hint="use all, type or parent")
     if by is not None and filters:
         raise InputError("a breakdown is of whole organisations: it cannot be combined with filters",
                          hint="drop --where, or drop --by")
@@ -135,6 +137,11 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
             raise InputError("the organisations have no type to compare with",
                              hint=f"add a {group.removesuffix('_id')}_type column or a lookup file with a type column")
         types = orgs.types()
+    elif comparison == "parent":
+        if not orgs.has_parents:
+            raise InputError("the organisations have no parent to compare within",
+                             hint="add a parent column to the lookup file (the id of the unit each belongs to)")
+        types = orgs.parents()
     questions = question_results(data, instrument, group, min_n=result.min_n, filters=filters, benchmark_by=types)
     comparators = questions.comparators  # group -> its type, or ALL (no type, or comparison 'all')
     bench, pct = type_benchmark(result, {g: ALL for g in comparators})

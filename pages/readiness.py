@@ -32,7 +32,7 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
 from analysis import privacy  # noqa: E402
-from analysis.organisations import read_lookup  # noqa: E402
+from analysis.organisations import organisations, read_lookup  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT  # noqa: E402
 from analysis.readiness_breakdown import breakdown_columns  # noqa: E402
 from analysis.readiness_questions import SHARES  # noqa: E402
@@ -46,7 +46,7 @@ state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
 INSTRUMENT = "public_servant"
 ORG_COLOUR, BAND_COLOUR, MEDIAN_COLOUR = "#2471a3", "rgba(127,127,127,0.25)", "#555555"
 SHARE_COLOURS = {"favourable": "#1e8449", "neutral": "#b3b6b7", "unfavourable": "#c0392b"}
-COMPARISONS = {"all": "All organisations", "type": "Same type of organisation"}
+COMPARISONS = {"all": "All organisations", "type": "Same type of organisation", "parent": "Same parent"}
 
 
 # ------------------------------------------------------------------ cached analysis call
@@ -96,6 +96,8 @@ def _against(view, org) -> str:
     comparator = view.comparator(org)
     if view.comparison == "type" and comparator != "all organisations":
         return f"organisations of the same type ({comparator})"
+    if view.comparison == "parent" and comparator != "all organisations":
+        return f"organisations under {comparator}"
     return "all organisations"
 
 
@@ -460,9 +462,14 @@ lookup_path = _lookup_path(INSTRUMENT)
 splits = breakdown_columns(data, instrument, group_column) if group_column in data.columns else []
 picker = st.container()  # the organisation first, filled once names are known
 left, right = st.columns(2)
-comparison = left.radio("Compare with", list(COMPARISONS), format_func=COMPARISONS.get, key="benchmark",
+names = organisations(data, group_column, instrument=instrument,
+                      lookup=read_lookup(lookup_path) if lookup_path else None) \
+    if group_column in data.columns else None
+choices = [c for c in COMPARISONS if c != "parent" or (names is not None and names.has_parents)]
+comparison = left.radio("Compare with", choices, format_func=COMPARISONS.get, key="benchmark",
                         bind="query-params", horizontal=True,
-                        help="All organisations, or only those of the same type as yours.")
+                        help="All organisations, only those of the same type as yours, or those under the same "
+                             "parent (units of one department).")
 demographics = {d.id: d.label for d in instrument.demographics}
 by = right.selectbox("Break down by", splits, format_func=lambda c: demographics.get(c, c.replace("_", " ").capitalize()),
                      key="by",

@@ -76,6 +76,7 @@ def test_lookup_problems_name_the_row_and_the_id():
 def test_study_check_reports_bad_lookups(tmp_path):
     shutil.copy(SAMPLE_DIR / "public_servants.csv", tmp_path / "public_servants.csv")
     lookup = pd.read_csv(LOOKUP)
+    rows = len(lookup)
     lookup = pd.concat([lookup, lookup.iloc[[2]], pd.DataFrame({"id": [999], "name": ["Nowhere"], "type": [None]})])
     lookup.to_csv(tmp_path / "organisations.csv", index=False)
     (tmp_path / "study.yaml").write_text((SAMPLE_DIR / "study.yaml").read_text())
@@ -83,8 +84,8 @@ def test_study_check_reports_bad_lookups(tmp_path):
     assert code == 2 and out is not None
     problems = [(p["key"], p["row"], p["message"]) for p in out["problems"]]
     key = "surveys[0] (public_servants).lookup"
-    assert (key, 61, "id '103' is listed twice (rows 3 and 61)") in problems
-    assert (key, 62, "id '999' is not an organisation of the data") in problems
+    assert (key, rows + 1, f"id '103' is listed twice (rows 3 and {rows + 1})") in problems
+    assert (key, rows + 2, "id '999' is not an organisation of the data") in problems
     (tmp_path / "organisations.csv").unlink()
     code, out, _ = _cli("study", "check", str(tmp_path / "study.yaml"), "--json")
     assert code == 2 and out["problems"][0]["key"] == key + ".file"
@@ -164,3 +165,42 @@ def test_lookup_key_round_trips_and_names_bad_keys():
     with pytest.raises(InputError) as err:
         parse_study(bad.replace("column: team", "colour: red"))
     assert err.value.key == "surveys[0] (s).lookup.colour"
+
+
+def test_hierarchy_parents_and_their_problems(data, instrument):
+    orgs = organisations(data, "org_id", instrument=instrument, lookup=read_lookup(LOOKUP))
+    parents = orgs.parents()
+    assert parents[101] == "Northern Region Department" and parents[160] == "Southern Region Department"
+    assert len(parents) == 60  # the two departments have no respondents: they are parents only
+    bad = pd.DataFrame({"id": [1, 2, 3, 4, 5], "name": list("ABCDE"), "parent": [2, 3, 1, 9, None]})
+    found = [(p.row, p.message) for p in lookup_problems(bad, [1, 2, 3, 4, 5])]
+    assert (1, "the parents form a cycle: 1 -> 2 -> 3 -> 1") in found
+    assert (4, "the parent '9' of id '4' is not in the lookup") in found
+    assert sum("cycle" in m for _, m in found) == 1  # one cycle, reported once
+
+
+def test_parent_benchmark_is_over_the_siblings(data, instrument):
+    view = practitioners_view(data, instrument, "org_id", min_n=MIN_N, comparison="parent",
+                              lookup=read_lookup(LOOKUP))
+    groups = view.readiness.groups
+    north = [g for g, p in view.organisations.parents().items() if p == "Northern Region Department"]
+    same = groups[~groups["suppressed"] & groups["group"].isin(north)]
+    bench = view.benchmark_for(101 if 101 in same["group"].tolist() else same["group"].iloc[0]).set_index("measure")
+    assert bench.loc["index", "n_groups"] == len(same)
+    assert bench.loc["index", "median"] == pytest.approx(np.median(same["index"]), rel=1e-12)
+    code, out, _ = _cli("readiness", str(SAMPLE_DIR / "study.yaml"), "--benchmark", "parent", "--json")
+    assert code == 0
+    got = {b["comparator"]: b["median"] for b in out["comparison_benchmark"] if b["measure"] == "index"}
+    assert got["Northern Region Department"] == pytest.approx(np.median(same["index"]), rel=1e-12)
+    with pytest.raises(InputError, match="no parent"):
+        practitioners_view(data, instrument, "org_id", min_n=MIN_N, comparison="parent")
+
+
+def test_page_compares_with_the_same_parent():
+    at = AppTest.from_file(str(ROOT / "pages" / "readiness.py"), default_timeout=120)
+    at.query_params["org"] = "103"
+    at.run()
+    at.radio(key="benchmark").set_value("parent").run()
+    assert not at.exception and not at.error
+    assert any(s.value == "Benchmark against organisations under Northern Region Department" for s in at.subheader)
+    assert any("--benchmark parent" in c.value for c in at.code)

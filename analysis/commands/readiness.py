@@ -1,13 +1,14 @@
 """``python -m analysis readiness DATA|STUDY.yaml [--instrument ID] [--group ORG] [--where COL=V] [--min-n 5]
-[--by COLUMN] [--benchmark all|type] [--lookup FILE]``.
+[--by COLUMN] [--benchmark all|type|parent] [--lookup FILE] [--wave WAVE]``.
 
 Prints the readiness of every organisation (index, dimensions, agreement, benchmark), and
 with it the per-question shares favourable/neutral/unfavourable with their benchmark, the
-organisations' names and types, the chosen comparison (``--benchmark type``: organisations
-of the same type) and, with ``--by``, the breakdown of every organisation by a demographic.
-Data with a ``wave`` column: the last wave (or ``--wave``) with the change since the wave
-before (Welch t-test for scores, two-proportion z-test for shares favourable). A study's
-survey may name a lookup of names and types (``lookup: {file: ..., column: ...}``).
+organisations' names, types and parents, the chosen comparison (``--benchmark type``:
+organisations of the same type; ``parent``: under the same parent) and, with ``--by``, the
+breakdown of every organisation by a demographic. Data with a ``wave`` column: the last wave
+(or ``--wave``) with the change since the wave before (Welch t-test for scores, two-proportion
+z-test for shares favourable). A study's survey may name a lookup of names, types and parents
+(``lookup: {file: ..., column: ...}``).
 """
 from __future__ import annotations
 
@@ -37,12 +38,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--by", default=None, metavar="COLUMN",
                         help="break every organisation down by this demographic (e.g. gender, role, age_band)")
     parser.add_argument("--benchmark", default="all", choices=BENCHMARKS,
-                        help="compare with all organisations (default) or those of the same type")
+                        help="compare with all organisations (default), those of the same type, or those under "
+                             "the same parent")
     parser.add_argument("--wave", default=None, metavar="WAVE",
                         help="with a 'wave' column: the wave to show (default the last), with the change "
                              "since the one before")
     parser.add_argument("--lookup", default=None, metavar="FILE",
-                        help="names and types of the organisations (columns id, name, type); "
+                        help="names, types and parents of the organisations (columns id, name, type, parent); "
                              "a study file's survey may name one instead")
 
 
