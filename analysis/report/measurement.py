@@ -102,7 +102,8 @@ def data_summary(survey: SurveyData, min_n: int) -> Section:
     return section
 
 
-def _reliability_row(data: pd.DataFrame, construct, min_n: int):
+def _reliability_row(data: pd.DataFrame, construct):
+    """``analysis.reliability.reliability`` of one scale, its reverse items and range from the instrument."""
     from analysis.reliability import reliability
 
     items = [it.id for it in construct.items if it.id in data.columns]
@@ -125,7 +126,7 @@ def reliability_section(survey: SurveyData, min_n: int) -> Section:
     for c in scales:
         topic = str(int(c.topic)) if int(c.topic or 0) in TOPICS else ""
         try:
-            r = _reliability_row(survey.data, c, min_n)
+            r = _reliability_row(survey.data, c)
         except FAILURES as exc:
             rows.append([c.label, topic, fmt.count(len(c.items)), "", "", "", "", "", ""])
             section.missing.append(f"{c.label}: reliability could not be computed ({exc}).")
@@ -150,16 +151,13 @@ def reliability_section(survey: SurveyData, min_n: int) -> Section:
              + ". α: Cronbach's alpha with the Feldt (1965) interval; ω total: McDonald's omega (psych::omega). "
              "M and SD of the respondents' mean item scores on the response scale; n: respondents with at least one "
              "answer (pairwise covariances)."))
-    if plotted:  # always true here
-        ok = len(plotted) - len(low)
-        text = (f"{ok} of {len(plotted)} scales reach the usual .70 for research scales (Nunnally 1978) on both α "
-                "and ω total")
-        text += "." if not low else f"; below it: {', '.join(low)}."
-        section.paragraphs.append(text)
-        from analysis.report.charts import reliability_figure
+    text = (f"{len(plotted) - len(low)} of {len(plotted)} scales reach the usual .70 for research scales (Nunnally "
+            "1978) on both α and ω total")
+    section.paragraphs.append(text + ("." if not low else f"; below it: {', '.join(low)}."))
+    from analysis.report.charts import reliability_figure
 
-        section.figures.append(Figure(f"reliability-{_slug(survey.name)}", reliability_figure(plotted),
-                                      "Cronbach's alpha with its 95% interval; the line marks .70."))
+    section.figures.append(Figure(f"reliability-{_slug(survey.name)}", reliability_figure(plotted),
+                                  "Cronbach's alpha with its 95% interval; the line marks .70."))
     if survey.command:
         section.reproduce.append(f"python -m analysis reliability {survey.command} --scale NAME")
     return section
