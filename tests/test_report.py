@@ -336,3 +336,10 @@ def _prepared(study, name):
     from analysis.pipeline import prepare_survey
 
     return prepare_survey(study, name)
+
+
+def test_organisation_report_names_the_organisation_from_the_lookup():
+    lookup = pd.read_csv(SAMPLE / "organisations.csv")
+    org = int(lookup["id"].iloc[1])
+    docs = organisation_documents(load_study(SAMPLE / "study.yaml"), only=[org])
+    assert f"{lookup['name'].iloc[1]} (org_id {org})" in docs[0][2]

@@ -17,15 +17,19 @@ import pandas as pd
 from analysis import formatting as fmt
 from analysis.errors import InputError
 from analysis.report.document import Figure, Report, Section, Table
+from analysis.report.measurement import FAILURES
 
 
-def _title(group_column: str, group) -> str:
-    return f"Readiness for digital co-production: {group_column} {group}"
+def _title(group_column: str, group, name: str | None = None) -> str:
+    who = f"{name} ({group_column} {group})" if name else f"{group_column} {group}"
+    return f"Readiness for digital co-production: {who}"
 
 
-def suppressed_report(group_column: str, group, min_n: int, *, study_title: str = "", survey_title: str = "") -> Report:
+def suppressed_report(group_column: str, group, min_n: int, *, study_title: str = "", survey_title: str = "",
+                      name: str | None = None) -> Report:
     """The report of an organisation whose scores cannot be shown: an explanation, no number."""
-    report = Report(_title(group_column, group), subtitle=[s for s in (study_title, survey_title) if s], min_n=min_n)
+    report = Report(_title(group_column, group, name), subtitle=[s for s in (study_title, survey_title) if s],
+                    min_n=min_n)
     report.sections.append(Section("Scores cannot be shown", missing=[
         f"The scores of this organisation cannot be shown: fewer than {min_n} of its staff answered the readiness "
         "questions, or showing them would let the answers of a smaller organisation be worked out."],
@@ -38,7 +42,8 @@ def suppressed_report(group_column: str, group, min_n: int, *, study_title: str 
     return report
 
 
-def organisation_report(result, group, *, study_title: str = "", survey_title: str = "") -> Report:
+def organisation_report(result, group, *, study_title: str = "", survey_title: str = "",
+                        name: str | None = None) -> Report:
     """The practitioners' report of one organisation (see the module docstring).
 
     Parameters
@@ -49,17 +54,20 @@ def organisation_report(result, group, *, study_title: str = "", survey_title: s
         The organisation's value in ``result.group_column``.
     study_title, survey_title : str
         Shown under the title.
+    name : str, optional
+        The organisation's name (``analysis.organisations``: a lookup file or name column).
     """
     from analysis.readiness import evidence_for
 
     row = result._row(group)
     col = result.group_column
     if bool(row["suppressed"]):
-        return suppressed_report(col, row["group"], result.min_n, study_title=study_title, survey_title=survey_title)
+        return suppressed_report(col, row["group"], result.min_n, study_title=study_title, survey_title=survey_title,
+                                 name=name)
     bench = result.benchmark.set_index("measure")
     pct = result.percentiles[result.percentiles["group"].astype(str) == str(row["group"])].set_index("measure")
     n_shown = int(bench.loc["index", "n_groups"])
-    report = Report(_title(col, row["group"]), min_n=result.min_n, subtitle=[
+    report = Report(_title(col, row["group"], name), min_n=result.min_n, subtitle=[
         s for s in (study_title, survey_title, f"Compared with the {n_shown} organisations whose scores can be shown.")
         if s])
     summary = Section("Summary", paragraphs=[summary_text(result, row, bench, pct)])
@@ -176,9 +184,11 @@ def organisation_documents(study, *, survey: str | None = None, group: str | Non
             raise InputError(f"no organisation '{sorted(unknown)[0]}' in {result.group_column}",
                              column=result.group_column, hint="omit --org for every organisation")
         ids = [g for g in ids if str(g) in wanted]
+    names = _names(study, chosen, data, result.group_column)
     out = []
     for g in ids:
-        report = organisation_report(result, g, study_title=study.title, survey_title=data.title)
+        report = organisation_report(result, g, study_title=study.title, survey_title=data.title,
+                                     name=names(g))
         out.append((g, bool(result._row(g)["suppressed"]), to_html(report)))
     return out
 
@@ -212,6 +222,23 @@ def write_organisation_reports(study, out_dir: str | Path, *, survey: str | None
     if pending:
         htmls_to_pdfs(pending)
     return rows
+
+
+def _names(study, survey, data, group_column: str):
+    """``id -> name or None``: the organisations' names from the survey's lookup file or name
+    column (``analysis.organisations``); ids only when there are none or they cannot be read."""
+    try:
+        from analysis.organisations import organisations, read_lookup
+        from analysis.study import lookup_spec
+
+        spec = lookup_spec(study, survey)
+        lookup = read_lookup(spec[0]) if spec is not None else None
+        known = organisations(data.data, group_column, instrument=data.instrument, lookup=lookup)
+    except (ImportError, *FAILURES):
+        return lambda group: None
+    table = known.table.dropna(subset=["name"])
+    named = {str(g) for g in table["group"]}
+    return lambda group: known.name(group) if str(group) in named else None
 
 
 def organisation_report_bytes(study, organisation, *, pdf: bool = True, survey: str | None = None,
