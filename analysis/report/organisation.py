@@ -32,13 +32,13 @@ def suppressed_report(group_column: str, group, min_n: int, *, study_title: str 
                     min_n=min_n)
     report.sections.append(Section("Scores cannot be shown", missing=[
         f"The scores of this organisation cannot be shown: fewer than {min_n} of its staff answered the readiness "
-        "questions, or showing them would let the answers of a smaller organisation be worked out."],
-        paragraphs=[
-            "This protects the people who answered: no index, dimension score, agreement or ranking is given for "
-            "this organisation, and none of its answers can be read from the other organisations' reports.",
-            "What helps next time: more colleagues answering the survey. Once enough have answered, this report "
-            "shows the organisation's readiness index, its seven dimensions, how much its staff agree, and where to "
-            "start."]))
+        "questions, or showing them would let the answers of a smaller organisation be worked out."]))
+    report.sections.append(Section("Why, and what helps", paragraphs=[
+        "This protects the people who answered: no index, dimension score, agreement or ranking is given for this "
+        "organisation, and none of its answers can be read from the other organisations' reports.",
+        "What helps next time: more colleagues answering the survey. Once enough have answered, this report shows "
+        "the organisation's readiness index, its readiness dimensions, how much its staff agree, and where to "
+        "start."]))
     return report
 
 
