@@ -16,7 +16,6 @@ or group size at all.
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -38,10 +37,10 @@ from analysis.readiness_breakdown import breakdown_columns  # noqa: E402
 from analysis.readiness_questions import SHARES  # noqa: E402
 from analysis.readiness_view import practitioners_view  # noqa: E402
 from analysis.readiness_waves import WAVE, wave_values  # noqa: E402
-from ui import state  # noqa: E402
+from ui import access, state  # noqa: E402
 from ui.widgets import cite, command_text, show_command, download_buttons, guarded, page_link, plain  # noqa: E402
 
-state.use_app_navigation()  # before any widget: see ui.state.use_app_navigation
+access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
 INSTRUMENT = "public_servant"
 ORG_COLOUR, BAND_COLOUR, MEDIAN_COLOUR = "#2471a3", "rgba(127,127,127,0.25)", "#555555"
@@ -301,12 +300,10 @@ def _how_to_read(min_n: int) -> None:
 
 def _share_box(org) -> None:
     st.subheader("Share this view")
-    base = st.context.url
-    if base:
-        st.code(f"{base}?{urlencode({'org': str(org)})}", language=None)
-        st.caption("A colleague who opens this link sees the same organisation (and the same privacy rules).")
-    else:
-        st.caption("Copy the address bar: it holds the organisation you picked (`?org=...`).")
+    # the study (or the viewer's token), the organisation and the page's choices: ui.access
+    st.code(access.view_link(), language=None)
+    st.caption("A colleague who opens this link sees the same study and organisation, with the same privacy rules. "
+               "For a viewer link that opens only the aggregated screens, use the sidebar's *Make a viewer link*.")
 
 
 def _suppressed_view(row: pd.Series, name: str, min_n: int) -> None:
