@@ -32,7 +32,7 @@ from analysis.formatting import num, p_text  # noqa: E402
 from analysis.reliability import reliability  # noqa: E402
 from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
 from ui import access, charts, state  # noqa: E402
-from ui.widgets import cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import chart, cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -274,9 +274,9 @@ with tab_rel:
         cite("Nunnally & Bernstein (1994) for the .30 rule of thumb for corrected item-total correlations.")
         chart_left, chart_right = st.columns(2)
         with chart_left:
-            st.plotly_chart(charts.item_rest_bars(rel.items, reverse), key="m_item_rest")
+            chart(charts.item_rest_bars(rel.items, reverse), key="m_item_rest")
         with chart_right:
-            st.plotly_chart(charts.correlation_heatmap(rel.correlations), key="m_corr_heatmap")
+            chart(charts.correlation_heatmap(rel.correlations), key="m_corr_heatmap")
         corr_table = rel.correlations.reset_index(names="item")
         download_buttons(corr_table, "inter_item_correlations", key="m_corr")
         command("reliability", file_arg, flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args,
@@ -296,7 +296,7 @@ with tab_rel:
         else:
             shares = charts.likert_shares(raw_items, items, codes)
             names = {i: f"{i} (R)" if i in reverse else i for i in items}
-            st.plotly_chart(charts.likert_diverging(shares, codes, scale_labels, names,
+            chart(charts.likert_diverging(shares, codes, scale_labels, names,
                                                     title="Answers before reverse-keying"),
                             key="m_likert")
             download_buttons(shares, "answer_distribution", key="m_shares")
@@ -375,7 +375,7 @@ with tab_factor:
     with guarded("running parallel analysis"):
         pa = _parallel(keyed, missing)
         suggested = max(1, min(pa.n_factors, k - 1))
-        st.plotly_chart(charts.scree(pa.eigenvalues, pa.n_factors, pa.quantile), key="m_scree")
+        chart(charts.scree(pa.eigenvalues, pa.n_factors, pa.quantile), key="m_scree")
         plain(pa.reading())
         download_buttons(pa.eigenvalues, "parallel_analysis", key="m_pa")
         cite(f"Horn (1965). R: psych::fa.parallel(x, fm = 'minres', fa = 'both', n.iter = {PARALLEL_ITER}); "
@@ -403,7 +403,7 @@ with tab_factor:
                          column_config={c: st.column_config.NumberColumn(format="%.3f")
                                         for c in loadings_table.columns if c != "item"})
             download_buttons(loadings_table, "efa_loadings", key="m_efa")
-            st.plotly_chart(charts.loadings_heatmap(efa.loadings), key="m_efa_heatmap")
+            chart(charts.loadings_heatmap(efa.loadings), key="m_efa_heatmap")
             plain(efa.reading())
             if n_factors > 1 and rotate == "oblimin":
                 phi = efa.factor_correlations.reset_index(names="factor")
@@ -567,7 +567,7 @@ with tab_agg:
                                             "rwg": st.column_config.NumberColumn(agg.statistic, format="%.3f")})
                 download_buttons(shown, f"agreement_by_{level}", key="m_groups")
             with right_col:
-                st.plotly_chart(charts.rwg_histogram(shown["rwg"], agg.statistic), key="m_rwg_hist")
+                chart(charts.rwg_histogram(shown["rwg"], agg.statistic), key="m_rwg_hist")
             for note in agg.notes[3:]:
                 st.caption(note)
             st.markdown("**How to read these numbers**\n\n" + "\n".join(f"- {note}" for note in agg.notes[:3]))

@@ -33,7 +33,7 @@ from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
 from store import Store  # noqa: E402
 from ui import charts_models as cm  # noqa: E402
 from ui import access, state  # noqa: E402
-from ui.widgets import cite, command_text, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import chart, cite, command_text, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -534,7 +534,7 @@ if cross:
 tab_names += ["Residuals vs fitted", "QQ plots"] if rows_allowed else ["QQ plots"]
 tabs = dict(zip(tab_names, st.tabs(tab_names)))
 with tabs["Coefficients"], guarded("drawing the coefficient plot"):
-    st.plotly_chart(cm.forest(result), key="mdl_forest")
+    chart(cm.forest(result), key="mdl_forest")
 with tabs["Group effects"], guarded("drawing the group effects"):
     # groups of fewer than the study's threshold are not listed (analysis.privacy)
     effects = privacy.published_group_effects(result.ranef(), state.min_n())
@@ -544,7 +544,7 @@ with tabs["Group effects"], guarded("drawing the group effects"):
         combos = list(dict.fromkeys(zip(effects["group"], effects["term"])))
         chosen_combo = st.selectbox("Random effect", combos, format_func=lambda c: f"{c[0]}: {c[1]}",
                                     key="mdl_cat_term") if len(combos) > 1 else combos[0]
-        st.plotly_chart(cm.caterpillar(result, term=chosen_combo[1], group=chosen_combo[0], effects=effects),
+        chart(cm.caterpillar(result, term=chosen_combo[1], group=chosen_combo[0], effects=effects),
                         key="mdl_caterpillar")
         st.caption("Each dot is a group's deviation from the average (conditional mode, BLUP) with a 95% interval "
                    "from its conditional SD, as lme4's ranef(condVar = TRUE). Groups with fewer than "
@@ -555,7 +555,7 @@ with tabs["Predicted lines per group"], guarded("drawing the predicted lines"):
     xs = [x for x in xs if x not in set(sum((list(r.group) for r in parse_formula(result.formula).random), []))]
     if xs:
         x = st.selectbox("Predictor on the x axis", xs, key="mdl_lines_x")
-        st.plotly_chart(cm.predicted_lines(result, x, state.min_n()), key="mdl_lines")
+        chart(cm.predicted_lines(result, x, state.min_n()), key="mdl_lines")
         st.caption("Thin lines: each group's predictions (fixed effects plus its random effects); thick line: the "
                    "average. Other predictors at their mean or reference level; level-2 predictors at the "
                    "group's own value.")
@@ -565,7 +565,7 @@ if cross:
     with tabs["Simple slopes"], guarded("drawing the simple slopes"):
         which = st.selectbox("Interaction", cross, format_func=lambda i: i.term, key="mdl_slopes_term") \
             if len(cross) > 1 else cross[0]
-        st.plotly_chart(cm.simple_slopes(result, which), key="mdl_simple_slopes")
+        chart(cm.simple_slopes(result, which), key="mdl_simple_slopes")
         slopes = cm.simple_slopes_table(result, which)
         st.dataframe(slopes, hide_index=True, key="mdl_slopes_table")
         download_buttons(slopes, f"simple_slopes_{survey}", key="mdl_slopes")
@@ -573,7 +573,7 @@ if cross:
              "Preacher, Curran & Bauer (2006). Slopes at the moderator's mean and ± 1 SD.")
 if rows_allowed:
     with tabs["Residuals vs fitted"], guarded("drawing the residuals"):
-        st.plotly_chart(cm.residuals_vs_fitted(result), key="mdl_resid")
+        chart(cm.residuals_vs_fitted(result), key="mdl_resid")
         st.caption("Look for a funnel (unequal variance) or a curve (a missing non-linear term)."
                    + (" For a 0/1 outcome the points fall on two bands; that is expected." if binomial else ""))
 with tabs["QQ plots"], guarded("drawing the QQ plots"):
@@ -582,14 +582,14 @@ with tabs["QQ plots"], guarded("drawing the QQ plots"):
         if not rows_allowed:
             st.info("Residuals are respondent-level values; they are shown to the study's owner only.")
         elif not binomial:
-            st.plotly_chart(cm.qq(result.residuals, "Residuals"), key="mdl_qq_resid")
+            chart(cm.qq(result.residuals, "Residuals"), key="mdl_qq_resid")
         else:
             st.info("Residuals of a logistic model are not expected to be normal; see the group effects instead.")
     with right:
         effects = privacy.published_group_effects(result.ranef(), state.min_n())
         if not effects.empty:
             first = effects[(effects["group"] == effects["group"].iloc[0]) & (effects["term"] == effects["term"].iloc[0])]
-            st.plotly_chart(cm.qq(first["estimate"], f"Group effects: {first['group'].iloc[0]} {first['term'].iloc[0]}"),
+            chart(cm.qq(first["estimate"], f"Group effects: {first['group'].iloc[0]} {first['term'].iloc[0]}"),
                             key="mdl_qq_ranef")
 
 # ------------------------------------------------------------------ comparison

@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from ui import access, state
-from ui.widgets import guarded, page_link, plain
+from ui.widgets import chart, guarded, page_link, plain, report_buttons
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -62,12 +62,28 @@ for column, instrument_id in zip(columns, names):
                                labels={"respondents": f"respondents per {level}"},
                                title=f"Respondents per {level}")
             fig.update_layout(yaxis_title=f"number of {PLURAL.get(level, level + 's')}", height=300, margin=dict(t=40, b=10))
-            st.plotly_chart(fig, key=f"sizes_{instrument_id}")
+            chart(fig, key=f"sizes_{instrument_id}")
             small = int((sizes["respondents"] < state.min_n()).sum())
             plain(f"{len(sizes)} {PLURAL.get(level, level + 's')} with a median of {sizes['respondents'].median():.0f} respondents "
                   f"(smallest {sizes['respondents'].min()}, largest {sizes['respondents'].max()}). "
                   f"{small} {level}(s) have fewer than {state.min_n()} respondents: their scores are never "
                   "shown on their own, to protect respondents' privacy.")
+
+st.subheader("Report of this study")
+st.caption("One self-contained file with the data summary, the scales' reliability and agreement, and the "
+           "research topics' results, in the agenda's order; small groups are left out as on the screens. "
+           "Without the dashboard: `python -m analysis report study.yaml --out report.html` on the study file "
+           "the Data page gives.")
+with guarded("preparing the study report"):
+    from analysis.report.study import load_surveys, study_report_bytes
+
+    _study = state.current_study()
+    _prepared = {k: p for k in state.surveys() if (p := state.dataset(k)) is not None}
+    report_buttons("Download the study report",
+                   lambda pdf: study_report_bytes(_study, pdf=pdf, study_path="study.yaml",
+                                                  surveys=load_surveys(_study, study_path="study.yaml",
+                                                                       prepared=_prepared)),
+                   "study_report", key="overview_report")
 
 st.subheader("Where to go next")
 page_link("pages/data.py", "Load your own data, map columns and check them", icon=":material/upload_file:")

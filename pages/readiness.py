@@ -38,7 +38,8 @@ from analysis.readiness_questions import SHARES  # noqa: E402
 from analysis.readiness_view import practitioners_view  # noqa: E402
 from analysis.readiness_waves import WAVE, wave_values  # noqa: E402
 from ui import access, state  # noqa: E402
-from ui.widgets import cite, command_text, show_command, download_buttons, guarded, page_link, plain  # noqa: E402
+from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
+                        page_link, plain, report_buttons)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -181,7 +182,7 @@ def _questions_section(view, org) -> None:
     st.subheader("Each question: favourable, neutral and unfavourable")
     st.markdown(view.questions.definition)
     table = view.questions.for_group(org)
-    st.plotly_chart(_question_bars(table), key="rd_questions_chart")
+    chart(_question_bars(table), key="rd_questions_chart")
     shown = table.rename(columns={"text": "question", "favourable": "% favourable", "neutral": "% neutral",
                                   "unfavourable": "% unfavourable", "benchmark_favourable": "benchmark % favourable",
                                   "difference": "difference (points)", "n_groups": "organisations compared"})
@@ -243,7 +244,7 @@ def _waves_section(view, org) -> None:
                  if waves.previous is not None else f"Survey wave {waves.current}")
     trend = waves.trend[waves.trend["group"].astype(str) == str(org)]
     if trend["value"].notna().any():
-        st.plotly_chart(_trend(trend, view.readiness.labels), key="rd_trend")
+        chart(_trend(trend, view.readiness.labels), key="rd_trend")
     if waves.previous is None:
         st.caption("This is the first wave: there is no earlier one to compare with.")
         return
@@ -370,8 +371,8 @@ def _organisation_view(view, row: pd.Series, org, min_n: int) -> None:
     download_buttons(shown, f"readiness_org_{org}", key="rd_dimensions")
 
     st.subheader(f"Benchmark against {against}")
-    st.plotly_chart(_radar(table, name, against), key="rd_radar")
-    st.plotly_chart(_bars(table, name), key="rd_bars")
+    chart(_radar(table, name, against), key="rd_radar")
+    chart(_bars(table, name), key="rd_bars")
     n_groups = int(bench.loc["index", "n_groups"])
     best = table.dropna(subset=["score"]).sort_values("percentile", ascending=False)
     if not best.empty:
@@ -494,6 +495,20 @@ if view is not None:
         with guarded("showing the organisation's readiness"):
             _organisation_view(view, row, org, min_n)
     _how_to_read(min_n)
+    if not bool(row["suppressed"]):  # a suppressed organisation: nothing to download at all
+        with guarded("preparing the organisation's report"):
+            from analysis.report.organisation import organisation_report_bytes
+
+            st.subheader("This organisation's report")
+            st.caption("The readiness index and dimensions with their intervals, the benchmark, agreement and where to "
+                       "start, on one page to take to a meeting; an organisation under the threshold gets no numbers. "
+                       "For every organisation at once: `python -m analysis org-reports study.yaml --out reports/`.")
+            _study = state.current_study()
+            _ready = {INSTRUMENT: prepared}
+            report_buttons("Download the organisation report",
+                           lambda pdf: organisation_report_bytes(_study, org, pdf=pdf, survey=INSTRUMENT, group=group_column,
+                                                                 min_n=min_n, prepared=_ready),
+                           f"readiness_{org}", key="rd_report")
     _share_box(org)
     parts = [f"--group {group_column}", f"--benchmark {comparison or 'all'}"] + ([f"--by {by}"] if by else [])
     parts += ["--lookup sample_data/organisations.csv"] if lookup_path else []

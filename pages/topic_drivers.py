@@ -34,7 +34,7 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.mixed.model_data import model_data  # noqa: E402
 from ui import access, state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import (cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
+from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         p_formats, plain, stop_unless_loaded, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
@@ -161,7 +161,7 @@ def _or_text(row: pd.Series, what: str) -> str:
 
 def _ranked_block(ranked: pd.DataFrame, title: str, colour: str, name: str, reading: str) -> None:
     """A ranked construct list as a bar chart, its reading, the table and its downloads."""
-    st.plotly_chart(_ranked_chart(ranked, title, colour), key=f"s3_{name}")
+    chart(_ranked_chart(ranked, title, colour), key=f"s3_{name}")
     plain(reading)
     table = ranked.drop(columns=["reading"])
     st.dataframe(table, hide_index=True, key=f"s3_{name}_table")
@@ -193,7 +193,7 @@ if citizens is not None:
         fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
         fig.update_layout(height=430, margin=dict(t=80))
-        st.plotly_chart(fig, key="s3_divide_chart")
+        chart(fig, key="s3_divide_chart")
         parts = []
         for var, sub in shown.groupby("variable", sort=False):
             hi, lo = sub.loc[sub["share"].idxmax()], sub.loc[sub["share"].idxmin()]
@@ -238,7 +238,7 @@ if citizens is not None:
                                             arrayminus=shares["share"] - shares["ci_low"])))
         fig.update_layout(title="Digital participants: new to co-production or already active offline (95% CI)",
                           xaxis=dict(range=[0, 1], tickformat=".0%"), height=260, margin=dict(t=60, l=10))
-        st.plotly_chart(fig, key="s3_bd_chart")
+        chart(fig, key="s3_bd_chart")
         plain(bd.reading + " Broadening would mean digital channels reach people the offline channels miss "
               "(the call for papers of the research panel asks exactly this).")
         st.dataframe(shares, hide_index=True, key="s3_bd_shares")
@@ -262,7 +262,7 @@ if citizens is not None:
     if model is not None:
         with guarded("showing the model"):
             fixed = model.fixed_table()
-            st.plotly_chart(_odds_chart(fixed, "Odds of any digital co-production"), key="s3_model_chart")
+            chart(_odds_chart(fixed, "Odds of any digital co-production"), key="s3_model_chart")
             rows = fixed.set_index("term")
             text = [_or_text(rows.loc["any_offline"], "Taking part offline")] if "any_offline" in rows.index else []
             if "age_c10" in rows.index:
@@ -309,7 +309,7 @@ if servants is not None:
                      color_discrete_map={"benefit": "#27ae60", "challenge": "#c0392b"},
                      title="Public servants: perceived benefits and challenges per element (mean, 95% CI)")
         fig.update_layout(yaxis=dict(range=[1, 5], title="mean agreement (1-5)"), height=400, margin=dict(t=60))
-        st.plotly_chart(fig, key="s3_elements_chart")
+        chart(fig, key="s3_elements_chart")
         wide = elements.pivot_table(index="element", columns="kind", values="mean", sort=False)
         if {"benefit", "challenge"} <= set(wide.columns):
             gap = (wide["benefit"] - wide["challenge"]).sort_values()
@@ -371,7 +371,7 @@ else:
     if link_model is not None:
         with guarded("showing the model"):
             fixed = link_model.fixed_table()
-            st.plotly_chart(_odds_chart(fixed, "Citizens' odds of digital co-production, municipality readiness as a "
+            chart(_odds_chart(fixed, "Citizens' odds of digital co-production, municipality readiness as a "
                                                "level-2 predictor"), key="s3_link_chart")
             row = fixed.set_index("term").loc["readiness_muni_c"]
             per10 = row["odds_ratio"] ** 10

@@ -35,7 +35,7 @@ from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import access, state  # noqa: E402
 from ui.filters import filter_bar, with_age_band  # noqa: E402
-from ui.widgets import (cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
+from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         p_formats, page_link, plain, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
@@ -159,7 +159,7 @@ if result is not None:
     shown = result.groups[~result.groups["suppressed"] & (_listed(result))]
     bench = result.benchmark.set_index("measure")
     st.caption("Readiness per organisation (0-100); blank rows are withheld for privacy.")
-    st.plotly_chart(_heatmap(result, min_n), key="s2_heatmap")
+    chart(_heatmap(result, min_n), key="s2_heatmap")
     dims_sorted = bench.drop(index="index").sort_values("median")
     in_view = int((_listed(result)).sum())
     plain(f"{len(shown)} organisations can be shown (of {in_view} in view; the others have fewer than {min_n} "
@@ -194,7 +194,7 @@ if result is not None:
     fig.add_hline(y=0.70, line_dash="dash", line_color="#888", annotation_text="ICC(2) .70")
     fig.update_layout(barmode="group", yaxis=dict(range=[0, 1]), title="ICC(1) and ICC(2) per readiness dimension",
                       height=380, margin=dict(t=60))
-    st.plotly_chart(fig, key="s2_icc_chart")
+    chart(fig, key="s2_icc_chart")
     agreement_text = (f"Agreement within organisations: median rwg(j) {rwg.median():.2f} over {len(rwg)} organisations "
                       f"shown; {low} below .70, where colleagues do not share a view (James, Demaree & Wolf 1984; "
                       "LeBreton & Senter 2008). " if len(rwg) else "No organisation in view has an agreement index. ")
@@ -234,7 +234,7 @@ elif result is not None and engagement is not None and engagement.key in data.co
                                  f"mean_{engagement.key}": f"mean {engagement.label.lower()}"},
                          title="Organisation means (point size: respondents); organisations withheld for privacy "
                                "are left out")
-        st.plotly_chart(fig, key="s2_scatter")
+        chart(fig, key="s2_scatter")
         plain(f"Each point is one of the {len(both)} organisations whose scores can be shown: its readiness index "
               f"(0-100) against its staff's mean {engagement.label.lower()} (1-5). Points rising to the right would "
               "mean that more ready organisations have more engaged staff; the model below tests this while "
@@ -277,7 +277,7 @@ if skills and resources:
                                             arrayminus=pairs["r"] - pairs["ci_low"])))
         fig.update_layout(title=f"Correlation with {labels[skills[0]].lower()} (r, 95% CI)", yaxis=dict(range=[-1, 1]),
                           height=360, margin=dict(t=60))
-        st.plotly_chart(fig, key="s2_skills_chart")
+        chart(fig, key="s2_skills_chart")
         plain(" ".join(f"{_short(labels[r.x])} and {labels[r.y].lower()}: r = {r.r:.2f} (95% CI {r.ci_low:.2f} to "
                        f"{r.ci_high:.2f}, n = {r.n})." for r in pairs.itertuples())
               + " Servants who see more training and resources in their organisation rate their own digital "

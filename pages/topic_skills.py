@@ -28,7 +28,7 @@ from analysis.errors import InputError  # noqa: E402
 from analysis import instruments as instruments_lib  # noqa: E402
 from ui import access, state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
-from ui.widgets import (cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
+from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         p_formats, plain, stop_unless_loaded, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
@@ -141,7 +141,7 @@ if available:
     with guarded("describing the scores"):
         data = view.get(iid)
         table = _describe(data, iid, min_n)
-        st.plotly_chart(_distribution_chart(data, table, iid), key="s1_dist_chart")
+        chart(_distribution_chart(data, table, iid), key="s1_dist_chart")
         if table["n"].max() == 0:
             st.info("Too few respondents to show in this view.", icon=":material/lock:")
             st.stop()
@@ -175,7 +175,7 @@ if view.get(SERVANTS) is not None and view.get(CITIZENS) is not None:
     with guarded("comparing public servants and citizens"):
         both = _compare_surveys(view.get(SERVANTS), view.get(CITIZENS), parametric, min_n)
         effect = both["effect"].iloc[0]
-        st.plotly_chart(_effect_chart(both, f"{effect} (positive: public servants higher)", "label",
+        chart(_effect_chart(both, f"{effect} (positive: public servants higher)", "label",
                                       f"Public servants vs citizens: {effect} with 95% CI"), key="s1_surveys_chart")
         plain(" ".join(both["reading"]) + (
             " Hedges g is the difference in means in standard deviations (about 0.2 small, 0.5 medium, "
@@ -237,7 +237,7 @@ if available:
                                    "(bar label: n)")
                 scale = instrument.construct(outcome).scale
                 fig.update_yaxes(range=[scale.min, scale.max])
-            st.plotly_chart(fig, key="s1_groups_chart")
+            chart(fig, key="s1_groups_chart")
             note = " ".join(res.notes)
             plain(f"{_label(cmp_iid, outcome)} by {GROUPINGS.get(by, by).lower()}: {res.reading} "
                   + (f"{note}. " if note else "")
@@ -267,7 +267,7 @@ if available:
     labels = {c.key: c.label for c in instrument.constructs}
     with guarded("computing the correlations"):
         cor = _correlations(data, tuple(keys), method or "pearson", min_n)
-        st.plotly_chart(_heatmap(cor, labels), key="s1_cor_chart")
+        chart(_heatmap(cor, labels), key="s1_cor_chart")
         strongest = cor.loc[cor["r"].abs().idxmax()]
         plain(f"The strongest association is between {labels[strongest['x']].lower()} and "
               f"{labels[strongest['y']].lower()} (r = {strongest['r']:.2f}, 95% CI {strongest['ci_low']:.2f} to "

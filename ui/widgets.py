@@ -1,6 +1,8 @@
 """Small widgets every page uses: error boxes, downloads, plain-language readings, citations."""
 from __future__ import annotations
 
+import functools
+import re
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,6 +73,44 @@ def download_buttons(df: pd.DataFrame, basename: str, *, key: str | None = None)
             "Download Excel", data=lambda: to_xlsx_bytes(df), file_name=f"{basename}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"dl_xlsx_{key}", on_click="ignore", icon=":material/download:")
+
+
+def chart(fig, key: str | None = None, **kwargs) -> None:
+    """``st.plotly_chart`` plus a "Save image" menu: the figure as PNG and SVG, made by plotly's
+    static export (kaleido driving Debian's chromium, ``analysis.report.images``) only when
+    clicked, with the title and legend inside the image."""
+    st.plotly_chart(fig, key=key, **kwargs)
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", str(key or "chart")).strip("_") or "chart"
+    with st.popover("Save image", icon=":material/image:"):
+        for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
+            st.download_button(fmt.upper(), data=functools.partial(_image, fig, fmt), file_name=f"{name}.{fmt}",
+                               mime=mime, key=f"img_{fmt}_{name}", on_click="ignore")
+        st.caption("PNG for slides, SVG for print and journals.")
+
+
+def _image(fig, fmt: str) -> bytes:
+    from analysis.report.images import figure_images
+
+    return figure_images(fig, (fmt,))[fmt]
+
+
+def report_buttons(label: str, make, file_stem: str, *, key: str) -> None:
+    """HTML and PDF downloads of a report; ``make(pdf: bool) -> bytes`` runs only when clicked
+    (so it must not read ``st.session_state``: the click is served outside the script run).
+    Without chromium the PDF button is replaced by the reason; the HTML still works."""
+    from analysis.report.pdf import require_chromium
+
+    left, right = st.columns(2)
+    left.download_button(f"{label} (HTML)", data=lambda: make(False), file_name=f"{file_stem}.html",
+                         mime="text/html", key=f"{key}_html", on_click="ignore", icon=":material/description:")
+    try:
+        require_chromium()
+    except InputError as exc:
+        right.caption(f"PDF not available here: {exc}")
+        return
+    right.download_button(f"{label} (PDF)", data=lambda: make(True), file_name=f"{file_stem}.pdf",
+                          mime="application/pdf", key=f"{key}_pdf", on_click="ignore",
+                          icon=":material/picture_as_pdf:")
 
 
 def plain(text: str) -> None:
