@@ -74,6 +74,16 @@ def clean_and_score(data: pd.DataFrame, instrument, *, min_share: float = 0.5, c
     return score_instrument(cleaned, instrument, min_share=min_share, constructs=[c.key for c in chosen])
 
 
+def dimensions_in(data: pd.DataFrame, instrument) -> list:
+    """The instrument's readiness dimensions with at least one item in ``data``; ``InputError``
+    when there is none (the survey has no readiness items, or they were not mapped)."""
+    dims = [c for c in instrument.readiness_dimensions if any(it.id in data.columns for it in c.items)]
+    if not dims:
+        raise InputError(f"none of the readiness items of instrument '{instrument.id}' are in the data",
+                         hint="map the readiness items on the Data page, or pick the public-servant instrument")
+    return dims
+
+
 def resolve_group(data: pd.DataFrame, instrument, group: str) -> str:
     """Accept a column name or a key of the instrument's ``group_columns`` (e.g. 'organisation')."""
     if group in data.columns:
@@ -340,10 +350,7 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     """
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
-    dims = [c for c in instrument.readiness_dimensions if any(it.id in data.columns for it in c.items)]
-    if not dims:
-        raise InputError(f"none of the readiness items of instrument '{instrument.id}' are in the data",
-                         hint="map the readiness items on the Data page, or pick the public-servant instrument")
+    dims = dimensions_in(data, instrument)
     scored = clean_and_score(data, instrument, min_share=min_share, constructs=dims)
     keys = [c.key for c in dims]
     for c in dims:

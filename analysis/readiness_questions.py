@@ -135,14 +135,11 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
     -------
     QuestionResults
     """
-    from analysis.readiness import clean_items, resolve_group
+    from analysis.readiness import clean_items, dimensions_in, resolve_group
 
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
-    dims = [c for c in instrument.readiness_dimensions if any(it.id in data.columns for it in c.items)]
-    if not dims:
-        raise InputError(f"none of the readiness items of instrument '{instrument.id}' are in the data",
-                         hint="map the readiness items on the Data page, or pick the public-servant instrument")
+    dims = dimensions_in(data, instrument)
     cleaned = clean_items(data, instrument, dims)
     item_rows = []
     for c in dims:

@@ -53,16 +53,21 @@ def _pick(page, label: str, options: list[str]) -> None:
     page.keyboard.press("Escape")
 
 
-def test_own_spss_survey_defined_by_clicking_reaches_measurement(page, dashboard, climate):
-    path, data = climate
+def _upload_own(page, dashboard, path: Path) -> None:
+    """Open the Data page, switch to an own questionnaire and upload ``path``."""
     page.goto(f"{dashboard}/data")
     wait_for_app(page)
     page.get_by_text("My own questionnaire").click()
     wait_for_app(page)
     page.get_by_role("region", name="Upload a survey file").get_by_test_id("stFileUploaderDropzoneInput") \
         .set_input_files(str(path))
-    page.locator('[data-testid="stAlertContentSuccess"]', has_text="climate.sav").first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stAlertContentSuccess"]', has_text=path.name).first.wait_for(timeout=60_000)
     wait_for_app(page)
+
+
+def test_own_spss_survey_defined_by_clicking_reaches_measurement(page, dashboard, climate):
+    path, data = climate
+    _upload_own(page, dashboard, path)
     body = page.inner_text("body")
     assert "Your survey: column roles and scales" in body
     # the guesses: person is the id, GRP the group
@@ -164,14 +169,7 @@ def _alpha(page) -> str:
 
 def test_own_stata_study_three_factors_model_and_round_trip(page, browser, dashboard, inventory, tmp_path):
     path, data = inventory
-    page.goto(f"{dashboard}/data")
-    wait_for_app(page)
-    page.get_by_text("My own questionnaire").click()
-    wait_for_app(page)
-    page.get_by_role("region", name="Upload a survey file").get_by_test_id("stFileUploaderDropzoneInput") \
-        .set_input_files(str(path))
-    page.locator('[data-testid="stAlertContentSuccess"]', has_text="inventory.dta").first.wait_for(timeout=60_000)
-    wait_for_app(page)
+    _upload_own(page, dashboard, path)
     assert page.locator('[data-testid="stSelectbox"]', has_text="Respondent id column") \
         .locator('input[role="combobox"]').input_value() == "case_id"
     _pick(page, "Covariates", ["HRS"])
