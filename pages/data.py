@@ -215,7 +215,7 @@ with st.container(border=True):
     with guarded("writing the study file"):
         # the study and files are taken now: the download's callable runs outside this script run,
         # where the session's state is not at hand (it then wrote the bundled sample's files)
-        study_now, files_now = state.current_study(), {s.filename: s.content for s in state.sources().values()}
+        study_now, files_now = state.current_study(), state.study_files()
         st.download_button("Download study file with its data (.zip)",
                            data=lambda: _study_zip(study_now, files_now),
                            file_name="study.zip", mime="application/zip", key="dl_study_zip", on_click="ignore",
@@ -252,7 +252,7 @@ with st.container(border=True):
                 if latest is not None and (current_ref is None or current_ref[0] != slug):
                     raise InputError(f"a saved study is already called “{name.strip()}” (version {latest})",
                                      hint="open it below to save a new version of it, or choose another name")
-                files = {s.filename: s.content for s in state.sources().values()}
+                files = state.study_files()
                 ref = store.save_study(name.strip(), studies.to_yaml(state.current_study(name.strip())), files,
                                        min_n=state.min_n(), expected_version=latest,
                                        owner_password=password or None,

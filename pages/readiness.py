@@ -16,6 +16,8 @@ or group size at all.
 """
 from __future__ import annotations
 
+import shlex
+
 
 import streamlit as st
 
@@ -53,17 +55,20 @@ COMPARISONS = {"all": "All organisations", "type": "Same type of organisation", 
 
 @st.cache_data(show_spinner="Computing readiness per organisation...", max_entries=16)
 def _view(data: pd.DataFrame, instrument_id: str, group: str, min_n: int, comparison: str, by: str | None,
-          lookup_path: str | None, wave):
-    lookup = read_lookup(lookup_path) if lookup_path else None
+          lookup: tuple[str, bytes] | None, wave):
+    names = read_lookup(lookup[1], filename=lookup[0]) if lookup else None
     return practitioners_view(data, state.instrument(instrument_id), group, min_n=min_n, comparison=comparison,
-                              by=by, lookup=lookup, lookup_file="organisations.csv", wave=wave)
+                              by=by, lookup=names, lookup_file=lookup[0] if lookup else "organisations.csv", wave=wave)
 
 
-def _lookup_path(instrument_id: str) -> str | None:
-    """The bundled sample's lookup of names and types (``sample_data/organisations.csv``)."""
+def _lookup(instrument_id: str) -> tuple[str, bytes] | None:
+    """The survey's lookup of names and types: the study's own (its ``lookup`` key, the file saved
+    or uploaded with it), else the bundled sample's (``sample_data/organisations.csv``)."""
     source = state.sources()[instrument_id]
+    if source.lookup and source.lookup_content is not None:
+        return source.lookup["file"], source.lookup_content
     path = state.SAMPLE_DIR / "organisations.csv"
-    return str(path) if source.is_sample and path.is_file() else None
+    return (path.name, path.read_bytes()) if source.is_sample and path.is_file() else None
 
 
 def _readiness_input(data: pd.DataFrame, instrument, group_column: str) -> pd.DataFrame:
@@ -456,12 +461,12 @@ if prepared is None:
 instrument = state.instrument(INSTRUMENT)
 group_column = instrument.group_columns.get("organisation", "org_id")
 data = _readiness_input(prepared.data, instrument, group_column)
-lookup_path = _lookup_path(INSTRUMENT)
+lookup = _lookup(INSTRUMENT)
 splits = breakdown_columns(data, instrument, group_column) if group_column in data.columns else []
 picker = st.container()  # the organisation first, filled once names are known
 left, right = st.columns(2)
 names = organisations(data, group_column, instrument=instrument,
-                      lookup=read_lookup(lookup_path) if lookup_path else None) \
+                      lookup=read_lookup(lookup[1], filename=lookup[0]) if lookup else None) \
     if group_column in data.columns else None
 choices = [c for c in COMPARISONS if c != "parent" or (names is not None and names.has_parents)]
 comparison = left.radio("Compare with", choices, format_func=COMPARISONS.get, key="benchmark",
@@ -480,7 +485,7 @@ if WAVE in data.columns:
                         format_func=str, help="The wave shown; changes are since the wave before it.")
 view = None
 with guarded("computing readiness per organisation"):
-    view = _view(data, INSTRUMENT, group_column, min_n, comparison or "all", by, lookup_path, wave)
+    view = _view(data, INSTRUMENT, group_column, min_n, comparison or "all", by, lookup, wave)
 
 if view is not None:
     groups = view.readiness.groups
@@ -511,6 +516,8 @@ if view is not None:
                            f"readiness_{org}", key="rd_report")
     _share_box(org)
     parts = [f"--group {group_column}", f"--benchmark {comparison or 'all'}"] + ([f"--by {by}"] if by else [])
-    parts += ["--lookup sample_data/organisations.csv"] if lookup_path else []
+    source = state.sources()[INSTRUMENT]
+    if lookup and source.definition is None:  # a study file (study.yaml --survey) names its own lookup
+        parts.append("--lookup " + (f"sample_data/{lookup[0]}" if source.is_sample else shlex.quote(lookup[0])))
     parts += [f"--wave {wave}"] if wave is not None else []
     show_command(command_text("readiness", INSTRUMENT, *parts, min_n=min_n))

@@ -149,3 +149,28 @@ def test_uploaded_waves_show_the_change_since_the_last_wave(page, dashboard):
     assert change.count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "readiness_waves")
+
+
+def test_saved_two_wave_study_by_name_from_a_link(page, tmp_path):
+    """Issue 13's practitioner in one go: a saved study (two waves, with its lookup of names) opened
+    from a link that names the study and the organisation; the benchmark switched to the same
+    type; the change since the previous wave shown."""
+    from e2e import running_dashboard
+    from store import Store
+
+    study = ("title: Waves pilot\nsurveys:\n  - name: public_servant\n    file: public_servants_waves.csv\n"
+             "    instrument: public_servant\n    lookup: {file: organisations.csv, column: org_id}\n")
+    files = {name: (ROOT / "sample_data" / name).read_bytes()
+             for name in ("public_servants_waves.csv", "organisations.csv")}
+    Store(tmp_path / "dashboard.sqlite3").save_study("Waves pilot", study, files, min_n=5)
+    with running_dashboard(tmp_path) as url:
+        _open(page, url, "?study=waves-pilot&org=Cindervale%20Town%20Hall")
+        assert _picked(page) == "Cindervale Town Hall"
+        change = page.get_by_role("heading", name="Change since the previous wave (2024 to 2025)")
+        change.wait_for(timeout=120_000)
+        page.get_by_text("Same type of organisation").click()
+        page.get_by_role("heading", name=re.compile(r"same type \(Municipal administration\)")).wait_for(
+            timeout=60_000)
+        assert change.count() == 1 and "study=waves-pilot" in page.url
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "readiness_saved_waves_link")

@@ -66,6 +66,10 @@ class Source:
     # A survey of the user's own study (own scales, id and group columns): prepared through
     # ``pipeline.prepare_survey``; ``None`` = the bundled instrument named ``instrument_id``.
     definition: studies.Survey | None = None
+    # The survey's lookup of organisation names, types and parents (a study's ``lookup`` key):
+    # its spec ({file, column}) and the file's bytes as uploaded or saved with the study.
+    lookup: dict[str, str] | None = None
+    lookup_content: bytes | None = field(default=None, repr=False)
 
 
 Prepared = PreparedData  # what the pipeline made of a Source (cached: treat as read-only)
@@ -206,7 +210,7 @@ def source_survey(source: Source) -> studies.Survey:
                           instrument=source.instrument_id, mapping=dict(source.mapping) if source.mapping else None,
                           respondent=respondent if respondent in studies.RESPONDENTS else None,
                           title=survey_label(source.instrument_id), min_share=float(source.min_share),
-                          actions=dict(source.actions))
+                          actions=dict(source.actions), lookup=dict(source.lookup) if source.lookup else None)
 
 
 def current_study(title: str = "Study") -> studies.Study:
@@ -228,14 +232,32 @@ def open_study(study: studies.Study, files: dict[str, bytes]) -> None:
                              hint="upload the study file together with its data files")
         builtin = (survey.instrument == survey.name and survey.instrument in SURVEYS and not survey.groups
                    and not survey.id_column and not survey.missing_codes)
+        lookup_name = (survey.lookup or {}).get("file")
+        if lookup_name and lookup_name not in files:
+            raise InputError(f"the lookup file '{lookup_name}' was not uploaded with the study file",
+                             file=study.file, key=f"{key}.lookup.file",
+                             hint="upload it together with the study file and its data files")
         source = Source(survey.name, survey.file, files[survey.file], survey.sheet,
                         dict(survey.mapping) if (builtin and survey.mapping) else None, dict(survey.actions),
-                        float(survey.min_share), definition=None if builtin else survey)
+                        float(survey.min_share), definition=None if builtin else survey,
+                        lookup=dict(survey.lookup) if survey.lookup else None,
+                        lookup_content=files[lookup_name] if lookup_name else None)
         prepare(source)  # raises before anything is replaced
         new[survey.name] = source
     st.session_state["study_sources"] = new
     if study.min_n is not None:
         set_min_n(int(study.min_n))
+
+
+def study_files() -> dict[str, bytes]:
+    """Every file of the session's study by name: each survey's data file and lookup file, as
+    loaded (what the study .zip and a saved study hold beside the study file)."""
+    files: dict[str, bytes] = {}
+    for s in sources().values():
+        files[s.filename] = s.content
+        if s.lookup and s.lookup_content is not None:
+            files[s.lookup["file"]] = s.lookup_content
+    return files
 
 
 def replace_survey(old_key: str, source: Source) -> Prepared:
