@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import io
 
-from e2e import wait_for_app
+from e2e import screenshot, wait_for_app
 
 
 def _download(page, button: str) -> bytes:
-    with page.expect_download(timeout=180_000) as download:
-        page.get_by_role("button", name=button).first.click()
+    target = page.get_by_role("button", name=button).first
+    target.scroll_into_view_if_needed()
+    try:
+        with page.expect_download(timeout=180_000) as download:
+            target.click()
+    except Exception:
+        screenshot(page, f"download_failed_{button.split()[0]}")
+        raise
     path = download.value.path()
     return open(path, "rb").read()
 
 
 def test_study_report_and_chart_images_download(page, dashboard):
-    page.goto(f"{dashboard}/overview")
+    page.goto(f"{dashboard}/")  # the Overview is the default page: its address is the root
     wait_for_app(page)
     html = _download(page, "Download the study report (HTML)").decode("utf-8")
     assert "<html" in html.lower() and "Reliability" in html
