@@ -295,7 +295,10 @@ with tab_rel:
                        "up to 11 answer options.")
         else:
             shares = charts.likert_shares(raw_items, items, codes)
-            names = {i: f"{i} (R)" if i in reverse else i for i in items}
+            # each item with its wording (the instrument's, or the question text of a Qualtrics/SPSS file)
+            texts = {it.id: it.text for it in instrument.items if getattr(it, "text", None) and it.text != it.id}
+            names = {i: (f"{i}: {texts[i][:57] + '...' if len(texts[i]) > 60 else texts[i]}" if i in texts else i)
+                     + (" (R)" if i in reverse else "") for i in items}
             chart(charts.likert_diverging(shares, codes, scale_labels, names,
                                                     title="Answers before reverse-keying"),
                             key="m_likert")

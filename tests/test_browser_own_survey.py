@@ -143,14 +143,14 @@ def inventory(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     return path, data
 
 
-def _add_scale(page, name: str, items: list[str], reverse: list[str]) -> None:
+def _add_scale(page, name: str, items: list[str], reverse: list[str], *, top: str = "5") -> None:
     page.get_by_role("textbox", name="Scale name").fill(name)
     page.get_by_role("textbox", name="Scale name").press("Enter")
     wait_for_app(page)
     _pick(page, "Items", items)
     if reverse:
         _pick(page, "Reverse-keyed items", reverse)
-    for label, value in (("Lowest answer", "1"), ("Highest answer", "5")):
+    for label, value in (("Lowest answer", "1"), ("Highest answer", top)):
         page.get_by_label(label).fill(value)
         page.get_by_label(label).press("Enter")
         wait_for_app(page)
@@ -221,3 +221,41 @@ def test_own_stata_study_three_factors_model_and_round_trip(page, browser, dashb
     wait_for_app(fresh)
     assert _alpha(fresh) == alpha
     fresh.context.close()
+
+
+@pytest.fixture(scope="module")
+def qualtrics(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """A Qualtrics CSV export (names, question texts and ImportId rows) with a ``dept`` column."""
+    rng = np.random.default_rng(21)
+    n = 180
+    dept = rng.integers(1, 10, n)
+    trust = rng.normal(0, 1, n) + rng.normal(0, 0.5, 10)[dept]
+    data = pd.DataFrame({"ResponseId": [f"R_{k:05d}" for k in range(n)], "Finished": 1, "dept": dept})
+    for k in (1, 2, 3, 4):
+        data[f"Q1_{k}"] = np.clip(np.round(4 + trust + rng.normal(0, 0.8, n)), 1, 7)
+    data["Q1_4"] = 8 - data["Q1_4"]
+    texts = ["Response ID", "Finished", "Department"] + [f"Trust in the council - statement {k}" for k in (1, 2, 3, 4)]
+    imports = ['{"ImportId":"_recordId"}', '{"ImportId":"finished"}', '{"ImportId":"QID9"}'] + \
+        [f'{{"ImportId":"QID1_{k}"}}' for k in (1, 2, 3, 4)]
+    head = pd.DataFrame([texts, imports], columns=data.columns)
+    path = tmp_path_factory.mktemp("own_qualtrics") / "council_export.csv"
+    pd.concat([head, data.astype(object)]).to_csv(path, index=False)
+    return path, data
+
+
+def test_own_qualtrics_export_defined_by_clicking(page, dashboard, qualtrics):
+    path, data = qualtrics
+    _upload_own(page, dashboard, path)
+    assert page.locator('[data-testid="stSelectbox"]', has_text="Respondent id column") \
+        .locator('input[role="combobox"]').input_value() == "ResponseId"
+    assert "dept" in page.locator('[data-testid="stMultiSelect"]', has_text="Grouping columns").inner_text()
+    _add_scale(page, "TRUST", ["Q1_1", "Q1_2", "Q1_3", "Q1_4"], ["Q1_4"], top="7")
+    page.get_by_role("button", name="Use this definition").click()
+    page.get_by_text("1 scale(s), groups dept").first.wait_for()
+    wait_for_app(page)
+    expected = reliability(data, ["Q1_1", "Q1_2", "Q1_3", "Q1_4"], reverse=["Q1_4"], scale_min=1, scale_max=7)
+    shown = _alpha(page)
+    assert float(shown) == pytest.approx(expected.alpha, abs=5e-4)
+    # the question texts Qualtrics gave are the items' wording on the Measurement page
+    # (the answer-distribution chart labels each item with its text; plotly draws it as SVG text)
+    assert page.locator(".js-plotly-plot text", has_text="Trust in the council - statement").count() >= 4
