@@ -26,6 +26,7 @@ from statsmodels.stats.proportion import proportion_confint
 from analysis import privacy
 from analysis.derived import AGE_BREAKS, age_bands
 from analysis.errors import InputError
+from analysis.formatting import p_text
 from analysis.readiness import clean_and_score, resolve_group, to_0_100
 
 __all__ = ["AGE_BREAKS", "age_bands"]  # re-exported: their home is analysis.derived
@@ -91,7 +92,7 @@ def _constructs(instrument, keys=None, *, families=None, present_in=None):
 
 
 def _fmt_p(p: float) -> str:
-    return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
+    return p_text(p)
 
 
 # --------------------------------------------------------------------------- topic 1

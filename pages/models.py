@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis import privacy  # noqa: E402
+from analysis.formatting import p_text  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from analysis.mixed import compare, design_effect, fit, null_model  # noqa: E402
 from analysis.mixed.result import SINGULAR_MESSAGE  # noqa: E402
@@ -122,12 +123,6 @@ def num(x, digits: int = 2) -> str:
         return "n/a"
     text = f"{x:.{digits}f}"
     return text.replace("0.", ".", 1) if abs(x) < 1 and digits > 0 and text.lstrip("-").startswith("0.") else text
-
-
-def p_text(p) -> str:
-    if p is None or not np.isfinite(p):
-        return "p n/a"
-    return "p < .001" if p < 0.001 else f"p = {num(p, 3)}"
 
 
 def quote(name: str) -> str:

@@ -30,6 +30,7 @@ import plotly.express as px  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
 from analysis import topics  # noqa: E402
+from analysis.formatting import p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.mixed.model_data import model_data  # noqa: E402
 from ui import access, state  # noqa: E402
@@ -156,7 +157,7 @@ def _ranked_chart(table: pd.DataFrame, title: str, colour: str = "#2471a3") -> g
 
 def _or_text(row: pd.Series, what: str) -> str:
     return (f"{what}: odds ratio {row['odds_ratio']:.2f} (95% CI {row['or_ci_low']:.2f} to {row['or_ci_high']:.2f}, "
-            f"p = {row['p']:.3g})")
+            f"{p_text(row['p'])})")
 
 
 def _ranked_block(ranked: pd.DataFrame, title: str, colour: str, name: str, reading: str) -> None:
@@ -202,7 +203,7 @@ if citizens is not None:
                 parts.append(f"{var}: {hi['share']:.0%} ({hi['level']}, the only group in view)")
                 continue
             parts.append(f"{var}: from {lo['share']:.0%} ({lo['level']}) to {hi['share']:.0%} ({hi['level']})"
-                         + (f", chi-square p = {p:.3g}" if pd.notna(p) else ""))
+                         + (f", chi-square {p_text(p)}" if pd.notna(p) else ""))
         plain("Share of citizens who did at least one digital co-production activity. " + "; ".join(parts)
               + ". A p below .05 means the shares differ more than chance would explain; the bars' whiskers "
                 f"are 95% Wilson intervals (Wilson 1927). Groups of fewer than {min_n} people are not shown.")
