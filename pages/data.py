@@ -229,11 +229,14 @@ with st.container(border=True):
             try:
                 opened = _open_bundle({f.name: f.getvalue() for f in bundle})
                 st.session_state["_opened_min_n"] = state.min_n()
-                st.success(f"Opened the study “{opened}”.")
+                # said after the rerun (a message written just before st.rerun() is wiped at once)
+                st.session_state["_opened_note"] = f"Opened the study “{opened}”."
                 st.rerun()
             except InputError as exc:
                 show_error(exc)
                 st.caption("The study loaded before is unchanged.")
+    if "_opened_note" in st.session_state:
+        st.success(st.session_state.pop("_opened_note"))
 
     store = None
     with guarded("opening the saved studies"):  # a damaged or unreachable database: say which
