@@ -23,7 +23,7 @@ from analysis.errors import InputError
 from analysis.results import to_jsonable
 
 COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics", "study", "report",
-            "org-reports"]
+            "org-reports", "rscript"]
 
 
 def _load(name: str):

@@ -32,6 +32,7 @@ from analysis.formatting import num, p_text  # noqa: E402
 from analysis.reliability import reliability  # noqa: E402
 from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
 from ui import access, charts, state  # noqa: E402
+from ui import reproduce  # noqa: E402
 from ui.widgets import chart, cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
@@ -282,6 +283,9 @@ with tab_rel:
         command("reliability", file_arg, flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args,
                 f"--missing {missing}",
                 *([f"--bootstrap {BOOTSTRAP_RESAMPLES} --seed {BOOTSTRAP_SEED}"] if use_bootstrap else []))
+        reproduce.panel("reliability", survey, key="m_rep_rel", exclude=flagged_rows if drop_careless else None,
+                        rows_note="straight-liners left out", items=items, reverse=reverse, scale_min=scale_min,
+                        scale_max=scale_max, missing=missing)
 
     with guarded("drawing the answer distribution"):
         st.subheader("Answers as given")
@@ -348,6 +352,7 @@ def _several_scales_cfa() -> None:
             st.warning(warning, icon=":material/warning:")
         syntax = "; ".join(f"{f} =~ {' + '.join(its)}" for f, its in model.items())
         cite(f"R: lavaan::cfa('{syntax}', data, std.lv = TRUE) on the reverse-keyed items; fitMeasures(fit).")
+        reproduce.panel("cfa", survey, key="m_rep_cfa_scales", scales=chosen, model=model, reverse=ranges)
         command("factor", file_arg, flag("--scale", chosen))
 
 
@@ -443,6 +448,9 @@ with tab_factor:
                  "R: lavaan::cfa('F =~ " + " + ".join(items) + "', data, std.lv = TRUE) and "
                  "fitMeasures(fit, c('chisq', 'df', 'cfi', 'tli', 'rmsea', 'rmsea.ci.lower', 'rmsea.ci.upper', "
                  "'srmr')).")
+            reproduce.panel("cfa", survey, key="m_rep_cfa", exclude=flagged_rows if drop_careless else None,
+                            rows_note="straight-liners left out", model={"F": list(items)},
+                            reverse={i: (scale_min, scale_max) for i in reverse})
 
         _several_scales_cfa()
 
@@ -577,6 +585,10 @@ with tab_agg:
             cite("James, Demaree & Wolf (1984) rwg(j); LeBreton & Senter (2008) agreement bands; Bliese (2000) "
                  "ICC(1)/ICC(2). R: multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1)/12), "
                  "multilevel::ICC1(aov(score ~ factor(grpid))), multilevel::ICC2(...).")
+            reproduce.panel("aggregate", survey, key="m_rep_agg", exclude=data.index.difference(agg_input.index),
+                            rows_note="privacy rule" + (", straight-liners" if drop_careless else ""),
+                            min_n=min_n, group=group_col, items=items, reverse=reverse, scale_min=scale_min,
+                            scale_max=scale_max, options=options)
             command("aggregate", file_arg, f"--group {shlex.quote(group_col)}",
                     flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args, f"--options {options}",
                     f"--min-n {min_n}")

@@ -34,6 +34,7 @@ from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
 from store import Store  # noqa: E402
 from ui import charts_models as cm  # noqa: E402
 from ui import access, state  # noqa: E402
+from ui import reproduce  # noqa: E402
 from ui.widgets import chart, cite, command_text, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
@@ -520,6 +521,8 @@ st.caption("Same numbers without the dashboard (the command runs the Data page's
 st.code(command_text("mixed", survey, *command), language="bash", wrap_lines=True)
 if rows_allowed:
     download_buttons(model_table, data_name, key="mdl_data")
+reproduce.panel("mixed", survey, key="mdl_reproduce", formula=result.formula, reml=reml, family=result.family,
+                references=references)
 
 # ------------------------------------------------------------------ plots
 st.subheader("4 · Plots")

@@ -1,0 +1,173 @@
+"""``python -m analysis rscript STUDY.yaml|DATA --analysis reliability|aggregate|cfa|mixed ... --out script.R``.
+
+Writes the R script that reproduces a screen's numbers (``analysis.reproduce``): it reads the same
+data file, recodes and scores it as the dashboard's pipeline does and runs ``psych::alpha``,
+``multilevel::rwg.j``, ``lavaan::cfa`` or ``lmerTest::lmer``, printing JSON under the keys of the
+matching command (``reliability``, ``aggregate``, ``factor``'s ``cfa``, ``mixed``). The analysis
+options are those of that command. Prints where the script was written (or, without ``--out``,
+the script itself as JSON).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+
+from analysis.errors import InputError
+
+HELP = ("R script reproducing an analysis (psych::alpha, multilevel::rwg.j, lavaan::cfa, lmerTest::lmer) "
+        "from the same file, recoding and scoring")
+ANALYSES = ("reliability", "aggregate", "cfa", "mixed")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--analysis", required=True, choices=ANALYSES,
+                        help="which screen's numbers: reliability, aggregate (agreement and ICCs), cfa, mixed")
+    parser.add_argument("--out", default=None, metavar="FILE", help="write the script here (e.g. reproduce.R)")
+    parser.add_argument("--scale", nargs="+", default=None, metavar="NAME",
+                        help="a scale of the study (reliability, aggregate), or one factor per scale (cfa)")
+    parser.add_argument("--items", nargs="+", default=None, metavar="ITEM", help="columns of the scale")
+    parser.add_argument("--reverse", nargs="+", default=[], metavar="ITEM",
+                        help="reverse-keyed items (recoded as min + max - x)")
+    parser.add_argument("--scale-min", type=float, default=None, help="lowest response code")
+    parser.add_argument("--scale-max", type=float, default=None, help="highest response code")
+    parser.add_argument("--missing", choices=["pairwise", "listwise"], default="pairwise",
+                        help="reliability: missing answers pairwise (psych's default) or listwise")
+    parser.add_argument("--ci", type=float, default=0.95, help="reliability: confidence level (default 0.95)")
+    parser.add_argument("--group", default=None, help="aggregate: grouping column (default: the innermost group)")
+    parser.add_argument("--options", type=int, default=None, metavar="A",
+                        help="aggregate: number of response options (default with --scale: max - min + 1)")
+    parser.add_argument("--min-group-size", type=int, default=2, help="aggregate: groups smaller get no rwg")
+    parser.add_argument("--min-n", type=int, default=None, dest="min_n",
+                        help="aggregate: privacy threshold, as the aggregate command (default 5)")
+    parser.add_argument("--all-groups", action="store_true", dest="all_groups",
+                        help="aggregate: every group, however small (the data owner's view)")
+    parser.add_argument("--model", default=None, help='cfa: model "F1=a,b,c;F2=d,e,f" (default: one factor)')
+    parser.add_argument("--formula", default=None, help='mixed: lme4 formula, e.g. "y ~ x + (1 | g)"')
+    parser.add_argument("--ml", action="store_true", help="mixed: maximum likelihood instead of REML")
+    parser.add_argument("--family", default="gaussian", choices=["gaussian", "binomial"], help="mixed: family")
+    parser.add_argument("--reference", action="append", default=[], metavar="COLUMN=LEVEL",
+                        help="mixed: reference level of a categorical predictor (repeatable)")
+
+
+def _one_scale(args, instrument) -> None:
+    """Items, reverse items, range and options from ``--scale NAME`` (the commands' rule)."""
+    from analysis.commands import scale_items
+
+    if args.scale and len(args.scale) > 1:
+        raise InputError(f"--analysis {args.analysis} takes one scale", hint="name one with --scale NAME")
+    view = argparse.Namespace(**{**vars(args), "scale": args.scale[0] if args.scale else None})
+    scale_items(view, instrument)
+    for key in ("items", "reverse", "scale_min", "scale_max", "options"):
+        setattr(args, key, getattr(view, key))
+
+
+def choices(args, prepared) -> tuple[dict, list | None]:
+    """``(the analysis' options for analysis.reproduce.r_script, index labels left out)``."""
+    from analysis.commands.factor import parse_model, scale_model
+
+    instrument = prepared.instrument
+    data = prepared.data
+    if args.analysis in ("reliability", "aggregate"):
+        _one_scale(args, instrument)
+        common = dict(items=list(args.items), reverse=list(args.reverse), scale_min=args.scale_min,
+                      scale_max=args.scale_max)
+        if args.analysis == "reliability":
+            return dict(common, missing=args.missing, ci=args.ci), None
+        if args.group is None:
+            groups = list((getattr(instrument, "group_columns", None) or {}).values())
+            if not groups:
+                raise InputError("say which column holds the groups: --group COLUMN")
+            args.group = groups[0]
+        if args.options is None:
+            raise InputError("say how many response options the items have: --options A (e.g. 5)",
+                             hint="or use --scale NAME, which knows its range")
+        exclude = None
+        if not args.all_groups:  # the aggregate command's privacy rule: its rows, as the script's rows
+            from analysis import privacy
+            from analysis.scoring import numeric_items
+
+            answered = numeric_items(data, args.items).notna().all(axis=1)
+            rows = privacy.grouped_rows(data, args.group, privacy.effective_min_n(args.min_n),
+                                        instrument=instrument, answered=answered)
+            exclude = list(data.index[~rows.to_numpy()])
+        return dict(common, group=args.group, options=int(args.options),
+                    min_group_size=args.min_group_size), exclude
+    if args.analysis == "cfa":
+        ranges: dict = {}
+        if args.scale:
+            model, keyed = scale_model(instrument, list(args.scale))
+            ranges.update(keyed)
+        elif args.model:
+            model = parse_model(args.model)
+        elif args.items:
+            model = {"F": list(args.items)}
+        else:
+            raise InputError("give the scales (--scale A B), the items (--items) or a model (--model)")
+        for item in args.reverse:  # explicit reverse items on the stated (or observed) range
+            ranges[item] = (args.scale_min, args.scale_max)
+        return dict(model=model, reverse=ranges), None
+    if not args.formula:
+        raise InputError("--analysis mixed needs --formula", hint='e.g. --formula "y ~ x + (1 | group)"')
+    from analysis.commands.mixed import _reference_levels
+
+    return dict(formula=args.formula, reml=not args.ml, family=args.family,
+                references=_reference_levels(args.reference)), None
+
+
+def equivalent_command(args) -> str:
+    """The ``python -m analysis ...`` command printing the numbers the script reproduces."""
+    name = {"cfa": "factor"}.get(args.analysis, args.analysis)
+    parts = ["python -m analysis", name, shlex.quote(str(args.data))]
+    for flag in ("survey", "instrument"):
+        if getattr(args, flag, None):
+            parts.append(f"--{flag} {shlex.quote(str(getattr(args, flag)))}")
+    if args.analysis == "mixed":
+        parts.append(f"--formula {shlex.quote(args.formula)}")
+        parts += ["--ml"] if args.ml else []
+        parts += ["--family binomial"] if args.family == "binomial" else []
+        parts += [f"--reference {shlex.quote(r)}" for r in args.reference]
+    elif args.analysis == "cfa" and args.scale:
+        parts.append("--scale " + " ".join(map(shlex.quote, args.scale)))
+    else:
+        if args.items:
+            parts.append("--items " + " ".join(map(shlex.quote, args.items)))
+        if args.reverse:
+            parts.append("--reverse " + " ".join(map(shlex.quote, args.reverse)))
+        if args.scale_min is not None and args.scale_max is not None:
+            parts.append(f"--scale-min {args.scale_min:g} --scale-max {args.scale_max:g}")
+        if args.analysis == "reliability":
+            parts.append(f"--missing {args.missing}")
+        if args.analysis == "aggregate":
+            parts.append(f"--group {shlex.quote(args.group)} --options {args.options}")
+            parts += ["--all-groups"] if args.all_groups else ([f"--min-n {args.min_n}"] if args.min_n else [])
+        if args.analysis == "cfa" and args.model:
+            parts.append(f"--model {shlex.quote(args.model)}")
+    return " ".join(parts + ["--json"])
+
+
+def run(args):
+    from analysis.commands import check_size
+    from analysis.commands.report import study_of
+    from analysis.pipeline import prepare_survey
+    from analysis.reproduce import r_script
+    from analysis.study import is_study_file
+
+    study, _, _ = study_of(args)
+    survey = study.surveys[0] if len(study.surveys) == 1 else study.survey(getattr(args, "survey", None))
+    check_size(study.data_path(survey))
+    prepared = prepare_survey(study, survey.name)
+    options, exclude = choices(args, prepared)
+    if is_study_file(args.data):  # the data file beside the study file, as the commands find it
+        base_dir, data_file = os.path.dirname(str(args.data)) or ".", survey.file
+    else:
+        base_dir, data_file = ".", str(args.data)
+    text = r_script(args.analysis, survey, prepared, command=equivalent_command(args), base_dir=base_dir,
+                    data_file=data_file, exclude=exclude, title=study.title,
+                    rows_note="groups the privacy rule leaves out" if exclude else None, **options)
+    if args.out is None:
+        return {"analysis": args.analysis, "script": text}
+    Path(args.out).write_text(text, encoding="utf-8")
+    return {"analysis": args.analysis, "written": str(args.out), "lines": text.count("\n"),
+            "run": f"Rscript {shlex.quote(str(args.out))}"}

@@ -1,0 +1,130 @@
+"""Runnable R scripts that reproduce a screen's numbers from the survey file ("Reproduce" panel).
+
+``r_script(analysis, survey, prepared, ...)`` returns the text of an R script that reads the same
+data file, recodes and scores it as the dashboard's pipeline does (``analysis.reproduce.prelude``)
+and runs the R call the screen's numbers match:
+
+=============== ============================================ =============================
+analysis         R                                            our function
+=============== ============================================ =============================
+``reliability``  ``psych::alpha``, ``splitHalf``, ``omega``   ``analysis.reliability``
+``aggregate``    ``multilevel::rwg.j``, ``ICC1``, ``ICC2``    ``analysis.aggregation``
+``cfa``          ``lavaan::cfa`` (ML, ``std.lv = TRUE``)      ``analysis.factor.cfa``
+``mixed``        ``lmerTest::lmer`` / ``lme4::glmer``         ``analysis.mixed.fit``
+=============== ============================================ =============================
+
+The script prints its results as JSON (``jsonlite``) under the keys of our result objects'
+``to_dict``, so a test (tests/test_reproduce_r.py) runs it with ``Rscript`` and compares.
+``python -m analysis rscript STUDY.yaml --analysis ... --out script.R`` writes the same script
+without the dashboard.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable
+
+from analysis.errors import InputError
+from analysis.reproduce.aggregation import PACKAGES as _AGG, aggregation_code
+from analysis.reproduce.cfa import PACKAGES as _CFA, cfa_code
+from analysis.reproduce.mixed import OPTIONAL as _MIXED_OPTIONAL, PACKAGES as _MIXED, mixed_code
+from analysis.reproduce.prelude import prelude
+from analysis.reproduce.rcode import r_chr
+from analysis.reproduce.reliability import PACKAGES as _REL, reliability_code
+
+ANALYSES = ("reliability", "aggregate", "cfa", "mixed")
+WHAT = {"reliability": "the reliability of a scale (psych::alpha, psych::omega)",
+        "aggregate": "within-group agreement and ICCs (multilevel::rwg.j, ICC1, ICC2)",
+        "cfa": "a confirmatory factor model (lavaan::cfa)",
+        "mixed": "a multilevel model (lmerTest::lmer)"}
+_PACKAGES = {"reliability": _REL, "aggregate": _AGG, "cfa": _CFA, "mixed": _MIXED}
+# Debian's name of each R package (scripts/install-system-deps.sh installs them for CI)
+DEBIAN = {"psych": "r-cran-psych", "GPArotation": "r-cran-gparotation", "multilevel": "r-cran-multilevel",
+          "lavaan": "r-cran-lavaan", "lme4": "r-cran-lme4", "lmerTest": "r-cran-lmertest",
+          "performance": "r-cran-performance", "jsonlite": "r-cran-jsonlite", "readr": "r-cran-readr",
+          "haven": "r-cran-haven", "readxl": "r-cran-readxl", "arrow": "r-cran-arrow"}
+
+
+def analysis_code(analysis: str, prepared, choices: dict[str, Any]) -> str:
+    """The analysis half of a script (``out`` computed from ``d``), by analysis family."""
+    if analysis == "reliability":
+        return reliability_code(**choices)
+    if analysis == "aggregate":
+        return aggregation_code(**choices)
+    if analysis == "cfa":
+        return cfa_code(**choices)
+    if analysis == "mixed":
+        return mixed_code(prepared, **choices)
+    raise InputError(f"unknown analysis '{analysis}'", hint="use one of " + ", ".join(ANALYSES))
+
+
+def r_script(analysis: str, survey, prepared, *, command: str | None = None, base_dir: str = ".",
+             data_file: str | None = None, exclude: Iterable | None = None, rows_note: str | None = None,
+             title: str | None = None, **choices: Any) -> str:
+    """The R script reproducing ``analysis`` on ``survey`` (a :class:`analysis.study.Survey`).
+
+    ``prepared``: what ``analysis.pipeline.prepare_survey`` made of the survey's file (the screen's
+    data). ``command``: the ``python -m analysis ...`` command printing the same numbers (quoted in
+    the script's header). ``base_dir``: the folder holding the data file when the script is run
+    without arguments (``Rscript script.R FOLDER`` overrides it); ``data_file`` its name there
+    (default ``survey.file``). ``exclude``: index labels of ``prepared.data`` the screen leaves out
+    (``rows_note`` says why). ``choices``: the analysis' own options (see
+    ``reliability_code``, ``aggregation_code``, ``cfa_code``, ``mixed_code``).
+    Raises ``InputError`` when a part cannot be written in R (e.g. a LimeSurvey export).
+    """
+    if analysis not in ANALYSES:
+        raise InputError(f"unknown analysis '{analysis}'", hint="use one of " + ", ".join(ANALYSES))
+    body = analysis_code(analysis, prepared, choices)
+    start = prelude(survey, prepared, base_dir=base_dir, data_file=data_file, exclude=exclude,
+                    rows_note=rows_note)
+    packages = list(dict.fromkeys(start.packages + _PACKAGES[analysis]))
+    optional = _MIXED_OPTIONAL if analysis == "mixed" else []
+    debian = " ".join(DEBIAN.get(p, p) for p in packages + optional)
+    name = getattr(survey, "name", "survey")
+    header = [
+        f"# Reproduces {WHAT[analysis]} for the survey '{name}'"
+        + (f" of the study '{title}'" if title else "") + ".",
+        "# Written by the survey-analysis dashboard (analysis.reproduce); the same numbers without R:",
+        *(f"#   {line}" for line in ([command] if command else [])),
+        f"# Run: Rscript this_script.R [FOLDER]   (FOLDER holds {data_file or survey.file or 'the data file'};"
+        f" default {base_dir})",
+        f"# R packages: {', '.join(packages + optional)} (Debian: apt-get install {debian});"
+        + (" performance is optional (R2, ICC)." if optional else ""),
+        "# Prints the results as JSON, under the keys of the command's --json output.",
+        "",
+        f"for (p in {r_chr(packages)}) if (!requireNamespace(p, quietly = TRUE))",
+        "  stop(\"this script needs the R package '\", p, \"': install.packages('\", p, \"')\")",
+        "",
+        "",
+    ]
+    tail = ["", "cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA, na = \"null\", null = \"null\","
+                " pretty = TRUE), \"\\n\")"]
+    return "\n".join(header) + start.code + "\n\n" + body + "\n" + "\n".join(tail) + "\n"
+
+
+def rscript_available() -> bool:
+    """Whether ``Rscript`` is on the PATH."""
+    return shutil.which("Rscript") is not None
+
+
+def run_r(script: str, *, cwd: str | Path | None = None, args: Iterable[str] = (), timeout: float = 120) -> dict:
+    """Run ``script`` with ``Rscript`` and parse the JSON it prints (what the tests compare).
+
+    Raises ``InputError`` when Rscript is missing or the script fails (with R's message)."""
+    exe = shutil.which("Rscript")
+    if exe is None:
+        raise InputError("Rscript is not installed", hint="install R (Debian: apt-get install r-base-core)")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "reproduce.R"
+        path.write_text(script, encoding="utf-8")
+        proc = subprocess.run([exe, "--vanilla", str(path), *args], text=True, capture_output=True,
+                              cwd=None if cwd is None else str(cwd), timeout=timeout)
+    if proc.returncode != 0:
+        raise InputError("the R script failed: " + (proc.stderr.strip().splitlines() or ["(no message)"])[-1],
+                         hint=proc.stderr.strip()[-2000:])
+    start = proc.stdout.find("{")
+    return json.loads(proc.stdout[start:])

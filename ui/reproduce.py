@@ -1,0 +1,66 @@
+"""The "Reproduce this analysis" panel: the headless commands and a runnable R script.
+
+Each analysis section of the Measurement and Models screens calls ``panel`` once with its own
+choices; the script is built by ``analysis.reproduce`` (this module only renders it). The script
+text is made while the page runs and handed to the download button as bytes, so the download
+never reads the session state.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import streamlit as st
+
+from analysis.errors import InputError
+from analysis.reproduce import r_script
+from analysis.reproduce.commands import command_lines
+from ui import state
+
+
+def _data_argument(survey_id: str) -> tuple[str, dict[str, str], str, str]:
+    """``(DATA as typed, the option choosing the survey, the script's data folder, data file name)``."""
+    source = state.sources()[survey_id]
+    if source.definition is not None:  # an own study: the study file the Data page downloads, data beside it
+        return "study.yaml", {"survey": survey_id}, ".", source.filename
+    if source.is_sample:
+        return f"sample_data/{source.filename}", {"instrument": survey_id}, "sample_data", source.filename
+    return source.filename, {"instrument": survey_id}, ".", source.filename
+
+
+def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None = None,
+          rows_note: str | None = None, scales: list[str] | None = None, min_n: int | None = None,
+          **choices: Any) -> None:
+    """An expander with the ``python -m analysis`` command, the ``rscript`` command and the R
+    script reproducing ``analysis`` (``reliability``, ``aggregate``, ``cfa``, ``mixed``) with the
+    screen's ``choices`` (see ``analysis.reproduce.r_script``); ``exclude``: index labels of the
+    survey's prepared data this screen leaves out."""
+    with st.expander("Reproduce this analysis", icon=":material/terminal:"):
+        prepared = state.dataset(survey_id)
+        if prepared is None:
+            st.caption("Load the survey to reproduce its analyses.")
+            return
+        data, chosen, base_dir, data_file = _data_argument(survey_id)
+        survey = state.source_survey(state.sources()[survey_id])
+        exclude = list(exclude) if exclude is not None else None
+        try:
+            shown, rscript = command_lines(analysis, data, scales=scales, min_n=min_n, **chosen, **choices)
+            script = r_script(analysis, survey, prepared, command=shown, base_dir=base_dir, data_file=data_file,
+                              exclude=exclude or None, rows_note=rows_note, title=None, **choices)
+        except InputError as exc:
+            st.info(f"No R script for this analysis: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""),
+                    icon=":material/info:")
+            return
+        st.markdown("The same numbers without the dashboard, and the R script that recomputes them from the "
+                    "survey file with R's own packages (same recoding, missing codes and scale scores; it prints "
+                    "JSON with the same keys). Run it with `Rscript reproduce_" + analysis + ".R` beside "
+                    + ("the study file." if base_dir == "." else "the dashboard's folder."))
+        st.code(shown, language="bash", wrap_lines=True)
+        st.caption("The R script without the dashboard:")
+        st.code(rscript, language="bash", wrap_lines=True)
+        if exclude and rows_note:
+            st.caption(f"The script leaves out, by their row numbers in the file, the respondents this screen "
+                       f"leaves out ({rows_note}).")
+        st.download_button("Download the R script", data=script.encode("utf-8"),
+                           file_name=f"reproduce_{analysis}_{survey_id}.R", mime="text/plain", key=f"{key}_dl",
+                           icon=":material/download:")
+        st.code(script, language="r", line_numbers=True)
