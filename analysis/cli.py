@@ -90,3 +90,67 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error of ours
         sys.stderr.close()
     return code
+
+
+def command_line(name: str, data: str, **options) -> str:
+    """The shell text of ``python -m analysis NAME DATA [options] --json``, written from the
+    command's own argument definitions, so a screen can only print options the command has.
+
+    Parameters
+    ----------
+    name : str
+        A command of :data:`COMMANDS`.
+    data : str
+        The DATA argument as the user would type it (a path, ``study.yaml``).
+    **options
+        Option values by their argparse ``dest`` (``scale_min=1`` for ``--scale-min 1``):
+        ``None``/``False``/empty lists are left out, ``True`` writes a flag, a list or tuple
+        writes its values after the option (or repeats the option for ``action="append"``).
+
+    Returns
+    -------
+    str
+        The command, each value quoted for a POSIX shell; it parses back with this module's
+        parser (checked here, so an option the command lost fails loudly, not on the user's
+        terminal).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a command, or an option is not one of its arguments.
+    """
+    import shlex
+
+    if name not in COMMANDS:
+        raise ValueError(f"unknown command {name!r}")
+    parser = build_parser(name)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+    actions = {a.dest: a for a in sub._actions if a.option_strings}
+    words = [name, data]
+    for dest, value in options.items():
+        if dest not in actions:
+            raise ValueError(f"the {name} command has no option for {dest!r}")
+        action = actions[dest]
+        flag = next((o for o in action.option_strings if o.startswith("--")), action.option_strings[0])
+        if value is None or value is False or (isinstance(value, (list, tuple)) and not value):
+            continue
+        if value is True:
+            words.append(flag)
+        elif isinstance(action, argparse._AppendAction):
+            for v in (value if isinstance(value, (list, tuple)) else [value]):
+                words += [flag, _word(v)]
+        elif isinstance(value, (list, tuple)):
+            words += [flag, *(_word(v) for v in value)]
+        else:
+            words += [flag, _word(value)]
+    if "json" in actions:
+        words.append("--json")
+    parser.parse_args(words)  # what the screen prints must be what the command accepts
+    return " ".join(["python -m analysis", *(shlex.quote(w) for w in words)])
+
+
+def _word(value) -> str:
+    """A value as typed on the command line: ``7`` not ``7.0``, text as it is."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -7,7 +7,6 @@ plain-language reading, the source of each convention and the equivalent headles
 from __future__ import annotations
 
 import json
-import shlex
 import zlib
 
 import streamlit as st
@@ -33,7 +32,8 @@ from analysis.reliability import reliability  # noqa: E402
 from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
 from ui import access, charts, state  # noqa: E402
 from ui import reproduce  # noqa: E402
-from ui.widgets import chart, cite, download_buttons, guarded, plain, stop_unless_loaded  # noqa: E402
+from ui.widgets import (chart, cite, command_text, download_buttons, guarded, plain, show_command,  # noqa: E402
+                        stop_unless_loaded)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -96,15 +96,11 @@ def _aggregate(x: pd.DataFrame, group: str, options: int):
 
 # ------------------------------------------------------------------ small helpers (text only)
 
-def command(name: str, *parts: str) -> None:
-    """Caption with the headless command that prints the same numbers as JSON."""
-    st.caption("Same numbers without the dashboard:")
-    st.code(" ".join(["python -m analysis", name, *[p for p in parts if p], "--json"]), language="bash",
-            wrap_lines=True)
-
-
-def flag(name: str, values) -> str:
-    return f"{name} " + " ".join(shlex.quote(str(v)) for v in values) if values else ""
+def command(name: str, **options) -> None:
+    """Caption with the headless command that prints the same numbers as JSON (the command runs
+    the same pipeline as the Data page for the survey: declared missing codes and out-of-range
+    answers set to missing, columns renamed to item ids)."""
+    show_command(command_text(name, survey, **options))
 
 
 # ------------------------------------------------------------------ choices
@@ -197,15 +193,7 @@ if len(items) < 2:
     st.stop()
 
 raw_items = work[items]
-# The commands run the same pipeline as the Data page when given --instrument (default
-# choices: declared missing codes and out-of-range answers set to missing), on item ids.
-file_arg = (f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)) \
-    + f" --instrument {survey}"
-if source.definition is not None:  # an own study: the study file the Data page downloads
-    file_arg = f"study.yaml --survey {shlex.quote(survey)}"
-cmd_items = list(items)
-cmd_reverse = list(reverse)
-range_args = ([f"--scale-min {scale_min:g}", f"--scale-max {scale_max:g}"] if scale_min is not None else [])
+scale_options = {"items": list(items), "reverse": list(reverse), "scale_min": scale_min, "scale_max": scale_max}
 changed = []
 for problem in prepared.report.problems:
     action = source.actions.get(f"{problem.code}:{problem.column}",
@@ -280,9 +268,8 @@ with tab_rel:
             chart(charts.correlation_heatmap(rel.correlations), key="m_corr_heatmap")
         corr_table = rel.correlations.reset_index(names="item")
         download_buttons(corr_table, "inter_item_correlations", key="m_corr")
-        command("reliability", file_arg, flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args,
-                f"--missing {missing}",
-                *([f"--bootstrap {BOOTSTRAP_RESAMPLES} --seed {BOOTSTRAP_SEED}"] if use_bootstrap else []))
+        command("reliability", **scale_options, missing=missing,
+                **({"bootstrap": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED} if use_bootstrap else {}))
         reproduce.panel("reliability", survey, key="m_rep_rel", exclude=flagged_rows if drop_careless else None,
                         rows_note="straight-liners left out", items=items, reverse=reverse, scale_min=scale_min,
                         scale_max=scale_max, missing=missing)
@@ -353,14 +340,13 @@ def _several_scales_cfa() -> None:
         syntax = "; ".join(f"{f} =~ {' + '.join(its)}" for f, its in model.items())
         cite(f"R: lavaan::cfa('{syntax}', data, std.lv = TRUE) on the reverse-keyed items; fitMeasures(fit).")
         reproduce.panel("cfa", survey, key="m_rep_cfa_scales", scales=chosen, model=model, reverse=ranges)
-        command("factor", file_arg, flag("--scale", chosen))
+        command("factor", scale=chosen)
 
 
 # ------------------------------------------------------------------ factor structure
 with tab_factor:
     k = len(items)
-    factor_cmd = [file_arg, flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args,
-                  f"--missing {missing}"]
+    factor_cmd = {**scale_options, "missing": missing}
 
     st.subheader("Sampling adequacy")
     with guarded("computing KMO and Bartlett's test"):
@@ -522,8 +508,8 @@ with tab_factor:
                      "lavaan::anova(configural, metric, scalar).")
             if group_choice != "__survey__" and instrument.demographic(group_choice).type == "categorical" \
                     and set(chosen) == set(sizes.index):
-                factor_cmd.append(f"--group {shlex.quote(group_choice)}")
-        command("factor", *factor_cmd, f"--efa-factors {n_factors} --fm {fm} --rotate {rotate}")
+                factor_cmd["group"] = group_choice
+        command("factor", **factor_cmd, efa_factors=n_factors, fm=fm, rotate=rotate)
 
 # ------------------------------------------------------------------ aggregation
 with tab_agg:
@@ -589,6 +575,4 @@ with tab_agg:
                             rows_note="privacy rule" + (", straight-liners" if drop_careless else ""),
                             min_n=min_n, group=group_col, items=items, reverse=reverse, scale_min=scale_min,
                             scale_max=scale_max, options=options)
-            command("aggregate", file_arg, f"--group {shlex.quote(group_col)}",
-                    flag("--items", cmd_items), flag("--reverse", cmd_reverse), *range_args, f"--options {options}",
-                    f"--min-n {min_n}")
+            command("aggregate", group=group_col, **scale_options, options=options, min_n=min_n)

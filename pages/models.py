@@ -11,7 +11,6 @@ screens can link to a prepared model.
 from __future__ import annotations
 
 import json
-import shlex
 
 import streamlit as st
 
@@ -504,21 +503,17 @@ cite("Bates, D., Mächler, M., Bolker, B., & Walker, S. (2015). Fitting linear m
 model_columns = [v for v in parse_formula(result.formula).variables]
 model_table = result.data[[c for c in model_columns if c in result.data.columns]]
 data_name = f"model_data_{survey}"
-command = ["--formula", shlex.quote(result.formula)]
+command: dict = {"formula": result.formula, "ml": not reml and not binomial,
+                 "family": "binomial" if binomial else None,
+                 "reference": [f"{var}={level}" for var, level in references.items()]}
 if "readiness_muni" in result.formula:
     servants_source = state.sources()["public_servant"]
-    command += ["--servants", f"sample_data/{servants_source.filename}" if servants_source.is_sample
-                else shlex.quote(servants_source.filename), "--min-n", str(state.min_n())]
-if not reml and not binomial:
-    command.append("--ml")
-if binomial:
-    command += ["--family", "binomial"]
-for var, level in references.items():
-    command += ["--reference", shlex.quote(f"{var}={level}")]
+    command |= {"servants": f"sample_data/{servants_source.filename}" if servants_source.is_sample
+                else servants_source.filename, "min_n": state.min_n()}
 rows_allowed = not access.is_viewer()  # a viewer link never reaches respondent-level values
 st.caption("Same numbers without the dashboard (the command runs the Data page's pipeline with its default "
            "choices" + ("; the model's own columns can be downloaded below):" if rows_allowed else "):"))
-st.code(command_text("mixed", survey, *command), language="bash", wrap_lines=True)
+st.code(command_text("mixed", survey, **command), language="bash", wrap_lines=True)
 if rows_allowed:
     download_buttons(model_table, data_name, key="mdl_data")
 reproduce.panel("mixed", survey, key="mdl_reproduce", formula=result.formula, reml=reml, family=result.family,

@@ -16,7 +16,6 @@ or group size at all.
 """
 from __future__ import annotations
 
-import shlex
 
 
 import streamlit as st
@@ -74,8 +73,9 @@ def _lookup(instrument_id: str) -> tuple[str, bytes] | None:
 def _readiness_input(data: pd.DataFrame, instrument, group_column: str) -> pd.DataFrame:
     """Only the columns readiness needs, so the cache hashes less and nothing else travels: the
     items and the columns of the survey's disclosure partition (``analysis.privacy``), which
-    must be the same as on every other screen."""
+    must be the same as on every other screen, and the pipeline's readiness scores."""
     items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
+    items += [c.key for c in instrument.readiness_dimensions if c.key in data.columns]
     roles = [c for c in privacy.disclosure_columns(data, instrument) if c in data.columns]
     roles += ["age"] if "age" in data.columns else []
     stem = group_column.removesuffix("_id")
@@ -515,9 +515,9 @@ if view is not None:
                                                                  min_n=min_n, prepared=_ready),
                            f"readiness_{org}", key="rd_report")
     _share_box(org)
-    parts = [f"--group {group_column}", f"--benchmark {comparison or 'all'}"] + ([f"--by {by}"] if by else [])
     source = state.sources()[INSTRUMENT]
-    if lookup and source.definition is None:  # a study file (study.yaml --survey) names its own lookup
-        parts.append("--lookup " + (f"sample_data/{lookup[0]}" if source.is_sample else shlex.quote(lookup[0])))
-    parts += [f"--wave {wave}"] if wave is not None else []
-    show_command(command_text("readiness", INSTRUMENT, *parts, min_n=min_n))
+    # a study file (study.yaml --survey) names its own lookup
+    lookup_file = (f"sample_data/{lookup[0]}" if source.is_sample else lookup[0]) \
+        if lookup and source.definition is None else None
+    show_command(command_text("readiness", INSTRUMENT, group=group_column, benchmark=comparison or "all", by=by,
+                              lookup=lookup_file, wave=wave, min_n=min_n))

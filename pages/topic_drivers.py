@@ -32,7 +32,7 @@ import plotly.graph_objects as go  # noqa: E402
 from analysis import topics  # noqa: E402
 from analysis.formatting import p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
-from analysis.mixed.model_data import model_data  # noqa: E402
+from analysis.model_data import model_data  # noqa: E402
 from ui import access, state  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
@@ -97,14 +97,8 @@ def _models_columns(data: pd.DataFrame, servants: pd.DataFrame | None, min_n: in
 
 
 # ------------------------------------------------------------------ helpers
-def _models_formula(formula: str) -> str:
-    """The topics model in the Models screen's names: ``age_c10`` -> ``c_age10``, ``x_c`` -> ``c_x``."""
-    formula = re.sub(r"\bage_c10\b", "c_age10", formula)
-    return re.sub(r"\b([A-Za-z]\w*?)_c\b", r"c_\1", formula)
-
-
 def _models_link(formula: str, family: str, columns: tuple[str, ...], label: str) -> None:
-    target = _models_formula(formula)
+    target = formula  # the topics' models use the Models screen's names (c_x, cwc_x, c_gm_x)
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", target.split("~", 1)[1])) - {"1"}
     usable = all(n in columns or (n.startswith("c_") and n[2:] in columns) for n in names)
     if usable:
@@ -181,7 +175,7 @@ if citizens is not None:
     # ---- 1. digital divide
     st.header("Who co-produces digitally? The digital divide")
     with guarded("computing the digital divide"):
-        show_command(command_text("topics", CITIZEN, "--section divide", filters=view.filters.get(CITIZEN, {}),
+        show_command(command_text("topics", CITIZEN, section="divide", filters=view.filters.get(CITIZEN, {}),
                                   min_n=min_n))
         divide = _divide(citizens, min_n)
         shown = divide[~divide["suppressed"]].assign(
@@ -214,7 +208,7 @@ if citizens is not None:
     # ---- 2. broaden or deepen
     st.header("Broaden or deepen?")
     with guarded("cross-tabulating offline and digital participation"):
-        show_command(command_text("topics", CITIZEN, "--section broaden", filters=view.filters.get(CITIZEN, {}),
+        show_command(command_text("topics", CITIZEN, section="broaden", filters=view.filters.get(CITIZEN, {}),
                                   min_n=min_n))
         bd = _broaden(citizens, min_n)
         names = {0: "no", 1: "yes"}
@@ -266,8 +260,8 @@ if citizens is not None:
             chart(_odds_chart(fixed, "Odds of any digital co-production"), key="s3_model_chart")
             rows = fixed.set_index("term")
             text = [_or_text(rows.loc["any_offline"], "Taking part offline")] if "any_offline" in rows.index else []
-            if "age_c10" in rows.index:
-                text.append(_or_text(rows.loc["age_c10"], "each decade of age"))
+            if "c_age10" in rows.index:
+                text.append(_or_text(rows.loc["c_age10"], "each decade of age"))
             plain(f"`{spec.formula}` on {model.n_obs} citizens in {next(iter(model.groups.values()))} municipalities: "
                   + "; ".join(text) + ". An odds ratio above 1 means higher odds of digital co-production. "
                   + spec.note + f" Municipalities differ: ICC {model.icc:.2f} on the latent scale.")
@@ -367,14 +361,14 @@ else:
                      column_config={"readiness": st.column_config.NumberColumn(format="%.1f"),
                                     "rwg": st.column_config.NumberColumn(format="%.2f")})
         download_buttons(munis, "municipality_readiness", key="s3_link_munis")
-        link_model = _multilevel(link.formula, link.data.dropna(subset=["readiness_muni_c"]), link.family,
+        link_model = _multilevel(link.formula, link.data.dropna(subset=["c_readiness_muni"]), link.family,
                                  MUNICIPALITY)
     if link_model is not None:
         with guarded("showing the model"):
             fixed = link_model.fixed_table()
             chart(_odds_chart(fixed, "Citizens' odds of digital co-production, municipality readiness as a "
                                                "level-2 predictor"), key="s3_link_chart")
-            row = fixed.set_index("term").loc["readiness_muni_c"]
+            row = fixed.set_index("term").loc["c_readiness_muni"]
             per10 = row["odds_ratio"] ** 10
             plain(f"`{link.formula}` on {link_model.n_obs} citizens in {next(iter(link_model.groups.values()))} "
                   f"municipalities: {_or_text(row, 'each point of municipality readiness (0-100)')}; per 10 points "

@@ -154,7 +154,7 @@ with guarded("computing readiness per organisation"):
 
 # ---- 1. readiness per organisation
 st.header("Readiness dimensions per organisation")
-show_command(command_text("readiness", INSTRUMENT, f"--group {group}", filters=view.filters.get(INSTRUMENT, {}),
+show_command(command_text("readiness", INSTRUMENT, group=group, filters=view.filters.get(INSTRUMENT, {}),
                           min_n=min_n))
 if result is not None:
     shown = result.groups[~result.groups["suppressed"] & (_listed(result))]
@@ -247,7 +247,7 @@ elif result is not None and engagement is not None and engagement.key in data.co
         st.dataframe(fixed, hide_index=True, key="s2_model_table", column_config=p_formats(fixed))
         download_buttons(fixed, "engagement_model", key="s2_model")
         row = fixed.set_index("term")
-        between, within = row.loc["readiness_between"], row.loc["readiness_within"]
+        between, within = row.loc["c_gm_readiness_index"], row.loc["cwc_readiness_index"]
         plain(f"Multilevel model `{spec.formula}` on {model.n_obs} public servants in "
               f"{next(iter(model.groups.values()))} organisations: 10 points more readiness of the organisation go "
               f"with {10 * between['estimate']:+.2f} on the engagement scale (95% CI {10 * between['ci_low']:+.2f} to "
@@ -260,8 +260,7 @@ elif result is not None and engagement is not None and engagement.key in data.co
         models_formula = f"{engagement.key} ~ cwc_readiness_index + c_gm_readiness_index + (1 | {group})"
         st.markdown(f"[Open this model in the Models screen](/models?"
                     f"{urlencode({'survey': INSTRUMENT, 'formula': models_formula, 'family': 'gaussian'})}) "
-                    f"(as `{models_formula}`: there the readiness index is on the 1-5 answer scale, so its "
-                    "coefficients are 25 times those per 0-100 point here, and no organisation is left out).")
+                    f"(as `{models_formula}`, the same 0-100 readiness index; there no organisation is left out).")
 
 # ---- 4. resources and training vs skills
 st.header("Resources and training vs digital skills")

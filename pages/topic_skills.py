@@ -157,7 +157,7 @@ if available:
                      column_config={c: st.column_config.NumberColumn(format="%.2f")
                                     for c in ["mean", "sd", "q1", "median", "q3", "mean_0_100"]})
         download_buttons(shown, f"score_distributions_{iid}", key="s1_dist")
-        show_command(command_text("topics", iid, "--section distributions", filters=view.filters.get(iid, {}),
+        show_command(command_text("topics", iid, section="distributions", filters=view.filters.get(iid, {}),
                                   min_n=min_n))
 else:
     st.info("No survey has a view to show with the current filters.", icon=":material/lock:")

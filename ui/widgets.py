@@ -175,25 +175,24 @@ def p_formats(df: pd.DataFrame) -> dict:
     return {c: st.column_config.NumberColumn(c, format="%.3g") for c in df.columns if str(c) in P_COLUMNS}
 
 
-def command_text(name: str, instrument_id: str, *parts: str, filters: dict | None = None,
-                 min_n: int | None = None) -> str:
-    """``python -m analysis NAME FILE --instrument ID ... --where COL=V1,V2 --min-n N --json`` for
-    the survey loaded now (the bundled sample by its path, an upload by its file name); for a
+def command_text(name: str, instrument_id: str, *, filters: dict | None = None, min_n: int | None = None,
+                 **options) -> str:
+    """``python -m analysis NAME FILE --instrument ID [options] --where COL=V1,V2 --min-n N --json``
+    for the survey loaded now (the bundled sample by its path, an upload by its file name); for a
     survey of the user's own study, ``NAME study.yaml --survey SURVEY ...`` (the study file the
-    Data page downloads, with the data files beside it)."""
-    import shlex
-
+    Data page downloads, with the data files beside it). ``options`` are the command's own
+    arguments by name (``scale_min=1``, ``section="divide"``), written by
+    ``analysis.cli.command_line`` from the command's argument definitions."""
+    from analysis.cli import command_line
     from ui import state
     source = state.sources()[instrument_id]
-    path = f"sample_data/{source.filename}" if source.is_sample else shlex.quote(source.filename)
-    chosen = f"--instrument {instrument_id}"
+    path = f"sample_data/{source.filename}" if source.is_sample else source.filename
+    chosen = {"instrument": instrument_id}
     if source.definition is not None:  # an own study: the study file the Data page downloads
-        path, chosen = "study.yaml", f"--survey {shlex.quote(instrument_id)}"
-    where = [f"--where {shlex.quote(c + '=' + ','.join(str(v) for v in values))}"
-             for c, values in (filters or {}).items()]
-    tail = [f"--min-n {min_n}"] if min_n is not None else []
-    return " ".join(["python -m analysis", name, path, chosen, *parts, *where, *tail,
-                     "--json"])
+        path, chosen = "study.yaml", {"survey": instrument_id}
+    where = [f"{c}={','.join(str(v) for v in values)}" for c, values in (filters or {}).items()]
+    return command_line(name, path, **chosen, **options, **({"where": where} if where else {}),
+                        **({"min_n": min_n} if min_n is not None else {}))
 
 
 def show_command(text: str) -> None:
