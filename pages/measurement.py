@@ -571,6 +571,12 @@ with tab_agg:
             cite("James, Demaree & Wolf (1984) rwg(j); LeBreton & Senter (2008) agreement bands; Bliese (2000) "
                  "ICC(1)/ICC(2). R: multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1)/12), "
                  "multilevel::ICC1(aov(score ~ factor(grpid))), multilevel::ICC2(...).")
+            reproduce.panel("aggregate", survey, key="m_rep_agg",  # left out: rows with every item answered
+                            exclude=data.index[(answered & ~usable).to_numpy()].union(
+                                flagged_rows if drop_careless else []),
+                            rows_note="privacy rule" + (", straight-liners" if drop_careless else ""),
+                            min_n=min_n, group=group_col, items=items, reverse=reverse, scale_min=scale_min,
+                            scale_max=scale_max, options=options)
             reproduce.panel("aggregate", survey, key="m_rep_agg", exclude=data.index.difference(agg_input.index),
                             rows_note="privacy rule" + (", straight-liners" if drop_careless else ""),
                             min_n=min_n, group=group_col, items=items, reverse=reverse, scale_min=scale_min,

@@ -91,7 +91,7 @@ def choices(args, prepared) -> tuple[dict, list | None]:
             answered = numeric_items(data, args.items).notna().all(axis=1)
             rows = privacy.grouped_rows(data, args.group, privacy.effective_min_n(args.min_n),
                                         instrument=instrument, answered=answered)
-            exclude = list(data.index[~rows.to_numpy()])
+            exclude = list(data.index[(answered & ~rows).to_numpy()])  # rows R would otherwise use
         return dict(common, group=args.group, options=int(args.options),
                     min_group_size=args.min_group_size), exclude
     if args.analysis == "cfa":

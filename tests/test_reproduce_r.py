@@ -1,0 +1,271 @@
+"""The Reproduce panel's R scripts (issue 12): each script, run with Rscript, gives the screen's numbers.
+
+For the bundled sample (a CSV read by readr) and an own study written here (an SPSS file read by
+haven, own item names, a reverse-keyed item, the study's missing code 9, an SPSS user-missing
+code, value labels, two small units the privacy rule leaves out), the script of each analysis
+family is written by ``python -m analysis rscript`` and compared with the command that prints the
+screen's numbers (``reliability``, ``aggregate``, ``factor``, ``mixed``; other tests hold those
+equal to the screens). One R process per family runs both data sets' scripts. Tolerances are the
+shared reference's (``../shared/reference/README.md``). The R tests are skipped only where
+``Rscript`` is not installed; CI installs R (scripts/install-system-deps.sh).
+"""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import cli
+from conftest import ROOT
+
+needs_r = pytest.mark.skipif(shutil.which("Rscript") is None, reason="R (Rscript) is not installed")
+slow = pytest.mark.slow
+
+# ../shared/reference/README.md, "Tolerances the tests use"
+TOL_AGREEMENT = 1e-6    # alpha, lambda-6, omega, r.drop, alpha-if-deleted, ICC(1), ICC(2), rwg: absolute
+TOL_CFA = 1e-3          # CFA fit and loadings
+TOL_FIXED = 1e-4        # mixed: fixed effects and SEs, relative
+TOL_VARIANCE = 1e-3     # mixed: variance components, relative
+TOL_LOGLIK = 1e-3       # mixed: logLik, absolute
+TOL_DF = 1e-2           # mixed: Satterthwaite df, relative
+TOL_R2 = 1e-3           # mixed: R2 and ICC, absolute
+
+SAMPLE = ["sample_data/study.yaml"]
+STUDY = """title: Team climate study
+surveys:
+  - name: staff
+    file: staff.sav
+    id_column: pid
+    groups: [unit]
+    covariates: [hours, sex]
+    missing_codes: [9]
+    scales:
+      - {name: CLIM, items: [clim_a, clim_b, clim_c, clim_d], min: 1, max: 7, reverse: [clim_d]}
+      - {name: WB, items: [wb_1, wb_2, wb_3], min: 1, max: 7, min_share: 0.67}
+      - {name: VOICE, items: [voice1, voice2, voice3], min: 1, max: 7}
+"""
+# what each analysis family runs: (rscript options, the command printing the screen's numbers)
+CASES = {
+    "reliability": {
+        "sample": (["--scale", "perceived_ease_of_use"], ["reliability", "--scale", "perceived_ease_of_use"]),
+        "own": (["--scale", "CLIM", "--missing", "listwise"], ["reliability", "--scale", "CLIM", "--missing",
+                                                                "listwise"]),
+    },
+    "aggregate": {
+        "sample": (["--scale", "coproduction_attitude"], ["aggregate", "--scale", "coproduction_attitude"]),
+        "own": (["--scale", "CLIM", "--min-n", "5"], ["aggregate", "--scale", "CLIM", "--min-n", "5"]),
+    },
+    "cfa": {
+        "sample": (["--scale", "digital_skills", "coproduction_attitude", "perceived_ease_of_use"],
+                   ["factor", "--scale", "digital_skills", "coproduction_attitude", "perceived_ease_of_use"]),
+        "own": (["--scale", "CLIM", "WB", "VOICE"], ["factor", "--scale", "CLIM", "WB", "VOICE"]),
+    },
+    "mixed": {
+        "sample": (["--formula", "dc_engagement ~ c_digital_skills * c_gm_readiness_index + gender "
+                                 "+ (1 + c_digital_skills | org_id)"],
+                   ["mixed", "--formula", "dc_engagement ~ c_digital_skills * c_gm_readiness_index + gender "
+                                          "+ (1 + c_digital_skills | org_id)"]),
+        "own": (["--formula", "WB ~ cwc_CLIM + c_gm_CLIM + c_hours + sex + (1 | unit)", "--ml"],
+                ["mixed", "--formula", "WB ~ cwc_CLIM + c_gm_CLIM + c_hours + sex + (1 | unit)", "--ml"]),
+    },
+}
+
+
+def _command(*argv: str) -> dict:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli.main(list(argv)) == 0
+    return json.loads(out.getvalue())
+
+
+@pytest.fixture(scope="module")
+def own_study(tmp_path_factory) -> Path:
+    """A study of 420 staff in 27 units (two of them of 3 people) as an SPSS file: own item names, a
+    reverse-keyed item, the study's missing code 9, a user-missing code 8 declared in the file,
+    blanks, and a labelled covariate."""
+    import pyreadstat
+
+    rng = np.random.default_rng(12)
+    sizes = [16] * 25 + [3, 3]
+    unit = np.repeat(np.arange(len(sizes)), sizes)
+    n = len(unit)
+    climate = rng.normal(0, 0.6, len(sizes))[unit] + rng.normal(0, 1, n)
+    hours = np.round(rng.normal(38, 5, n), 1)
+    sex = rng.integers(1, 3, n).astype(float)
+    wellbeing = 4 + 0.5 * climate - 0.03 * (hours - 38) + 0.2 * (sex == 2) + rng.normal(0, 0.3, len(sizes))[unit] \
+        + rng.normal(0, 0.8, n)
+    voice = 0.4 * climate + rng.normal(0, 1, n)
+
+    def item(latent, loading=0.9, noise=0.8):
+        return np.clip(np.round(4 + loading * latent + rng.normal(0, noise, n)), 1, 7)
+
+    frame = pd.DataFrame({"pid": np.arange(1, n + 1).astype(float), "unit": [f"U{u:02d}" for u in unit],
+                          "hours": hours, "sex": sex})
+    for k, name in enumerate(["clim_a", "clim_b", "clim_c", "clim_d"]):
+        frame[name] = item(climate, 0.9 - 0.1 * k)
+    frame["clim_d"] = 8 - frame["clim_d"]  # worded the other way round
+    for k in (1, 2, 3):
+        frame[f"wb_{k}"] = item(wellbeing - 4, 1.0, 0.7)
+        frame[f"voice{k}"] = item(voice, 0.8, 0.9)
+    items = [c for c in frame.columns if c.startswith(("clim", "wb", "voice"))]
+    for col in items:  # 3% the study's missing code 9, 2% left blank, 1% the file's user-missing code 8
+        u = rng.random(n)
+        frame.loc[u < 0.03, col] = 9
+        frame.loc[(u >= 0.03) & (u < 0.05), col] = np.nan
+        frame.loc[(u >= 0.05) & (u < 0.06), col] = 8
+    folder = tmp_path_factory.mktemp("own_study")
+    pyreadstat.write_sav(frame, str(folder / "staff.sav"), variable_value_labels={"sex": {1: "female", 2: "male"}},
+                         missing_ranges={col: [8] for col in items})
+    (folder / "study.yaml").write_text(STUDY)
+    return folder / "study.yaml"
+
+
+def _script(data: list[str], analysis: str, options: list[str], tmp_path: Path, name: str) -> Path:
+    out = tmp_path / f"{name}_{analysis}.R"
+    result = _command("rscript", *data, "--analysis", analysis, *options, "--out", str(out))
+    assert result["written"] == str(out)
+    return out
+
+
+def _run_scripts(runs: list[tuple[Path, Path]], tmp_path: Path) -> list[dict]:
+    """Run every script in one R process, each from its folder (as a user runs it), and parse the
+    JSON each prints."""
+    driver = tmp_path / "driver.R"
+    calls = [f'setwd("{cwd}"); source("{script}", local = new.env()); cat("\\n")' for script, cwd in runs]
+    driver.write_text("\n".join(calls) + "\n")
+    done = subprocess.run(["Rscript", "--vanilla", str(driver)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    decoder, text, found = json.JSONDecoder(), done.stdout, []
+    pos = text.find("{")
+    while pos >= 0:
+        value, end = decoder.raw_decode(text, pos)
+        found.append(value)
+        pos = text.find("{", end)
+    assert len(found) == len(runs), done.stdout[-2000:]
+    return found
+
+
+def _both(analysis: str, own_study: Path, tmp_path: Path) -> list[tuple[dict, dict]]:
+    """``[(R's output, our command's output)]`` for the sample and the own study."""
+    runs, ours = [], []
+    for name, data, cwd in (("sample", SAMPLE, ROOT), ("own", [str(own_study)], own_study.parent)):
+        options, command = CASES[analysis][name]
+        script = _script([str(ROOT / d) if d.startswith("sample_data") else d for d in data], analysis, options,
+                         tmp_path, name)
+        runs.append((script, cwd))
+        ours.append(_command(command[0], *[str(ROOT / d) if d.startswith("sample_data") else d for d in data],
+                             *command[1:], "--json"))
+    return list(zip(_run_scripts(runs, tmp_path), ours))
+
+
+def close(a, b, abs_tol=0.0, rel_tol=0.0) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= max(abs_tol, rel_tol * abs(b))
+
+
+@slow
+@needs_r
+def test_reliability_script_reproduces_psych(own_study, tmp_path):
+    for r, ours in _both("reliability", own_study, tmp_path):
+        for key in ("alpha", "alpha_std", "lambda2", "lambda6", "average_r", "median_r", "omega_total",
+                    "scale_mean", "scale_sd"):
+            assert close(r[key], ours[key], TOL_AGREEMENT), (key, r[key], ours[key])
+        assert r["n"] == ours["n"] and r["k"] == ours["k"] and r["n_rows"] == ours["n_rows"]
+        assert r["alpha_ci"] == pytest.approx(ours["alpha_ci"], abs=TOL_AGREEMENT)
+        for ri, oi in zip(r["items"], ours["items"]):
+            assert ri["item"] == oi["item"] and ri["n"] == oi["n"]
+            for key in ("mean", "sd", "r_drop", "alpha_if_deleted", "alpha_std_if_deleted"):
+                assert close(ri[key], oi[key], TOL_AGREEMENT), (oi["item"], key, ri[key], oi[key])
+
+
+@slow
+@needs_r
+def test_aggregation_script_reproduces_multilevel(own_study, tmp_path):
+    for r, ours in _both("aggregate", own_study, tmp_path):
+        for key in ("icc1", "icc2", "rwg_mean", "rwg_median"):
+            assert close(r[key], ours[key], TOL_AGREEMENT), (key, r[key], ours[key])
+        assert r["n_groups"] == ours["n_groups"]
+        theirs = {g["group"]: g for g in r["groups"]}
+        assert set(theirs) == {str(g["group"]) for g in ours["groups"]}
+        for g in ours["groups"]:
+            assert theirs[str(g["group"])]["n"] == g["n"]
+            assert close(theirs[str(g["group"])]["rwg"], g["rwg"], TOL_AGREEMENT)
+    # the privacy rule left the own study's two units of three out, in R as in the command
+    assert "U25" not in {g["group"] for g in r["groups"]} and r["n_groups"] == 25
+
+
+@slow
+@needs_r
+def test_cfa_script_reproduces_lavaan(own_study, tmp_path):
+    for r, ours in _both("cfa", own_study, tmp_path):
+        cfa = ours["cfa"]
+        assert r["n"] == cfa["n"] and r["df"] == cfa["df"] and r["npar"] == cfa["npar"]
+        for key in ("chi2", "cfi", "tli", "rmsea", "srmr", "loglik", "aic", "bic"):
+            assert close(r[key], cfa[key], TOL_CFA, TOL_CFA), (key, r[key], cfa[key])
+        assert r["rmsea_ci"] == pytest.approx(cfa["rmsea_ci"], abs=TOL_CFA)
+        assert r["loadings"].keys() == cfa["loadings"].keys()
+        for item, value in cfa["loadings"].items():
+            assert close(r["loadings"][item], value, TOL_CFA), item
+        assert r["factors"] == cfa["factors"]
+        assert np.allclose(r["factor_correlations"], cfa["factor_correlations"], atol=TOL_CFA)
+
+
+@slow
+@needs_r
+def test_mixed_script_reproduces_lmertest(own_study, tmp_path):
+    for r, ours in _both("mixed", own_study, tmp_path):
+        assert r["n_obs"] == ours["n_obs"] and r["groups"] == ours["groups"] and r["method"] == ours["method"]
+        theirs = {row["term"]: row for row in r["fixed"]}
+        assert list(theirs) == [row["term"] for row in ours["fixed"]]
+        for row in ours["fixed"]:
+            for key in ("estimate", "se"):
+                assert close(theirs[row["term"]][key], row[key], 1e-12, TOL_FIXED), (row["term"], key)
+            assert close(theirs[row["term"]]["df"], row["df"], 0, TOL_DF), (row["term"], "df")
+        for rr, orow in zip(r["random"], ours["random"]):
+            assert (rr["group"], rr["term"]) == (orow["group"], orow["term"])
+            assert close(rr["variance"], orow["variance"], 1e-10, TOL_VARIANCE), orow
+        assert close(r["residual_variance"], ours["residual_variance"], 0, TOL_VARIANCE)
+        for key in ("loglik", "aic", "bic"):
+            assert close(r[key], ours[key], TOL_LOGLIK), key
+        if r["r2_marginal"] is not None:  # performance installed (CI installs it)
+            for key in ("r2_marginal", "r2_conditional", "icc"):
+                assert close(r[key], ours[key], TOL_R2), key
+
+
+def test_script_reads_the_file_relative_to_the_study_and_recodes_as_the_pipeline(own_study, tmp_path):
+    text = _script([str(own_study)], "reliability", ["--scale", "CLIM"], tmp_path, "text").read_text()
+    script = " ".join(text.split())
+    assert 'haven::read_sav(data_file)' in script and 'file.path(base_dir, "staff.sav")' in script
+    assert 'clean_item(raw[["clim_a"]], 1, 7, c(8, 9))' in script  # the file's code 8 and the study's 9
+    assert 'score_scale(d[, c("clim_a", "clim_b", "clim_c", "clim_d"), drop = FALSE], c("clim_d"), 1, 7, 0.5)' \
+        in script
+    assert 'c("wb_1", "wb_2", "wb_3"), drop = FALSE], character(0), 1, 7, 0.67)' in script
+    assert "psych::alpha(x, check.keys = FALSE" in script
+    assert text.splitlines()[2].startswith("#   python -m analysis reliability")
+
+
+@slow
+def test_panel_shows_the_script_on_measurement_and_models():
+    from streamlit.testing.v1 import AppTest
+
+    for page, families in (("measurement.py", ["reliability", "factor", "aggregate"]), ("models.py", ["mixed"])):
+        at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)
+        at.run()
+        assert not at.exception
+        assert any(e.label == "Reproduce this analysis" for e in at.expander)
+        scripts = [c.value for c in at.code if c.value.startswith("# Reproduces")]
+        assert len(scripts) >= len(families)
+        shown = " ".join(s.splitlines()[2] for s in scripts)
+        assert all(f"python -m analysis {f} sample_data/public_servants.csv" in shown for f in families)
+        assert any("lmerTest::lmer(f, data = d, REML = TRUE)" in s for s in scripts) == (page == "models.py")
+        assert any(c.value.startswith("python -m analysis rscript sample_data/public_servants.csv") for c in at.code)
+        labels = [b.label for b in at.get("download_button")]
+        assert "Download the R script" in labels
