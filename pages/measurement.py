@@ -577,8 +577,4 @@ with tab_agg:
                             rows_note="privacy rule" + (", straight-liners" if drop_careless else ""),
                             min_n=min_n, group=group_col, items=items, reverse=reverse, scale_min=scale_min,
                             scale_max=scale_max, options=options)
-            reproduce.panel("aggregate", survey, key="m_rep_agg", exclude=data.index.difference(agg_input.index),
-                            rows_note="privacy rule" + (", straight-liners" if drop_careless else ""),
-                            min_n=min_n, group=group_col, items=items, reverse=reverse, scale_min=scale_min,
-                            scale_max=scale_max, options=options)
             command("aggregate", group=group_col, **scale_options, options=options, min_n=min_n)
