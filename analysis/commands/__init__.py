@@ -95,11 +95,57 @@ def load_prepared(args):
         from analysis.io import read_data
 
         return read_data(args.data, sheet=getattr(args, "sheet", None)).data, None
-    from analysis.pipeline import prepare
+    from analysis.scored_cache import prepared_data
 
-    prepared = prepare(args.data, args.instrument, sheet=getattr(args, "sheet", None),
-                       min_share=getattr(args, "min_share", 0.5))
-    return prepared.data, prepared.instrument
+    # the scored study is kept (analysis.scored_cache): a second command on the same file reads
+    # back only the columns it uses instead of reading, checking and scoring the file again
+    data, instrument, _ = prepared_data(args.data, args.instrument, sheet=getattr(args, "sheet", None),
+                                        min_share=getattr(args, "min_share", 0.5),
+                                        columns=lambda inst: needed_columns(args, inst))
+    return data, instrument
+
+
+def _command(args) -> str:
+    module = getattr(args, "_module", None)
+    return str(getattr(module, "__name__", "")).rsplit(".", 1)[-1]
+
+
+def needed_columns(args, instrument):
+    """The columns of the prepared data a command reads (``scored_cache.Wanted``), when its
+    options say them all (None: every column). ``reliability`` and ``factor`` use their items
+    (and ``factor`` its ``--group``); ``aggregate`` its items and group, and the columns its
+    privacy partition splits by (the instrument's groups and demographics, age, when
+    present); ``mixed`` the model table (``analysis.mixed.model_data``: every column but the
+    items, except the yes/no co-production items its participation variables are made from).
+    Used to read back only those columns of a kept scored study; a required name the data do
+    not have makes every column read, so the command says what is wrong as it would without
+    the cache. ``tests/test_scale_cache.py`` runs each command with and without the cache."""
+    from analysis.scored_cache import Wanted
+
+    command = _command(args)
+    if command == "mixed" and not getattr(args, "servants", None):
+        used = {it.id for c in instrument.constructs if c.kind == "binary" and c.channel for it in c.items}
+        return Wanted(None, exclude=[i for i in instrument.item_ids if i not in used])
+    if command not in ("reliability", "factor", "aggregate") or getattr(args, "model", None):
+        return None
+    names = list(getattr(args, "items", None) or [])
+    scale = getattr(args, "scale", None)
+    if scale:
+        construct = next((c for c in instrument.constructs if c.key == scale), None)
+        if construct is None:
+            return None
+        names += [it.id for it in construct.items]
+    if not names:
+        return None
+    names += list(getattr(args, "reverse", None) or [])
+    if getattr(args, "group", None):
+        names.append(args.group)
+    optional: list[str] = []
+    if command == "aggregate":
+        optional += list((getattr(instrument, "group_columns", None) or {}).values())
+        optional += [d.id for d in (getattr(instrument, "demographics", None) or [])]
+        optional += ["age", "age_band"]
+    return Wanted(list(dict.fromkeys(str(n) for n in names)), list(dict.fromkeys(str(n) for n in optional)))
 
 
 def scale_items(args, instrument) -> None:
