@@ -30,10 +30,27 @@ def _data_argument(survey_id: str) -> tuple[str, dict[str, str], str, str]:
 def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None = None,
           rows_note: str | None = None, scales: list[str] | None = None, min_n: int | None = None,
           **choices: Any) -> None:
-    """An expander with the ``python -m analysis`` command, the ``rscript`` command and the R
-    script reproducing ``analysis`` (``reliability``, ``aggregate``, ``cfa``, ``mixed``) with the
-    screen's ``choices`` (see ``analysis.reproduce.r_script``); ``exclude``: index labels of the
-    survey's prepared data this screen leaves out."""
+    """The "Reproduce this analysis" expander of one analysis section.
+
+    Parameters
+    ----------
+    analysis : str
+        ``reliability``, ``aggregate``, ``cfa`` or ``mixed``.
+    survey_id : str
+        The survey shown (a key of ``ui.state.sources()``).
+    key : str
+        Widget key prefix (the download button's key).
+    exclude : iterable, optional
+        Index labels of the survey's prepared data this screen leaves out; ``rows_note`` says why.
+    rows_note : str, optional
+        The reason, shown and written into the script.
+    scales : list of str, optional
+        cfa with one factor per scale: the scales (for the command).
+    min_n : int, optional
+        aggregate: the privacy threshold (for the command).
+    **choices
+        The screen's choices, as ``analysis.reproduce.r_script`` takes them.
+    """
     with st.expander("Reproduce this analysis", icon=":material/terminal:"):
         prepared = state.dataset(survey_id)
         if prepared is None:
@@ -43,7 +60,8 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
         survey = state.source_survey(state.sources()[survey_id])
         exclude = list(exclude) if exclude is not None else None
         try:
-            shown, rscript = command_lines(analysis, data, scales=scales, min_n=min_n, **chosen, **choices)
+            shown, rscript = command_lines(analysis, data, survey=chosen.get("survey"),
+                                           instrument=chosen.get("instrument"), scales=scales, min_n=min_n, **choices)
             script = r_script(analysis, survey, prepared, command=shown, base_dir=base_dir, data_file=data_file,
                               exclude=exclude or None, rows_note=rows_note, title=None, **choices)
         except InputError as exc:

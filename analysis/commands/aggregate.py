@@ -32,11 +32,10 @@ def add_arguments(parser) -> None:
                         help="the data owner's respondent-level view: every group, however small (not for sharing)")
 
 
-def run(args):
+def group_and_options(args, instrument) -> None:
+    """Fill ``args.group`` with the innermost group when not given; refuse a missing ``--options``."""
     from analysis.errors import InputError
 
-    data, instrument = load_prepared(args)
-    scale_items(args, instrument)
     if args.group is None:
         groups = list((getattr(instrument, "group_columns", None) or {}).values())
         if not groups:
@@ -45,6 +44,14 @@ def run(args):
     if args.options is None:
         raise InputError("say how many response options the items have: --options A (e.g. 5)",
                          hint="or use --scale NAME, which knows its range")
+
+
+def run(args):
+    from analysis.errors import InputError
+
+    data, instrument = load_prepared(args)
+    scale_items(args, instrument)
+    group_and_options(args, instrument)
     if not args.all_groups:
         # the screens' privacy rule: whole blocks of the survey's partition inside one group
         from analysis import privacy

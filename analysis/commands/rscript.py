@@ -64,7 +64,23 @@ def _one_scale(args, instrument) -> None:
 
 
 def choices(args, prepared) -> tuple[dict, list | None]:
-    """``(the analysis' options for analysis.reproduce.r_script, index labels left out)``."""
+    """The script's options from the command line, by the rules of the matching command.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        This command's arguments (``--scale`` fills items, reverse items and range as
+        ``analysis.commands.scale_items`` does; ``aggregate`` applies the privacy rule of the
+        ``aggregate`` command unless ``--all-groups``).
+    prepared : analysis.pipeline.PreparedData
+        The survey's prepared data.
+
+    Returns
+    -------
+    tuple
+        ``(keyword arguments of analysis.reproduce.r_script, index labels left out or None)``.
+    """
+    from analysis.commands.aggregate import group_and_options
     from analysis.commands.factor import parse_model, scale_model
 
     instrument = prepared.instrument
@@ -75,14 +91,7 @@ def choices(args, prepared) -> tuple[dict, list | None]:
                       scale_max=args.scale_max)
         if args.analysis == "reliability":
             return dict(common, missing=args.missing, ci=args.ci), None
-        if args.group is None:
-            groups = list((getattr(instrument, "group_columns", None) or {}).values())
-            if not groups:
-                raise InputError("say which column holds the groups: --group COLUMN")
-            args.group = groups[0]
-        if args.options is None:
-            raise InputError("say how many response options the items have: --options A (e.g. 5)",
-                             hint="or use --scale NAME, which knows its range")
+        group_and_options(args, instrument)
         exclude = None
         if not args.all_groups:  # the aggregate command's privacy rule: its rows, as the script's rows
             from analysis import privacy
@@ -117,7 +126,18 @@ def choices(args, prepared) -> tuple[dict, list | None]:
 
 
 def equivalent_command(args) -> str:
-    """The ``python -m analysis ...`` command printing the numbers the script reproduces."""
+    """The ``python -m analysis ...`` command printing the numbers the script reproduces.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        This command's arguments (``analysis``, ``data`` and the analysis' options).
+
+    Returns
+    -------
+    str
+        ``python -m analysis reliability|aggregate|factor|mixed DATA ... --json``, shell-quoted.
+    """
     name = {"cfa": "factor"}.get(args.analysis, args.analysis)
     parts = ["python -m analysis", name, shlex.quote(str(args.data))]
     for flag in ("survey", "instrument"):

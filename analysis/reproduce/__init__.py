@@ -48,7 +48,22 @@ DEBIAN = {"psych": "r-cran-psych", "GPArotation": "r-cran-gparotation", "multile
 
 
 def analysis_code(analysis: str, prepared, choices: dict[str, Any]) -> str:
-    """The analysis half of a script (``out`` computed from ``d``), by analysis family."""
+    """The analysis half of a script: R code computing the list ``out`` from the data frame ``d``.
+
+    Parameters
+    ----------
+    analysis : str
+        One of :data:`ANALYSES`.
+    prepared : analysis.pipeline.PreparedData
+        The survey's prepared data (the mixed model's table is built from its instrument).
+    choices : dict
+        The keyword arguments of the family's ``*_code`` function.
+
+    Returns
+    -------
+    str
+        R code.
+    """
     if analysis == "reliability":
         return reliability_code(**choices)
     if analysis == "aggregate":
@@ -63,16 +78,48 @@ def analysis_code(analysis: str, prepared, choices: dict[str, Any]) -> str:
 def r_script(analysis: str, survey, prepared, *, command: str | None = None, base_dir: str = ".",
              data_file: str | None = None, exclude: Iterable | None = None, rows_note: str | None = None,
              title: str | None = None, **choices: Any) -> str:
-    """The R script reproducing ``analysis`` on ``survey`` (a :class:`analysis.study.Survey`).
+    """The R script reproducing ``analysis`` on ``survey``: the text of a runnable ``.R`` file.
 
-    ``prepared``: what ``analysis.pipeline.prepare_survey`` made of the survey's file (the screen's
-    data). ``command``: the ``python -m analysis ...`` command printing the same numbers (quoted in
-    the script's header). ``base_dir``: the folder holding the data file when the script is run
-    without arguments (``Rscript script.R FOLDER`` overrides it); ``data_file`` its name there
-    (default ``survey.file``). ``exclude``: index labels of ``prepared.data`` the screen leaves out
-    (``rows_note`` says why). ``choices``: the analysis' own options (see
-    ``reliability_code``, ``aggregation_code``, ``cfa_code``, ``mixed_code``).
-    Raises ``InputError`` when a part cannot be written in R (e.g. a LimeSurvey export).
+    Parameters
+    ----------
+    analysis : str
+        ``"reliability"`` (``psych::alpha``, ``psych::splitHalf``, ``psych::omega``),
+        ``"aggregate"`` (``multilevel::rwg.j``, ``multilevel::ICC1``/``ICC2``), ``"cfa"``
+        (``lavaan::cfa``) or ``"mixed"`` (``lmerTest::lmer``, ``lme4::glmer``).
+    survey : analysis.study.Survey
+        The survey (its file name, sheet, missing codes, min_share and Data-page actions).
+    prepared : analysis.pipeline.PreparedData
+        What ``analysis.pipeline.prepare_survey`` made of the survey's file: the screen's data.
+    command : str, optional
+        The ``python -m analysis ...`` command printing the same numbers (quoted in the header).
+    base_dir : str
+        The folder holding the data file when the script runs without arguments
+        (``Rscript script.R FOLDER`` overrides it).
+    data_file : str, optional
+        The data file's name in that folder (default ``survey.file``); an absolute path is used as is.
+    exclude : iterable, optional
+        Index labels of ``prepared.data`` the screen leaves out (privacy rule, straight-liners);
+        the script drops them by their row numbers in the file.
+    rows_note : str, optional
+        Why those rows are left out (a comment in the script).
+    title : str, optional
+        The study's title (for the header).
+    **choices
+        The analysis' own options: see ``reliability_code``, ``aggregation_code``, ``cfa_code``
+        and ``mixed_code``.
+
+    Returns
+    -------
+    str
+        The script. Run with ``Rscript``, it prints JSON under the keys of the matching
+        result's ``to_dict`` (``ReliabilityResult``, ``AggregationResult``, ``CFAResult``,
+        ``MixedResult``).
+
+    Raises
+    ------
+    InputError
+        A part cannot be written in R (an unknown analysis, a LimeSurvey export, a model
+        variable such as ``readiness_muni`` that links two surveys).
     """
     if analysis not in ANALYSES:
         raise InputError(f"unknown analysis '{analysis}'", hint="use one of " + ", ".join(ANALYSES))
@@ -110,9 +157,29 @@ def rscript_available() -> bool:
 
 
 def run_r(script: str, *, cwd: str | Path | None = None, args: Iterable[str] = (), timeout: float = 120) -> dict:
-    """Run ``script`` with ``Rscript`` and parse the JSON it prints (what the tests compare).
+    """Run ``script`` with ``Rscript --vanilla`` and parse the JSON it prints.
 
-    Raises ``InputError`` when Rscript is missing or the script fails (with R's message)."""
+    Parameters
+    ----------
+    script : str
+        An R script from :func:`r_script`.
+    cwd : str or Path, optional
+        The folder to run it in (the data file is found relative to it).
+    args : iterable of str
+        Arguments after the script (``FOLDER``).
+    timeout : float
+        Seconds before the run is stopped.
+
+    Returns
+    -------
+    dict
+        The JSON the script printed.
+
+    Raises
+    ------
+    InputError
+        Rscript is not installed, or the script failed (R's last message, its output in the hint).
+    """
     exe = shutil.which("Rscript")
     if exe is None:
         raise InputError("Rscript is not installed", hint="install R (Debian: apt-get install r-base-core)")

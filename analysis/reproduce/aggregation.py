@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from analysis.reproduce.rcode import r_chr, r_num, r_str, wrap
+from analysis.reproduce.rcode import keyed_items, r_str
 
 PACKAGES = ["multilevel"]
 
@@ -22,18 +22,32 @@ PACKAGES = ["multilevel"]
 def aggregation_code(group: str, items: Sequence[str], options: int, *, reverse: Sequence[str] = (),
                      scale_min: float | None = None, scale_max: float | None = None,
                      min_group_size: int = 2) -> str:
-    """R code computing ``out`` from ``d``: agreement and ICCs of ``items`` within ``group``."""
+    """R code computing ``out`` from ``d``: agreement and ICCs of ``items`` within ``group``.
+
+    Parameters
+    ----------
+    group : str
+        The grouping column (organisation, team, municipality).
+    items : sequence of str
+        One item (``multilevel::rwg``) or a scale's items (``multilevel::rwg.j``).
+    options : int
+        Number of response options A: the uniform null variance is (A^2 - 1) / 12.
+    reverse : sequence of str
+        Reverse-keyed items, recoded ``scale_min + scale_max - x`` (no range: the observed one).
+    scale_min, scale_max : float, optional
+        The response range.
+    min_group_size : int
+        Groups with fewer respondents get no rwg (``analysis.aggregation.aggregate``).
+
+    Returns
+    -------
+    str
+        R code calling ``multilevel::rwg.j`` and ``multilevel::ICC1``/``ICC2`` on
+        ``aov(score ~ as.factor(g))``.
+    """
     one = len(items) == 1
     lines = ["# --- 5. agreement and ICCs: multilevel::rwg.j, multilevel::ICC1/ICC2 -------------------------",
-             wrap(f"items <- {r_chr(items)}"),
-             "x <- as.data.frame(lapply(d[, items, drop = FALSE], to_num), check.names = FALSE)"]
-    if reverse:
-        lines.append(wrap(f"reverse <- {r_chr(reverse)}"))
-        if scale_min is None or scale_max is None:
-            lines.append("rng <- range(unlist(x[, reverse]), na.rm = TRUE)  # no stated range: the observed one")
-            lines.append("for (r in reverse) x[[r]] <- rng[1] + rng[2] - x[[r]]")
-        else:
-            lines.append(f"for (r in reverse) x[[r]] <- {r_num(scale_min)} + {r_num(scale_max)} - x[[r]]")
+             *keyed_items(items, reverse, scale_min, scale_max)]
     lines += [
         f"g <- d[[{r_str(group)}]]",
         "g <- trimws(as.character(g))  # group ids as text",

@@ -19,10 +19,21 @@ PACKAGES = ["lavaan"]
 
 
 def cfa_code(model: Mapping[str, Sequence[str]], reverse: Mapping[str, tuple[float | None, float | None]]) -> str:
-    """R code computing ``out`` from ``d``: the CFA of ``model`` ({factor: items}).
+    """R code computing ``out`` from ``d``: the confirmatory factor model ``model``.
 
-    ``reverse`` maps each reverse-keyed item to the (min, max) it is recoded on (``min + max - x``);
-    ``(None, None)``: the observed range of the reverse-keyed items.
+    Parameters
+    ----------
+    model : mapping of str to sequence of str
+        ``{factor: items}``; factors correlate freely.
+    reverse : mapping of str to (float, float)
+        Each reverse-keyed item and the (min, max) it is recoded on (``min + max - x``);
+        ``(None, None)``: the observed range of the reverse-keyed items.
+
+    Returns
+    -------
+    str
+        R code calling ``lavaan::cfa(model, data, estimator = "ML", std.lv = TRUE,
+        missing = "listwise")``, ``lavaan::fitMeasures`` and ``lavaan::standardizedSolution``.
     """
     items = list(dict.fromkeys(i for its in model.values() for i in its))
     alias = {item: (item if syntactic(item) and not item.startswith(".") else f"item{k + 1}")

@@ -20,12 +20,29 @@ def _model_text(model: Mapping[str, list]) -> str:
 def command_lines(analysis: str, data: str, *, survey: str | None = None, instrument: str | None = None,
                   scales: list[str] | None = None, min_n: int | None = None, all_groups: bool = False,
                   **choices: Any) -> tuple[str, str]:
-    """``(analysis command, rscript command)`` for ``analysis`` with the screen's ``choices``.
+    """The two commands a Reproduce panel shows.
 
-    ``data`` is the DATA argument as a user types it (``study.yaml``, ``sample_data/x.csv``),
-    ``survey``/``instrument`` the option choosing the survey; ``scales`` (cfa) the scales of a
-    model with one factor per scale (``--scale A B C``); ``min_n`` the privacy threshold of
-    the aggregation (``--min-n``).
+    Parameters
+    ----------
+    analysis : str
+        ``reliability``, ``aggregate``, ``cfa`` or ``mixed``.
+    data : str
+        DATA as a user types it (``study.yaml``, ``sample_data/x.csv``).
+    survey, instrument : str, optional
+        The option choosing the survey (a study's ``--survey`` or a file's ``--instrument``).
+    scales : list of str, optional
+        cfa: the scales of a model with one factor per scale (``--scale A B C``).
+    min_n : int, optional
+        aggregate: the privacy threshold (``--min-n``).
+    all_groups : bool
+        aggregate: every group (``--all-groups``).
+    **choices
+        The keyword arguments ``analysis.reproduce.r_script`` takes for the analysis.
+
+    Returns
+    -------
+    tuple of str
+        ``(python -m analysis NAME ... --json, python -m analysis rscript ... --out FILE)``.
     """
     from analysis.commands.rscript import equivalent_command
 

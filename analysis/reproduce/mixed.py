@@ -100,9 +100,29 @@ def mixed_code(prepared, formula: str, *, reml: bool = True, family: str = "gaus
                references: Mapping[str, str] | None = None) -> str:
     """R code computing ``out`` from ``d``: the Models screen's model ``formula``.
 
-    ``prepared`` is the survey's prepared data (its instrument says which columns are scores,
-    labelled demographics and readiness dimensions); ``references`` maps a categorical predictor to
-    its reference level (default: the first level in sorted order, as the screen).
+    Parameters
+    ----------
+    prepared : analysis.pipeline.PreparedData
+        The survey's prepared data; its instrument says which columns are scores, labelled
+        demographics and readiness dimensions.
+    formula : str
+        The lme4 formula as fitted (centred names such as ``cwc_x`` are built in R).
+    reml : bool
+        REML (default) or ML, as the screen's "ML instead of REML".
+    family : {"gaussian", "binomial"}
+        ``lmerTest::lmer`` or ``lme4::glmer(family = binomial)``.
+    references : mapping, optional
+        Reference level of a categorical predictor (default: the first level in sorted order).
+
+    Returns
+    -------
+    str
+        R code building the model table, then fitting it.
+
+    Raises
+    ------
+    InputError
+        A family other than these two, or a variable the R script cannot rebuild.
     """
     from analysis.mixed.formula import is_categorical, make_coding, parse_formula, _level_label
     from analysis.mixed.slopes import first_group

@@ -78,7 +78,26 @@ class Prelude:
 
 
 def file_kind(meta: Mapping, name: str) -> str:
-    """How the script reads the file: csv (also Qualtrics), sav, dta, xlsx or parquet."""
+    """How the script reads the file.
+
+    Parameters
+    ----------
+    meta : mapping
+        ``analysis.io.read_data``'s metadata (its ``format``).
+    name : str
+        The file name (its extension decides when the format is not known).
+
+    Returns
+    -------
+    str
+        ``"csv"`` (also Qualtrics exports; ``readr``), ``"sav"``/``"dta"`` (``haven``),
+        ``"xlsx"`` (``readxl``) or ``"parquet"`` (``arrow``).
+
+    Raises
+    ------
+    InputError
+        A LimeSurvey export (renamed on reading) or an unknown format.
+    """
     fmt = str(meta.get("format") or "")
     if fmt == "limesurvey":
         raise InputError("the R script cannot yet read a LimeSurvey export (its columns are renamed and its "
@@ -128,7 +147,20 @@ def _action(actions: Mapping[str, str], code: str, column: str, default: str) ->
 
 
 def kept_rows(prepared, exclude: Iterable | None = None) -> list[int]:
-    """1-based file rows that ``prepared.data`` keeps, minus the index labels in ``exclude``."""
+    """1-based file rows that ``prepared.data`` keeps, minus the index labels in ``exclude``.
+
+    Parameters
+    ----------
+    prepared : analysis.pipeline.PreparedData
+        Its ``raw`` frame holds every row read, ``data`` the rows the Data page's choices keep.
+    exclude : iterable, optional
+        Index labels of ``prepared.data`` to leave out as well.
+
+    Returns
+    -------
+    list of int
+        Row numbers (1 = the first respondent), as R indexes the frame it reads.
+    """
     import pandas as pd
 
     index = prepared.data.index
@@ -143,12 +175,32 @@ def prelude(survey, prepared, *, base_dir: str = ".", data_file: str | None = No
             scales: Iterable[str] | None = None) -> Prelude:
     """R code that reads ``survey``'s file and builds the data frame ``d`` as ``prepared`` holds it.
 
-    ``prepared`` is what ``analysis.pipeline.prepare_survey`` (or ``prepare``) made of the file: its
-    instrument (items, ranges, reverse keys, missing codes), the mapping and validation report used.
-    ``base_dir`` is the folder the script finds the data in unless given on its command line
-    (``Rscript script.R FOLDER``); ``data_file`` the file's name there (default ``survey.file``).
-    ``exclude``: index labels of ``prepared.data`` a screen leaves out (``rows_note`` says why).
-    ``scales``: the scale scores to compute (default: every scale of the survey).
+    Parameters
+    ----------
+    survey : analysis.study.Survey
+        The survey (file, sheet, Data-page actions, min_share).
+    prepared : analysis.pipeline.PreparedData
+        What ``analysis.pipeline.prepare_survey`` (or ``prepare``) made of the file: its
+        instrument (items, ranges, reverse keys, missing codes), mapping and validation report.
+    base_dir : str
+        The folder the script finds the data in unless given on its command line
+        (``Rscript script.R FOLDER``).
+    data_file : str, optional
+        The file's name in that folder (default ``survey.file``).
+    exclude : iterable, optional
+        Index labels of ``prepared.data`` a screen leaves out; ``rows_note`` says why.
+    rows_note : str, optional
+        The reason, written as a comment.
+    scales : iterable of str, optional
+        The scale scores to compute (default: every scale of the survey).
+
+    Returns
+    -------
+    Prelude
+        The code (``readr::read_delim`` / ``haven::read_sav`` / ``haven::read_dta`` /
+        ``readxl::read_excel``, then ``clean_item`` per item as ``analysis.validate.clean``,
+        the kept rows, ``score_scale`` per scale as ``analysis.scoring.score_instrument``),
+        the R packages it needs and the kept rows.
     """
     from analysis.validate import _explicit_codes
 

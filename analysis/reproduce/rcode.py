@@ -73,6 +73,37 @@ def r_ranges(positions: Sequence[int]) -> str:
     return f"c({', '.join(parts)})"
 
 
+def keyed_items(items: Sequence[str], reverse: Sequence[str], scale_min: float | None,
+                scale_max: float | None) -> list[str]:
+    """R lines making ``x``: the ``items`` of ``d`` as numbers, ``reverse`` recoded ``min + max - x``.
+
+    Parameters
+    ----------
+    items : sequence of str
+        Item ids (columns of ``d``).
+    reverse : sequence of str
+        Reverse-keyed items among them.
+    scale_min, scale_max : float or None
+        The response range; ``None``: the observed range of the reverse-keyed items, as
+        ``analysis.scoring.apply_reverse`` and ``psych::reverse.code`` take it.
+
+    Returns
+    -------
+    list of str
+        R code lines.
+    """
+    lines = [wrap(f"items <- {r_chr(items)}"),
+             "x <- as.data.frame(lapply(d[, items, drop = FALSE], to_num), check.names = FALSE)"]
+    if reverse:
+        lines.append(wrap(f"reverse <- {r_chr(reverse)}"))
+        if scale_min is None or scale_max is None:
+            lines.append("rng <- range(unlist(x[, reverse]), na.rm = TRUE)  # no stated range: the observed one")
+            lines.append("for (r in reverse) x[[r]] <- rng[1] + rng[2] - x[[r]]")
+        else:
+            lines.append(f"for (r in reverse) x[[r]] <- {r_num(scale_min)} + {r_num(scale_max)} - x[[r]]")
+    return lines
+
+
 def syntactic(name: str) -> bool:
     """Whether ``name`` can be written in an R formula or lavaan model without quoting."""
     return bool(_SYNTACTIC.match(name)) and name not in _RESERVED

@@ -15,29 +15,37 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from analysis.reproduce.rcode import r_chr, r_num, r_str, wrap
+from analysis.reproduce.rcode import keyed_items, r_num, r_str
 
 PACKAGES = ["psych", "GPArotation"]
 
 
 def reliability_code(items: Sequence[str], *, reverse: Sequence[str] = (), scale_min: float | None = None,
                      scale_max: float | None = None, missing: str = "pairwise", ci: float = 0.95) -> str:
-    """R code computing ``out`` (a list) from ``d``: the reliability of ``items``.
+    """R code computing ``out`` from ``d``: the reliability of ``items``.
 
-    ``reverse`` items are recoded ``scale_min + scale_max - x`` (without a range: the observed range
-    of the reverse-keyed items, as ``analysis.scoring.apply_reverse`` and ``psych::reverse.code``).
-    ``missing`` is ``"pairwise"`` (psych's default) or ``"listwise"`` (``na.omit`` first).
+    Parameters
+    ----------
+    items : sequence of str
+        The scale's item ids (columns of ``d``).
+    reverse : sequence of str
+        Reverse-keyed items, recoded ``scale_min + scale_max - x``; without a range, on the observed
+        range of the reverse-keyed items (``analysis.scoring.apply_reverse``, ``psych::reverse.code``).
+    scale_min, scale_max : float, optional
+        The response range.
+    missing : {"pairwise", "listwise"}
+        psych's default (every row given), or ``na.omit(x)`` first.
+    ci : float
+        Level of the Feldt interval (``psych::alpha.ci``).
+
+    Returns
+    -------
+    str
+        R code calling ``psych::alpha(x, check.keys = FALSE)``, ``psych::splitHalf`` and
+        ``psych::omega(x, nfactors = 1)``.
     """
     lines = ["# --- 5. reliability: psych::alpha, psych::splitHalf, psych::omega --------------------------",
-             wrap(f"items <- {r_chr(items)}"),
-             "x <- as.data.frame(lapply(d[, items, drop = FALSE], to_num), check.names = FALSE)"]
-    if reverse:
-        lines.append(wrap(f"reverse <- {r_chr(reverse)}"))
-        if scale_min is None or scale_max is None:
-            lines.append("rng <- range(unlist(x[, reverse]), na.rm = TRUE)  # no stated range: the observed one")
-            lines.append("for (r in reverse) x[[r]] <- rng[1] + rng[2] - x[[r]]")
-        else:
-            lines.append(f"for (r in reverse) x[[r]] <- {r_num(scale_min)} + {r_num(scale_max)} - x[[r]]")
+             *keyed_items(items, reverse, scale_min, scale_max)]
     lines.append("n_rows <- nrow(x)")
     if missing == "listwise":
         lines.append("x <- na.omit(x)  # listwise deletion: psych is given the complete rows")
