@@ -1,5 +1,9 @@
 """The respondent table a multilevel model of the surveys is fitted on, and derived predictors.
 
+Survey-specific (the instruments' demographics, the readiness index, linking the two
+surveys), so it sits above the generic mixed-model engine (``analysis.mixed``): this module
+imports the engine, never the reverse.
+
 ``model_data`` turns cleaned, scored survey data into modelling variables (categorical
 demographics as their labels, construct scores, a few documented derived variables);
 ``with_derived`` adds the centred predictors a formula names by prefix (``c_x`` grand-mean
@@ -15,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
+from analysis.mixed import center, group_mean
 from analysis.mixed.slopes import first_group
+from analysis.readiness_index import INDEX, readiness_dimensions, respondent_index
 
 # Prefixes of derived predictors written into formulas (Enders & Tofighi 2007). The longest
 # prefix is tried first, so ``c_gm_x`` is the centred group mean of ``x``, not ``c_`` of ``gm_x``.
@@ -35,8 +41,9 @@ def model_data(data: pd.DataFrame, instrument, *, servants: pd.DataFrame | None 
     (categorical ones as their labels, so terms read ``genderWoman``), one column per
     construct score, every other non-item column of ``data`` as it is,
     ``age10`` (age in decades), ``female`` (1 = gender "Woman", as in
-    ``sample_data/README.md``), ``readiness_index`` (mean of the readiness
-    dimension scores, missing if any is missing, as in ``sample_data/README.md``) and, for
+    ``sample_data/README.md``), ``readiness_index`` (``analysis.readiness_index``: the mean
+    of the 0-100 readiness dimension scores, missing if any is missing; the readiness view's
+    scale, and the sample README's ``readiness_index`` as ``25 * (x - 1)``) and, for
     citizens, ``any_digital`` / ``any_offline`` (``analysis.topics.participation``).
 
     With ``servants`` (prepared public-servant data) and ``servant_instrument``, citizens also
@@ -73,9 +80,9 @@ def model_data(data: pd.DataFrame, instrument, *, servants: pd.DataFrame | None 
         frame["age10"] = frame["age"] / 10
     if "gender" in frame.columns and (frame["gender"] == "Woman").any():
         frame["female"] = (frame["gender"] == "Woman").astype(float).where(frame["gender"].notna())
-    dims = [c.key for c in instrument.readiness_dimensions if c.key in data.columns]
+    dims = readiness_dimensions(data, instrument)
     if dims:
-        frame["readiness_index"] = data[dims].mean(axis=1, skipna=False)
+        frame[INDEX] = respondent_index(data, dims=dims)
     if servants is not None and servant_instrument is not None:
         from analysis.topics import link_readiness_to_municipalities
 
@@ -107,8 +114,6 @@ def with_derived(frame: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[
     """``frame`` plus the centred / group-mean columns the formula names (``c_x``, ``cwc_x``,
     ``gm_x``, ``c_gm_x``), made with ``analysis.mixed.center`` / ``group_mean``; group-based
     ones use the formula's first grouping column. Returns the frame and one note per column."""
-    from analysis.mixed import center, group_mean
-
     out, notes = frame, []
     for name in derived_names(formula):
         if name in frame.columns:
@@ -118,12 +123,12 @@ def with_derived(frame: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[
             continue
         prefix, base = parts
         group = first_group(formula) if prefix in GROUP_PREFIXES else None
-        if prefix in GROUP_PREFIXES and group is None:
-            raise InputError(f"'{name}' needs a grouping column: add a term such as (1 | group) to the formula")
         if out is frame:
             out = frame.copy()
         if prefix == "c_":
             out[name] = center(frame, base).to_numpy()
+        elif group is None:
+            raise InputError(f"'{name}' needs a grouping column: add a term such as (1 | group) to the formula")
         elif prefix == "cwc_":
             out[name] = center(frame, base, group=group).to_numpy()
         elif prefix == "gm_":

@@ -7,8 +7,11 @@ Definitions (stated once, used by the page, the command and the tests):
   ``(score - scale min) / (scale max - scale min) * 100``.
 * **Group dimension score**: the mean of its respondents' dimension scores, with a t-based
   95% CI ``mean +/- t(.975, n - 1) * sd / sqrt(n)`` (R: ``t.test(x)$conf.int``).
-* **Readiness index** of a group (0-100): the mean of the group's dimension scores, so
-  the index is the average of the bars shown for the dimensions.
+* **Readiness index** (0-100): ``analysis.readiness_index``, its one definition. A
+  respondent's index is the mean of their 0-100 dimension scores, missing unless every
+  dimension is scored (R ``rowMeans(..., na.rm = FALSE)``); a group's index is the mean of
+  its respondents' indices with a t-based 95% CI (People Survey-style). With complete
+  answers it is the average of the bars shown for the dimensions.
 * **Agreement**: rwg(j) over all readiness items of the group with the uniform null over
   the A response options (James, Demaree & Wolf 1984; R: ``multilevel::rwg.j``); below
   .70 the group is flagged: its members do not share a view, so its mean speaks for no one
@@ -32,52 +35,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from analysis import privacy
 from analysis.errors import InputError
-from analysis.scoring import apply_reverse, numeric_items, score_instrument
+from analysis.readiness_index import group_means, on_0_100, require_scored
+from analysis.scoring import apply_reverse
 
 EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
 LOW_AGREEMENT = 0.70
+_INDEX = "_readiness_index"  # the respondents' index while a group's is computed (a file may hold its own)
 
 
 # --------------------------------------------------------------------------- preparation
-def clean_items(data: pd.DataFrame, instrument, constructs=None) -> pd.DataFrame:
-    """Copy of ``data`` with the instrument's declared missing codes set to missing in the
-    item columns of ``constructs`` (default all); an answer outside the response range
-    raises ``InputError`` naming the column and row."""
-    out = data.copy(deep=False)  # copy-on-write: only the item columns replaced below are new
-    codes = list(getattr(instrument, "missing_codes", []) or [])
-    for construct in (constructs if constructs is not None else instrument.constructs):
-        for item in construct.items:
-            if item.id not in out.columns:
-                continue
-            x = numeric_items(out, [item.id])[item.id]
-            if codes:
-                x = x.mask(x.isin(codes))
-            scale = item.scale or construct.scale
-            bad = x.notna() & ((x < scale.min) | (x > scale.max))
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InputError(f"answer {x.iloc[row]:g} is outside the response range {scale.min}..{scale.max} "
-                                 f"({int(bad.sum())} such cells)", column=item.id, row=row + 1,
-                                 hint="declare it as a missing code or fix it on the Data page")
-            out[item.id] = x
-    return out
-
-
-def clean_and_score(data: pd.DataFrame, instrument, *, min_share: float = 0.5, constructs=None) -> pd.DataFrame:
-    """``clean_items`` then ``analysis.scoring.score_instrument`` (one column per construct)."""
-    chosen = constructs if constructs is not None else instrument.constructs
-    cleaned = clean_items(data, instrument, chosen)
-    return score_instrument(cleaned, instrument, min_share=min_share, constructs=[c.key for c in chosen])
-
-
 def dimensions_in(data: pd.DataFrame, instrument) -> list:
     """The instrument's readiness dimensions with at least one item in ``data``; ``InputError``
-    when there is none (the survey has no readiness items, or they were not mapped)."""
+    when there is none (the survey has no readiness items, or they were not mapped) or when
+    ``data`` are not the pipeline's scored frame (``readiness_index.require_scored``)."""
     dims = [c for c in instrument.readiness_dimensions if any(it.id in data.columns for it in c.items)]
+    require_scored(data, dims)
     if not dims:
         raise InputError(f"none of the readiness items of instrument '{instrument.id}' are in the data",
                          hint="map the readiness items on the Data page, or pick the public-servant instrument")
@@ -94,11 +69,6 @@ def resolve_group(data: pd.DataFrame, instrument, group: str) -> str:
     raise InputError("unknown group column", column=str(group),
                      hint="name the column that identifies the organisation, e.g. "
                           + ", ".join(v for v in (getattr(instrument, "group_columns", {}) or {}).values()))
-
-
-def to_0_100(score: pd.Series, scale) -> pd.Series:
-    """Rescale a scale score from ``scale.min..scale.max`` to 0..100."""
-    return (score - scale.min) / (scale.max - scale.min) * 100.0
 
 
 def percentile_rank(value: float, values) -> float:
@@ -249,29 +219,6 @@ class ReadinessResult:
 
 
 # --------------------------------------------------------------------------- the index
-def _index_ci(scores: pd.DataFrame, level: float = 0.95) -> float:
-    """Half-width of the t-based CI of the index, the mean of the K dimension means.
-
-    Var(index) = (1/K^2) sum_jk Cov(mean_j, mean_k), with Cov(mean_j, mean_k) =
-    s_jk * n_jk / (n_j * n_k) for dimensions answered by overlapping sets of respondents
-    (s_jk the pairwise covariance, n_jk the number answering both); with complete answers
-    this is the usual s / sqrt(n) of the respondents' own index. df = respondents - 1.
-    """
-    x = scores.to_numpy(dtype=float)
-    n_resp = int(np.isfinite(x).any(axis=1).sum())
-    if n_resp < 2:
-        return float("nan")
-    answered = np.isfinite(x).astype(float)
-    n_j = answered.sum(axis=0)
-    n_jk = answered.T @ answered
-    cov = scores.cov(min_periods=2).to_numpy()
-    if not np.all(np.isfinite(cov)) or np.any(n_j < 2):
-        return float("nan")
-    k = x.shape[1]
-    var = float(np.sum(cov * n_jk / np.outer(n_j, n_j))) / k ** 2
-    return float(stats.t.ppf(0.5 + level / 2, n_resp - 1) * np.sqrt(max(var, 0.0)))
-
-
 def _rwg_items(items: pd.DataFrame, dims) -> float:
     """rwg(j) over all readiness items; with differing response ranges, the mean of the
     per-dimension rwg(j)."""
@@ -284,38 +231,6 @@ def _rwg_items(items: pd.DataFrame, dims) -> float:
               for c in dims]
     values = [v for v in values if np.isfinite(v)]
     return float(np.mean(values)) if values else float("nan")
-
-
-def _index_ci_by_group(x: np.ndarray, codes: np.ndarray, n_groups: int, level: float = 0.95) -> np.ndarray:
-    """``_index_ci`` of every group at once: the pairwise counts, means and covariances of
-    the K dimension scores per group (``DataFrame.cov(min_periods=2)``: each pair on the
-    respondents answering both, around their own means) from sufficient statistics."""
-    use = codes >= 0
-    x, c = x[use], codes[use]
-    k = x.shape[1]
-    seen = np.isfinite(x)
-    n_resp = np.bincount(c, weights=seen.any(axis=1), minlength=n_groups)
-    n_j = np.stack([np.bincount(c, weights=seen[:, j], minlength=n_groups) for j in range(k)], axis=1)
-    total = np.zeros(n_groups)
-    bad = np.zeros(n_groups, dtype=bool)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for a in range(k):
-            for b in range(a, k):
-                both = seen[:, a] & seen[:, b]
-                cb = c[both]
-                xa, xb = x[both, a], x[both, b]
-                n_ab = np.bincount(cb, minlength=n_groups).astype(float)
-                ma = np.bincount(cb, weights=xa, minlength=n_groups) / n_ab
-                mb = np.bincount(cb, weights=xb, minlength=n_groups) / n_ab
-                cov = np.bincount(cb, weights=(xa - ma[cb]) * (xb - mb[cb]), minlength=n_groups) / (n_ab - 1)
-                cov[n_ab < 2] = np.nan
-                bad |= ~np.isfinite(cov)
-                term = cov * n_ab / (n_j[:, a] * n_j[:, b])
-                total += term if a == b else 2 * term
-        var = total / k ** 2
-        half = stats.t.ppf(0.5 + level / 2, n_resp - 1) * np.sqrt(np.maximum(var, 0.0))
-    bad |= (n_j < 2).any(axis=1) | (n_resp < 2)
-    return np.where(bad, np.nan, half)
 
 
 def _rwg_items_by_group(items: pd.DataFrame, dims, codes: np.ndarray, n_groups: int) -> np.ndarray:
@@ -341,20 +256,21 @@ def _rwg_items_by_group(items: pd.DataFrame, dims, codes: np.ndarray, n_groups: 
 
 
 def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
-              min_share: float = 0.5, filters: dict | None = None) -> ReadinessResult:
+              filters: dict | None = None, min_share: float | None = None) -> ReadinessResult:
     """Readiness index, dimension scores with CIs, agreement and benchmark per group.
 
-    ``data`` holds item columns named by the instrument's item ids; ``filters`` (column ->
-    values kept) are checked by ``analysis.privacy.check_filter`` against small subsets and
-    difference attacks. See the module docstring for every definition.
+    ``data`` is the pipeline's scored frame (``analysis.pipeline.prepare``: cleaned item
+    columns named by the instrument's item ids and one score column per scale); ``filters``
+    (column -> values kept) are checked by ``analysis.privacy.check_filter`` against small
+    subsets and difference attacks. See the module docstring for every definition.
+    ``min_share`` is ignored: the pipeline scored the data with its own (kept for callers
+    written when this function scored again).
     """
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
     dims = dimensions_in(data, instrument)
-    scored = clean_and_score(data, instrument, min_share=min_share, constructs=dims)
     keys = [c.key for c in dims]
-    for c in dims:
-        scored[c.key] = to_0_100(scored[c.key], c.scale)
+    scored = on_0_100(data, dims, _INDEX)  # dimension scores on 0-100 and the respondents' index
     counted = scored[keys].notna().any(axis=1) & scored[group].notna()
     if not counted.any():
         raise InputError("the readiness items have no answers in this file (every respondent left them blank "
@@ -363,7 +279,8 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     check = privacy.check_filter(scored, filters, min_n, instrument=instrument)
     # Privacy (analysis.privacy): each group's numbers come only from whole blocks of the
     # survey's partition that lie inside the filters and inside the group, with at least
-    # min_n answers per block (per dimension for the dimension scores).
+    # min_n answers per block (per dimension for the dimension scores, and respondents with
+    # an index for the index).
     view = check.data
     cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
     item_ids = [it.id for c in dims for it in c.items if it.id in view.columns]
@@ -382,21 +299,16 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     n_by = used.groupby(group).size()
     table = pd.DataFrame({"group": all_groups})
     table["n"] = [int(n_by.get(g, 0)) for g in all_groups]
-    for k in keys:
+    for k in [*keys, _INDEX]:  # each from the whole blocks of the group with min_n answers to it
         rows_k = privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna())
-        agg = view.loc[rows_k.notna(), [group, k]].groupby(group)[k].agg(["mean", "std", "count"]).reindex(all_groups)
-        count = agg["count"].fillna(0).astype(int).to_numpy()
-        tq = stats.t.ppf(0.975, np.where(count >= 2, count - 1, np.nan))  # one vectorised call
-        half = tq * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1))
-        table[k] = agg["mean"].to_numpy()
-        table[f"{k}_ci_low"], table[f"{k}_ci_high"] = table[k] - half, table[k] + half
-        table[f"{k}_n"] = count
-    table["index"] = table[keys].mean(axis=1, skipna=False)
-    # every group at once from per-group sufficient statistics (no pass over the rows per group)
+        use = rows_k.notna()
+        agg = group_means(view.loc[use, k], view.loc[use, group]).reindex(all_groups)
+        name = "index" if k == _INDEX else k
+        table[name] = agg["mean"].to_numpy()
+        table[f"{name}_ci_low"], table[f"{name}_ci_high"] = agg["ci_low"].to_numpy(), agg["ci_high"].to_numpy()
+        if k != _INDEX:
+            table[f"{k}_n"] = agg["n"].fillna(0).astype(int).to_numpy()
     codes = pd.Index(all_groups).get_indexer(used[group])
-    index_ci = _index_ci_by_group(used[keys].to_numpy(dtype=float), codes, len(all_groups))
-    table["index_ci_low"] = table["index"] - index_ci
-    table["index_ci_high"] = table["index"] + index_ci
     table["rwg"] = np.where(table["n"].to_numpy() > 0, _rwg_items_by_group(items, dims, codes, len(all_groups)),
                             np.nan)
     # a group with no block to show is suppressed: "primary" when it has fewer than min_n

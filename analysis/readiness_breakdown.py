@@ -83,17 +83,16 @@ class Breakdown:
 
 
 def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
-              min_n: int = privacy.DEFAULT_MIN_N, min_share: float = 0.5) -> Breakdown:
+              min_n: int = privacy.DEFAULT_MIN_N) -> Breakdown:
     """Readiness of every organisation broken down by ``by`` (see the module docstring).
 
     Parameters
     ----------
-    data : the whole survey (items named by item ids), as for ``readiness``.
+    data : the whole survey, the pipeline's scored frame, as for ``readiness``.
     instrument : the instrument with the readiness dimensions.
     by : a column of ``breakdown_columns`` (e.g. ``gender``, ``role``, ``age_band``).
     group : the organisation column.
     min_n : the privacy threshold.
-    min_share : share of a dimension's items a respondent must answer to get a score.
 
     Returns
     -------
@@ -109,7 +108,9 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
         raise InputError("this column cannot break an organisation down", column=str(by),
                          hint="break down by one of: " + (", ".join(allowed) or "none in this survey"))
     items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
-    keep = [group, *privacy.disclosure_columns(data, instrument), *(["age"] if "age" in data.columns else []), *items]
+    scores = [c.key for c in instrument.readiness_dimensions if c.key in data.columns]
+    keep = [group, *privacy.disclosure_columns(data, instrument), *(["age"] if "age" in data.columns else []), *items,
+            *scores]
     frame = with_age_band(data[[c for c in dict.fromkeys(keep) if c in data.columns]])
     levels = frame[by].dropna().drop_duplicates()
     levels = sorted(levels.tolist(), key=(float if pd.api.types.is_numeric_dtype(frame[by]) else str))
@@ -117,7 +118,7 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
     frame = pd.concat([frame, keys.where(frame[group].notna() & frame[by].notna()).rename(CELL)], axis=1)
     # one readiness call over the (organisation, level) cells: the cell's blocks are those
     # pure in both, exactly as filtering on the organisation and grouping by the level
-    result = readiness(frame, instrument, CELL, min_n=min_n, min_share=min_share)
+    result = readiness(frame, instrument, CELL, min_n=min_n)
     cells = result.groups.set_index("group")
     dims = result.dimensions
     counted = frame[items].notna().any(axis=1)

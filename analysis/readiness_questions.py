@@ -135,12 +135,12 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
     -------
     QuestionResults
     """
-    from analysis.readiness import clean_items, dimensions_in, resolve_group
+    from analysis.readiness import dimensions_in, resolve_group
 
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
     dims = dimensions_in(data, instrument)
-    cleaned = clean_items(data, instrument, dims)
+    cleaned = data  # the pipeline's frame: missing codes and answers off the scale already cleared
     item_rows = []
     for c in dims:
         for it in c.items:

@@ -97,14 +97,15 @@ class PractitionersView:
 
 
 def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
-                       min_n: int = privacy.DEFAULT_MIN_N, min_share: float = 0.5, filters: dict | None = None,
+                       min_n: int = privacy.DEFAULT_MIN_N, filters: dict | None = None,
                        comparison: str = "all", by: str | None = None, lookup: pd.DataFrame | None = None,
                        lookup_file: str = "lookup file", wave=None, wave_column: str = WAVE) -> PractitionersView:
     """Readiness, per-question results, names/types, benchmark and breakdown of every group.
 
     Parameters
     ----------
-    data, instrument, group, min_n, min_share, filters : as for ``analysis.readiness.readiness``.
+    data, instrument, group, min_n, filters : as for ``analysis.readiness.readiness`` (``data``
+        the pipeline's scored frame).
     comparison : ``'all'`` (every organisation), ``'type'`` (organisations of the same type) or
         ``'parent'`` (organisations under the same parent).
     by : a demographic to break every organisation down by (``analysis.readiness_breakdown``).
@@ -122,13 +123,12 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
                          hint="drop --where, or drop --by")
     changes = None
     if wave_column in data.columns:
-        changes = wave_changes(data, instrument, group, column=wave_column, current=wave, min_n=min_n,
-                               min_share=min_share)
+        changes = wave_changes(data, instrument, group, column=wave_column, current=wave, min_n=min_n)
         data = data[data[wave_column] == changes.current]
     elif wave is not None:
         raise InputError("the data have no wave column", column=wave_column,
                          hint="add a column saying which survey wave each respondent answered")
-    result = readiness(data, instrument, group, min_n=min_n, min_share=min_share, filters=filters)
+    result = readiness(data, instrument, group, min_n=min_n, filters=filters)
     group = result.group_column
     orgs = organisations(data, group, instrument=instrument, lookup=lookup, lookup_file=lookup_file)
     types = None
@@ -150,6 +150,6 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
         type_b, type_p = type_benchmark(result, by_type)
         bench = pd.concat([type_b, bench], ignore_index=True)  # ALL kept for the groups without a type
         pct = pd.concat([type_p, pct[~pct["group"].isin(list(by_type))]], ignore_index=True)
-    split = None if by is None else breakdown(data, instrument, by, group, min_n=result.min_n, min_share=min_share)
+    split = None if by is None else breakdown(data, instrument, by, group, min_n=result.min_n)
     return PractitionersView(readiness=result, questions=questions, organisations=orgs, comparison=comparison,
                              benchmark=bench, percentiles=pct, breakdown=split, waves=changes)

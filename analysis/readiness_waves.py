@@ -11,9 +11,9 @@ few respondents shows nothing, and neither does its change.
   Welch's unequal-variance t-test on the respondents' scores (Welch 1947, *Biometrika* 34;
   R ``t.test(x2, x1, var.equal = FALSE)``), using in each wave exactly the respondents the
   published mean is computed from (whole blocks with enough answers, ``analysis.privacy``).
-  For the index the respondent's value is the mean of their 0-100 dimension scores, over those
-  with every dimension scored (the published index is the mean of the dimension means, which
-  equals it when everyone answered everything);
+  For the index the respondent's value is their readiness index (``analysis.readiness_index``:
+  the mean of their 0-100 dimension scores, with every dimension scored), the published index
+  being the mean of those;
 * share favourable of each item (percentage points): the two-proportion z-test with the pooled
   proportion, ``z = (p2 - p1) / sqrt(p (1 - p) (1/n1 + 1/n2))`` (Agresti 2013, *Categorical
   Data Analysis*, 3rd ed., sec. 2.1; R ``prop.test(c(x2, x1), c(n2, n1), correct = FALSE)``,
@@ -36,6 +36,7 @@ from analysis.errors import InputError
 
 WAVE = "wave"
 ALPHA = 0.05
+_INDEX = "_readiness_index"
 
 
 def wave_values(data: pd.DataFrame, column: str = WAVE) -> list:
@@ -64,23 +65,15 @@ def check_waves(data: pd.DataFrame, instrument, column: str = WAVE) -> list:
 def _contributors(sub: pd.DataFrame, instrument, group: str, keys: list, min_n: int) -> dict:
     """Per measure, the group of each respondent whose score enters the published mean (else
     missing), and the respondents' 0-100 scores (as ``analysis.readiness`` computes them)."""
-    from analysis.readiness import clean_and_score, to_0_100
+    from analysis.readiness_index import on_0_100
 
-    dims = [c for c in instrument.readiness_dimensions if c.key in keys]
-    scored = clean_and_score(sub, instrument, constructs=dims)
-    for c in dims:
-        scored[c.key] = to_0_100(scored[c.key], c.scale)
+    scored = on_0_100(sub, [c for c in instrument.readiness_dimensions if c.key in keys], _INDEX)
     counted = scored[keys].notna().any(axis=1) & scored[group].notna()
     view = privacy.check_filter(scored, None, min_n, instrument=instrument).data
     cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
-    out = {}
-    for k in keys:
-        rows = privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna())
-        out[k] = (rows, view[k])
-    own_index = view[keys].mean(axis=1).where(view[keys].notna().all(axis=1))
-    # the index's t: respondents with every dimension scored, in blocks with min_n of them
-    out["index"] = (privacy.group_cells(view, group, min_n, answered=own_index.notna() & cell.notna()), own_index)
-    return out
+    return {("index" if k == _INDEX else k):
+            (privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna()), view[k])
+            for k in [*keys, _INDEX]}
 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -127,7 +120,7 @@ class WaveChanges:
 
 
 def wave_changes(data: pd.DataFrame, instrument, group: str = "org_id", *, column: str = WAVE, current=None,
-                 min_n: int = privacy.DEFAULT_MIN_N, min_share: float = 0.5) -> WaveChanges:
+                 min_n: int = privacy.DEFAULT_MIN_N) -> WaveChanges:
     """Readiness of every wave and the change of ``current`` (default the last wave) since the
     wave before it, per group (see the module docstring).
 
@@ -138,7 +131,7 @@ def wave_changes(data: pd.DataFrame, instrument, group: str = "org_id", *, colum
     group : the organisation column.
     column : the wave column.
     current : the wave to compare with its previous one (default the last).
-    min_n, min_share : as for ``analysis.readiness.readiness``.
+    min_n : as for ``analysis.readiness.readiness``.
     """
     from analysis.readiness import readiness
     from analysis.readiness_questions import question_results
@@ -157,7 +150,7 @@ def wave_changes(data: pd.DataFrame, instrument, group: str = "org_id", *, colum
     for w in waves:
         sub = data[data[column] == w]
         try:
-            res = readiness(sub, instrument, group, min_n=min_n, min_share=min_share)
+            res = readiness(sub, instrument, group, min_n=min_n)
         except InputError:
             continue  # a wave too small to show anything shows nothing
         results[w] = res

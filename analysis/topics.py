@@ -9,9 +9,13 @@ Topic 3 (antecedents, drivers, challenges, outcomes): ``digital_divide``,
 ``link_readiness_to_municipalities``. Every screen filters with ``apply_filters``, which
 enforces ``analysis.privacy`` (min-n, difference attacks, protected small groups).
 
-Data are scored once with ``score(data, instrument)`` (missing codes cleared, reverse-keyed
-scale means from ``analysis.scoring``); the functions then find constructs through the
-instrument (``family``, ``channel``, ``kind``, ``element``, ``shared_key``), never by item id.
+Every function takes the pipeline's scored frame (``analysis.pipeline.prepare``: missing
+codes cleared, one reverse-keyed scale score per construct) and never cleans or scores
+again; constructs are found through the instrument (``family``, ``channel``, ``kind``,
+``element``, ``shared_key``), never by item id. The readiness index is
+``analysis.readiness_index``'s; the models name their derived predictors as the Models page
+does (``c_x`` grand-mean centred, ``cwc_x`` centred within cluster, ``c_gm_x`` centred group
+mean: ``analysis.model_data.with_derived``).
 """
 from __future__ import annotations
 
@@ -27,18 +31,14 @@ from analysis import privacy
 from analysis.derived import AGE_BREAKS, age_bands
 from analysis.errors import InputError
 from analysis.formatting import p_text
-from analysis.readiness import clean_and_score, resolve_group, to_0_100
+from analysis.readiness import resolve_group
+from analysis.readiness_index import INDEX, group_means, readiness_dimensions, respondent_index, to_0_100
 
 __all__ = ["AGE_BREAKS", "age_bands"]  # re-exported: their home is analysis.derived
 PATTERNS = ["none", "offline only", "digital only", "both"]
 
 
 # --------------------------------------------------------------------------- preparation
-def score(data: pd.DataFrame, instrument, *, min_share: float = 0.5) -> pd.DataFrame:
-    """Items cleaned of missing codes plus one score column per construct (``clean_and_score``)."""
-    return clean_and_score(data, instrument, min_share=min_share)
-
-
 def _labelled(data: pd.DataFrame, instrument, column: str) -> pd.Series:
     """A demographic column with its level labels (as an ordered categorical); 'age' -> age bands."""
     if column == "age_band" and "age" in data.columns:
@@ -588,76 +588,74 @@ class ModelSpec:
         return {"formula": self.formula, "family": self.family, "note": self.note, "n": int(len(self.data))}
 
 
-def _centre(s: pd.Series) -> pd.Series:
-    return s - s.mean()
-
-
-def _model_frame(citizens: pd.DataFrame, instrument, group: str) -> tuple[pd.DataFrame, list[str]]:
-    part = participation(citizens, instrument)
-    frame = pd.DataFrame({"any_digital": part["any_digital"], "any_offline": part["any_offline"]}, index=citizens.index)
+def _participation_terms(table: pd.DataFrame, instrument) -> list[str]:
+    """The citizens' predictors of digital participation, in the Models page's names."""
     terms = ["any_offline"]
-    if "age" in citizens.columns:
-        age = pd.to_numeric(citizens["age"], errors="coerce")
-        frame["age_c10"] = _centre(age) / 10  # per decade, centred at the sample mean
-        terms.append("age_c10")
-    for var in ("gender", "education", "area"):
-        if var in citizens.columns:
-            frame[var] = pd.Series(_labelled(citizens, instrument, var), index=citizens.index).astype("string")
-            terms.append(var)
-    for c in instrument.constructs:
-        if c.family == "skills" and c.key in citizens.columns:
-            frame[f"{c.key}_c"] = _centre(citizens[c.key])
-            terms.append(f"{c.key}_c")
-    frame[group] = citizens[group].astype(str)
-    return frame, terms
+    if "age10" in table.columns:
+        terms.append("c_age10")  # per decade, centred at the mean
+    terms += [v for v in ("gender", "education", "area") if v in table.columns]
+    terms += [f"c_{c.key}" for c in instrument.constructs if c.family == "skills" and c.key in table.columns]
+    return terms
+
+
+def _spec_frame(table: pd.DataFrame, formula: str) -> pd.DataFrame:
+    """The formula's columns of the model table (centred predictors added by
+    ``analysis.model_data.with_derived``, as on the Models page), rows with a missing value dropped."""
+    from analysis.mixed.formula import parse_formula
+    from analysis.model_data import with_derived
+
+    frame, _ = with_derived(table, formula)
+    used = set(parse_formula(formula).variables)
+    return frame[[n for n in frame.columns if n in used]].dropna().reset_index(drop=True)
 
 
 def digital_participation_model(citizens: pd.DataFrame, instrument, *, group: str = "municipality_id") -> ModelSpec:
     """Multilevel logistic model of any digital co-production with a random intercept per
-    municipality: ``any_digital ~ any_offline + age + gender + education + area + skills +
-    (1 | municipality)`` (R: ``lme4::glmer(..., family = binomial)``). A positive
-    ``any_offline`` coefficient means digital participation adds to offline participation
-    (deepening). Continuous predictors are grand-mean centred; rows with a missing value are
-    dropped."""
+    municipality: ``any_digital ~ any_offline + c_age10 + gender + education + area +
+    c_<skills> + (1 | municipality)`` (R: ``lme4::glmer(..., family = binomial)``) on the
+    Models page's table (``analysis.model_data``). A positive ``any_offline`` coefficient
+    means digital participation adds to offline participation (deepening). Continuous
+    predictors are grand-mean centred (``c_``); rows with a missing value are dropped."""
+    from analysis.model_data import model_data
+
     group = resolve_group(citizens, instrument, group)
-    frame, terms = _model_frame(citizens, instrument, group)
-    data = frame.dropna().reset_index(drop=True)
-    formula = f"any_digital ~ {' + '.join(terms)} + (1 | {group})"
-    return ModelSpec(formula, data, "binomial",
+    table = model_data(citizens, instrument)
+    if "any_digital" not in table.columns:
+        participation(citizens, instrument)  # raises the reason
+    table[group] = citizens[group].astype(str)
+    formula = f"any_digital ~ {' + '.join(_participation_terms(table, instrument))} + (1 | {group})"
+    return ModelSpec(formula, _spec_frame(table, formula), "binomial",
                      "Odds of any digital co-production; a positive any_offline effect points to deepening, "
                      "a negative one to broadening.")
 
 
 def engagement_model(servants: pd.DataFrame, instrument, *, group: str = "org_id",
-                     min_n: int = privacy.DEFAULT_MIN_N, min_share: float = 0.5) -> ModelSpec:
+                     min_n: int = privacy.DEFAULT_MIN_N) -> ModelSpec:
     """Linear mixed model of public servants' own engagement in digital co-production on
-    readiness, split into its within-organisation part (the servant's readiness index minus
-    the organisation mean) and its between part (the organisation mean, grand-mean centred):
-    ``engagement ~ readiness_within + readiness_between + (1 | org)`` (Enders & Tofighi
-    2007 centring; R ``lmerTest::lmer``). Organisations too small to show (and their
-    the block they are pooled with, ``privacy.grouped_rows``) are left out."""
+    readiness (``analysis.readiness_index``, 0-100), split into its within-organisation part
+    (``cwc_readiness_index``: the servant's index minus the organisation mean) and its
+    between part (``c_gm_readiness_index``: the organisation mean minus the grand mean):
+    ``engagement ~ cwc_readiness_index + c_gm_readiness_index + (1 | org)`` (Enders &
+    Tofighi 2007 centring; R ``lmerTest::lmer``), the Models page's names and definitions.
+    Organisations too small to show (and the block they are pooled with,
+    ``privacy.grouped_rows``) are left out."""
     group = resolve_group(servants, instrument, group)
     outcome = next((c for c in instrument.constructs if c.family == "engagement"), None)
-    dims = instrument.readiness_dimensions
-    if outcome is None or not dims:
+    dims = readiness_dimensions(servants, instrument) if outcome is not None else []
+    if outcome is None or not instrument.readiness_dimensions:
         raise InputError(f"instrument '{instrument.id}' has no engagement construct or no readiness dimensions",
                          hint="use the public-servant instrument")
-    scored = clean_and_score(servants, instrument, min_share=min_share, constructs=dims + [outcome])
-    keys = [c.key for c in dims if c.key in scored.columns]
-    if not keys or outcome.key not in scored.columns:
+    if not dims or outcome.key not in servants.columns:
         raise InputError("the readiness or engagement items are not in the data", hint="map them on the Data page")
-    index = pd.concat([to_0_100(scored[c.key], c.scale) for c in dims if c.key in scored.columns], axis=1).mean(axis=1)
-    usable = privacy.grouped_rows(scored, group, min_n, instrument=instrument,
-                                  answered=index.notna() & scored[outcome.key].notna())
-    frame = pd.DataFrame({outcome.key: scored[outcome.key], "readiness": index, group: scored[group]})[usable].dropna()
-    org_mean = frame.groupby(group)["readiness"].transform("mean")
-    frame["readiness_within"] = frame["readiness"] - org_mean
-    frame["readiness_between"] = org_mean - frame.groupby(group)["readiness"].mean().mean()
-    frame[group] = frame[group].astype(str)
-    formula = f"{outcome.key} ~ readiness_within + readiness_between + (1 | {group})"
-    return ModelSpec(formula, frame.reset_index(drop=True), "gaussian",
-                     "readiness_between: do servants in more ready organisations co-produce more? "
-                     "readiness_within: do servants who see their organisation as more ready than their "
+    index = respondent_index(servants, dims=dims)
+    usable = privacy.grouped_rows(servants, group, min_n, instrument=instrument,
+                                  answered=index.notna() & servants[outcome.key].notna())
+    table = pd.DataFrame({outcome.key: servants[outcome.key], INDEX: index,
+                          group: servants[group].astype(str)})[usable].dropna()
+    formula = f"{outcome.key} ~ cwc_{INDEX} + c_gm_{INDEX} + (1 | {group})"
+    return ModelSpec(formula, _spec_frame(table, formula), "gaussian",
+                     f"c_gm_{INDEX}: do servants in more ready organisations co-produce more? "
+                     f"cwc_{INDEX}: do servants who see their organisation as more ready than their "
                      "colleagues do co-produce more? Readiness on 0-100.")
 
 
@@ -745,7 +743,7 @@ class LinkResult:
     """Municipality readiness (from public servants) joined to citizens, with the model to fit."""
     municipalities: pd.DataFrame  # municipality, n_servants, n_orgs, readiness, rwg, suppressed
     agreement: dict               # icc1, icc2 of the servants' index by municipality, mean rwg(j)
-    data: pd.DataFrame            # citizens + readiness_muni, readiness_muni_c
+    data: pd.DataFrame            # one row per citizen: the model table + readiness_muni, c_readiness_muni
     formula: str
     family: str
     reading: str
@@ -757,70 +755,69 @@ class LinkResult:
 
 def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFrame, instrument_ps,
                                      citizen_instrument=None, *, min_n: int = privacy.DEFAULT_MIN_N,
-                                     org: str = "org_id", municipality: str = "municipality_id",
-                                     min_share: float = 0.5) -> LinkResult:
+                                     org: str = "org_id", municipality: str = "municipality_id") -> LinkResult:
     """Aggregate public servants' readiness to their municipality and attach it to citizens.
 
-    Each servant's readiness index is the mean of their readiness dimension scores (0-100);
+    Each servant's readiness index is ``analysis.readiness_index.respondent_index`` (0-100);
     a municipality's readiness is the mean over its servants, leaving out organisations too
     small to show (``privacy.grouped_rows``) and municipalities with fewer than ``min_n``
-    servants. Whether aggregation is justified is reported as ICC(1)/ICC(2) of the index by
-    municipality and the mean rwg(j) over the readiness items (Bliese 2000; R
-    ``multilevel::ICC1``, ``multilevel::rwg.j``). The predictor is grand-mean centred over
-    municipalities (Enders & Tofighi 2007); the suggested model is
-    ``any_digital ~ readiness_muni_c + ... + (1 | municipality)`` (R ``lme4::glmer``)."""
+    servants (R ``tapply(readiness_index, municipality, mean)``). Whether aggregation is
+    justified is reported as ICC(1)/ICC(2) of the index by municipality and the mean rwg(j)
+    over the readiness items (Bliese 2000; R ``multilevel::ICC1``, ``multilevel::rwg.j``).
+    The citizens' table is the Models page's (``analysis.model_data``) with
+    ``readiness_muni`` and its grand-mean-centred ``c_readiness_muni`` (Enders & Tofighi
+    2007); the suggested model is ``any_digital ~ c_readiness_muni + ... + (1 | municipality)``
+    (R ``lme4::glmer``)."""
     from analysis.aggregation import icc1_icc2, rwg_j
-    dims = instrument_ps.readiness_dimensions
+    from analysis.model_data import model_data, with_derived
+
     org = resolve_group(servants, instrument_ps, org)
     muni_ps = resolve_group(servants, instrument_ps, municipality)
     if municipality not in citizens.columns:
         raise InputError("the citizen data have no municipality column", column=municipality,
                          hint="both surveys need the same municipality identifier")
-    scored = clean_and_score(servants, instrument_ps, min_share=min_share, constructs=dims)
-    keys = [c.key for c in dims if c.key in scored.columns]
-    if not keys:
+    dims = readiness_dimensions(servants, instrument_ps)
+    if not dims:
         raise InputError("none of the readiness items are in the public-servant data")
-    for c in dims:
-        if c.key in scored.columns:
-            scored[c.key] = to_0_100(scored[c.key], c.scale)
-    scored["readiness_index"] = scored[keys].mean(axis=1)
-    counted = scored["readiness_index"].notna()
-    keep = counted & privacy.grouped_rows(scored, org, min_n, instrument=instrument_ps, answered=counted)
-    used = scored[keep]
+    index = respondent_index(servants, dims=dims)
+    counted = index.notna()
+    keep = counted & privacy.grouped_rows(servants, org, min_n, instrument=instrument_ps, answered=counted)
+    items = [it.id for c in dims for it in c.items if it.id in servants.columns]
+    used = pd.concat([servants.loc[keep, list(dict.fromkeys([org, muni_ps, *items]))], index[keep].rename(INDEX)],
+                     axis=1)
     options = dims[0].scale.max - dims[0].scale.min + 1
-    items = [it.id for c in dims for it in c.items if it.id in used.columns]
     rev = {it.id: c for c in dims for it in c.items if it.reverse and it.id in used.columns}
     item_frame = used[items].copy()
     for i, c in rev.items():
         item_frame[i] = c.scale.min + c.scale.max - item_frame[i]
+    means = group_means(used[INDEX], used[muni_ps])
     rows = []
     for m, sub in used.groupby(muni_ps):
         rows.append({"municipality": m, "n_servants": int(len(sub)), "n_orgs": int(sub[org].nunique()),
-                     "readiness": float(sub["readiness_index"].mean()),
-                     "rwg": rwg_j(item_frame.loc[sub.index], options)})
+                     "readiness": float(means.loc[m, "mean"]), "rwg": rwg_j(item_frame.loc[sub.index], options)})
     table = pd.DataFrame(rows, columns=["municipality", "n_servants", "n_orgs", "readiness", "rwg"])
     table = privacy.suppress(table, "n_servants", min_n, value_cols=["readiness", "rwg"], totals=True)
     try:
-        icc = icc1_icc2(used, "readiness_index", muni_ps)
+        icc = icc1_icc2(used, INDEX, muni_ps)
         agreement = {"icc1": icc.icc1, "icc2": icc.icc2, "mean_rwg": float(table["rwg"].mean()),
                      "n_municipalities": int((~table["suppressed"]).sum())}
     except InputError:
         agreement = {"icc1": np.nan, "icc2": np.nan, "mean_rwg": float(table["rwg"].mean()),
                      "n_municipalities": int((~table["suppressed"]).sum())}
     shown = table[~table["suppressed"]]
-    grand = shown["readiness"].mean()
     lookup = dict(zip(shown["municipality"].astype(str), shown["readiness"]))
-    data = citizens.copy()
-    data["readiness_muni"] = data[municipality].astype(str).map(lookup).astype(float)
-    data["readiness_muni_c"] = data["readiness_muni"] - grand
-    formula = "any_digital ~ readiness_muni_c + (1 | %s)" % municipality
+    terms: list[str] = []
     if citizen_instrument is not None:
-        frame, terms = _model_frame(data, citizen_instrument, municipality)
-        frame["readiness_muni_c"] = data["readiness_muni_c"]
-        frame = frame.drop(columns=[municipality])
-        # the model's versions (labelled factors, centred scores) replace the raw columns
-        data = pd.concat([data.drop(columns=[c for c in frame.columns if c in data.columns]), frame], axis=1)
-        formula = f"any_digital ~ readiness_muni_c + {' + '.join(terms)} + (1 | {municipality})"
+        data = model_data(citizens, citizen_instrument)
+        if "any_digital" not in data.columns:
+            participation(citizens, citizen_instrument)  # raises the reason
+        terms = _participation_terms(data, citizen_instrument)
+    else:
+        data = citizens.copy()
+    data[municipality] = citizens[municipality].astype(str)
+    data["readiness_muni"] = data[municipality].map(lookup).astype(float)
+    formula = f"any_digital ~ {' + '.join(['c_readiness_muni', *terms])} + (1 | {municipality})"
+    data, _ = with_derived(data, formula)
     ok = agreement["icc2"] >= 0.70 if np.isfinite(agreement["icc2"]) else False
     reading = (f"Readiness of {agreement['n_municipalities']} municipalities (mean rwg(j) = {agreement['mean_rwg']:.2f}, "
                f"ICC(1) = {agreement['icc1']:.2f}, ICC(2) = {agreement['icc2']:.2f}): "

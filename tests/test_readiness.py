@@ -19,6 +19,7 @@ from analysis.instruments import load_instrument
 from analysis.readiness import readiness
 from analysis.results import to_jsonable
 from analysis.topics import age_bands, apply_filters
+from readiness_hand import hand_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "public_servants.csv"
@@ -30,29 +31,26 @@ def instrument():
 
 
 @pytest.fixture(scope="module")
-def servants():
+def raw():
+    """The file as it is: the hand computations start from it."""
     return pd.read_csv(SAMPLE)
 
 
-def hand_scores(data: pd.DataFrame, instrument) -> pd.DataFrame:
-    """Dimension scores 0-100 per respondent, written out with plain pandas."""
-    out = pd.DataFrame({"org_id": data["org_id"]})
-    for c in instrument.constructs:
-        if not c.readiness_dimension:
-            continue
-        x = data[[it.id for it in c.items]].replace(-99, np.nan).astype(float)
-        for it in c.items:
-            if it.reverse:
-                x[it.id] = 6 - x[it.id]
-        mean = x.mean(axis=1)
-        mean[x.notna().sum(axis=1) < np.ceil(len(c.items) / 2)] = np.nan
-        out[c.key] = (mean - 1) / 4 * 100
-    return out
+@pytest.fixture(scope="module")
+def servants(instrument):
+    """The sample through the pipeline: analyses take its scored frame and never score again."""
+    from analysis.pipeline import prepare
+    return prepare(SAMPLE, instrument).data
 
 
-def test_index_and_dimensions_match_hand_computation(servants, instrument):
+def test_analyses_refuse_data_the_pipeline_did_not_score(raw, instrument):
+    with pytest.raises(InputError, match="not their scores"):
+        readiness(raw, instrument, "org_id")
+
+
+def test_index_and_dimensions_match_hand_computation(servants, raw, instrument):
     res = readiness(servants, instrument, "org_id", min_n=5)
-    hand = hand_scores(servants, instrument)
+    hand = hand_scores(raw, instrument)
     keys = [c.key for c in instrument.constructs if c.readiness_dimension]
     assert res.dimensions == keys
     by_org = hand.groupby("org_id")[keys].mean()
@@ -66,8 +64,14 @@ def test_index_and_dimensions_match_hand_computation(servants, instrument):
     assert complete.mean() > 0.97 and (used <= answered.to_numpy(float)).all()
     actual, expected = shown[keys].to_numpy(float), by_org.loc[shown.index, keys].to_numpy()
     assert_allclose(actual[complete], expected[complete], atol=1e-9)
+    # the index: the mean of the respondents' own index (mean of their seven 0-100 scores,
+    # rowMeans(na.rm = FALSE)) over the organisation's respondents with one
+    by_person = hand.groupby("org_id")["index"].mean().loc[shown.index].to_numpy()
     rows = complete.all(axis=1)
-    assert_allclose(shown["index"].to_numpy(float)[rows], expected[rows].mean(axis=1), atol=1e-9)
+    assert_allclose(shown["index"].to_numpy(float)[rows], by_person[rows], atol=1e-9)
+    # where every respondent has every dimension scored it is the mean of the dimension bars
+    full = hand.groupby("org_id")[keys].count().min(axis=1).loc[shown.index].to_numpy() == shown["n"].to_numpy(float)
+    assert_allclose(shown["index"].to_numpy(float)[rows & full], expected[rows & full].mean(axis=1), atol=1e-9)
     # the 95% CI of one dimension in one organisation
     org = shown.index[0]
     x = hand.loc[hand["org_id"] == org, keys[0]].dropna()
@@ -80,11 +84,11 @@ def test_index_and_dimensions_match_hand_computation(servants, instrument):
     assert_allclose(bench.loc["index", ["q1", "median", "q3"]].to_numpy(float), med, atol=1e-9)
 
 
-def test_rwg_uses_reverse_keyed_readiness_items(servants, instrument):
+def test_rwg_uses_reverse_keyed_readiness_items(servants, raw, instrument):
     res = readiness(servants, instrument, "org_id")
     org = res.groups.loc[~res.groups["suppressed"], "group"].iloc[0]
     items = [it for c in instrument.constructs if c.readiness_dimension for it in c.items]
-    x = servants.loc[servants["org_id"] == org, [it.id for it in items]].replace(-99, np.nan).dropna().astype(float)
+    x = raw.loc[raw["org_id"] == org, [it.id for it in items]].replace(-99, np.nan).dropna().astype(float)
     for it in items:
         if it.reverse:
             x[it.id] = 6 - x[it.id]
@@ -147,7 +151,7 @@ def test_where_to_start_links_dimensions_below_median_to_evidence(servants, inst
 
 
 @pytest.mark.slow
-def test_no_filter_combination_reveals_the_small_organisation(servants, instrument):
+def test_no_filter_combination_reveals_the_small_organisation(servants, raw, instrument):
     """Brute force over gender x role x age-band filters: every view hides org 101, and no
     linear combination of what the views publish (each group's rows, as used) isolates org
     101 or any of its members (the full search is in tests/test_disclosure.py)."""
@@ -160,7 +164,7 @@ def test_no_filter_combination_reveals_the_small_organisation(servants, instrume
         "age_band": [None, ["30-44"], ["45-59"], ["45-59", "60+"]],
     }
     members = (data["org_id"] == 101).to_numpy()
-    hand = hand_scores(data, instrument)
+    hand = hand_scores(_only_one_small(raw).reset_index(drop=True), instrument)
     published = []
     refused = allowed = 0
     for combo in itertools.product(*choices.values()):
@@ -228,14 +232,14 @@ def test_every_sample_dimension_has_its_own_evidence(instrument):
     assert all("(" in e["source"] for t in themes.values() for e in t["enablers"])
 
 
-def test_filtered_view_scores_equal_scores_of_the_rows_used(servants, instrument):
+def test_filtered_view_scores_equal_scores_of_the_rows_used(servants, raw, instrument):
     """A filtered view's organisation scores are the hand-computed scores of the rows it
     publishes: whole blocks of the partition inside the filter and the organisation."""
     from analysis import privacy
     res = readiness(servants, instrument, "org_id", filters={"gender": [1]})
     view = apply_filters(servants, {"gender": [1]}, 5, instrument=instrument)
     assert (servants.loc[view.index, "gender"] == 1).all()
-    hand = hand_scores(servants.loc[view.index], instrument)
+    hand = hand_scores(raw.loc[view.index], instrument)
     cells = privacy.group_cells(view, "org_id", 5, answered=hand[res.dimensions].notna().any(axis=1))
     shown = res.groups[~res.groups["suppressed"]].set_index("group")
     keys = res.dimensions
@@ -250,8 +254,8 @@ def test_filtered_view_scores_equal_scores_of_the_rows_used(servants, instrument
 
 
 def test_index_ci_is_the_t_interval_of_respondents_index_when_answers_are_complete():
-    """With every dimension answered, the mean of dimension means is the mean of respondents'
-    own index, so its CI must be the plain t interval of those (computed here by hand)."""
+    """The index is the mean of respondents' own index, so its CI is the plain t interval of
+    those (computed here by hand)."""
     from scipy import stats as sps
 
     from analysis.instruments import load_instrument

@@ -81,7 +81,7 @@ def test_study_report_holds_the_study_tables_in_the_agenda_order(study_dir, stud
                     "Data summary", "Distribution of the scale scores", "Barriers, enablers and challenges, ranked",
                     "Perceived outcomes, ranked", "Benefits and challenges by element",
                     "Reliability of the scales", "Agreement within org_id", "Readiness index by org_id",
-                    "Fixed effects: dc_engagement ~ readiness_within", "Fixed effects: any_digital ~ any_offline",
+                    "Fixed effects: dc_engagement ~ cwc_readiness_index", "Fixed effects: any_digital ~ any_offline",
                     "Benchmark over the groups shown"]:
         assert heading in study_html, heading
     # citizens' blocks follow their demographics first, so none lies inside one municipality (as `aggregate`)

@@ -65,8 +65,11 @@ def test_percentile_ranks_equal_percentile_rank():
 
 
 def test_readiness_group_statistics_equal_the_per_group_functions():
+    from scipy import stats
+
     from analysis.instruments import load_instrument
-    from analysis.readiness import _index_ci, _index_ci_by_group, _rwg_items, _rwg_items_by_group
+    from analysis.readiness import _rwg_items, _rwg_items_by_group
+    from analysis.readiness_index import group_means
 
     inst = load_instrument("public_servant")
     dims = list(inst.readiness_dimensions)
@@ -79,11 +82,14 @@ def test_readiness_group_statistics_equal_the_per_group_functions():
     items.iloc[rng.random(items.shape) < 0.04] = np.nan
     scores = pd.DataFrame({c.key: items[[it.id for it in c.items]].mean(axis=1) for c in dims})
     scores.iloc[rng.random(scores.shape) < 0.05] = np.nan
-    fast_ci = _index_ci_by_group(scores.to_numpy(), g, groups)
+    own = scores.mean(axis=1, skipna=False)  # the respondents' index (analysis.readiness_index)
+    means = group_means(own, g).reindex(range(groups))
+    fast_ci = (means["ci_high"] - means["mean"]).to_numpy()
     fast_rwg = _rwg_items_by_group(items, dims, g, groups)
     for k in range(groups):
         rows = np.flatnonzero(g == k)
-        slow_ci = _index_ci(scores.iloc[rows])
+        x = own.iloc[rows].dropna()
+        slow_ci = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)) if len(x) >= 2 else np.nan
         slow_rwg = _rwg_items(items.iloc[rows], dims)
         for fast, slow in ((fast_ci[k], slow_ci), (fast_rwg[k], slow_rwg)):
             if np.isnan(slow):

@@ -12,6 +12,8 @@ from scipy import stats
 from analysis import topics as T
 from analysis.errors import InputError
 from analysis.instruments import load_instrument
+from analysis.pipeline import prepare
+from readiness_hand import hand_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,13 +39,14 @@ def citizens():
 
 
 @pytest.fixture(scope="module")
-def sct(citizens, ict):
-    return T.score(citizens, ict)
+def sct(ict):
+    """The citizens through the pipeline (the analyses take its scored frame)."""
+    return prepare(ROOT / "sample_data" / "citizens.csv", ict).data
 
 
 @pytest.fixture(scope="module")
-def sps(servants, ips):
-    return T.score(servants, ips)
+def sps(ips):
+    return prepare(ROOT / "sample_data" / "public_servants.csv", ips).data
 
 
 def _any(citizens, ict, channel):
@@ -187,31 +190,28 @@ def test_digital_participation_model_spec(sct, ict):
     assert spec.family == "binomial"
     assert spec.formula.startswith("any_digital ~ any_offline") and "(1 | municipality_id)" in spec.formula
     assert not spec.data.isna().any().any()
-    assert abs(spec.data["digital_skills_c"].mean()) < 0.05
+    # the Models page's names: c_x grand-mean centred over the citizens, age per decade
+    assert "c_age10" in spec.formula and "c_digital_skills" in spec.formula
+    assert abs(spec.data["c_digital_skills"].mean()) < 0.05
+    assert_allclose(spec.data["c_age10"].std(), sct["age"].std() / 10, rtol=0.05)
 
 
-def test_link_readiness_to_municipalities(servants, ips, sct, ict):
-    res = T.link_readiness_to_municipalities(servants, sct, ips, ict, min_n=5)
+def test_link_readiness_to_municipalities(servants, sps, ips, sct, ict):
+    res = T.link_readiness_to_municipalities(sps, sct, ips, ict, min_n=5)
     shown = res.municipalities[~res.municipalities["suppressed"]]
-    assert_allclose(res.data.groupby("municipality_id")["readiness_muni_c"].first().dropna().mean(), 0, atol=1e-9)
-    # one municipality by hand: mean over its servants of their mean 0-100 dimension score
+    with_value = res.data["readiness_muni"].notna()
+    assert_allclose(res.data.loc[with_value, "c_readiness_muni"].mean(), 0, atol=1e-9)
+    # one municipality by hand: mean over its servants of their own index, the mean of their
+    # seven 0-100 dimension scores (rowMeans(na.rm = FALSE))
     m = shown["municipality"].iloc[0]
-    dims = [c for c in ips.constructs if c.readiness_dimension]
-    sub = servants[servants["municipality_id"] == m]
-    per_dim = []
-    for c in dims:
-        x = sub[[it.id for it in c.items]].replace(-99, np.nan).astype(float)
-        for it in c.items:
-            if it.reverse:
-                x[it.id] = 6 - x[it.id]
-        s = x.mean(axis=1).where(x.notna().sum(axis=1) >= 2)
-        per_dim.append((s - 1) / 4 * 100)
-    idx = pd.concat(per_dim, axis=1).mean(axis=1)
+    hand = hand_scores(servants, ips)
+    idx = hand.loc[hand["municipality_id"] == m, "index"]
     assert_allclose(shown["readiness"].iloc[0], idx.mean())
-    assert "readiness_muni_c" in res.formula and res.family == "binomial"
+    assert "c_readiness_muni" in res.formula and res.family == "binomial"
     small = res.municipalities[res.municipalities["suppressed"]]
     assert small["readiness"].isna().all()
-    assert res.data.loc[res.data["municipality_id"].isin(small["municipality"]), "readiness_muni"].isna().all()
+    small_munis = res.data["municipality_id"].isin(small["municipality"].astype(str))
+    assert res.data.loc[small_munis, "readiness_muni"].isna().all()
 
 
 def test_apply_filters_and_describe(sct, ict):
@@ -225,9 +225,10 @@ def test_apply_filters_and_describe(sct, ict):
     assert isinstance(row["reading"], str)
 
 
-def test_engagement_model_spec(servants, ips):
-    spec = T.engagement_model(servants, ips)
-    assert spec.formula == "dc_engagement ~ readiness_within + readiness_between + (1 | org_id)"
-    assert_allclose(spec.data.groupby("org_id")["readiness_within"].mean().abs().max(), 0, atol=1e-9)
+def test_engagement_model_spec(sps, ips):
+    spec = T.engagement_model(sps, ips)
+    # the Models page's names and definitions (cwc_, c_gm_ of the 0-100 readiness index)
+    assert spec.formula == "dc_engagement ~ cwc_readiness_index + c_gm_readiness_index + (1 | org_id)"
+    assert_allclose(spec.data.groupby("org_id")["cwc_readiness_index"].mean().abs().max(), 0, atol=1e-9)
     assert not spec.data["org_id"].isin(["101", "105", "123", "135"]).any()  # organisations below 5 left out
     assert not spec.data.isna().any().any()

@@ -18,7 +18,7 @@ from scipy import stats
 from analysis.errors import InputError
 from ui.charts import density_scatter
 from analysis.mixed.formula import is_categorical, parse_formula
-from analysis.mixed.model_data import derived_names, model_data, split_derived, with_derived  # noqa: F401
+from analysis.model_data import derived_names, model_data, split_derived, with_derived  # noqa: F401
 from analysis.mixed.slopes import (Interaction, constant_within, first_group, interactions,  # noqa: F401
                                    numeric_predictors, simple_slopes_table)
 

@@ -1,7 +1,7 @@
 """``python -m analysis mixed DATA --formula "y ~ x + (1 + x | g)" [--ml] [--family binomial|poisson] [--weights COL]``.
 
 With ``--instrument`` or a study file (``STUDY.yaml --survey NAME``) DATA goes through the Data
-page's pipeline and becomes the Models page's table (``analysis.mixed.model_data``), so the
+page's pipeline and becomes the Models page's table (``analysis.model_data``), so the
 page's formula runs on the raw survey file.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def run(args):
         # The Models page's table: labelled demographics, construct scores, derived variables
         # and the centred predictors the formula names (c_x, cwc_x, gm_x, c_gm_x).
         from analysis.instruments import load_instrument
-        from analysis.mixed.model_data import model_data, with_derived
+        from analysis.model_data import model_data, with_derived
 
         servants = servant_instrument = None
         if args.servants:

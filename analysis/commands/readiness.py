@@ -68,6 +68,6 @@ def run(args):
     filters = parse_where(data, instrument, args.where) or None
     lookup = None if lookup_path is None else read_lookup(lookup_path)
     return practitioners_view(data, instrument, args.group, min_n=effective_min_n(args.min_n),
-                              min_share=args.min_share, filters=filters, comparison=args.benchmark, by=args.by,
+                              filters=filters, comparison=args.benchmark, by=args.by,
                               lookup=lookup, wave=args.wave,
                               lookup_file=Path(str(lookup_path)).name if lookup_path else "lookup file")

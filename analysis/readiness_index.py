@@ -1,0 +1,134 @@
+"""The readiness index: its one definition, used by every screen, model and command.
+
+**Source.** The index summarises the organisation's readiness for digital co-production over
+the instrument's readiness dimensions (``instrument.readiness_dimensions``; in the bundled
+public-servant instrument: strategy, structure, flexible work, finance, training, leadership
+and regulation). The dimensions follow the research seeds (``shared/seeds``): the call for
+papers (seed 000) names people-centred strategies, adaptive structures and flexible work as
+what advances organisational readiness, and the review of barriers and enablers (seed 003)
+adds resources, training, leadership and regulation.
+
+**Respondent index** (0-100), as the UK Civil Service People Survey builds its engagement
+index (each answer on 0-100, a respondent's score the mean of theirs, a unit's index the mean
+of its respondents' scores):
+
+* each dimension score is the pipeline's scale score (``analysis.scoring``: the mean of the
+  answered, reverse-keyed items, with at least ``min_share`` of them answered), rescaled to
+  0-100: ``(score - scale min) / (scale max - scale min) * 100``;
+* the respondent's index is the mean of their K dimension scores, and missing unless every
+  dimension is scored (so every respondent's index weighs the same K dimensions).
+  R: ``rowMeans(dims_0_100, na.rm = FALSE)``.
+
+On the sample's 1-5 scales this is ``25 * (rowMeans(scores) - 1)``: the sample README's
+``readiness_index`` (``rowMeans`` of the seven scores, missing if any is missing) on 0-100.
+
+**Organisation index** (0-100): the mean of the respondent indices of the organisation's
+respondents that have one (and that the privacy rule lets it use, ``analysis.privacy``),
+with the t-based 95% CI of that mean. R: ``tapply(index, org, mean, na.rm = TRUE)``,
+``t.test(index[org == g])$conf.int``.
+
+The readiness view (``analysis.readiness``), the topic screens (``analysis.topics``: the
+resources screen, the engagement model, the municipalities' readiness), the models' variable
+``readiness_index`` (``analysis.model_data``) and the ``readiness`` command all take it
+from here.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import InputError
+
+INDEX = "readiness_index"
+
+
+def to_0_100(score, scale):
+    """Rescale a scale score from ``scale.min..scale.max`` to 0..100."""
+    return (score - scale.min) / (scale.max - scale.min) * 100.0
+
+
+def require_scored(data: pd.DataFrame, constructs) -> None:
+    """``InputError`` unless ``data`` holds the score column of every construct in
+    ``constructs`` whose items it holds: analyses take the pipeline's scored frame
+    (``analysis.pipeline.prepare``) and never score again."""
+    missing = [c.key for c in constructs if c.key not in data.columns and any(it.id in data.columns for it in c.items)]
+    if missing:
+        raise InputError(f"the data hold the items of {', '.join(missing)} but not their scores",
+                         column=missing[0],
+                         hint="prepare the data first (analysis.pipeline.prepare / prepare_survey): "
+                              "it cleans the answers and adds one score column per scale")
+
+
+def readiness_dimensions(data: pd.DataFrame, instrument) -> list:
+    """The instrument's readiness dimensions scored in ``data`` (the pipeline's score columns)."""
+    dims = list(instrument.readiness_dimensions)
+    require_scored(data, dims)
+    return [c for c in dims if c.key in data.columns]
+
+
+def dimension_scores(data: pd.DataFrame, dims) -> pd.DataFrame:
+    """The respondents' dimension scores on 0-100, one column per dimension key."""
+    return pd.DataFrame({c.key: to_0_100(pd.to_numeric(data[c.key], errors="coerce"), c.scale) for c in dims},
+                        index=data.index)
+
+
+def _mean_of_dimensions(scores: pd.DataFrame) -> pd.Series:
+    """The formula: the mean of the 0-100 dimension scores, missing unless all are scored."""
+    return scores.mean(axis=1, skipna=False)
+
+
+def respondent_index(data: pd.DataFrame, instrument=None, *, dims=None) -> pd.Series:
+    """Each respondent's readiness index (0-100; see the module docstring): the mean of the
+    0-100 dimension scores, missing unless every dimension is scored. R:
+    ``rowMeans(dims_0_100, na.rm = FALSE)``.
+
+    ``data`` is the pipeline's scored frame; ``dims`` (the readiness constructs) default to
+    ``readiness_dimensions(data, instrument)``."""
+    if dims is None:
+        dims = readiness_dimensions(data, instrument)
+    if not dims:
+        return pd.Series(np.nan, index=data.index, name=INDEX)
+    return _mean_of_dimensions(dimension_scores(data, dims)).rename(INDEX)
+
+
+def on_0_100(data: pd.DataFrame, dims, index_column: str) -> pd.DataFrame:
+    """``data`` (a shallow copy) with its dimension scores rescaled to 0-100 and the
+    ``respondent_index`` in ``index_column``: the frame the readiness views group."""
+    scores = dimension_scores(data, dims)
+    out = data.copy(deep=False)  # shares the columns it does not replace
+    with warnings.catch_warnings():  # a few columns set on a wide frame: no need to consolidate it
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for c in dims:
+            out[c.key] = scores[c.key]
+        out[index_column] = _mean_of_dimensions(scores) if dims else np.nan
+    return out
+
+
+def group_means(values: pd.Series, groups, *, level: float = 0.95) -> pd.DataFrame:
+    """Per group (index ``group``): ``n`` (rows with a value), ``mean``, ``ci_low`` and
+    ``ci_high`` (t interval ``mean +/- t(.975, n - 1) sd / sqrt(n)``, R ``t.test(x)$conf.int``;
+    missing below two values). ``groups`` labels the rows of ``values``; rows missing
+    either are left out. An organisation's readiness index is ``group_means`` of the
+    ``respondent_index``."""
+    frame = pd.DataFrame({"value": pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float),
+                          "group": np.asarray(groups, dtype=object)})
+    frame = frame[frame["group"].notna() & frame["value"].notna()]
+    agg = frame.groupby("group", sort=False)["value"].agg(["mean", "std", "count"])
+    count = agg["count"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = (stats.t.ppf(0.5 + level / 2, np.where(count >= 2, count - 1, np.nan))
+                * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1)))
+    mean = agg["mean"].to_numpy()
+    return pd.DataFrame({"n": count, "mean": mean, "ci_low": mean - half, "ci_high": mean + half},
+                        index=agg.index.rename("group"))
+
+
+def organisation_index(data: pd.DataFrame, instrument, group: str) -> pd.DataFrame:
+    """Every group's readiness index from all its respondents (``group_means`` of the
+    ``respondent_index``): the definition without the privacy rule, which
+    ``analysis.readiness.readiness`` adds (whole blocks of at least ``min_n`` respondents)
+    before anything is shown."""
+    return group_means(respondent_index(data, instrument), data[group])
