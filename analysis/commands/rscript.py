@@ -82,11 +82,13 @@ def choices(args, prepared) -> tuple[dict, list | None]:
     """
     from analysis.commands.aggregate import group_and_options
     from analysis.commands.factor import parse_model, scale_model
+    from analysis.scoring import numeric_items
 
     instrument = prepared.instrument
     data = prepared.data
     if args.analysis in ("reliability", "aggregate"):
         _one_scale(args, instrument)
+        numeric_items(data, args.items)  # unknown or text columns: the analysis command's message
         common = dict(items=list(args.items), reverse=list(args.reverse), scale_min=args.scale_min,
                       scale_max=args.scale_max)
         if args.analysis == "reliability":
@@ -95,7 +97,6 @@ def choices(args, prepared) -> tuple[dict, list | None]:
         exclude = None
         if not args.all_groups:  # the aggregate command's privacy rule: its rows, as the script's rows
             from analysis import privacy
-            from analysis.scoring import numeric_items
 
             answered = numeric_items(data, args.items).notna().all(axis=1)
             rows = privacy.grouped_rows(data, args.group, privacy.effective_min_n(args.min_n),
@@ -116,6 +117,7 @@ def choices(args, prepared) -> tuple[dict, list | None]:
             raise InputError("give the scales (--scale A B), the items (--items) or a model (--model)")
         for item in args.reverse:  # explicit reverse items on the stated (or observed) range
             ranges[item] = (args.scale_min, args.scale_max)
+        numeric_items(data, [i for its in model.values() for i in its])
         return dict(model=model, reverse=ranges), None
     if not args.formula:
         raise InputError("--analysis mixed needs --formula", hint='e.g. --formula "y ~ x + (1 | group)"')
