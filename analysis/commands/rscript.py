@@ -21,34 +21,51 @@ HELP = ("R script reproducing an analysis (psych::alpha, multilevel::rwg.j, lava
 ANALYSES = ("reliability", "aggregate", "cfa", "mixed")
 
 
+# The options of the commands whose numbers a script reproduces, grouped by analysis in --help:
+# {group title: [(flag, argparse keywords)]}.
+OPTION_GROUPS: dict[str, list[tuple[str, dict]]] = {
+    "the scale (reliability, aggregate, cfa)": [
+        ("--scale", dict(nargs="+", default=None, metavar="NAME",
+                         help="a scale of the study (reliability, aggregate), or one factor per scale (cfa)")),
+        ("--items", dict(nargs="+", default=None, metavar="ITEM", help="columns of the scale")),
+        ("--reverse", dict(nargs="+", default=[], metavar="ITEM", help="reverse-keyed items (min + max - x)")),
+        ("--scale-min", dict(type=float, default=None, help="lowest response code")),
+        ("--scale-max", dict(type=float, default=None, help="highest response code")),
+    ],
+    "reliability": [
+        ("--missing", dict(choices=["pairwise", "listwise"], default="pairwise",
+                           help="missing answers pairwise (psych's default) or listwise")),
+        ("--ci", dict(type=float, default=0.95, help="confidence level (default 0.95)")),
+    ],
+    "aggregate": [
+        ("--group", dict(default=None, help="grouping column (default: the innermost group)")),
+        ("--options", dict(type=int, default=None, metavar="A",
+                           help="number of response options (default with --scale: max - min + 1)")),
+        ("--min-group-size", dict(type=int, default=2, help="groups smaller get no rwg (default 2)")),
+        ("--min-n", dict(type=int, default=None, dest="min_n",
+                         help="privacy threshold, as the aggregate command (default 5)")),
+        ("--all-groups", dict(action="store_true", dest="all_groups",
+                              help="every group, however small (the data owner's view)")),
+    ],
+    "cfa": [("--model", dict(default=None, help='model "F1=a,b,c;F2=d,e,f" (default: one factor)'))],
+    "mixed": [
+        ("--formula", dict(default=None, help='lme4 formula, e.g. "y ~ x + (1 | g)"')),
+        ("--ml", dict(action="store_true", help="maximum likelihood instead of REML")),
+        ("--family", dict(default="gaussian", choices=["gaussian", "binomial"], help="linear or logistic")),
+        ("--reference", dict(action="append", default=[], metavar="COLUMN=LEVEL",
+                             help="reference level of a categorical predictor (repeatable)")),
+    ],
+}
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--analysis", required=True, choices=ANALYSES,
                         help="which screen's numbers: reliability, aggregate (agreement and ICCs), cfa, mixed")
     parser.add_argument("--out", default=None, metavar="FILE", help="write the script here (e.g. reproduce.R)")
-    parser.add_argument("--scale", nargs="+", default=None, metavar="NAME",
-                        help="a scale of the study (reliability, aggregate), or one factor per scale (cfa)")
-    parser.add_argument("--items", nargs="+", default=None, metavar="ITEM", help="columns of the scale")
-    parser.add_argument("--reverse", nargs="+", default=[], metavar="ITEM",
-                        help="reverse-keyed items (recoded as min + max - x)")
-    parser.add_argument("--scale-min", type=float, default=None, help="lowest response code")
-    parser.add_argument("--scale-max", type=float, default=None, help="highest response code")
-    parser.add_argument("--missing", choices=["pairwise", "listwise"], default="pairwise",
-                        help="reliability: missing answers pairwise (psych's default) or listwise")
-    parser.add_argument("--ci", type=float, default=0.95, help="reliability: confidence level (default 0.95)")
-    parser.add_argument("--group", default=None, help="aggregate: grouping column (default: the innermost group)")
-    parser.add_argument("--options", type=int, default=None, metavar="A",
-                        help="aggregate: number of response options (default with --scale: max - min + 1)")
-    parser.add_argument("--min-group-size", type=int, default=2, help="aggregate: groups smaller get no rwg")
-    parser.add_argument("--min-n", type=int, default=None, dest="min_n",
-                        help="aggregate: privacy threshold, as the aggregate command (default 5)")
-    parser.add_argument("--all-groups", action="store_true", dest="all_groups",
-                        help="aggregate: every group, however small (the data owner's view)")
-    parser.add_argument("--model", default=None, help='cfa: model "F1=a,b,c;F2=d,e,f" (default: one factor)')
-    parser.add_argument("--formula", default=None, help='mixed: lme4 formula, e.g. "y ~ x + (1 | g)"')
-    parser.add_argument("--ml", action="store_true", help="mixed: maximum likelihood instead of REML")
-    parser.add_argument("--family", default="gaussian", choices=["gaussian", "binomial"], help="mixed: family")
-    parser.add_argument("--reference", action="append", default=[], metavar="COLUMN=LEVEL",
-                        help="mixed: reference level of a categorical predictor (repeatable)")
+    for title, options in OPTION_GROUPS.items():
+        group = parser.add_argument_group(f"{title} options")
+        for flag, keywords in options:
+            group.add_argument(flag, **keywords)
 
 
 def _one_scale(args, instrument) -> None:
