@@ -26,7 +26,7 @@ import zipfile
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -85,7 +85,7 @@ class ImportResult:
 
 def read_data(source: Any, *, filename: str | None = None, sheet: str | int | None = None,
               file_format: str | None = None, max_bytes: int | None = None,
-              max_columns: int = MAX_COLUMNS) -> ImportResult:
+              max_columns: int = MAX_COLUMNS, columns: Callable[[list[str]], Any] | None = None) -> ImportResult:
     """Read a survey file into a DataFrame plus metadata.
 
     ``source`` is a path (str/Path) or the content of an upload (bytes, bytearray or a
@@ -93,13 +93,19 @@ def read_data(source: Any, *, filename: str | None = None, sheet: str | int | No
     upload (its extension picks the reader); ``file_format`` ("csv", "xlsx", "sav", "dta")
     overrides the extension. ``sheet`` picks an Excel sheet by name or 1-based number.
     ``max_bytes`` and ``max_columns`` refuse files that are too large to handle.
+
+    ``columns`` (a function of the column names, giving the names wanted or None for all)
+    lets the CSV reader convert only those columns, plus the first (usually the respondent
+    id): each column is then exactly the column a full read gives, and ``meta['columns_read']``
+    lists what was read. Other formats, and a CSV where a row might be empty in every column
+    (only then dropped: the columns read cannot tell), are read whole.
     """
     name, content = _load_bytes(source, filename, max_bytes)
     kind = _detect_format(name, content, file_format)
     meta: dict[str, Any] = {"source": name, "format": kind, "value_labels": {}, "variable_labels": {},
                             "missing_codes": {}, "notes": [], "sheets": [], "header_rows": 1}
     if kind == "csv":
-        data = _read_text(content, name, meta, max_columns)
+        data = _read_text(content, name, meta, max_columns, columns)
     elif kind == "parquet":
         data = _read_parquet(content, name, meta, max_columns)
     elif kind == "xlsx":
@@ -256,7 +262,8 @@ _COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 _DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 
 
-def _read_text(content: bytes, name: str, meta: dict, max_columns: int) -> pd.DataFrame:
+def _read_text(content: bytes, name: str, meta: dict, max_columns: int,
+               pick: Callable[[list[str]], Any] | None = None) -> pd.DataFrame:
     binary = _binary_kind(content)
     if binary:
         what, todo = binary
@@ -285,6 +292,13 @@ def _read_text(content: bytes, name: str, meta: dict, max_columns: int) -> pd.Da
     meta["decimal"] = "," if decimal_comma else "."
     if decimal_comma:
         meta["notes"].append("decimal comma: numbers like 3,5 read as 3.5")
+    if pick is not None:  # only some columns: on a copy of meta, kept if the columns suffice
+        trial = {**meta, "notes": list(meta["notes"])}
+        part = _read_text_arrow(content, text, declared is not None, delim, header, name, trial, decimal_comma,
+                                pick=pick)
+        if isinstance(part, pd.DataFrame):
+            meta.update(trial)
+            return part
     fast = _read_text_arrow(content, text, declared is not None, delim, header, name, meta, decimal_comma)
     if fast is not None:
         return fast
@@ -321,19 +335,23 @@ def _read_text_pandas(text: str, delim: str, header: list, name: str, meta: dict
 
 
 def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, header: list, name: str,
-                     meta: dict, decimal_comma: bool) -> pd.DataFrame | None:
+                     meta: dict, decimal_comma: bool,
+                     pick: Callable[[list[str]], Any] | None = None) -> pd.DataFrame | None:
     """Columnar reader: the same frame as the general reader, about 20 times faster on a
     national survey. pyarrow's CSV parser reads columns of plain numbers
     (blanks allowed) straight into numbers; every other column (text, dates, NA tokens,
     numbers only Python's parser reads) is read again as text and tidied by ``_coerce``'s
     rules, with vectorised kernels. Returns None, handing the file to the general reader,
-    when it is not a plain rectangular table (ragged rows, a header spanning lines)."""
+    when it is not a plain rectangular table (ragged rows, a header spanning lines).
+    With ``pick`` only the columns it names (and the first) are converted; None also when a
+    row is missing in all of them (it might be an empty row of the file, which is dropped)."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:  # pragma: no cover - pyarrow is pinned in requirements.txt
         return None
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]  # (not split: that would copy the whole file's text)
     if not header or text[:1] in ("\n", "\r") or next(csv.reader([first_line], delimiter=delim), []) != header:
         return None
     body = content[3:] if content.startswith(b"\xef\xbb\xbf") else content
@@ -343,8 +361,9 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
     internal = [f"c{i}" for i in range(width)]
     never = ["\x00never\x00"]  # no column is read as true/false: the general reader keeps them as text
 
-    def read(columns=None):
+    def read(columns=None, only=None):
         types = {c: pa.string() for c in columns} if columns is not None else {}
+        columns = columns if columns is not None else only
         return pacsv.read_csv(
             io.BytesIO(body),
             # one thread: on a shared 2-core server, threads cost 50% more CPU for little wall time
@@ -356,20 +375,6 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
                 false_values=never, strings_can_be_null=False, quoted_strings_can_be_null=False,
                 decimal_point="," if decimal_comma else "."))
 
-    try:
-        table = read()
-        numeric = {}
-        for i, col in enumerate(table.columns):
-            t = col.type
-            if pa.types.is_null(t) or pa.types.is_integer(t):
-                numeric[i] = col
-            elif pa.types.is_floating(t) and col.null_count == int(np.isnan(col.to_numpy(zero_copy_only=False)).sum()):
-                numeric[i] = col  # NaN only where the cell was blank (no 'nan' text to count or keep)
-        del table
-        text_cols = [internal[i] for i in range(width) if i not in numeric]
-        texts = read(text_cols) if text_cols else None
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
     try:  # the header names exactly as pandas makes them (blanks, repeats)
         names = [str(c).strip() for c in pd.read_csv(io.StringIO(first_line), sep=delim, dtype=str, nrows=0,
                                                       engine="c").columns]
@@ -377,14 +382,38 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
         return None
     if len(names) != width:
         return None
+    positions = list(range(width))
+    if pick is not None:
+        lower = {re.sub(r"[^a-z]", "", n.lower()) for n in names}
+        if _is_limesurvey(names) or len(lower & QUALTRICS_COLUMNS) >= 3:
+            return None  # columns renamed or header rows: read whole
+        chosen = pick(_unique_names(list(names), {"notes": []}))
+        if chosen is None:
+            return None
+        chosen = set(chosen)
+        positions = [i for i, n in enumerate(_unique_names(list(names), {"notes": []})) if i == 0 or n in chosen]
+    try:
+        table = read(only=None if pick is None else [internal[i] for i in positions])
+        numeric = {}
+        for i, col in zip(positions, table.columns):
+            t = col.type
+            if pa.types.is_null(t) or pa.types.is_integer(t):
+                numeric[i] = col
+            elif pa.types.is_floating(t) and col.null_count == int(np.isnan(col.to_numpy(zero_copy_only=False)).sum()):
+                numeric[i] = col  # NaN only where the cell was blank (no 'nan' text to count or keep)
+        del table
+        text_cols = [internal[i] for i in positions if i not in numeric]
+        texts = read(text_cols) if text_cols else None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
     def raw_head(i):
         if i in numeric:
             return ["" if v is None else str(v) for v in numeric[i].slice(0, 2).to_pylist()]
         return texts.column(internal[i]).slice(0, 2).to_pylist()
 
-    head = pd.DataFrame({i: raw_head(i) for i in range(width)}, dtype=object)
-    head.columns = names
+    head = pd.DataFrame({i: raw_head(i) for i in positions}, dtype=object)
+    head.columns = [names[i] for i in positions]
     fmt = "csv"
     if _is_qualtrics(head):
         return None  # header rows of question texts: every column is text, the general reader is as fast
@@ -395,13 +424,21 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
     names = _unique_names(names, meta)
     tokens = 0
     out = {}
+    kept = set(positions)
     for i, col in enumerate(names):
+        if i not in kept:
+            continue
         if i in numeric:
             out[col] = _numeric_arrow(numeric.pop(i), n_rows)
         elif texts is not None:  # every column not read as numbers was read as text
             out[col], n = _coerce_arrow(texts.column(internal[i]), decimal_comma)
             tokens += n
-    data = _tidy(pd.DataFrame(out, index=pd.RangeIndex(n_rows), copy=False), name, meta, tokens)
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n_rows), copy=False)
+    if pick is not None:
+        if len(positions) < width and frame.isna().all(axis=1).any():
+            return None  # a row missing in every column read may be empty in the file too: read whole
+        meta["columns_read"] = list(frame.columns)
+    data = _tidy(frame, name, meta, tokens)
     if fmt == "limesurvey":
         data = _limesurvey(data, meta)
     meta["format"] = fmt

@@ -7,7 +7,7 @@ headless commands both call ``prepare`` so they analyse exactly the same data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -42,10 +42,73 @@ def prepare(source: Any, instrument, *, filename: str | None = None, sheet: str 
     if isinstance(instrument, str):
         instrument = load_instrument(instrument)
     imported = read_data(source, filename=filename, sheet=sheet, max_bytes=max_bytes)
+    return _prepared(imported, instrument, mapping, actions, min_share)
+
+
+def _prepared(imported, instrument, mapping, actions, min_share: float) -> PreparedData:
     cleaned, report = clean(imported.data, instrument, mapping, actions,
                             source=imported.meta.get("source"), missing_codes=imported.meta.get("missing_codes"))
     scored = score_instrument(cleaned, instrument, min_share=min_share)
     return PreparedData(imported.data, imported.meta, dict(report.mapping), report, scored, instrument)
+
+
+def prepare_columns(source: Any, instrument, required: Sequence[str], optional: Sequence[str] = (), *,
+                    sheet: str | int | None = None, min_share: float = 0.5,
+                    max_bytes: int | None = None) -> tuple[pd.DataFrame, bool] | None:
+    """The columns ``required`` and (those present of) ``optional`` of
+    ``prepare(source, instrument, ...).data`` (automatic mapping, default actions), reading,
+    checking and scoring only what they need: the items named, all items of a scale named,
+    the other columns named. A CSV is then read a few columns at a time instead of whole.
+
+    With the default actions every cell-level decision concerns one column and no
+    respondent is dropped, so each column comes out exactly as ``prepare`` makes it
+    (``tests/test_scale_cache.py`` checks this). Returns ``(data, whole)``: ``whole`` when
+    the file had to be read whole (not a CSV, a row that may be empty in every column, or a
+    required name not among the file's columns), and ``data`` is then all of
+    ``prepare(...).data``. None when a required name is missing after scoring (a scale
+    without items in the file: ``prepare`` then says what is wrong).
+    """
+    from analysis.mapping import auto_map
+
+    if isinstance(instrument, str):
+        instrument = load_instrument(instrument)
+    asked = list(dict.fromkeys([*required, *optional]))
+    plan: dict[str, Any] = {}
+
+    def pick(names: list[str]) -> list[str] | None:
+        mapping = auto_map(names, instrument)
+        mapped = set(mapping.values())
+        columns: list[str] = []
+        for name in asked:
+            construct = next((c for c in instrument.constructs if c.key == name), None)
+            if construct is not None:  # a scale's score: all its items (and a column of that name)
+                columns += [mapping[it.id] for it in construct.items if it.id in mapping]
+                columns += [name] if name in names and name not in mapped else []
+            elif name in mapping:
+                columns.append(mapping[name])
+            elif name in names and name not in mapped:
+                columns.append(name)
+            elif name in required:
+                return None
+        plan["mapping"] = mapping
+        return columns
+
+    imported = read_data(source, sheet=sheet, max_bytes=max_bytes, columns=pick)
+    if "columns_read" not in imported.meta:  # read whole: prepared whole, as ``prepare`` does
+        return _prepared(imported, instrument, None, None, min_share).data, True
+    data = imported.data
+    mapping = {item: col for item, col in plan["mapping"].items() if col in data.columns}
+    cleaned, _ = clean(data, instrument, mapping, None, source=imported.meta.get("source"),
+                       missing_codes=imported.meta.get("missing_codes"))
+    scored = score_instrument(cleaned, instrument, min_share=min_share)
+    # a score is the full prepare's when every item the file has for it was read
+    complete = {c.key for c in instrument.constructs
+                if all(it.id in mapping for it in c.items if it.id in plan["mapping"])}
+    keep = [c for c in scored.columns if c in set(asked)
+            and (c in complete or not any(k.key == c for k in instrument.constructs))]
+    if any(name not in keep for name in required):
+        return None
+    return scored[keep], False
 
 
 def prepare_survey(study, name: str | None = None, *, content: bytes | None = None,

@@ -270,8 +270,10 @@ def prepared_data(path: str | Path, instrument, *, sheet: str | int | None = Non
     """``(data, instrument, hit)``: ``pipeline.prepare(path, instrument, ...).data``, from the
     cache when the same file was prepared the same way before (``hit``), else prepared and
     kept. ``columns`` (a ``Wanted``, or a function of the loaded instrument giving one)
-    limits what is read back from the cache to the columns the caller uses; the data are
-    otherwise the same frame ``prepare`` returns."""
+    limits what is read back from the cache to the columns the caller uses; with a
+    ``required`` list, a file not kept yet is read, checked and scored for those columns only
+    (``pipeline.prepare_columns``) and not kept. The columns are those of the frame
+    ``prepare`` returns. Files under ``ANALYSIS_CACHE_MIN_MB`` go through ``prepare``."""
     from analysis.instruments import load_instrument
     from analysis.pipeline import prepare
 
@@ -279,19 +281,33 @@ def prepared_data(path: str | Path, instrument, *, sheet: str | int | None = Non
         instrument = load_instrument(instrument)
     root = cache_dir()
     source = Path(str(path))
-    use = root is not None and source.is_file() \
-        and source.stat().st_size >= _env_mb(MIN_MB_ENV, DEFAULT_MIN_MB) * 1024 * 1024
-    if not use:
+    large = source.is_file() and source.stat().st_size >= _env_mb(MIN_MB_ENV, DEFAULT_MIN_MB) * 1024 * 1024
+    if not large:
         return prepare(path, instrument, sheet=sheet, min_share=min_share, max_bytes=max_bytes).data, instrument, False
-    assert root is not None
     wanted = columns(instrument) if callable(columns) else columns
-    key = entry_key(source, instrument, sheet=sheet, min_share=float(min_share))
-    folder = root / key
-    if folder.is_dir():
-        frame = read_entry(folder, wanted)
-        if frame is not None:
-            return frame, instrument, True
-    data = prepare(path, instrument, sheet=sheet, min_share=min_share, max_bytes=max_bytes).data
+    folder = None
+    if root is not None:
+        folder = root / entry_key(source, instrument, sheet=sheet, min_share=float(min_share))
+        if folder.is_dir():
+            frame = read_entry(folder, wanted)
+            if frame is not None:
+                return frame, instrument, True
+    if wanted is not None and wanted.required is not None:
+        # a command that names its columns: read, check and score only those (a few columns of
+        # a CSV), not the whole study; the whole study is kept by the next command needing it
+        from analysis.pipeline import prepare_columns
+
+        part = prepare_columns(path, instrument, wanted.required, wanted.optional, sheet=sheet,
+                               min_share=min_share, max_bytes=max_bytes)
+        if part is not None and not part[1]:
+            return part[0], instrument, False
+        data = part[0] if part is not None else None
+    else:
+        data = None
+    if data is None:
+        data = prepare(path, instrument, sheet=sheet, min_share=min_share, max_bytes=max_bytes).data
+    if root is None or folder is None:
+        return data, instrument, False
     try:
         root.mkdir(parents=True, exist_ok=True)
         if not folder.is_dir() and write_entry(folder, data):

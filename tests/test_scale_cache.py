@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import pipeline
 from analysis import scored_cache as sc
 from analysis.cli import main
 from analysis.pipeline import prepare
@@ -99,21 +100,62 @@ COMMANDS = {
 
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_commands_give_the_same_numbers_from_the_cache(cache, monkeypatch, name):
-    argv = COMMANDS[name] + ["--instrument", "citizen" if name.startswith("citizens") else "public_servant",
-                             "--json"]
-    with monkeypatch.context() as m:
+    instrument = "citizen" if name.startswith("citizens") else "public_servant"
+    argv = COMMANDS[name] + ["--instrument", instrument, "--json"]
+    with monkeypatch.context() as m:  # the whole pipeline, as before the cache
         m.setenv(sc.CACHE_ENV, "off")
+        m.setattr(pipeline, "prepare_columns", lambda *a, **k: None)
         fresh = _run(argv)
-    first = _run(argv)  # prepares and keeps the study
+    with monkeypatch.context() as m:  # no cache: only the columns the command names are read
+        m.setenv(sc.CACHE_ENV, "off")
+        assert _run(argv) == fresh
+    first = _run(argv)  # commands needing every column prepare and keep the study
+    assert first == fresh
+    sc.prepared_data(argv[1], instrument)  # kept (as by such a command)
     assert len(list(cache.iterdir())) == 1
     calls = []
     real = sc.read_entry
     monkeypatch.setattr(sc, "read_entry", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
     again = _run(argv)  # reads the kept study back (its columns only, where the command says them)
     assert calls and calls[0] is not None
-    assert first == fresh and again == fresh
-    if name in ("reliability", "factor", "aggregate", "mixed"):
+    assert again == fresh
+    if name in ("reliability", "reliability_scale", "factor", "aggregate", "mixed"):
         assert calls[0].shape[1] < 60
+
+
+@pytest.mark.parametrize("required,optional", [
+    (["ps_rdy_fin1", "ps_rdy_fin2"], []),
+    (["digital_skills", "ps_dsk4", "org_id"], ["gender", "age", "age_band", "nope"]),
+    (["rdy_finance", "dc_engagement"], []),
+])
+def test_reading_some_columns_gives_those_columns_of_the_whole(required, optional):
+    whole = prepare(SERVANTS, "public_servant").data
+    part, whole_read = pipeline.prepare_columns(SERVANTS, "public_servant", required, optional)
+    assert not whole_read
+    asked = set(required) | set(optional)
+    _same(part, whole[[c for c in whole.columns if c in asked]])
+    part, whole_read = pipeline.prepare_columns(SERVANTS, "public_servant", ["no_such_column"])
+    assert whole_read
+    _same(part, whole)
+    for name in ("public_servants.sav", "public_servants.xlsx"):  # other formats: read whole
+        part, whole_read = pipeline.prepare_columns(SAMPLE / name, "public_servant", required)
+        assert whole_read
+        _same(part, prepare(SAMPLE / name, "public_servant").data)
+
+
+def test_a_possibly_empty_row_makes_the_whole_file_read(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_bytes(b"id,ps_dsk1,ps_dsk2,age\n1,3,4,30\n2,,,41\n3,5,2,50\n,,,\n4,1,1,\n")
+    whole = prepare(path, "public_servant").data
+    assert len(whole) == 4  # the empty line is dropped
+    part, whole_read = pipeline.prepare_columns(path, "public_servant", ["ps_dsk1", "ps_dsk2"])
+    assert whole_read
+    _same(part, whole)
+    # the id column is always read, so row 2 (no answers, an id) is not mistaken for an empty row
+    path.write_bytes(b"id,ps_dsk1,ps_dsk2,age\n1,3,4,30\n2,,,41\n3,5,2,50\n")
+    part, whole_read = pipeline.prepare_columns(path, "public_servant", ["ps_dsk1", "ps_dsk2"])
+    assert not whole_read
+    _same(part, prepare(path, "public_servant").data[["ps_dsk1", "ps_dsk2"]])
 
 
 def test_a_changed_file_never_meets_a_stale_entry(cache, tmp_path):
