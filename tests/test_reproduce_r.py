@@ -263,19 +263,42 @@ def test_script_reads_the_file_relative_to_the_study_and_recodes_as_the_pipeline
 
 
 @slow
-def test_panel_shows_the_script_on_measurement_and_models():
+@needs_r
+def test_panel_scripts_give_the_screens_numbers(tmp_path):
+    """The panels on Measurement (straight-liners left out: the script drops the same rows) and Models
+    show the commands and an R script; run, the scripts give the screens' own tables."""
     from streamlit.testing.v1 import AppTest
 
+    screens, scripts = {}, {}
     for page, families in (("measurement.py", ["reliability", "factor", "aggregate"]), ("models.py", ["mixed"])):
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)
         at.run()
-        assert not at.exception
+        if page == "measurement.py":
+            next(c for c in at.checkbox if c.key == "m_drop_sl").check()
+            at.run()
+        assert not at.exception and not at.error
         assert any(e.label == "Reproduce this analysis" for e in at.expander)
-        scripts = [c.value for c in at.code if c.value.startswith("# Reproduces")]
-        assert len(scripts) >= len(families)
-        shown = " ".join(s.splitlines()[2] for s in scripts)
-        assert all(f"python -m analysis {f} sample_data/public_servants.csv" in shown for f in families)
-        assert any("lmerTest::lmer(f, data = d, REML = TRUE)" in s for s in scripts) == (page == "models.py")
+        shown = [c.value for c in at.code if c.value.startswith("# Reproduces")]
+        assert len(shown) >= len(families)
+        headers = " ".join(s.splitlines()[2] for s in shown)
+        assert all(f"python -m analysis {f} sample_data/public_servants.csv" in headers for f in families)
         assert any(c.value.startswith("python -m analysis rscript sample_data/public_servants.csv") for c in at.code)
-        labels = [b.label for b in at.get("download_button")]
-        assert "Download the R script" in labels
+        assert "Download the R script" in [b.label for b in at.get("download_button")]
+        screens[page] = at
+        scripts[page] = next(s for s in shown if ("psych::alpha(x" if page == "measurement.py" else "lmerTest") in s)
+    assert "straight-liners left out" in scripts["measurement.py"]
+    runs = []
+    for page, text in scripts.items():
+        path = tmp_path / f"panel_{page}.R"
+        path.write_text(text)
+        runs.append((path, ROOT))
+    rel, mixed = _run_scripts(runs, tmp_path)
+    items = next(d.value for d in screens["measurement.py"].dataframe if "alpha_if_deleted" in d.value.columns)
+    assert [i["item"] for i in rel["items"]] == items["item"].tolist()
+    for key in ("mean", "sd", "r_drop", "alpha_if_deleted"):
+        assert np.allclose([i[key] for i in rel["items"]], items[key], atol=TOL_AGREEMENT, rtol=0), key
+    fixed = next(d.value for d in screens["models.py"].dataframe if {"term", "estimate", "df"} <= set(d.value.columns))
+    assert [row["term"] for row in mixed["fixed"]] == fixed["term"].tolist()
+    assert np.allclose([row["estimate"] for row in mixed["fixed"]], fixed["estimate"], rtol=TOL_FIXED, atol=1e-12)
+    assert np.allclose([row["se"] for row in mixed["fixed"]], fixed["se"], rtol=TOL_FIXED, atol=1e-12)
+    assert np.allclose([row["df"] for row in mixed["fixed"]], fixed["df"], rtol=TOL_DF)
