@@ -347,6 +347,7 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
     row is missing in all of them (it might be an empty row of the file, which is dropped)."""
     try:
         import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.csv as pacsv
     except ImportError:  # pragma: no cover - pyarrow is pinned in requirements.txt
         return None
@@ -399,7 +400,7 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
             t = col.type
             if pa.types.is_null(t) or pa.types.is_integer(t):
                 numeric[i] = col
-            elif pa.types.is_floating(t) and col.null_count == int(np.isnan(col.to_numpy(zero_copy_only=False)).sum()):
+            elif pa.types.is_floating(t) and not (pc.sum(pc.is_nan(col)).as_py() or 0):
                 numeric[i] = col  # NaN only where the cell was blank (no 'nan' text to count or keep)
         del table
         text_cols = [internal[i] for i in positions if i not in numeric]

@@ -491,11 +491,18 @@ def grouped_rows(data: pd.DataFrame, group: str, min_n: int = DEFAULT_MIN_N, *, 
     if BLOCK in data.columns:
         view = data
     else:
+        # check_filter(data, None, ...) without its copy of every column of the kept rows:
+        # only the group and the block are used here
+        min_n = check_min_n(min_n)
         try:
-            view = check_filter(data, None, min_n, instrument=instrument,
-                                columns=None if instrument is not None else [group]).data
+            part = partition_for(data, instrument, min_n, None if instrument is not None else [group])
         except InputError:
             return pd.Series(False, index=data.index)
+        rows = part.inside(np.ones(len(data), dtype=bool))
+        if not rows.any():
+            return pd.Series(False, index=data.index)
+        kept = data[group][rows]
+        view = pd.DataFrame({group: kept, BLOCK: pd.Series(part.block[rows], index=kept.index)})
     ans = None if answered is None else pd.Series(answered, index=data.index).reindex(view.index).fillna(False)
     cells = group_cells(view, group, min_n, ans)
     out = pd.Series(False, index=data.index)

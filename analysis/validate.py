@@ -364,8 +364,10 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         lo, hi = float(item.scale.min), float(item.scale.max)
         numbers_declared, text_declared = _explicit_codes(instrument, missing_codes, col)
         cells = _classify(data[col], lo, hi, numbers_declared, text_declared)
-        valid[item.id] = (lambda c=col, a=lo, b=hi, e=numbers_declared, t=text_declared:
-                          _classify(data[c], a, b, e, t).valid)
+        small = _compact(cells.valid)  # whole-number answers kept as one byte each for the sweep below
+        valid[item.id] = ((lambda s=small: _expand(s)) if small is not None else
+                          (lambda c=col, a=lo, b=hi, e=numbers_declared, t=text_declared:
+                           _classify(data[c], a, b, e, t).valid))
         n_answered += ~np.isnan(cells.valid)
         if cells.text.any():
             positions = np.flatnonzero(cells.text)
@@ -432,6 +434,27 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         mapping=dict(item_map), unmapped_items=unmapped,
         unmapped_columns=[str(c) for c in unmapped_columns(data.columns, instrument, mapping)],
         id_column=None if id_column is None else str(id_column), problems=problems)
+
+
+_NO_ANSWER = np.int8(-128)
+
+
+def _compact(valid: np.ndarray) -> np.ndarray | None:
+    """``valid`` as int8 (missing: -128) when every answer is a whole number from -127 to 127
+    (exactly the same values back from ``_expand``), else None."""
+    answered = valid[~np.isnan(valid)]
+    if answered.size and (answered.min() < -127 or answered.max() > 127
+                          or not np.array_equal(answered, np.trunc(answered))):
+        return None
+    out = np.full(valid.shape, _NO_ANSWER, dtype=np.int8)
+    np.copyto(out, valid, where=~np.isnan(valid), casting="unsafe")
+    return out
+
+
+def _expand(small: np.ndarray) -> np.ndarray:
+    out = small.astype(float)
+    out[small == _NO_ANSWER] = np.nan
+    return out
 
 
 def _straight_lining(valid: Mapping, instrument, min_items: int, index: pd.Index) -> list[Problem]:

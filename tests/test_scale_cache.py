@@ -217,3 +217,22 @@ def test_the_cache_is_pruned_oldest_first(cache, monkeypatch):
     monkeypatch.setenv(sc.MAX_MB_ENV, "0.000001")
     sc.prepared_data(SERVANTS, "public_servant", min_share=0.9)
     assert len([p for p in cache.iterdir() if not p.name.startswith(".")]) == 1
+
+
+@pytest.mark.parametrize("name,instrument", CASES[:2])
+def test_compact_answers_give_the_same_report(monkeypatch, name, instrument):
+    from analysis import validate as v
+    from analysis.instruments import load_instrument
+    from analysis.io import read_data
+
+    data = read_data(SAMPLE / name).data
+    inst = load_instrument(instrument)
+    compact = v.validate(data, inst)
+    real = v._compact
+    monkeypatch.setattr(v, "_compact", lambda valid: None)  # every item re-checked, as before
+    assert [p.to_dict() | {"rows": p.rows} for p in compact.problems] == \
+        [p.to_dict() | {"rows": p.rows} for p in v.validate(data, inst).problems]
+    halves = np.array([1.0, 2.5, np.nan, 3.0])
+    assert real(halves) is None
+    whole = np.array([1.0, -2.0, np.nan, 127.0])
+    np.testing.assert_array_equal(v._expand(real(whole)), whole)
