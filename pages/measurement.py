@@ -30,7 +30,7 @@ from analysis import privacy  # noqa: E402
 from analysis.formatting import num, p_text  # noqa: E402
 from analysis.reliability import reliability  # noqa: E402
 from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
-from ui import access, charts, state  # noqa: E402
+from ui import access, charts, state, tables  # noqa: E402
 from ui import reproduce  # noqa: E402
 from ui.widgets import (chart, cite, command_text, download_buttons, guarded, plain, show_command,  # noqa: E402
                         stop_unless_loaded)
@@ -251,10 +251,10 @@ with tab_rel:
         table = rel.items.copy()
         table.insert(1, "reverse_keyed", table["item"].isin(reverse))
         table.insert(2, "text", table["item"].map(lambda i: texts.get(i, "")))
-        st.dataframe(table, hide_index=True, key="m_item_table", column_config={
-            "text": st.column_config.TextColumn(width="large"),
-            **{c: st.column_config.NumberColumn(format="%.3f")
-               for c in ("mean", "sd", "r_drop", "r_cor", "alpha_if_deleted", "alpha_std_if_deleted")}})
+        tables.table(table, "m_item_table", decimals=3,
+                     column_config={"text": st.column_config.TextColumn("Wording", width="large")},
+                     note="Item-rest r: correlation of the item with the sum of the other items; corrected "
+                          "item-total r: the same corrected for the item's overlap (psych::alpha's r.drop, r.cor).")
         download_buttons(table, f"reliability_items_{scale_key if construct else 'custom'}", key="m_items")
         plain("r_drop is the correlation of an item with the sum of the other items; items below about .30 add "
               "little to the scale and a negative value usually means a reverse-worded item that is not recoded. "
@@ -328,11 +328,8 @@ def _several_scales_cfa() -> None:
         plain(fitted.reading())
         table = fitted.loadings[["factor", "item", "loading", "se"]].rename(columns={"loading": "std_loading"})
         left, right = st.columns([3, 2])
-        left.dataframe(table, hide_index=True, key="m_cfa_multi_loadings",
-                       column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("std_loading", "se")})
-        right.dataframe(fitted.factor_correlations, key="m_cfa_multi_phi",
-                        column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                       for c in fitted.factor_correlations.columns})
+        tables.table(table, "m_cfa_multi_loadings", decimals=3, container=left)
+        tables.table(fitted.factor_correlations, "m_cfa_multi_phi", decimals=3, container=right, hide_index=False)
         right.caption("Factor correlations (standardised). Above about .85, two scales may measure one thing "
                       "(Brown 2015).")
         for warning in fitted.warnings:
@@ -358,8 +355,8 @@ with tab_factor:
         kmo_cols[2].metric("Bartlett p", p_text(bart["p"]).replace("p ", "").replace("= ", ""))
         plain(adequacy.reading())
         kmo_table = adequacy.kmo_items.rename("msa").rename_axis("item").reset_index()
-        st.dataframe(kmo_table, hide_index=True, key="m_kmo_table",
-                     column_config={"msa": st.column_config.NumberColumn("MSA", format="%.3f")})
+        tables.table(kmo_table, "m_kmo_table", decimals=3,
+                     note="MSA: measure of sampling adequacy of each item (Kaiser 1970).")
         download_buttons(kmo_table, "kmo_items", key="m_kmo")
         cite("Kaiser (1970); Kaiser & Rice (1974) MSA labels; Bartlett (1950). R: psych::KMO(x), "
              "psych::cortest.bartlett(cor(x, use = 'pairwise'), n).")
@@ -393,17 +390,15 @@ with tab_factor:
             loads["h2"] = efa.communalities
             loads["u2"] = efa.uniquenesses
             loadings_table = loads.reset_index(names="item")
-            st.dataframe(loadings_table, hide_index=True, key="m_efa_table",
-                         column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                        for c in loadings_table.columns if c != "item"})
+            tables.table(loadings_table, "m_efa_table", decimals=3,
+                         note="Loadings of the rotated solution; h²: communality; u²: uniqueness (1 - h²).")
             download_buttons(loadings_table, "efa_loadings", key="m_efa")
             chart(charts.loadings_heatmap(efa.loadings), key="m_efa_heatmap")
             plain(efa.reading())
             if n_factors > 1 and rotate == "oblimin":
                 phi = efa.factor_correlations.reset_index(names="factor")
                 st.caption("Factor correlations (oblimin)")
-                st.dataframe(phi, hide_index=True, key="m_phi",
-                             column_config={c: st.column_config.NumberColumn(format="%.3f") for c in phi.columns[1:]})
+                tables.table(phi, "m_phi", decimals=3)
                 download_buttons(phi, "efa_factor_correlations", key="m_phi_dl")
             for warning in efa.warnings:
                 st.warning(warning, icon=":material/warning:")
@@ -424,9 +419,7 @@ with tab_factor:
             cols[5].metric("SRMR", num(cfa.srmr, 3))
             plain(cfa.reading())
             cfa_table = cfa.loadings.drop(columns=["factor"]).rename(columns={"loading": "std_loading"})
-            st.dataframe(cfa_table, hide_index=True, key="m_cfa_table",
-                         column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                        for c in cfa_table.columns if c != "item"})
+            tables.table(cfa_table, "m_cfa_table", decimals=3)
             download_buttons(cfa_table, "cfa_loadings", key="m_cfa")
             for warning in cfa.warnings:
                 st.warning(warning, icon=":material/warning:")
@@ -496,9 +489,8 @@ with tab_factor:
                                      hint="pick two or more groups above")
                 inv = _invariance(frame, "group")
                 steps = inv.steps.copy()
-                st.dataframe(steps, hide_index=True, key="m_inv_table",
-                             column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                            for c in steps.columns if c not in ("step", "df", "df_diff", "npar")})
+                tables.table(steps, "m_inv_table", decimals=3,
+                             note="Each model adds equality constraints to the one above; Δ: change from it.")
                 download_buttons(steps, "measurement_invariance", key="m_inv_dl")
                 plain(inv.reading())
                 for warning in inv.warnings:
@@ -559,9 +551,7 @@ with tab_agg:
                            "ICC(1)/ICC(2) and of the summary.")
             left_col, right_col = st.columns([3, 2])
             with left_col:
-                st.dataframe(shown, hide_index=True, key="m_groups_table",
-                             column_config={"mean": st.column_config.NumberColumn(format="%.2f"),
-                                            "rwg": st.column_config.NumberColumn(agg.statistic, format="%.3f")})
+                tables.table(shown, "m_groups_table", digits={"rwg": 3}, labels={"rwg": agg.statistic})
                 download_buttons(shown, f"agreement_by_{level}", key="m_groups")
             with right_col:
                 chart(charts.rwg_histogram(shown["rwg"], agg.statistic), key="m_rwg_hist")

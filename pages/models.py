@@ -32,7 +32,7 @@ from analysis.mixed.result import SINGULAR_MESSAGE  # noqa: E402
 from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
 from store import Store  # noqa: E402
 from ui import charts_models as cm  # noqa: E402
-from ui import access, state  # noqa: E402
+from ui import access, state, tables  # noqa: E402
 from ui import reproduce  # noqa: E402
 from ui.widgets import chart, cite, command_text, download_buttons, guarded, page_link, plain, stop_unless_loaded  # noqa: E402
 
@@ -432,8 +432,9 @@ else:
     fixed_view = fixed[["term", "estimate", "se", "df", "t", "p", "ci_low", "ci_high"]]
 st.markdown("**Fixed effects** " + ("(log-odds; odds ratios with 95% CIs on the right)" if binomial else
                                     "(Satterthwaite degrees of freedom, as lmerTest)"))
-st.dataframe(fixed_view, hide_index=True, key="mdl_fixed_table",
-             column_config={c: st.column_config.NumberColumn(format="%.4f") for c in fixed_view.columns if c != "term"})
+tables.table(fixed_view, "mdl_fixed_table", decimals=3,
+             note=("z and p from the Wald test; OR: odds ratio, exp(estimate)." if binomial else
+                   "df: Satterthwaite's approximation (lmerTest); CI: Wald 95% interval with those df."))
 download_buttons(fixed_view, f"fixed_effects_{survey}", key="mdl_fixed")
 
 random = pd.DataFrame(result.random)
@@ -442,12 +443,12 @@ if not binomial:
                                                "sd": float(np.sqrt(result.residual_variance))}])],
                        ignore_index=True)
 st.markdown("**Random effects** (variances and standard deviations)")
-st.dataframe(random, hide_index=True, key="mdl_random_table")
+tables.table(random, "mdl_random_table", decimals=3)
 download_buttons(random, f"random_effects_{survey}", key="mdl_random")
 if result.random_corr:
     corr = pd.DataFrame(result.random_corr)
     st.markdown("**Correlations of the random effects**")
-    st.dataframe(corr, hide_index=True, key="mdl_corr_table")
+    tables.table(corr, "mdl_corr_table", decimals=3)
     download_buttons(corr, f"random_correlations_{survey}", key="mdl_corr")
 
 fit_stats = pd.DataFrame([{
@@ -463,7 +464,7 @@ cols[2].metric("BIC", num(result.bic, 1))
 cols[3].metric("R² marginal", num(result.r2_marginal, 3))
 cols[4].metric("R² conditional", num(result.r2_conditional, 3))
 cols[5].metric("ICC (adjusted)", num(result.icc, 3) if result.icc is not None else "n/a")
-st.dataframe(fit_stats, hide_index=True, key="mdl_fit_table")
+tables.table(fit_stats, "mdl_fit_table", decimals=3)
 download_buttons(fit_stats, f"model_fit_{survey}", key="mdl_fit")
 
 # plain reading of the fixed effects
@@ -560,7 +561,7 @@ if cross:
             if len(cross) > 1 else cross[0]
         chart(cm.simple_slopes(result, which), key="mdl_simple_slopes")
         slopes = cm.simple_slopes_table(result, which)
-        st.dataframe(slopes, hide_index=True, key="mdl_slopes_table")
+        tables.table(slopes, "mdl_slopes_table", decimals=3)
         download_buttons(slopes, f"simple_slopes_{survey}", key="mdl_slopes")
         cite("Aiken, L. S., & West, S. G. (1991). Multiple regression: testing and interpreting interactions; "
              "Preacher, Curran & Bauer (2006). Slopes at the moderator's mean and ± 1 SD.")
@@ -601,14 +602,14 @@ if kept:
     kept_table = pd.DataFrame([{"model": k["name"], "formula": k["formula"], "family": k["family"],
                                 "method": "REML" if k["reml"] and k["family"] == "gaussian" else "ML",
                                 "reference_levels": json.dumps(k["references"])} for k in kept])
-    st.dataframe(kept_table, hide_index=True, key="mdl_kept_table")
+    tables.table(kept_table, "mdl_kept_table")
     download_buttons(kept_table, f"kept_models_{survey}", key="mdl_kept")
 if len(kept) >= 2:
     refit = st.checkbox("Refit REML models with ML before the likelihood-ratio test (as lme4's anova)", value=True,
                         key="mdl_refit", help="Needed when the models differ in their fixed effects.")
     with guarded("comparing the models"):
         table, compare_messages, n_rows = compare_models(frame, json.dumps(kept, sort_keys=True), refit)
-        st.dataframe(table, hide_index=True, key="mdl_compare_table")
+        tables.table(table, "mdl_compare_table", decimals=3)
         download_buttons(table, f"model_comparison_{survey}", key="mdl_compare")
         for m in compare_messages:
             st.caption(m[0].upper() + m[1:] + ".")

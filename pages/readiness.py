@@ -38,7 +38,7 @@ from analysis.readiness_breakdown import breakdown_columns  # noqa: E402
 from analysis.readiness_questions import SHARES  # noqa: E402
 from analysis.readiness_view import practitioners_view  # noqa: E402
 from analysis.readiness_waves import WAVE, wave_values  # noqa: E402
-from ui import access, state  # noqa: E402
+from ui import access, state, tables  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         page_link, plain, report_buttons)
 
@@ -195,7 +195,7 @@ def _questions_section(view, org) -> None:
     shown = shown[["dimension", "question", "n", "% favourable", "% neutral", "% unfavourable",
                    "benchmark % favourable", "difference (points)", "organisations compared"]]
     pct = st.column_config.NumberColumn(format="%.0f")
-    st.dataframe(shown, hide_index=True, key="rd_questions", column_config={
+    tables.table(shown, "rd_questions", column_config={
         c: pct for c in ["% favourable", "% neutral", "% unfavourable", "benchmark % favourable"]} | {
         "difference (points)": st.column_config.NumberColumn(format="%+.0f"),
         "n": st.column_config.NumberColumn("n (answered)", format="%d")})
@@ -220,7 +220,7 @@ def _breakdown_section(view, org, min_n: int) -> None:
     shown.insert(2, "shown", ["not shown: fewer than " + str(min_n) if s == "primary" else
                               "not shown: protects a smaller group" if s == "complementary" else ""
                               for s in cells["suppression"]])
-    st.dataframe(shown, hide_index=True, key="rd_breakdown", column_config={
+    tables.table(shown, "rd_breakdown", column_config={
         c: st.column_config.NumberColumn(format="%.1f") for c in shown.columns[3:]} | {
         "n": st.column_config.NumberColumn(format="%d")})
     st.caption(f"A group with fewer than {min_n} respondents is not shown, nor a group whose numbers would let it "
@@ -263,7 +263,7 @@ def _waves_section(view, org) -> None:
         "change": table["change"], "p": table["p"],
         "significant (p < .05)": ["" if s is None else ("yes" if s else "no") for s in table["significant"]],
         "test": table["test"]})
-    st.dataframe(shown, hide_index=True, key="rd_waves", column_config={
+    tables.table(shown, "rd_waves", column_config={
         c: st.column_config.NumberColumn(format="%.1f") for c in (str(waves.previous), str(waves.current))} | {
         "change": st.column_config.NumberColumn(format="%+.1f"), "p": st.column_config.NumberColumn(format="%.3f")})
     moved = shown[shown["significant (p < .05)"] == "yes"]
@@ -368,7 +368,7 @@ def _organisation_view(view, row: pd.Series, org, min_n: int) -> None:
                                   "median": "median of organisations", "q1": "Q1 of organisations",
                                   "q3": "Q3 of organisations"}).drop(columns="key")
     number = st.column_config.NumberColumn(format="%.1f")
-    st.dataframe(shown, hide_index=True, key="rd_dimensions", column_config={
+    tables.table(shown, "rd_dimensions", column_config={
         c: number for c in ["score", "95% CI low", "95% CI high", "median of organisations",
                             "Q1 of organisations", "Q3 of organisations"]} | {
         "percentile": st.column_config.NumberColumn(format="%.0f"),
@@ -413,7 +413,7 @@ def _organisation_view(view, row: pd.Series, org, min_n: int) -> None:
             columns={"group": "organisation", **{k: _short(result.labels[k]) for k in result.dimensions}})
         public.insert(1, "name", [view.organisations.name(g) for g in public["organisation"]])
         public.insert(2, "type", [view.organisations.type_of(g) for g in public["organisation"]])
-        st.dataframe(public, hide_index=True, key="rd_benchmark", column_config={
+        tables.table(public, "rd_benchmark", column_config={
             c: st.column_config.NumberColumn(format="%.1f") for c in public.columns
             if c not in ("organisation", "name", "type", "n", "rwg")})
         download_buttons(public, "readiness_benchmark", key="rd_benchmark")

@@ -33,10 +33,10 @@ from analysis import topics  # noqa: E402
 from analysis.formatting import p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.model_data import model_data  # noqa: E402
-from ui import access, state  # noqa: E402
+from ui import access, state, tables  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
-                        p_formats, plain, stop_unless_loaded, stop_without_roles)
+                        plain, stop_unless_loaded, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -159,7 +159,7 @@ def _ranked_block(ranked: pd.DataFrame, title: str, colour: str, name: str, read
     chart(_ranked_chart(ranked, title, colour), key=f"s3_{name}")
     plain(reading)
     table = ranked.drop(columns=["reading"])
-    st.dataframe(table, hide_index=True, key=f"s3_{name}_table")
+    tables.table(table, f"s3_{name}_table")
     download_buttons(table, name, key=f"s3_{name}")
 
 
@@ -202,7 +202,7 @@ if citizens is not None:
               + ". A p below .05 means the shares differ more than chance would explain; the bars' whiskers "
                 f"are 95% Wilson intervals (Wilson 1927). Groups of fewer than {min_n} people are not shown.")
         table = divide.drop(columns=["reading"])
-        st.dataframe(table, hide_index=True, key="s3_divide_table", column_config=p_formats(table))
+        tables.table(table, "s3_divide_table")
         download_buttons(table, "digital_divide", key="s3_divide")
 
     # ---- 2. broaden or deepen
@@ -219,12 +219,12 @@ if citizens is not None:
         left, right = st.columns(2)
         with left:
             st.markdown("**Citizens (counts)**: offline (rows) × digital (columns)")
-            st.dataframe(counts.reset_index(), hide_index=True, key="s3_bd_counts")
+            tables.table(counts.reset_index(), "s3_bd_counts")
             download_buttons(counts.reset_index(), "broaden_deepen_counts", key="s3_bd_counts")
         with right:
             st.markdown("**Row %**: of those who did / did not take part offline, how many took part digitally")
-            st.dataframe(row_pct.reset_index(), hide_index=True, key="s3_bd_rowpct",
-                         column_config={c: st.column_config.NumberColumn(format="%.1f %%") for c in ("no", "yes")})
+            tables.table(row_pct.reset_index(), "s3_bd_rowpct",
+                         column_config={c: st.column_config.NumberColumn(c, format="%.1f %%") for c in ("no", "yes")})
             download_buttons(row_pct.reset_index(), "broaden_deepen_row_percent", key="s3_bd_rowpct")
         shares = bd.shares
         fig = go.Figure(go.Bar(x=shares["share"], y=["new: no offline participation", "already active offline"],
@@ -236,7 +236,7 @@ if citizens is not None:
         chart(fig, key="s3_bd_chart")
         plain(bd.reading + " Broadening would mean digital channels reach people the offline channels miss "
               "(the call for papers of the research panel asks exactly this).")
-        st.dataframe(shares, hide_index=True, key="s3_bd_shares")
+        tables.table(shares, "s3_bd_shares")
         download_buttons(shares, "broaden_deepen_shares", key="s3_bd_shares")
         st.markdown("**Who are they?** Profiles of the four participation patterns (shares of each group, or means)")
         # one row per (variable, level) that exists; suppressed cells stay empty
@@ -245,8 +245,9 @@ if citizens is not None:
                     .reindex(pd.MultiIndex.from_frame(bd.profiles[["variable", "level"]].drop_duplicates()))
                     .reset_index())
         profiles.columns.name = None
-        st.dataframe(profiles, hide_index=True, key="s3_bd_profiles",
-                     column_config={c: st.column_config.NumberColumn(format="%.2f") for c in topics.PATTERNS})
+        tables.table(profiles, "s3_bd_profiles",
+                     note="Shares (0-1) of each pattern's members, or their mean score; an empty cell: fewer "
+                          "respondents than the threshold.")
         download_buttons(bd.profiles, "broaden_deepen_profiles", key="s3_bd_profiles")
 
     model = None
@@ -265,7 +266,7 @@ if citizens is not None:
             plain(f"`{spec.formula}` on {model.n_obs} citizens in {next(iter(model.groups.values()))} municipalities: "
                   + "; ".join(text) + ". An odds ratio above 1 means higher odds of digital co-production. "
                   + spec.note + f" Municipalities differ: ICC {model.icc:.2f} on the latent scale.")
-            st.dataframe(fixed, hide_index=True, key="s3_model_table", column_config=p_formats(fixed))
+            tables.table(fixed, "s3_model_table", decimals=3)
             download_buttons(fixed, "digital_participation_model", key="s3_model")
             _models_link(spec.formula, spec.family,
                          _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),
@@ -313,12 +314,12 @@ if servants is not None:
                               for e in wide.index)
                   + f". The balance is narrowest for {gap.index[0]}. Answers run from 1 (disagree) to 5 (agree).")
         table = elements.drop(columns=["reading"])
-        st.dataframe(table, hide_index=True, key="s3_elements_table")
+        tables.table(table, "s3_elements_table")
         download_buttons(table, "benefits_challenges_by_element", key="s3_elements")
 if citizens is not None:
     with guarded("citizens' perceived benefits"), st.expander("Citizens' perceived benefits per element"):
         cit_elements = _ranked(citizens, CITIZEN, "elements", min_n).drop(columns=["reading"])
-        st.dataframe(cit_elements, hide_index=True, key="s3_elements_citizens")
+        tables.table(cit_elements, "s3_elements_citizens")
         download_buttons(cit_elements, "citizen_benefits_by_element", key="s3_elements_citizens")
 cite("The framing of " + ELEMENTS + " follows the table of benefits and challenges for public administrations "
      "in the research this dashboard builds on (see the project's research documents).")
@@ -357,9 +358,7 @@ else:
         plain(link.reading + " rwg(j) of .70 or more: servants within a municipality agree (James, Demaree & Wolf "
               "1984); ICC(2) of .70 or more: the municipality mean is reliable (Bliese 2000).")
         munis = link.municipalities
-        st.dataframe(munis, hide_index=True, key="s3_link_munis",
-                     column_config={"readiness": st.column_config.NumberColumn(format="%.1f"),
-                                    "rwg": st.column_config.NumberColumn(format="%.2f")})
+        tables.table(munis, "s3_link_munis", digits={"readiness": 1}, labels={"readiness": "Readiness (0-100)"})
         download_buttons(munis, "municipality_readiness", key="s3_link_munis")
         link_model = _multilevel(link.formula, link.data.dropna(subset=["c_readiness_muni"]), link.family,
                                  MUNICIPALITY)
@@ -380,7 +379,7 @@ else:
                      "The data do not show a clear link between an administration's readiness and its citizens' "
                      "digital co-production (the CI includes 1).")
                   + " Municipalities whose readiness is withheld for privacy are left out of the model.")
-            st.dataframe(fixed, hide_index=True, key="s3_link_table", column_config=p_formats(fixed))
+            tables.table(fixed, "s3_link_table", decimals=3)
             download_buttons(fixed, "readiness_and_citizen_participation_model", key="s3_link_model")
             _models_link(link.formula, link.family,
                          _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),

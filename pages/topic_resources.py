@@ -34,10 +34,10 @@ from analysis import aggregation, privacy, topics  # noqa: E402
 from analysis.formatting import p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
-from ui import access, state  # noqa: E402
+from ui import access, state, tables  # noqa: E402
 from ui.filters import filter_bar, with_age_band  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
-                        p_formats, page_link, plain, stop_without_roles)
+                        page_link, plain, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -173,9 +173,7 @@ if result is not None:
     keep = ["group", "n", "suppressed", "suppression", "index", *result.dimensions, "rwg", "low_agreement"]
     names = {"group": "organisation", **{k: _short(result.labels[k]) for k in result.dimensions}}
     table = result.groups.loc[_listed(result), keep].rename(columns=names)
-    st.dataframe(table, hide_index=True, key="s2_table", column_config={
-        c: st.column_config.NumberColumn(format="%.1f") for c in table.columns
-        if c not in ("organisation", "n", "suppressed", "suppression", "low_agreement")})
+    tables.table(table, "s2_table", decimals=1, digits={"rwg": 2})
     download_buttons(table, "readiness_per_organisation", key="s2_table")
     page_link("pages/readiness.py", "One organisation in detail: the practitioners' readiness view",
               icon=":material/speed:")
@@ -211,7 +209,7 @@ if result is not None:
     else:
         agreement_text += "ICC(1) and ICC(2) compare organisations, so they need at least two in view."
     plain(agreement_text)
-    st.dataframe(icc, hide_index=True, key="s2_icc_table")
+    tables.table(icc, "s2_icc_table")
     download_buttons(icc, "readiness_icc", key="s2_icc")
     cite("James, Demaree & Wolf (1984) rwg(j); Bliese (2000) ICC(1)/ICC(2); R: multilevel::rwg.j, multilevel::ICC1")
 
@@ -244,7 +242,7 @@ elif result is not None and engagement is not None and engagement.key in data.co
     with guarded("fitting the engagement model"):
         spec, model = _engagement_model(data, group, min_n)
         fixed = model.fixed_table()
-        st.dataframe(fixed, hide_index=True, key="s2_model_table", column_config=p_formats(fixed))
+        tables.table(fixed, "s2_model_table", decimals=3)
         download_buttons(fixed, "engagement_model", key="s2_model")
         row = fixed.set_index("term")
         between, within = row.loc["c_gm_readiness_index"], row.loc["cwc_readiness_index"]
@@ -284,5 +282,5 @@ if skills and resources:
                 "skills accordingly only where r is clearly above 0 (about .1 small, .3 medium; Cohen 1988). "
                 "A correlation between individuals says nothing about cause.")
         shown = pairs.drop(columns=["reading"])
-        st.dataframe(shown, hide_index=True, key="s2_skills_table", column_config=p_formats(shown))
+        tables.table(shown, "s2_skills_table")
         download_buttons(shown, "resources_training_vs_skills", key="s2_skills")

@@ -26,10 +26,10 @@ import plotly.graph_objects as go  # noqa: E402
 from analysis import topics  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from analysis import instruments as instruments_lib  # noqa: E402
-from ui import access, state  # noqa: E402
+from ui import access, state, tables  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
-                        p_formats, plain, stop_unless_loaded, stop_without_roles)
+                        plain, stop_unless_loaded, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -153,9 +153,7 @@ if available:
               "median and the dashed line the mean; a scale's middle answer (3 on 1-5) is neither agreeing "
               "nor disagreeing.")
         shown = table.drop(columns=["reading"])
-        st.dataframe(shown, hide_index=True, key="s1_dist_table",
-                     column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                    for c in ["mean", "sd", "q1", "median", "q3", "mean_0_100"]})
+        tables.table(shown, "s1_dist_table", digits={"mean_0_100": 1})
         download_buttons(shown, f"score_distributions_{iid}", key="s1_dist")
         show_command(command_text("topics", iid, section="distributions", filters=view.filters.get(iid, {}),
                                   min_n=min_n))
@@ -183,7 +181,7 @@ if view.get(SERVANTS) is not None and view.get(CITIZENS) is not None:
             " The rank-biserial r is the difference between the chance that a public servant scores higher "
             "than a citizen and the reverse (-1 to 1)."))
         shown = both.drop(columns=["reading"])
-        st.dataframe(shown, hide_index=True, key="s1_surveys_table", column_config=p_formats(shown))
+        tables.table(shown, "s1_surveys_table")
         download_buttons(shown, "servants_vs_citizens", key="s1_surveys")
         cite("Welch (1947) t test; Hedges & Olkin (1985) g with its CI; pingouin (Vallat 2018). "
              "R: t.test(var.equal = FALSE), effectsize::hedges_g")
@@ -243,7 +241,7 @@ if available:
                   + (f"{note}. " if note else "")
                   + "The test follows the outcome and the number of groups (two groups: Welch t or Mann-Whitney; "
                     "more: Welch ANOVA or Kruskal-Wallis; categories: chi-square with Cramer's V).")
-            st.dataframe(table, hide_index=True, key="s1_groups_table", column_config=p_formats(table))
+            tables.table(table, "s1_groups_table")
             download_buttons(table, f"compare_{outcome}_by_{by}", key="s1_groups")
             cite("Welch (1951) ANOVA; Kruskal & Wallis (1952); Steiger (2004) CIs for eta squared; "
                  "Tomczak & Tomczak (2014) epsilon squared. R: oneway.test, kruskal.test, chisq.test")
@@ -274,6 +272,6 @@ if available:
               f"{strongest['ci_high']:.2f}, n = {int(strongest['n'])}). r runs from -1 to 1; about .1 is small, "
               ".3 medium and .5 large (Cohen 1988). Red cells: higher on one goes with higher on the other.")
         shown = cor.drop(columns=["reading"])
-        st.dataframe(shown, hide_index=True, key="s1_cor_table")
+        tables.table(shown, "s1_cor_table")
         download_buttons(shown, f"correlations_{cor_iid}", key="s1_cor")
         cite("Perry (1996) public service motivation; pingouin pairwise_corr. R: cor.test")

@@ -12,6 +12,8 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 import pytest
+
+from screen_tables import numbers
 from numpy.testing import assert_allclose
 from streamlit.testing.v1 import AppTest
 
@@ -205,7 +207,7 @@ def test_comparison_of_kept_models():
     table = _table(at, "chisq")
     assert table["model"].tolist() == ["m2", "m1"]  # ordered by number of parameters
     assert table["method"].tolist() == ["ML", "ML"]  # refitted with ML, as anova() does
-    assert table["df"].iloc[1] == 3 and table["p"].iloc[1] < 1e-10
+    assert numbers(table["df"]).iloc[1] == 3 and table["p"].iloc[1] == "< .001"  # APA: p < .001
     assert any("refitting model(s) with ml" in c.value.lower() for c in at.caption)
     at.button(key="mdl_clear").click().run()
     assert not any("chisq" in d.value.columns for d in at.dataframe)

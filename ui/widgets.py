@@ -166,15 +166,6 @@ def stop_without_roles(keys) -> None:
     st.stop()
 
 
-P_COLUMNS = ("p", "p_value", "p-unc", "p_diff", "p_boundary", "pval")
-
-
-def p_formats(df: pd.DataFrame) -> dict:
-    """``column_config`` showing p-values with three significant digits (2.3e-16, 0.0412)
-    instead of a long row of zeros."""
-    return {c: st.column_config.NumberColumn(c, format="%.3g") for c in df.columns if str(c) in P_COLUMNS}
-
-
 def command_text(name: str, instrument_id: str, *, filters: dict | None = None, min_n: int | None = None,
                  **options) -> str:
     """``python -m analysis NAME FILE --instrument ID [options] --where COL=V1,V2 --min-n N --json``
