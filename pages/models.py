@@ -484,9 +484,11 @@ if binomial:
 else:
     effect = f"A coefficient b is the expected change in {outcome} per unit of the predictor, the others held equal"
 text = (f"{effect}. Effects whose 95% interval excludes zero: " + ("; ".join(readings) if readings else "none")
-        + f". The fixed effects explain {num((result.r2_marginal or 0) * 100, 0)}% of the variance (marginal R²), "
-        f"fixed and random effects together {num((result.r2_conditional or 0) * 100, 0)}% (conditional R², "
-        "Nakagawa & Schielzeth 2013).")
+        + f". The fixed effects explain {num((result.r2_marginal or 0) * 100, 0)}% of the variance (marginal R²)"
+        + (f", fixed and random effects together {num(result.r2_conditional * 100, 0)}% (conditional R², "
+           "Nakagawa & Schielzeth 2013)." if result.r2_conditional is not None else
+           "; with a variance of the random part at zero (singular fit) there is no conditional R² or ICC, "
+           "as R's performance package reports NA (Nakagawa & Schielzeth 2013)."))
 inter = cm.interactions(result)
 cross = [i for i in inter if i.cross_level]
 if cross:

@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.errors import InputError
 from analysis.mixed.compare import compare
 from analysis.mixed.frame import model_frame
-from analysis.mixed.r2 import VarianceDecomposition, design_effect, variance_decomposition
+from analysis.mixed.r2 import PERFORMANCE_SINGULAR_TOL, VarianceDecomposition, design_effect, variance_decomposition
 from analysis.mixed.result import SINGULAR_MESSAGE, MixedResult, fixed_rows, random_rows
 
 __all__ = ["fit", "compare", "null_model", "center", "group_mean", "design_effect", "MixedResult"]
@@ -83,10 +83,16 @@ def _theta_dict(frame, theta):
     return dict(zip(theta_names(frame.terms), map(float, theta)))
 
 
-def _singular(frame, theta):
+def _singular(frame, theta, tol: float = SINGULAR_TOL):
+    """lme4::isSingular(m, tol): a variance parameter (theta with lower bound 0) below ``tol``."""
     from analysis.mixed.lmm import theta_lower
     lower = theta_lower(frame.terms)
-    return bool(np.any(theta[lower == 0] < SINGULAR_TOL))
+    return bool(np.any(np.abs(theta[lower == 0]) < tol))
+
+
+def _reported(vd, frame, theta) -> dict:
+    """R² and ICCs as performance reports them (``analysis.mixed.r2``), its own singularity rule."""
+    return vd.reported(_singular(frame, theta, PERFORMANCE_SINGULAR_TOL))
 
 
 def _common_messages(frame, singular, converged, max_grad):
@@ -129,7 +135,8 @@ def _fit_gaussian(frame, data, reml, reference_levels) -> MixedResult:
     fitted_values = frame.X @ fitted_model.beta
     for term, (b, _) in zip(frame.terms, modes):
         fitted_values = fitted_values + (term.Z * b[term.codes]).sum(axis=1)
-    icc = vd.icc_adjusted if vd.var_random > 0 else None
+    shown = _reported(vd, frame, theta)
+    icc = shown["icc"]
     messages = _common_messages(frame, singular, converged, fitted_model.max_grad) + sat_messages
     return MixedResult(
         formula=frame.formula.text, family="gaussian", method="REML" if reml else "ML",
@@ -138,8 +145,8 @@ def _fit_gaussian(frame, data, reml, reference_levels) -> MixedResult:
         random=random, random_corr=corr, residual_variance=float(sigma ** 2), loglik=float(loglik),
         deviance=float(fitted_model.deviance), aic=float(fitted_model.deviance + 2 * npar),
         bic=float(fitted_model.deviance + np.log(n) * npar), npar=npar, icc=icc,
-        icc_unadjusted=vd.icc_unadjusted if vd.var_random > 0 else None,
-        r2_marginal=vd.r2_marginal, r2_conditional=vd.r2_conditional,
+        icc_unadjusted=shown["icc_unadjusted"], r2_marginal=shown["r2_marginal"],
+        r2_conditional=shown["r2_conditional"],
         design_effect=_null_design_effect(frame, icc), theta=_theta_dict(frame, theta),
         max_grad=float(fitted_model.max_grad), messages=messages, data=data, reml=reml,
         reference_levels=reference_levels,
@@ -180,7 +187,8 @@ def _fit_binomial(frame, data, reference_levels, family="binomial") -> MixedResu
         cov = fac.diag_blocks(offset, G, q)
         modes.append((u @ T.T, T @ cov @ T.T))
     messages = _common_messages(frame, singular, converged, g.max_grad) + g.messages + extra
-    icc = vd.icc_adjusted if vd.var_random > 0 else None
+    shown = _reported(vd, frame, g.theta)
+    icc = shown["icc"]
     return MixedResult(
         formula=frame.formula.text, family=family, method="ML",  # Laplace approximation (nAGQ = 1)
         n_obs=n, n_dropped=frame.n_dropped, groups=_groups(frame), converged=converged,
@@ -188,8 +196,8 @@ def _fit_binomial(frame, data, reference_levels, family="binomial") -> MixedResu
         random=random, random_corr=corr, residual_variance=None,
         loglik=float(-g.laplace_deviance / 2), deviance=float(g.deviance),
         aic=float(g.laplace_deviance + 2 * npar), bic=float(g.laplace_deviance + np.log(n) * npar),
-        npar=npar, icc=icc, icc_unadjusted=vd.icc_unadjusted if vd.var_random > 0 else None,
-        r2_marginal=vd.r2_marginal, r2_conditional=vd.r2_conditional,
+        npar=npar, icc=icc, icc_unadjusted=shown["icc_unadjusted"], r2_marginal=shown["r2_marginal"],
+        r2_conditional=shown["r2_conditional"],
         design_effect=_null_design_effect(frame, icc), theta=_theta_dict(frame, g.theta),
         max_grad=float(g.max_grad), messages=messages, data=data, reml=False,
         reference_levels=reference_levels,
@@ -202,6 +210,9 @@ def _fit_binomial(frame, data, reference_levels, family="binomial") -> MixedResu
 class _NoDecomposition:
     var_random = 0.0
     icc_adjusted = icc_unadjusted = r2_marginal = r2_conditional = None
+
+    def reported(self, singular: bool) -> dict:
+        return {"r2_marginal": None, "r2_conditional": None, "icc": None, "icc_unadjusted": None}
 
 
 def _groups(frame) -> dict[str, int]:

@@ -14,6 +14,8 @@ Schielzeth (2017), *J R Soc Interface* 14:20170213; random slopes after Johnson
 Z holds the columns of the fixed-effect model matrix named as the random terms (as
 performance does).  Like performance 0.10.2, only the first block of each grouping
 factor enters var_random, so the extra blocks of ``(x || g)`` (``g.1``) are left out.
+A fit singular at tolerance 1e-5 gets no conditional R² and no ICC (R: NA, "Can't compute
+random effect variances"), and its marginal R² leaves the random variance out, as performance does.
 R equivalent: ``performance::r2_nakagawa(m)``, ``performance::icc(m)``.
 """
 from __future__ import annotations
@@ -21,6 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+# performance's singularity check for R² and ICC (check_singularity(m, tolerance = 1e-5)), stricter
+# than lme4::isSingular's 1e-4 that decides the "singular fit" message
+PERFORMANCE_SINGULAR_TOL = 1e-5
 
 
 @dataclass
@@ -44,6 +50,21 @@ class VarianceDecomposition:
     @property
     def icc_unadjusted(self) -> float:
         return self.var_random / (self.var_fixed + self.var_random + self.var_residual)
+
+    def reported(self, singular: bool) -> dict:
+        """R², ICCs as ``performance`` 0.10.2 reports them: when the fit is singular at
+        :data:`PERFORMANCE_SINGULAR_TOL` (``check_singularity(m, tolerance = 1e-5)``) the random
+        variances count as unavailable, so the conditional R² and both ICCs are ``None`` (R's NA)
+        and the marginal R² leaves the random variance out of its denominator
+        (var_fixed / (var_fixed + var_resid)); otherwise none of them is defined without a
+        random variance (ICC ``None`` when var_random is 0)."""
+        if singular:
+            return {"r2_marginal": self.var_fixed / (self.var_fixed + self.var_residual), "r2_conditional": None,
+                    "icc": None, "icc_unadjusted": None}
+        has_random = self.var_random > 0
+        return {"r2_marginal": self.r2_marginal, "r2_conditional": self.r2_conditional,
+                "icc": self.icc_adjusted if has_random else None,
+                "icc_unadjusted": self.icc_unadjusted if has_random else None}
 
 
 def variance_decomposition(X: np.ndarray, x_names: list[str], beta: np.ndarray,
