@@ -196,7 +196,7 @@ def mixed_code(prepared, formula: str, *, reml: bool = True, family: str = "gaus
         "rand <- vc[vc$grp != \"Residual\" & is.na(vc$var2), ]",
         "random <- data.frame(group = rand$grp, term = rand$var1, variance = rand$vcov, sd = rand$sdcor)",
         "# performance gives NA for the conditional R2 and the ICC of a singular fit (its tolerance check);",
-        "# the dashboard still reports both from the estimated variances",
+        "# the dashboard follows the same rule (analysis.mixed.r2)",
         "r2 <- icc <- NULL",
         "if (requireNamespace(\"performance\", quietly = TRUE)) {",
         "  quiet <- function(expr) {  # performance may print notes on stdout, where the JSON goes",
