@@ -188,8 +188,8 @@ class ReadinessResult:
         bench = self.benchmark.set_index("measure")
         text = (f"Group {row['group']} ({int(row['n'])} respondents) has a readiness index of "
                 f"{row['index']:.0f} out of 100" if pd.notna(row["index"]) else
-                f"Group {row['group']} ({int(row['n'])} respondents) has no index because a dimension "
-                "had too few answers")
+                f"Group {row['group']} ({int(row['n'])} respondents) has no index because too few of them "
+                "have every dimension scored")
         if pd.notna(row["index"]) and pd.notna(bench.loc["index", "median"]):
             text += f"; the median of {int(bench.loc['index', 'n_groups'])} compared groups is {bench.loc['index', 'median']:.0f}"
         text += "."
