@@ -232,3 +232,16 @@ def test_engagement_model_spec(sps, ips):
     assert_allclose(spec.data.groupby("org_id")["cwc_readiness_index"].mean().abs().max(), 0, atol=1e-9)
     assert not spec.data["org_id"].isin(["101", "105", "123", "135"]).any()  # organisations below 5 left out
     assert not spec.data.isna().any().any()
+
+
+def test_mixed_engine_imports_no_domain_code():
+    """The generic mixed-model engine sits below the domain: the survey-specific model table
+    (analysis.model_data) imports it, never the reverse."""
+    import ast
+
+    domain = ("analysis.topics", "analysis.readiness", "analysis.instruments", "analysis.model_data")
+    for path in sorted((ROOT / "analysis" / "mixed").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.startswith(domain)], (path.name, names)
