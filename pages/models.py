@@ -27,7 +27,8 @@ import pandas as pd  # noqa: E402
 from analysis import privacy  # noqa: E402
 from analysis.formatting import p_text  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
-from analysis.mixed import compare, design_effect, fit, null_model  # noqa: E402
+from analysis.mixed import compare, fit, null_model  # noqa: E402
+from analysis.mixed import readings as model_readings  # noqa: E402
 from analysis.mixed.result import SINGULAR_MESSAGE  # noqa: E402
 from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
 from store import Store  # noqa: E402
@@ -374,22 +375,13 @@ null = None
 with guarded("fitting the null model"):
     null = fit_null(frame, formula, family)
 if null is not None:
-    tau00 = next((r["variance"] for r in null.random if r["term"] == "(Intercept)"), float("nan"))
-    icc = null.icc or 0.0  # None when tau00 is estimated at zero
-    mean_size = null.n_obs / max(1, null.groups.get(group, 1))
-    deff = null.design_effect if null.design_effect is not None else design_effect(icc, mean_size)
+    summary = model_readings.null_model_summary(null, group)
     cols = st.columns(4)
-    cols[0].metric("ICC (null model)", num(icc, 3))
-    cols[1].metric("Design effect", num(deff, 2))
-    cols[2].metric("tau00 (between-group variance)", num(tau00, 4))
-    cols[3].metric("sigma2 (within-group variance)", "pi^2/3 = 3.29" if binomial else num(null.residual_variance, 4))
-    latent = " (on the latent logistic scale, residual variance pi^2/3)" if binomial else ""
-    plain(f"{noun.capitalize()}s {'differ' if icc >= 0.05 else 'hardly differ'}: ICC = {num(icc, 2)}, so "
-          f"{icc * 100:.0f}% of the variance in {outcome} lies between {noun}s{latent}. With "
-          f"{null.groups.get(group, 0)} {noun}s of on average {mean_size:.1f} respondents the design effect is "
-          f"{num(deff, 1)}: the {null.n_obs} respondents carry about as much information as {null.n_obs / deff:.0f} "
-          "independent ones, so an analysis that ignored the nesting would report standard errors that are too "
-          "small. An ICC above about .05 is usually reason enough for a multilevel model (Snijders & Bosker 2012).")
+    cols[0].metric("ICC (null model)", num(summary["icc"], 3))
+    cols[1].metric("Design effect", num(summary["design_effect"], 2))
+    cols[2].metric("tau00 (between-group variance)", num(summary["tau00"], 4))
+    cols[3].metric("sigma2 (within-group variance)", "pi^2/3 = 3.29" if binomial else num(summary["sigma2"], 4))
+    plain(model_readings.null_model_reading(null, group, outcome, noun))
     cite("Snijders, T. A. B., & Bosker, R. J. (2012). Multilevel analysis (2nd ed.), sec. 3.3 (ICC, design "
          "effect 1 + (n - 1) ICC); R: performance::icc(lmer(y ~ 1 + (1 | g))).")
 
@@ -399,25 +391,9 @@ problems = [m for m in result.messages if "missing value" not in m]
 for m in result.messages:
     if "missing value" in m:
         st.caption(m[0].upper() + m[1:] + f"; {result.n_obs} rows used.")
-if result.singular:
-    scale = np.sqrt(result.residual_variance) if result.residual_variance else 1.0
-    at_zero = [r for r in result.random if r["sd"] < 1e-3 * scale]
-    has_slopes = any(r["term"] != "(Intercept)" for r in result.random)
-    if at_zero and all(r["term"] == "(Intercept)" for r in at_zero) and not has_slopes:
-        groups_at_zero = ", ".join(r["group"] for r in at_zero)
-        advice = (f"The groups of {groups_at_zero} do not differ in {outcome} beyond chance here (variance "
-                  "estimated at 0): the fixed effects equal those of a model without that grouping term; keep the "
-                  "model to report that, or drop the term.")
-    else:
-        zero_text = "; ".join(f"{r['term']} by {r['group']}" for r in at_zero)
-        advice = ((f"Variance at zero: {zero_text}. " if zero_text else "A correlation is at -1 or +1. ")
-                  + "Try: drop the random slope, use uncorrelated slopes (`||`), or keep the simpler model.")
-    st.warning("**Singular fit.** A variance (or correlation) of the random part is estimated at its boundary: "
-               f"the data cannot tell this part of the model apart from zero. {advice}", icon=":material/warning:")
-if not result.converged:
-    st.warning(f"**The fit may not have converged** (largest gradient {result.max_grad:.2g}). Try: centre or "
-               "rescale the predictors (the centring helpers above), simplify the random part, or fit with ML.",
-               icon=":material/warning:")
+for advice in (model_readings.singular_advice(result, outcome), model_readings.convergence_advice(result)):
+    if advice:
+        st.warning(advice, icon=":material/warning:")
 # the singular-fit and convergence messages are said above in plainer words
 for m in problems:
     if m == SINGULAR_MESSAGE or "may not have converged" in m:
