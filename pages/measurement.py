@@ -33,7 +33,7 @@ from analysis.scoring import apply_reverse, numeric_items  # noqa: E402
 from ui import access, charts, state, tables  # noqa: E402
 from ui import reproduce  # noqa: E402
 from ui.widgets import (chart, cite, command_text, download_buttons, guarded, plain, show_command,  # noqa: E402
-                        stop_unless_loaded)
+                        stop_unless_loaded, warnings_of)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
 
@@ -240,8 +240,7 @@ with tab_rel:
                       if rel.missing == "pairwise" and rel.n_min_pairwise < rel.n else "")
                    + f"; scale mean {rel.scale_mean:.2f} (SD {rel.scale_sd:.2f}).")
         plain(rel.reading())
-        for warning in rel.warnings:
-            st.warning(warning, icon=":material/warning:")
+        warnings_of(rel)
         cite("Cronbach (1951); Feldt (1965) interval; Guttman (1945) lambdas; McDonald (1999) omega total from a "
              "one-factor minres model; Nunnally (1978) for the .70 convention. R: psych::alpha(x, check.keys = FALSE), "
              "psych::omega(x, nfactors = 1).")
@@ -332,8 +331,7 @@ def _several_scales_cfa() -> None:
         tables.table(fitted.factor_correlations, "m_cfa_multi_phi", decimals=3, container=right, hide_index=False)
         right.caption("Factor correlations (standardised). Above about .85, two scales may measure one thing "
                       "(Brown 2015).")
-        for warning in fitted.warnings:
-            st.warning(warning, icon=":material/warning:")
+        warnings_of(fitted)
         syntax = "; ".join(f"{f} =~ {' + '.join(its)}" for f, its in model.items())
         cite(f"R: lavaan::cfa('{syntax}', data, std.lv = TRUE) on the reverse-keyed items; fitMeasures(fit).")
         reproduce.panel("cfa", survey, key="m_rep_cfa_scales", scales=chosen, model=model, reverse=ranges)
@@ -400,8 +398,7 @@ with tab_factor:
                 st.caption("Factor correlations (oblimin)")
                 tables.table(phi, "m_phi", decimals=3)
                 download_buttons(phi, "efa_factor_correlations", key="m_phi_dl")
-            for warning in efa.warnings:
-                st.warning(warning, icon=":material/warning:")
+            warnings_of(efa)
             cite("Harman & Jones (1966) minres; Joreskog (1967) ML; Jennrich (2002) oblimin; Kaiser (1958) varimax; "
                  "Stevens (2002) / Hair et al. (2019) for the .40 loading convention. "
                  f"R: psych::fa(x, nfactors = {n_factors}, fm = '{fm}', rotate = '{rotate}').")
@@ -421,8 +418,7 @@ with tab_factor:
             cfa_table = cfa.loadings.drop(columns=["factor"]).rename(columns={"loading": "std_loading"})
             tables.table(cfa_table, "m_cfa_table", decimals=3)
             download_buttons(cfa_table, "cfa_loadings", key="m_cfa")
-            for warning in cfa.warnings:
-                st.warning(warning, icon=":material/warning:")
+            warnings_of(cfa)
             cite("Joreskog (1969) ML; Hu & Bentler (1999) cut-offs; Steiger & Lind (1980) RMSEA. "
                  "R: lavaan::cfa('F =~ " + " + ".join(items) + "', data, std.lv = TRUE) and "
                  "fitMeasures(fit, c('chisq', 'df', 'cfi', 'tli', 'rmsea', 'rmsea.ci.lower', 'rmsea.ci.upper', "
@@ -493,8 +489,7 @@ with tab_factor:
                              note="Each model adds equality constraints to the one above; Δ: change from it.")
                 download_buttons(steps, "measurement_invariance", key="m_inv_dl")
                 plain(inv.reading())
-                for warning in inv.warnings:
-                    st.warning(warning, icon=":material/warning:")
+                warnings_of(inv)
                 cite("Meredith (1993); Vandenberg & Lance (2000); Cheung & Rensvold (2002) for delta CFI. "
                      "R: lavaan::cfa(model, data, group = 'g', group.equal = c('loadings', 'intercepts')), "
                      "lavaan::anova(configural, metric, scalar).")

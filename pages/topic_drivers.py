@@ -30,7 +30,7 @@ import plotly.express as px  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
 from analysis import topics  # noqa: E402
-from analysis.formatting import p_text  # noqa: E402
+from analysis.formatting import num, p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.model_data import model_data  # noqa: E402
 from ui import access, state, tables  # noqa: E402
@@ -97,6 +97,14 @@ def _models_columns(data: pd.DataFrame, servants: pd.DataFrame | None, min_n: in
 
 
 # ------------------------------------------------------------------ helpers
+def _model_table(fixed: pd.DataFrame, key: str, file_name: str, formula: str, family: str) -> None:
+    """A model's fixed effects (APA table, downloads) and the link that opens it in the Models screen."""
+    tables.table(fixed, f"{key}_table", decimals=3)
+    download_buttons(fixed, file_name, key=f"{key}_model" if key == "s3_link" else key)
+    _models_link(formula, family, _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),
+                 "Open this model in the Models screen")
+
+
 def _models_link(formula: str, family: str, columns: tuple[str, ...], label: str) -> None:
     target = formula  # the topics' models use the Models screen's names (c_x, cwc_x, c_gm_x)
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", target.split("~", 1)[1])) - {"1"}
@@ -265,12 +273,9 @@ if citizens is not None:
                 text.append(_or_text(rows.loc["c_age10"], "each decade of age"))
             plain(f"`{spec.formula}` on {model.n_obs} citizens in {next(iter(model.groups.values()))} municipalities: "
                   + "; ".join(text) + ". An odds ratio above 1 means higher odds of digital co-production. "
-                  + spec.note + f" Municipalities differ: ICC {model.icc:.2f} on the latent scale.")
-            tables.table(fixed, "s3_model_table", decimals=3)
-            download_buttons(fixed, "digital_participation_model", key="s3_model")
-            _models_link(spec.formula, spec.family,
-                         _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),
-                         "Open this model in the Models screen")
+                  + spec.note + (f" Municipalities differ: ICC {num(model.icc, 2)} on the latent scale." if model.icc
+                                 is not None else " Municipalities do not differ beyond chance (variance at zero)."))
+            _model_table(fixed, "s3_model", "digital_participation_model", spec.formula, spec.family)
             cite("Multilevel logistic regression, Laplace approximation as lme4::glmer (Bates et al. 2015)")
 
 # ---- 3. barriers and enablers
@@ -379,9 +384,5 @@ else:
                      "The data do not show a clear link between an administration's readiness and its citizens' "
                      "digital co-production (the CI includes 1).")
                   + " Municipalities whose readiness is withheld for privacy are left out of the model.")
-            tables.table(fixed, "s3_link_table", decimals=3)
-            download_buttons(fixed, "readiness_and_citizen_participation_model", key="s3_link_model")
-            _models_link(link.formula, link.family,
-                         _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),
-                         "Open this model in the Models screen")
+            _model_table(fixed, "s3_link", "readiness_and_citizen_participation_model", link.formula, link.family)
             cite("Bliese (2000) aggregation; Enders & Tofighi (2007) centring; lme4::glmer (Bates et al. 2015)")

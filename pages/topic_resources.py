@@ -31,7 +31,7 @@ import plotly.express as px  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
 from analysis import aggregation, privacy, topics  # noqa: E402
-from analysis.formatting import p_text  # noqa: E402
+from analysis.formatting import num, p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import access, state, tables  # noqa: E402
@@ -251,7 +251,7 @@ elif result is not None and engagement is not None and engagement.key in data.co
               f"with {10 * between['estimate']:+.2f} on the engagement scale (95% CI {10 * between['ci_low']:+.2f} to "
               f"{10 * between['ci_high']:+.2f}, {p_text(between['p'])}); a servant who sees the organisation as 10 "
               f"points more ready than the colleagues do reports {10 * within['estimate']:+.2f} (95% CI "
-              f"{10 * within['ci_low']:+.2f} to {10 * within['ci_high']:+.2f}). ICC of the model: {model.icc:.2f}. "
+              f"{10 * within['ci_low']:+.2f} to {10 * within['ci_high']:+.2f}). ICC of the model: {num(model.icc, 2)}. "
               + spec.note)
         cite("Enders & Tofighi (2007) centring within and between organisations; lmerTest (Kuznetsova et al. 2017) "
              "Satterthwaite df. R: lmerTest::lmer")

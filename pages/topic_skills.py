@@ -132,12 +132,19 @@ min_n = state.min_n()
 view = filter_bar("s1", frames, ["org", "muni", "gender", "age", "edu", "role", "orgtype", "area"], min_n=min_n)
 available = [iid for iid in SURVEYS if view.get(iid) is not None]
 
+
+
+def _survey_choice(where, key: str) -> str:
+    """Which survey a section shows (kept in the address); the first one the view holds by default."""
+    chosen = where.segmented_control("Survey", available, format_func=state.survey_label, key=key,
+                                     bind="query-params", default=available[0], required=True)
+    return chosen if chosen in available else available[0]
+
+
 # ---- 1. distributions
 st.header("Score distributions per construct")
 if available:
-    iid = st.segmented_control("Survey", available, format_func=state.survey_label, key="s1_dist",
-                               bind="query-params", default=available[0], required=True)
-    iid = iid if iid in available else available[0]
+    iid = _survey_choice(st, "s1_dist")
     with guarded("describing the scores"):
         data = view.get(iid)
         table = _describe(data, iid, min_n)
@@ -193,11 +200,7 @@ else:
 st.header("Group comparisons")
 if available:
     cols = st.columns(3)
-    with cols[0]:
-        cmp_iid = st.segmented_control("Survey", available, format_func=state.survey_label,
-                                       key="s1_cmp_survey", bind="query-params", default=available[0],
-                                       required=True)
-    cmp_iid = cmp_iid if cmp_iid in available else available[0]
+    cmp_iid = _survey_choice(cols[0], "s1_cmp_survey")
     data = view.get(cmp_iid)
     instrument = state.instrument(cmp_iid)
     scores = [c.key for c in instrument.constructs if c.key in data.columns and c.kind != "binary"]
@@ -250,15 +253,11 @@ if available:
 st.header("How attitudes, skills and motivation go together")
 if available:
     cols = st.columns(2)
-    with cols[0]:
-        cor_iid = st.segmented_control("Survey", available, format_func=state.survey_label,
-                                       key="s1_cor_survey", bind="query-params", default=available[0],
-                                       required=True)
+    cor_iid = _survey_choice(cols[0], "s1_cor_survey")
     with cols[1]:
         method = st.segmented_control("Correlation", ["pearson", "spearman"], key="s1_cor", default="pearson",
                                       bind="query-params",
                                       required=True, help="Spearman: on ranks, for skewed scores.")
-    cor_iid = cor_iid if cor_iid in available else available[0]
     data = view.get(cor_iid)
     instrument = state.instrument(cor_iid)
     keys = [c.key for c in instrument.constructs if (c.family or "") in CORRELATION_FAMILIES and c.key in data.columns]

@@ -118,6 +118,12 @@ def plain(text: str) -> None:
     st.info(f"**In plain words.** {text}", icon=":material/lightbulb:")
 
 
+def warnings_of(result) -> None:
+    """A result's ``warnings`` (what the library found doubtful about the fit), one box each."""
+    for warning in getattr(result, "warnings", None) or []:
+        st.warning(warning, icon=":material/warning:")
+
+
 def cite(source: str) -> None:
     """A short citation line under a result or explanation (author, year, title)."""
     st.caption(f"Source: {source}")
