@@ -38,6 +38,15 @@ CHANNELS = ("digital", "offline")
 # --------------------------------------------------------------------------------------
 # Data model
 # --------------------------------------------------------------------------------------
+
+def _named(entries, attribute: str, wanted: str, message: str, hint):
+    """The entry whose ``attribute`` is ``wanted``; otherwise an InputError with ``hint()``, the
+    names that exist (made only then)."""
+    for entry in entries:
+        if getattr(entry, attribute) == wanted:
+            return entry
+    raise InputError(message, hint=hint())
+
 @dataclass(frozen=True)
 class ResponseScale:
     """Integer response range ``min..max`` with labels for (some of) its codes."""
@@ -178,25 +187,17 @@ class Instrument:
                 + [d.id for d in self.demographics])
 
     def construct(self, key: str) -> Construct:
-        for c in self.constructs:
-            if c.key == key:
-                return c
-        raise InputError(f"instrument '{self.id}' has no construct '{key}'",
-                         hint="known constructs: " + ", ".join(c.key for c in self.constructs))
+        return _named(self.constructs, "key", key, f"instrument '{self.id}' has no construct '{key}'",
+                      lambda: "known constructs: " + ", ".join(c.key for c in self.constructs))
 
     def item(self, item_id: str) -> Item:
-        for it in self.items:
-            if it.id == item_id:
-                return it
-        raise InputError(f"instrument '{self.id}' has no item '{item_id}'",
-                         hint="item ids look like " + ", ".join(self.item_ids[:4]))
+        return _named(self.items, "id", item_id, f"instrument '{self.id}' has no item '{item_id}'",
+                      lambda: "item ids look like " + ", ".join(self.item_ids[:4]))
 
     def demographic(self, demographic_id: str) -> Demographic:
-        for d in self.demographics:
-            if d.id == demographic_id:
-                return d
-        raise InputError(f"instrument '{self.id}' has no demographic '{demographic_id}'",
-                         hint="known demographics: " + ", ".join(d.id for d in self.demographics))
+        return _named(self.demographics, "id", demographic_id,
+                      f"instrument '{self.id}' has no demographic '{demographic_id}'",
+                      lambda: "known demographics: " + ", ".join(d.id for d in self.demographics))
 
     def construct_of(self, item_id: str) -> Construct:
         """The construct an item belongs to."""

@@ -122,22 +122,16 @@ class Survey:
         for key in ("title", "respondent", "file", "sheet", "instrument", "id_column"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
-        if self.groups:
-            out["groups"] = list(self.groups)
-        if self.covariates:
-            out["covariates"] = list(self.covariates)
-        if self.missing_codes:
-            out["missing_codes"] = list(self.missing_codes)
+        for key in ("groups", "covariates", "missing_codes"):  # lists, written only when given
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
         if self.mapping:
             out["mapping"] = dict(self.mapping)
         if self.min_share != 0.5:
             out["min_share"] = self.min_share
-        if self.actions:
-            out["actions"] = dict(self.actions)
-        if self.labels:
-            out["labels"] = dict(self.labels)
-        if self.lookup:
-            out["lookup"] = dict(self.lookup)
+        for key in ("actions", "labels", "lookup"):  # mappings, written only when given
+            if getattr(self, key):
+                out[key] = dict(getattr(self, key))
         if self.scales:
             out["scales"] = [s.to_dict() for s in self.scales]
         return out
