@@ -70,3 +70,23 @@ def test_numbers_with_blanks_are_floats_and_text_stays_text():
     assert data["id"].dtype == np.int64 and data["a"].dtype == object
     data = read_data(CASES["blanks_and_ints"], filename="x.csv").data
     assert data["a"].dtype == np.float64 and data["a"].isna().sum() == 1
+
+
+def test_types_that_change_after_the_first_block(monkeypatch):
+    """The streaming reader types each column from its first block (1 MB); columns whose later
+    answers need another type (blank then numbers, whole numbers then decimals or text) make
+    the whole-file reader infer the type, so the frame is still the general reader's."""
+    n, later = 150_000, 120_000
+    lines = ["id,blank_then_numbers,ints_then_decimals,numbers_then_text,plain"]
+    for i in range(n):
+        lines.append(f"{i},{'' if i < later else i % 5},{i % 7 if i < later else 2.5},"
+                     f"{i % 3 if i < later else 'n/a answer'},{i % 4}")
+    content = ("\n".join(lines) + "\n").encode()
+    assert len(content) > 2 * 1024 * 1024
+    expected, expected_meta = _general(content, monkeypatch)
+    got = read_data(content, filename="x.csv")
+    pd.testing.assert_frame_equal(got.data, expected, check_dtype=True, check_index_type=True)
+    assert got.meta == expected_meta
+    part = read_data(content, filename="x.csv", columns=lambda names: ["ints_then_decimals", "plain"])
+    assert part.meta["columns_read"] == ["id", "ints_then_decimals", "plain"]
+    pd.testing.assert_frame_equal(part.data, expected[["id", "ints_then_decimals", "plain"]], check_dtype=True)
