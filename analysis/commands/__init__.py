@@ -115,7 +115,7 @@ def needed_columns(args, instrument):
     options say them all (None: every column). ``reliability`` and ``factor`` use their items
     (and ``factor`` its ``--group``); ``aggregate`` its items and group, and the columns its
     privacy partition splits by (the instrument's groups and demographics, age, when
-    present); ``mixed`` the model table (``analysis.mixed.model_data``: every column but the
+    present); ``mixed`` the model table (``analysis.model_data``: every column but the
     items, except the yes/no co-production items its participation variables are made from).
     Used to read back only those columns of a kept scored study; a required name the data do
     not have makes every column read, so the command says what is wrong as it would without

@@ -1,9 +1,9 @@
-"""R code for the Models screen (``analysis.mixed.fit`` on ``analysis.mixed.model_data``).
+"""R code for the Models screen (``analysis.mixed.fit`` on ``analysis.model_data``).
 
-The model table is rebuilt column by column as ``analysis.mixed.model_data.model_data`` makes it
+The model table is rebuilt column by column as ``analysis.model_data.model_data`` makes it
 (demographics with value labels as their labels, scale scores, ``age10``, ``female``,
 ``readiness_index``, ``any_digital``/``any_offline``, other columns as they are), then the centred
-predictors the formula names as ``analysis.mixed.model_data.with_derived`` does (Enders & Tofighi
+predictors the formula names as ``analysis.model_data.with_derived`` does (Enders & Tofighi
 2007), on every respondent before the model's complete cases are taken:
 ``c_x = x - mean(x, na.rm = TRUE)``, ``gm_x = ave(x, g, FUN = mean(na.rm = TRUE))``,
 ``cwc_x = x - gm_x``, ``c_gm_x = gm_x - mean(x, na.rm = TRUE)``, ``g`` the formula's first grouping
@@ -18,7 +18,6 @@ The model: ``lmerTest::lmer(formula, data, REML = ...)`` (Satterthwaite df), or
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Mapping
 
 from analysis.errors import InputError
@@ -32,12 +31,8 @@ _NA_TEXT = ["", *sorted(NA_TOKENS)]
 
 
 def model_table_module():
-    """The module building the Models screen's table (``analysis.model_data``; before it moved,
-    ``analysis.mixed.model_data``)."""
-    try:
-        return importlib.import_module("analysis.model_data")
-    except ModuleNotFoundError:
-        return importlib.import_module("analysis.mixed.model_data")
+    """The module building the Models screen's table (``analysis.model_data``)."""
+    return importlib.import_module("analysis.model_data")
 
 
 def _base_code(name: str, prepared, table, built: dict[str, str]) -> None:
@@ -67,14 +62,10 @@ def _base_code(name: str, prepared, table, built: dict[str, str]) -> None:
         built[name] = f"{col} <- ifelse(is.na(d[[\"gender\"]]), NA, as.numeric(d[[\"gender\"]] == \"Woman\"))"
     elif name == "readiness_index":
         dims = [c for c in instrument.readiness_dimensions if c.key in prepared.data.columns]
-        if importlib.util.find_spec("analysis.readiness_index") is not None:  # the index on 0-100
-            parts = ", ".join(f"(d[[{r_str(c.key)}]] - {c.scale.min:g}) / {c.scale.max - c.scale.min:g} * 100"
-                              for c in dims)
-            built[name] = wrap(f"{col} <- rowMeans(cbind({parts}))  # analysis.readiness_index: the mean of the "
-                               "0-100 dimension scores, missing if any is")
-        else:
-            built[name] = wrap(f"{col} <- rowMeans(d[, {r_chr(c.key for c in dims)}])  # mean of the readiness "
-                               "dimensions, missing if any is")
+        parts = ", ".join(f"(d[[{r_str(c.key)}]] - {c.scale.min:g}) / {c.scale.max - c.scale.min:g} * 100"
+                          for c in dims)
+        built[name] = wrap(f"{col} <- rowMeans(cbind({parts}))  # analysis.readiness_index: the mean of the "
+                           "0-100 dimension scores, missing if any is")
     elif name in ("any_digital", "any_offline"):
         c = _channel_construct(instrument, name.split("_", 1)[1])
         present = [it.id for it in c.items if it.id in prepared.data.columns]
