@@ -22,8 +22,8 @@ from analysis.commands import add_data_options
 from analysis.errors import InputError
 from analysis.results import to_jsonable
 
-COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics", "study", "report",
-            "org-reports", "rscript"]
+COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics", "compare", "study",
+            "report", "org-reports", "rscript"]
 
 
 def _load(name: str):

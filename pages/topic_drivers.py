@@ -162,13 +162,20 @@ def _or_text(row: pd.Series, what: str) -> str:
             f"{p_text(row['p'])})")
 
 
-def _ranked_block(ranked: pd.DataFrame, title: str, colour: str, name: str, reading: str) -> None:
-    """A ranked construct list as a bar chart, its reading, the table and its downloads."""
+def _ranked_block(ranked: pd.DataFrame, title: str, colour: str, name: str, reading: str, iid: str,
+                  section: str) -> None:
+    """A ranked construct list as a bar chart, its reading, the table, its downloads and command."""
     chart(_ranked_chart(ranked, title, colour), key=f"s3_{name}")
     plain(reading)
+    _ranked_table(ranked, name, iid, section)
+
+
+def _ranked_table(ranked: pd.DataFrame, name: str, iid: str, section: str) -> None:
+    """The ranked table (its reading column left out), downloads and the ``topics --section`` command."""
     table = ranked.drop(columns=["reading"])
     tables.table(table, f"s3_{name}_table")
     download_buttons(table, name, key=f"s3_{name}")
+    show_command(command_text("topics", iid, section=section, filters=view.filters.get(iid, {}), min_n=min_n))
 
 
 # ------------------------------------------------------------------ the page
@@ -276,6 +283,8 @@ if citizens is not None:
                   + spec.note + (f" Municipalities differ: ICC {num(model.icc, 2)} on the latent scale." if model.icc
                                  is not None else " Municipalities do not differ beyond chance (variance at zero)."))
             _model_table(fixed, "s3_model", "digital_participation_model", spec.formula, spec.family)
+            show_command(command_text("topics", CITIZEN, section="participation",
+                                      filters=view.filters.get(CITIZEN, {}), min_n=min_n))
             cite("Multilevel logistic regression, Laplace approximation as lme4::glmer (Bates et al. 2015)")
 
 # ---- 3. barriers and enablers
@@ -295,7 +304,7 @@ for col, iid, data, title in ((cols[0], CITIZEN, citizens, "Citizens' barriers")
                       f"{state.survey_label(iid)}: the most endorsed is {top['label'].lower()} ({top['agree_share']:.0%} "
                       f"lean towards agreeing, mean {top['mean']:.2f}, 95% CI {top['ci_low']:.2f} to "
                       f"{top['ci_high']:.2f}); the least {ranked.iloc[-1]['label'].lower()} "
-                      f"({ranked.iloc[-1]['agree_share']:.0%}).")
+                      f"({ranked.iloc[-1]['agree_share']:.0%}).", iid, "barriers")
 cite(CLIFTON + ": citizens' skills, access and trust, and administrations' resistance, resources and "
      "rules are the barriers the review names; training, low-cost ICT and fitting regulation the enablers.")
 
@@ -318,14 +327,10 @@ if servants is not None:
                   + "; ".join(f"{e} benefit {wide.loc[e, 'benefit']:.2f} vs challenge {wide.loc[e, 'challenge']:.2f}"
                               for e in wide.index)
                   + f". The balance is narrowest for {gap.index[0]}. Answers run from 1 (disagree) to 5 (agree).")
-        table = elements.drop(columns=["reading"])
-        tables.table(table, "s3_elements_table")
-        download_buttons(table, "benefits_challenges_by_element", key="s3_elements")
+        _ranked_table(elements, "elements", SERVANT, "elements")
 if citizens is not None:
     with guarded("citizens' perceived benefits"), st.expander("Citizens' perceived benefits per element"):
-        cit_elements = _ranked(citizens, CITIZEN, "elements", min_n).drop(columns=["reading"])
-        tables.table(cit_elements, "s3_elements_citizens")
-        download_buttons(cit_elements, "citizen_benefits_by_element", key="s3_elements_citizens")
+        _ranked_table(_ranked(citizens, CITIZEN, "elements", min_n), "elements_citizens", CITIZEN, "elements")
 cite("The framing of " + ELEMENTS + " follows the table of benefits and challenges for public administrations "
      "in the research this dashboard builds on (see the project's research documents).")
 
@@ -340,7 +345,7 @@ for col, iid, data in ((cols[0], SERVANT, servants), (cols[1], CITIZEN, citizens
         if ranked.empty:
             continue
         _ranked_block(ranked, f"{state.survey_label(iid)}: perceived outcomes", "#8e44ad", f"outcomes_{iid}",
-                      "; ".join(ranked["reading"]) + ".")
+                      "; ".join(ranked["reading"]) + ".", iid, "outcomes")
 cite(PALETTI + ": co-production through ICT can create public value and better services, while critics "
      "warn of losing the human touch.")
 

@@ -255,6 +255,8 @@ elif result is not None and engagement is not None and engagement.key in data.co
               + spec.note)
         cite("Enders & Tofighi (2007) centring within and between organisations; lmerTest (Kuznetsova et al. 2017) "
              "Satterthwaite df. R: lmerTest::lmer")
+        show_command(command_text("topics", INSTRUMENT, section="engagement", group=group,
+                                  filters=view.filters.get(INSTRUMENT, {}), min_n=min_n))
         models_formula = f"{engagement.key} ~ cwc_readiness_index + c_gm_readiness_index + (1 | {group})"
         st.markdown(f"[Open this model in the Models screen](/models?"
                     f"{urlencode({'survey': INSTRUMENT, 'formula': models_formula, 'family': 'gaussian'})}) "
@@ -284,3 +286,5 @@ if skills and resources:
         shown = pairs.drop(columns=["reading"])
         tables.table(shown, "s2_skills_table")
         download_buttons(shown, "resources_training_vs_skills", key="s2_skills")
+        show_command(command_text("topics", INSTRUMENT, section="correlations", columns=resources + skills,
+                                  filters=view.filters.get(INSTRUMENT, {}), min_n=min_n))

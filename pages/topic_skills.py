@@ -29,6 +29,7 @@ from analysis import instruments as instruments_lib  # noqa: E402
 from ui import access, state, tables  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
+                        survey_source, where_words,
                         plain, stop_unless_loaded, stop_without_roles)
 
 access.enter()  # before any widget: navigation, the link's study and role (ui.access)
@@ -75,6 +76,16 @@ def _correlations(data: pd.DataFrame, columns: tuple[str, ...], method: str, min
 
 
 # ------------------------------------------------------------------ helpers
+def _compare_command(filters: dict, min_n: int, parametric: bool) -> str:
+    """``python -m analysis compare``: servants' survey as DATA, the citizens' beside it (the
+    same study file's other survey, or its own data file)."""
+    ct_path, ct_chosen = survey_source(CITIZENS)
+    other = ({"citizens_survey": CITIZENS} if "survey" in ct_chosen
+             else {"citizens": ct_path, "citizens_instrument": CITIZENS})
+    return command_text("compare", SERVANTS, filters=filters.get(SERVANTS, {}), min_n=min_n,
+                        citizens_where=where_words(filters.get(CITIZENS, {})), nonparametric=not parametric, **other)
+
+
 def _label(iid: str, key: str) -> str:
     instrument = state.instrument(iid)
     for c in instrument.constructs:
@@ -192,6 +203,7 @@ if view.get(SERVANTS) is not None and view.get(CITIZENS) is not None:
         download_buttons(shown, "servants_vs_citizens", key="s1_surveys")
         cite("Welch (1947) t test; Hedges & Olkin (1985) g with its CI; pingouin (Vallat 2018). "
              "R: t.test(var.equal = FALSE), effectsize::hedges_g")
+        show_command(_compare_command(view.filters, min_n, parametric))
 else:
     st.info("Both surveys are needed (and a view of each that the filters allow) to compare them.",
             icon=":material/info:")
@@ -246,6 +258,9 @@ if available:
                     "more: Welch ANOVA or Kruskal-Wallis; categories: chi-square with Cramer's V).")
             tables.table(table, "s1_groups_table")
             download_buttons(table, f"compare_{outcome}_by_{by}", key="s1_groups")
+            show_command(command_text("topics", cmp_iid, section="compare", outcome=outcome, by=by,
+                                      nonparametric=not parametric, filters=view.filters.get(cmp_iid, {}),
+                                      min_n=min_n))
             cite("Welch (1951) ANOVA; Kruskal & Wallis (1952); Steiger (2004) CIs for eta squared; "
                  "Tomczak & Tomczak (2014) epsilon squared. R: oneway.test, kruskal.test, chisq.test")
 
@@ -273,4 +288,6 @@ if available:
         shown = cor.drop(columns=["reading"])
         tables.table(shown, "s1_cor_table")
         download_buttons(shown, f"correlations_{cor_iid}", key="s1_cor")
+        show_command(command_text("topics", cor_iid, section="correlations", columns=keys, method=method or "pearson",
+                                  filters=view.filters.get(cor_iid, {}), min_n=min_n))
         cite("Perry (1996) public service motivation; pingouin pairwise_corr. R: cor.test")

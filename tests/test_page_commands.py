@@ -1,7 +1,10 @@
 """Every screen prints the command that gives its numbers; the printed text, run as it is,
-gives the numbers on screen (readiness view, resources and drivers screens)."""
+gives the numbers on screen (readiness view; skills, resources and drivers screens: every
+section's table and model)."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shlex
 import subprocess
@@ -14,6 +17,7 @@ from screen_tables import assert_shown, numbers
 from numpy.testing import assert_allclose
 from streamlit.testing.v1 import AppTest
 
+from analysis import cli
 from conftest import ROOT
 
 
@@ -26,19 +30,30 @@ def _run_page(name: str, query: dict) -> AppTest:
     return at
 
 
-def _printed(at: AppTest) -> list[dict]:
+def _printed(at: AppTest, *, subprocesses: bool = False) -> list[dict]:
+    """Run every command the screen prints, as printed: in a shell of its own with
+    ``subprocesses`` (the readiness view's test), else through ``analysis.cli.main`` in this
+    process (the same parser and code, without a Python start per command)."""
     outs = []
     for text in [c.value for c in at.code if c.value.startswith("python -m analysis ")]:
-        done = subprocess.run([sys.executable, *shlex.split(text)[1:]], cwd=ROOT, capture_output=True, text=True)
-        assert done.returncode == 0, (text, done.stderr)
-        outs.append(json.loads(done.stdout))
+        words = shlex.split(text)
+        if subprocesses:
+            done = subprocess.run([sys.executable, *words[1:]], cwd=ROOT, capture_output=True, text=True)
+            assert done.returncode == 0, (text, done.stderr)
+            outs.append(json.loads(done.stdout))
+            continue
+        out = io.StringIO()
+        with contextlib.chdir(ROOT), contextlib.redirect_stdout(out):
+            code = cli.main(words[3:])
+        assert code == 0, text
+        outs.append(json.loads(out.getvalue()))
     assert outs, "the screen prints no command"
     return outs
 
 
 def test_readiness_view_command_gives_its_index():
     at = _run_page("readiness.py", {"org": "103"})
-    (out,) = _printed(at)
+    (out,) = _printed(at, subprocesses=True)
     row = next(g for g in out["groups"] if g["group"] == 103)
     metric = next(m.value for m in at.metric if m.label == "Readiness index (0-100)")
     assert metric == f"{row['index']:.1f}"
@@ -66,3 +81,40 @@ def test_drivers_screen_commands_give_its_tables(query):
     counts = next(df.value for df in at.dataframe if "offline participation" in df.value.columns)
     total = sum(v for row in outs["broaden"]["counts"].values() for v in row.values() if v is not None)
     assert int(counts[["no", "yes"]].to_numpy().sum()) == int(total)
+
+
+def _frame_with(at: AppTest, *columns: str):
+    return next(df.value for df in at.dataframe if set(columns) <= set(df.value.columns))
+
+
+def test_skills_screen_commands_give_its_tables():
+    at = _run_page("topic_skills.py", {"s1_gender": "Woman"})
+    outs = _printed(at)
+    compare = next(o for o in outs if "servants" in o.get("filters", {}))
+    shown = _frame_with(at, "shared_key", "effect_size")
+    assert_allclose(shown["effect_size"].to_numpy(float), [r["effect_size"] for r in compare["table"]], rtol=1e-12)
+    groups = next(o for o in outs if o.get("section") == "compare")
+    assert groups["reading"] and groups["test"]
+    cor = next(o for o in outs if o.get("section") == "correlations")
+    table = _frame_with(at, "x", "y", "r")
+    lib = {(r["x"], r["y"]): r["r"] for r in cor["table"]}
+    assert_allclose(table["r"].to_numpy(float), [lib[(x, y)] for x, y in zip(table["x"], table["y"])], rtol=1e-12)
+
+
+def test_drivers_and_resources_rankings_and_models_print_their_commands():
+    at = _run_page("topic_drivers.py", {})
+    outs = _printed(at)
+    sections = [o["section"] for o in outs]
+    assert {"barriers", "outcomes", "elements", "participation"} <= set(sections)
+    model = next(o for o in outs if o["section"] == "participation")["model"]
+    shown = _frame_with(at, "term", "odds_ratio")
+    assert_allclose(shown["estimate"].to_numpy(float), [r["estimate"] for r in model["fixed"]], rtol=1e-10)
+    barriers = next(o for o in outs if o["section"] == "barriers")["table"]
+    ranked = _frame_with(at, "rank", "construct", "agree_share")
+    assert set(ranked["construct"]) <= {r["construct"] for o in outs if o["section"] == "barriers"
+                                        for r in o["table"]}
+    assert barriers
+    res = _run_page("topic_resources.py", {})
+    model = next(o for o in _printed(res) if o.get("section") == "engagement")["model"]
+    shown = _frame_with(res, "term", "estimate", "df")
+    assert_allclose(shown["estimate"].to_numpy(float), [r["estimate"] for r in model["fixed"]], rtol=1e-10)

@@ -172,22 +172,31 @@ def stop_without_roles(keys) -> None:
     st.stop()
 
 
+def survey_source(instrument_id: str) -> tuple[str, dict]:
+    """DATA and the option naming the survey, as a command reads them: the bundled sample by its
+    path and ``--instrument``, an upload by its file name, a survey of the user's own study as
+    ``study.yaml --survey NAME`` (the study file the Data page downloads, data files beside it)."""
+    from ui import state
+    source = state.sources()[instrument_id]
+    if source.definition is not None:
+        return "study.yaml", {"survey": instrument_id}
+    return (f"sample_data/{source.filename}" if source.is_sample else source.filename), {"instrument": instrument_id}
+
+
+def where_words(filters: dict | None) -> list[str]:
+    """A view's filters as the commands' ``--where COLUMN=V1,V2`` values."""
+    return [f"{c}={','.join(str(v) for v in values)}" for c, values in (filters or {}).items()]
+
+
 def command_text(name: str, instrument_id: str, *, filters: dict | None = None, min_n: int | None = None,
                  **options) -> str:
-    """``python -m analysis NAME FILE --instrument ID [options] --where COL=V1,V2 --min-n N --json``
-    for the survey loaded now (the bundled sample by its path, an upload by its file name); for a
-    survey of the user's own study, ``NAME study.yaml --survey SURVEY ...`` (the study file the
-    Data page downloads, with the data files beside it). ``options`` are the command's own
+    """``python -m analysis NAME DATA --instrument ID [options] --where COL=V1,V2 --min-n N --json``
+    for the survey loaded now (:func:`survey_source`). ``options`` are the command's own
     arguments by name (``scale_min=1``, ``section="divide"``), written by
     ``analysis.cli.command_line`` from the command's argument definitions."""
     from analysis.cli import command_line
-    from ui import state
-    source = state.sources()[instrument_id]
-    path = f"sample_data/{source.filename}" if source.is_sample else source.filename
-    chosen = {"instrument": instrument_id}
-    if source.definition is not None:  # an own study: the study file the Data page downloads
-        path, chosen = "study.yaml", {"survey": instrument_id}
-    where = [f"{c}={','.join(str(v) for v in values)}" for c, values in (filters or {}).items()]
+    path, chosen = survey_source(instrument_id)
+    where = where_words(filters)
     return command_line(name, path, **chosen, **options, **({"where": where} if where else {}),
                         **({"min_n": min_n} if min_n is not None else {}))
 
