@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 import plotly.express as px  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
-from analysis import aggregation, privacy, topics  # noqa: E402
+from analysis import topics  # noqa: E402
 from analysis.formatting import num, p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
@@ -53,32 +53,13 @@ def _readiness(data: pd.DataFrame, group: str, min_n: int, filters_json: str):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _engagement_by_org(data: pd.DataFrame, group: str, outcome: str, min_n: int, hidden: tuple):
-    """Organisation means of the engagement score (``analysis.aggregation.aggregate``), with the
-    organisations the readiness table hides suppressed as well (``analysis.privacy.suppress``)."""
     scale = state.instrument(INSTRUMENT).construct(outcome).scale
-    data = data[privacy.group_cells(data, group, min_n, answered=data[outcome].notna()).notna()]
-    agg = aggregation.aggregate(data, group, outcome, scale.max - scale.min + 1)
-    table = agg.groups[["group", "n", "mean"]].copy()
-    forced = table["group"].astype(str).isin({str(g) for g in hidden})
-    return privacy.suppress(table, "n", min_n, value_cols=["mean"], totals=True, force=forced)
+    return topics.organisation_means(data, group, outcome, scale, min_n=min_n, hidden=hidden)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _dimension_agreement(data: pd.DataFrame, group: str, shown_groups: tuple, min_n: int) -> pd.DataFrame:
-    """rwg(j) of each readiness dimension's items over the organisations shown
-    (``analysis.aggregation.aggregate``: James, Demaree & Wolf 1984; R ``multilevel::rwg.j``)."""
-    data = data[privacy.group_cells(data, group, min_n).notna()]  # whole blocks of one organisation
-    kept = data[data[group].astype(str).isin({str(g) for g in shown_groups})]
-    rows = []
-    for c in state.instrument(INSTRUMENT).readiness_dimensions:
-        items = [it.id for it in c.items if it.id in kept.columns]
-        if not items:
-            continue
-        agg = aggregation.aggregate(kept, group, items, c.scale.max - c.scale.min + 1)
-        rwg = agg.groups["rwg"].dropna()
-        rows.append({"dimension": c.key, "rwg_j_mean": agg.rwg_mean, "rwg_j_median": agg.rwg_median,
-                     "share_rwg_j_at_least_70": float((rwg >= LOW_AGREEMENT).mean()) if len(rwg) else float("nan")})
-    return pd.DataFrame(rows)
+    return topics.dimension_agreement(data, state.instrument(INSTRUMENT), group, shown_groups, min_n=min_n)
 
 
 @st.cache_data(show_spinner="Fitting the engagement model...", max_entries=16)

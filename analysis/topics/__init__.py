@@ -4,7 +4,8 @@ One family per module: ``views`` (the filtered views and filters as text), ``des
 (score distributions), ``compare`` (group and survey comparisons with effect sizes),
 ``correlations``, ``participation`` (digital divide, broaden or deepen), ``rankings``
 (barriers, outcomes, benefits), ``models`` (the topic screens' multilevel models) and
-``linking`` (the two surveys linked). This package re-exports their public names, so
+``linking`` (the two surveys linked), ``organisations`` (the resources screen's organisation
+means and agreement). This package re-exports their public names, so
 ``from analysis import topics; topics.compare_groups(...)`` is the way to call them.
 
 Topic 1 (knowledge, skills, attitudes): ``describe_constructs``, ``compare_surveys``,
@@ -32,6 +33,7 @@ from analysis.topics.correlations import correlations
 from analysis.topics.descriptives import describe_constructs, distributions
 from analysis.topics.linking import LinkResult, link_readiness_to_municipalities
 from analysis.topics.models import ModelSpec, digital_participation_model, engagement_model
+from analysis.topics.organisations import dimension_agreement, organisation_means
 from analysis.topics.participation import (
                                            PATTERNS,
                                            BroadenDeepen,
@@ -49,5 +51,5 @@ __all__ = [
     "LinkResult", "link_readiness_to_municipalities", "ModelSpec", "digital_participation_model",
     "engagement_model", "PATTERNS", "BroadenDeepen", "_channel_construct", "broaden_deepen", "digital_divide",
     "participation", "barriers_enablers", "benefits_challenges", "outcomes", "rank_constructs", "apply_filters",
-    "parse_where", "published", "topic_one_keys",
+    "parse_where", "published", "topic_one_keys", "dimension_agreement", "organisation_means",
 ]
