@@ -19,7 +19,8 @@ opinion. R has no single equivalent call; ``careless::longstring`` counts the ru
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from functools import partial
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -355,7 +356,8 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
                 f"(e.g. {first_value!r} in rows {rows_text})",
                 "check for double submissions; drop_respondents keeps the first row of each id"))
 
-    valid = {}  # item id -> its usable answers (recomputed on demand: one column at a time in memory)
+    # item id -> its usable answers: kept as one byte a cell when whole numbers, else recomputed on demand
+    valid: dict[str, Callable[[], np.ndarray]] = {}
     n_answered = np.zeros(n, dtype=np.int32)
     for item in items:
         if item.id not in item_map:
@@ -365,9 +367,10 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         numbers_declared, text_declared = _explicit_codes(instrument, missing_codes, col)
         cells = _classify(data[col], lo, hi, numbers_declared, text_declared)
         small = _compact(cells.valid)  # whole-number answers kept as one byte each for the sweep below
-        valid[item.id] = ((lambda s=small: _expand(s)) if small is not None else
-                          (lambda c=col, a=lo, b=hi, e=numbers_declared, t=text_declared:
-                           _classify(data[c], a, b, e, t).valid))
+        if small is not None:
+            valid[item.id] = partial(_expand, small)
+        else:
+            valid[item.id] = partial(_usable, data[col], lo, hi, numbers_declared, text_declared)
         n_answered += ~np.isnan(cells.valid)
         if cells.text.any():
             positions = np.flatnonzero(cells.text)
@@ -434,6 +437,10 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         mapping=dict(item_map), unmapped_items=unmapped,
         unmapped_columns=[str(c) for c in unmapped_columns(data.columns, instrument, mapping)],
         id_column=None if id_column is None else str(id_column), problems=problems)
+
+
+def _usable(series: pd.Series, lo: float, hi: float, explicit: set, text_codes: set) -> np.ndarray:
+    return _classify(series, lo, hi, explicit, text_codes).valid
 
 
 _NO_ANSWER = np.int8(-128)
