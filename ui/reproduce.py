@@ -15,16 +15,17 @@ from analysis.errors import InputError
 from analysis.reproduce import r_script
 from analysis.reproduce.commands import command_lines
 from ui import state
+from ui.widgets import survey_source
 
 
 def _data_argument(survey_id: str) -> tuple[str, dict[str, str], str, str]:
-    """``(DATA as typed, the option choosing the survey, the script's data folder, data file name)``."""
+    """``(DATA as typed, the option choosing the survey, the script's data folder, data file name)``:
+    DATA as every screen's command names it (``ui.widgets.survey_source``); the script finds the
+    data file in the sample folder, or beside the study file or the upload."""
+    data, chosen = survey_source(survey_id)
     source = state.sources()[survey_id]
-    if source.definition is not None:  # an own study: the study file the Data page downloads, data beside it
-        return "study.yaml", {"survey": survey_id}, ".", source.filename
-    if source.is_sample:
-        return f"sample_data/{source.filename}", {"instrument": survey_id}, "sample_data", source.filename
-    return source.filename, {"instrument": survey_id}, ".", source.filename
+    base_dir = "sample_data" if source.is_sample and source.definition is None else "."
+    return data, chosen, base_dir, source.filename
 
 
 def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None = None,
