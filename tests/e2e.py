@@ -34,33 +34,50 @@ def _free_port() -> int:
 
 @contextmanager
 def running_dashboard(workdir: Path) -> Iterator[str]:
-    """Start ``streamlit run app.py`` on a free port with a throw-away database; yield its URL."""
-    port = _free_port()
+    """Start ``streamlit run app.py`` on a free port with a throw-away database; yield its URL.
+
+    Several servers may start at once (pytest-xdist's workers, see pytest.ini): a port found free
+    can be taken before streamlit binds it, so the server counts as started only when its own log
+    says it listens on that port (not merely when something answers there), and a port lost to
+    another process is retried with a new one."""
     env = dict(os.environ, COPROD_DB=str(workdir / "dashboard.sqlite3"))
-    with (workdir / "streamlit.log").open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log_path = workdir / "streamlit.log"
+    for attempt in range(5):
+        port = _free_port()
         url = f"http://127.0.0.1:{port}"
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true",
+                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.time() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        pytest.fail(f"the dashboard did not start: see {workdir / 'streamlit.log'}")
-                    time.sleep(0.3)
+            if not _started(proc, url, log_path, port):
+                if attempt < 4 and "not available" in log_path.read_text():
+                    continue  # the port was taken meanwhile: another one
+                pytest.fail(f"the dashboard did not start: see {log_path}")
             yield url
+            return
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _started(proc: subprocess.Popen, url: str, log_path: Path, port: int) -> bool:
+    """Wait (up to 60 s) until this process serves ``url``; False when it exits or times out."""
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            if f"127.0.0.1:{port}" in log_path.read_text() and proc.poll() is None:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
 
 
 @pytest.fixture(scope="session")

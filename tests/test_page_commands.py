@@ -70,10 +70,22 @@ def test_resources_screen_command_gives_its_table():
     assert_shown(shown["index"], [lib[g] for g in shown["organisation"]], 1)  # 0-100, one decimal
 
 
+@pytest.fixture(scope="module")
+def drivers_unfiltered() -> tuple[AppTest, list[dict]]:
+    """The drivers screen without a filter and what every command it prints gives: run once for the
+    two tests that read them (the screen and its commands fit several models on the whole sample)."""
+    at = _run_page("topic_drivers.py", {})
+    return at, _printed(at)
+
+
 @pytest.mark.parametrize("query", [{}, {"s3_gender": "Woman"}])
-def test_drivers_screen_commands_give_its_tables(query):
-    at = _run_page("topic_drivers.py", query)
-    outs = {o["section"]: o for o in _printed(at)}
+def test_drivers_screen_commands_give_its_tables(query, request):
+    if query:
+        at = _run_page("topic_drivers.py", query)
+        printed = _printed(at)
+    else:
+        at, printed = request.getfixturevalue("drivers_unfiltered")
+    outs = {o["section"]: o for o in printed}
     assert {"divide", "broaden"} <= set(outs)
     shown = next(df.value for df in at.dataframe if {"variable", "level", "share"} <= set(df.value.columns))
     expected = [r["share"] for r in outs["divide"]["table"] if not r["suppressed"]]
@@ -101,9 +113,8 @@ def test_skills_screen_commands_give_its_tables():
     assert_allclose(table["r"].to_numpy(float), [lib[(x, y)] for x, y in zip(table["x"], table["y"])], rtol=1e-12)
 
 
-def test_drivers_and_resources_rankings_and_models_print_their_commands():
-    at = _run_page("topic_drivers.py", {})
-    outs = _printed(at)
+def test_drivers_and_resources_rankings_and_models_print_their_commands(drivers_unfiltered):
+    at, outs = drivers_unfiltered
     sections = [o["section"] for o in outs]
     assert {"barriers", "outcomes", "elements", "participation"} <= set(sections)
     model = next(o for o in outs if o["section"] == "participation")["model"]

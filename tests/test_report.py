@@ -5,8 +5,6 @@ the same content as the library."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from io import BytesIO
 from pathlib import Path
@@ -151,9 +149,8 @@ def test_study_report_pdf_is_a_real_pdf(tmp_path, study_html, chromium):
 
 def test_report_command_writes_the_library_file(study_dir, study_html, tmp_path):
     out = tmp_path / "report.html"
-    done = subprocess.run([sys.executable, "-m", "analysis", "report", str(study_dir / "study.yaml"),
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    written = _command_json("report", str(study_dir / "study.yaml"), "--out", str(out))["written"]
+    assert str(out) in written
     assert out.read_text(encoding="utf-8") == study_html
 
 
@@ -254,20 +251,16 @@ def test_small_organisation_report_shows_no_scores(study_dir, tmp_path, chromium
 def test_org_reports_command_writes_the_library_reports(study_dir, tmp_path, chromium):
     docs = organisation_documents(load_study(study_dir / "study.yaml"), survey="servants")
     shown = next(g for g, suppressed, _ in docs if not suppressed)
-    done = subprocess.run([sys.executable, "-m", "analysis", "org-reports", str(study_dir / "study.yaml"),
-                           "--survey", "servants", "--group", "org_id", "--out", str(tmp_path), "--org", str(shown)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    _command_json("org-reports", str(study_dir / "study.yaml"), "--survey", "servants", "--group", "org_id",
+                  "--out", str(tmp_path), "--org", str(shown))
     pdf = tmp_path / f"organisation_{shown}.pdf"
     text = _pdf_text(pdf)
     assert "Readiness index" in text and "Where to start" in text and "Do the staff agree?" in text
     html = dict((g, h) for g, _, h in docs)[shown]
     score = re.search(r"<td>Readiness index</td><td class=\"num\">(\d+)</td>", html).group(1)
     assert re.search(rf"Readiness index\s+{score}\b", text)
-    done = subprocess.run([sys.executable, "-m", "analysis", "org-reports", str(study_dir / "study.yaml"),
-                           "--survey", "servants", "--out", str(tmp_path), "--org", str(shown), "--html"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    _command_json("org-reports", str(study_dir / "study.yaml"), "--survey", "servants", "--out", str(tmp_path),
+                  "--org", str(shown), "--html")
     assert (tmp_path / f"organisation_{shown}.html").read_text(encoding="utf-8") == html
 
 
