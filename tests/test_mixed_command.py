@@ -1,6 +1,8 @@
 """The mixed command reaches every family the engine fits, with the library's numbers."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from analysis import cli
 from analysis.mixed import fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,15 +21,22 @@ FIX = ROOT / "tests" / "fixtures" / "mixed"
 
 
 def _run(*args):
+    """The command as a process: what a user sees on stdout and stderr (the refusals below)."""
     return subprocess.run([sys.executable, "-m", "analysis", "mixed", *args, "--json"], cwd=ROOT,
                           capture_output=True, text=True)
 
 
+def _fitted(*args) -> dict:
+    """A fit through the command's entry point, ``analysis.cli.main``, in this process (exit 0, its JSON)."""
+    out = io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out):
+        assert cli.main(["mixed", *args, "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
 def test_poisson_command_equals_library():
     formula = "TICKS ~ YEAR + (1 | BROOD)"
-    out = _run(str(FIX / "grouseticks.csv"), "--family", "poisson", "--formula", formula)
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
+    got = _fitted(str(FIX / "grouseticks.csv"), "--family", "poisson", "--formula", formula)
     lib = fit(formula, pd.read_csv(FIX / "grouseticks.csv"), family="poisson")
     assert got["family"] == "poisson"
     assert_allclose([r["estimate"] for r in got["fixed"]], lib.fixed_table()["estimate"].to_numpy(), rtol=1e-10)
@@ -38,10 +48,8 @@ def test_weighted_proportion_command_equals_cbind():
     path = FIX.parent.parent / "artifacts"
     path.mkdir(exist_ok=True)
     data.to_csv(path / "cbpp_prop.csv", index=False)
-    out = _run(str(path / "cbpp_prop.csv"), "--family", "binomial", "--weights", "size",
-               "--formula", "prop ~ period + (1 | herd)")
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
+    got = _fitted(str(path / "cbpp_prop.csv"), "--family", "binomial", "--weights", "size",
+                  "--formula", "prop ~ period + (1 | herd)")
     cbind = fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", data, family="binomial")
     assert_allclose([r["estimate"] for r in got["fixed"]], cbind.fixed_table()["estimate"].to_numpy(), rtol=1e-6)
 

@@ -2,13 +2,15 @@
 command, compared with R's values in ../shared/reference, and every bad study file named by key."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from analysis import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT.parent / "shared" / "reference"
@@ -17,9 +19,15 @@ pytestmark = pytest.mark.skipif(not CASES, reason="../shared/reference is not be
 
 
 def run(*args: str) -> tuple[int, dict | None, str]:
-    done = subprocess.run([sys.executable, "-m", "analysis", *args, "--json"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
-    return done.returncode, (json.loads(done.stdout) if done.stdout.strip() else None), done.stderr
+    """``python -m analysis ARGS --json`` through its entry point, ``analysis.cli.main``, in this
+    process: exit status, JSON printed and stderr (tests/test_readme_commands.py runs a real process)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([*args, "--json"])
+        except SystemExit as exc:  # argparse refusing the arguments, as the process would exit
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, (json.loads(out.getvalue()) if out.getvalue().strip() else None), err.getvalue()
 
 
 @pytest.fixture(scope="module")
