@@ -364,10 +364,10 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
 
     quoted = '"' in first_line or '"' in text
 
-    def read(columns=None, only=None):
+    def options(columns=None, only=None):
         types = {c: pa.string() for c in columns} if columns is not None else {}
         columns = columns if columns is not None else only
-        options = dict(
+        return dict(
             # one thread: on a shared 2-core server, threads cost 50% more CPU for little wall time
             read_options=pacsv.ReadOptions(column_names=internal, skip_rows=1, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=quoted, ignore_empty_lines=True),
@@ -375,6 +375,8 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
                 column_types=types, include_columns=columns, null_values=[""], true_values=never,
                 false_values=never, strings_can_be_null=False, quoted_strings_can_be_null=False,
                 decimal_point="," if decimal_comma else "."))
+
+    def read(columns=None, only=None):
         # The streaming reader holds one block at a time (a 130 MB file: 60 MB, not 370 MB, and a
         # quarter of the CPU). It takes each column's type from the first block; when a later
         # block does not fit that type (a column whose first answers are blank or whole numbers
@@ -382,9 +384,64 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
         # every block. When it does not stop, that first-block type is the one the whole-file
         # reader infers (the first type in Arrow's order that fits all values).
         try:
-            return pacsv.open_csv(io.BytesIO(body), **options).read_all()
+            return pacsv.open_csv(io.BytesIO(body), **options(columns, only)).read_all()
         except pa.ArrowInvalid:
-            return pacsv.read_csv(io.BytesIO(body), **options)
+            return pacsv.read_csv(io.BytesIO(body), **options(columns, only))
+
+    def stream_numbers(only):
+        """The columns Arrow reads as numbers, block by block into one float64 array each (no
+        second copy of the file's numbers in Arrow's memory), with what ``_numeric_arrow``
+        needs to type them; None when a block does not fit the first block's types or a whole
+        number is too large for a double (then ``read`` and ``_numeric_arrow`` do it)."""
+        reader = pacsv.open_csv(io.BytesIO(body), **options(None, only))
+        at = {f.name: k for k, f in enumerate(reader.schema)}
+        kinds = {}
+        for i in positions:
+            t = reader.schema.field(internal[i]).type
+            if pa.types.is_null(t):
+                kinds[i] = "null"
+            elif pa.types.is_integer(t):
+                kinds[i] = "int"
+            elif pa.types.is_floating(t):
+                kinds[i] = "float"
+        capacity = body.count(b"\n") + 1
+        buffers = {i: np.empty(capacity) for i, k in kinds.items() if k != "null"}
+        nulls = dict.fromkeys(kinds, False)
+        nan_text = dict.fromkeys(kinds, False)
+        heads: dict[int, list] = {}
+        rows = 0
+        for batch in reader:
+            size = batch.num_rows
+            for i, kind in kinds.items():
+                col = batch.column(at[internal[i]])
+                if len(heads.get(i, [])) < 2:
+                    heads[i] = heads.get(i, []) + col.slice(0, 2 - len(heads.get(i, []))).to_pylist()
+                if kind == "null":
+                    continue
+                nulls[i] = nulls[i] or bool(col.null_count)
+                if kind == "float" and not nan_text[i]:
+                    nan_text[i] = bool(pc.sum(pc.is_nan(col)).as_py() or 0)
+                buffers[i][rows:rows + size] = col.to_numpy(zero_copy_only=False)
+            rows += size
+        result = {}
+        for i, kind in kinds.items():
+            if nan_text[i]:
+                continue  # 'nan' written in the file: read as text, as the general reader does
+            if kind == "null":
+                result[i] = np.full(rows, np.nan)
+                continue
+            values = buffers.pop(i)[:rows]
+            if kind == "int" and rows and np.abs(values).max() >= 2**53:
+                return None  # an id too long for a double: Arrow's int64 column keeps it exact
+            if nulls[i]:
+                result[i] = values
+            elif kind == "int":
+                result[i] = values.astype("int64") if rows else values
+            else:
+                with np.errstate(invalid="ignore"):
+                    whole = rows and np.all(np.mod(values, 1) == 0) and np.abs(values).max() < 2**53
+                result[i] = values.astype("int64") if whole else values
+        return result, heads, rows
 
     try:  # the header names exactly as pandas makes them (blanks, repeats)
         names = [str(c).strip() for c in pd.read_csv(io.StringIO(first_line), sep=delim, dtype=str, nrows=0,
@@ -403,16 +460,25 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
             return None
         chosen = set(chosen)
         positions = [i for i, n in enumerate(_unique_names(list(names), {"notes": []})) if i == 0 or n in chosen]
+    only = None if pick is None else [internal[i] for i in positions]
     try:
-        table = read(only=None if pick is None else [internal[i] for i in positions])
-        numeric = {}
-        for i, col in zip(positions, table.columns):
-            t = col.type
-            if pa.types.is_null(t) or pa.types.is_integer(t):
-                numeric[i] = col
-            elif pa.types.is_floating(t) and not (pc.sum(pc.is_nan(col)).as_py() or 0):
-                numeric[i] = col  # NaN only where the cell was blank (no 'nan' text to count or keep)
-        del table
+        try:
+            streamed = stream_numbers(only)
+        except pa.ArrowInvalid:  # a later block needs another type: the whole-file reader
+            streamed = None
+        numeric: dict = {}
+        if streamed is not None:
+            numeric, heads, n_streamed = streamed
+        else:
+            table = read(only=only)
+            for i, col in zip(positions, table.columns):
+                t = col.type
+                if pa.types.is_null(t) or pa.types.is_integer(t):
+                    numeric[i] = col
+                elif pa.types.is_floating(t) and not (pc.sum(pc.is_nan(col)).as_py() or 0):
+                    numeric[i] = col  # NaN only where the cell was blank (no 'nan' text to count or keep)
+            del table
+            heads = {i: col.slice(0, 2).to_pylist() for i, col in numeric.items()}
         text_cols = [internal[i] for i in positions if i not in numeric]
         texts = read(text_cols) if text_cols else None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -420,7 +486,7 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
 
     def raw_head(i):
         if i in numeric:
-            return ["" if v is None else str(v) for v in numeric[i].slice(0, 2).to_pylist()]
+            return ["" if v is None else str(v) for v in heads.get(i, [])]
         return texts.column(internal[i]).slice(0, 2).to_pylist()
 
     head = pd.DataFrame({i: raw_head(i) for i in positions}, dtype=object)
@@ -431,7 +497,10 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
     if _is_limesurvey(names):
         fmt = "limesurvey"
     del head
-    n_rows = len(next(iter(numeric.values()))) if numeric else len(texts) if texts is not None else 0
+    if streamed is not None:
+        n_rows = n_streamed
+    else:
+        n_rows = len(next(iter(numeric.values()))) if numeric else len(texts) if texts is not None else 0
     names = _unique_names(names, meta)
     tokens = 0
     out = {}
@@ -440,7 +509,7 @@ def _read_text_arrow(content: bytes, text: str, declared: bool, delim: str, head
         if i not in kept:
             continue
         if i in numeric:
-            out[col] = _numeric_arrow(numeric.pop(i), n_rows)
+            out[col] = numeric.pop(i) if streamed is not None else _numeric_arrow(numeric.pop(i), n_rows)
         elif texts is not None:  # every column not read as numbers was read as text
             out[col], n = _coerce_arrow(texts.column(internal[i]), decimal_comma)
             tokens += n

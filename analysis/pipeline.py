@@ -45,11 +45,24 @@ def prepare(source: Any, instrument, *, filename: str | None = None, sheet: str 
     return _prepared(imported, instrument, mapping, actions, min_share)
 
 
-def _prepared(imported, instrument, mapping, actions, min_share: float) -> PreparedData:
-    cleaned, report = clean(imported.data, instrument, mapping, actions,
-                            source=imported.meta.get("source"), missing_codes=imported.meta.get("missing_codes"))
+def _prepared(imported, instrument, mapping, actions, min_share: float, *, keep_raw: bool = True) -> PreparedData:
+    cleaned, report = clean(imported.data, instrument, mapping, actions, source=imported.meta.get("source"),
+                            missing_codes=imported.meta.get("missing_codes"), copy=keep_raw)
     scored = score_instrument(cleaned, instrument, min_share=min_share)
-    return PreparedData(imported.data, imported.meta, dict(report.mapping), report, scored, instrument)
+    return PreparedData(imported.data if keep_raw else scored.iloc[:0], imported.meta, dict(report.mapping), report,
+                        scored, instrument)
+
+
+def prepare_data(source: Any, instrument, *, sheet: str | int | None = None, min_share: float = 0.5,
+                 max_bytes: int | None = None) -> pd.DataFrame:
+    """``prepare(source, instrument, ...).data`` (automatic mapping, default actions) without
+    keeping the file's frame as read: the cells set to missing are set in the frame read, so
+    a national survey's item columns are not held twice (the commands' way; the Data page
+    keeps ``raw`` to show the file as it is)."""
+    if isinstance(instrument, str):
+        instrument = load_instrument(instrument)
+    imported = read_data(source, sheet=sheet, max_bytes=max_bytes)
+    return _prepared(imported, instrument, None, None, min_share, keep_raw=False).data
 
 
 def prepare_columns(source: Any, instrument, required: Sequence[str], optional: Sequence[str] = (), *,
@@ -95,11 +108,11 @@ def prepare_columns(source: Any, instrument, required: Sequence[str], optional: 
 
     imported = read_data(source, sheet=sheet, max_bytes=max_bytes, columns=pick)
     if "columns_read" not in imported.meta:  # read whole: prepared whole, as ``prepare`` does
-        return _prepared(imported, instrument, None, None, min_share).data, True
+        return _prepared(imported, instrument, None, None, min_share, keep_raw=False).data, True
     data = imported.data
     mapping = {item: col for item, col in plan["mapping"].items() if col in data.columns}
     cleaned, _ = clean(data, instrument, mapping, None, source=imported.meta.get("source"),
-                       missing_codes=imported.meta.get("missing_codes"))
+                       missing_codes=imported.meta.get("missing_codes"), copy=False)
     scored = score_instrument(cleaned, instrument, min_share=min_share)
     # a score is the full prepare's when every item the file has for it was read
     complete = {c.key for c in instrument.constructs

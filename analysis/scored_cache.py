@@ -211,6 +211,18 @@ class Wanted(NamedTuple):
     exclude: list[str] = []
 
 
+def selected(columns: list[str], wanted: Wanted | None) -> list[str]:
+    """The ``wanted`` ones of ``columns``, in their order (see ``Wanted``)."""
+    required = None if wanted is None else wanted.required
+    if wanted is not None and required is None:
+        dropped = set(wanted.exclude)
+        return [c for c in columns if c not in dropped]
+    if wanted is not None and required is not None and set(required) <= set(columns):
+        asked = set(required) | set(wanted.optional)
+        return [c for c in columns if c in asked]
+    return list(columns)
+
+
 def read_entry(folder: Path, wanted: Wanted | None = None) -> pd.DataFrame | None:
     """The frame of an entry (the ``wanted`` columns, in the frame's order), or None when there
     is no complete entry."""
@@ -221,15 +233,7 @@ def read_entry(folder: Path, wanted: Wanted | None = None) -> pd.DataFrame | Non
         if info.get("format") != FORMAT:
             return None
         stored = info["columns"]
-        required = None if wanted is None else wanted.required
-        if wanted is not None and required is None:
-            dropped = set(wanted.exclude)
-            read = [c for c in stored if c not in dropped]
-        elif wanted is not None and required is not None and set(required) <= set(stored):
-            asked = set(required) | set(wanted.optional)
-            read = [c for c in stored if c in asked]
-        else:
-            read = list(stored)
+        read = selected(stored, wanted)
         columns = list(read)
         read += [_ROW] if info["index"] == _ROW else []
         handle = pq.ParquetFile(folder / "data.parquet")
@@ -275,7 +279,7 @@ def prepared_data(path: str | Path, instrument, *, sheet: str | int | None = Non
     (``pipeline.prepare_columns``) and not kept. The columns are those of the frame
     ``prepare`` returns. Files under ``ANALYSIS_CACHE_MIN_MB`` go through ``prepare``."""
     from analysis.instruments import load_instrument
-    from analysis.pipeline import prepare
+    from analysis.pipeline import prepare_data
 
     if isinstance(instrument, str):
         instrument = load_instrument(instrument)
@@ -283,7 +287,7 @@ def prepared_data(path: str | Path, instrument, *, sheet: str | int | None = Non
     source = Path(str(path))
     large = source.is_file() and source.stat().st_size >= _env_mb(MIN_MB_ENV, DEFAULT_MIN_MB) * 1024 * 1024
     if not large:
-        return prepare(path, instrument, sheet=sheet, min_share=min_share, max_bytes=max_bytes).data, instrument, False
+        return prepare_data(path, instrument, sheet=sheet, min_share=min_share, max_bytes=max_bytes), instrument, False
     wanted = columns(instrument) if callable(columns) else columns
     folder = None
     if root is not None:
@@ -305,13 +309,15 @@ def prepared_data(path: str | Path, instrument, *, sheet: str | int | None = Non
     else:
         data = None
     if data is None:
-        data = prepare(path, instrument, sheet=sheet, min_share=min_share, max_bytes=max_bytes).data
-    if root is None or folder is None:
-        return data, instrument, False
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        if not folder.is_dir() and write_entry(folder, data):
-            _prune(root, folder)
-    except OSError:
-        pass  # a read-only home or cache folder: no cache, same data
+        data = prepare_data(path, instrument, sheet=sheet, min_share=min_share, max_bytes=max_bytes)
+    if root is not None and folder is not None:
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            if not folder.is_dir() and write_entry(folder, data):
+                _prune(root, folder)
+        except OSError:
+            pass  # a read-only home or cache folder: no cache, same data
+    keep = selected(list(data.columns), wanted)
+    if len(keep) < data.shape[1]:  # the columns not used are let go (the items, for a model)
+        data = data[keep]
     return data, instrument, False

@@ -525,7 +525,7 @@ def _straight_lining(valid: Mapping, instrument, min_items: int, index: pd.Index
 # --------------------------------------------------------------------------- actions
 
 def apply_actions(data: pd.DataFrame, report: ValidationReport,
-                  actions: Mapping[str, str] | None = None) -> pd.DataFrame:
+                  actions: Mapping[str, str] | None = None, *, copy: bool = True) -> pd.DataFrame:
     """Carry out the chosen action for each problem on a copy of ``data``.
 
     ``actions`` maps a code (``"OUT_OF_RANGE"``) or a code and column
@@ -534,7 +534,9 @@ def apply_actions(data: pd.DataFrame, report: ValidationReport,
     offending cells (for CONSTANT_ITEM: the whole column); ``drop_respondents`` removes
     the rows concerned (for DUPLICATE_ID: the repeats, so the first row of each id stays).
     Item columns that hold only numbers afterwards become numeric. The original index is
-    kept, so row numbers still point into the file.
+    kept, so row numbers still point into the file. ``copy=False`` sets the cells in
+    ``data`` itself (for a caller that does not keep the data as read: a national survey's
+    item columns are then not held twice).
     """
     actions = dict(actions or {})
     for key, act in actions.items():
@@ -543,7 +545,7 @@ def apply_actions(data: pd.DataFrame, report: ValidationReport,
     if len(data) != report.n_rows:
         raise InputError(f"the data have {len(data)} rows but the validation report was made on "
                          f"{report.n_rows}", hint="validate the data again before applying actions")
-    out = data.copy(deep=False)  # copy-on-write: only the columns changed below are copied
+    out = data.copy(deep=False) if copy else data  # copy-on-write: only the columns changed below are copied
     drop: set[int] = set()
     for problem in report.problems:
         act = actions.get(f"{problem.code}:{problem.column}", actions.get(problem.code, problem.default_action))
@@ -597,17 +599,19 @@ def _to_numeric_if_clean(series: pd.Series) -> pd.Series:
 
 def clean(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None = None,
           actions: Mapping[str, str] | None = None, *, source: str | None = None,
-          missing_codes: Mapping[str, list] | Iterable | None = None) -> tuple[pd.DataFrame, ValidationReport]:
+          missing_codes: Mapping[str, list] | Iterable | None = None,
+          copy: bool = True) -> tuple[pd.DataFrame, ValidationReport]:
     """Validate, apply the actions (defaults: bad cells and missing codes set to missing)
     and rename the mapped columns to item ids: the data every analysis should start from.
 
     Returns ``(cleaned data, report)``. Commands that read a file and analyse items call
-    this so that, e.g., a -99 code is never averaged as an answer.
+    this so that, e.g., a -99 code is never averaged as an answer. ``copy=False``: see
+    ``apply_actions``.
     """
     from analysis.mapping import apply_mapping
 
     report = validate(data, instrument, mapping, source=source, missing_codes=missing_codes)
-    cleaned = apply_actions(data, report, actions)
+    cleaned = apply_actions(data, report, actions, copy=copy)
     if all(col == item_id for item_id, col in report.mapping.items()):
         return cleaned, report  # columns already named by item ids: nothing to rename (or copy)
     return apply_mapping(cleaned, report.mapping), report

@@ -49,6 +49,11 @@ def test_round_trip_is_the_prepared_frame(tmp_path, name, instrument):
     _same(sc.read_entry(tmp_path / "entry"), data)
 
 
+@pytest.mark.parametrize("name,instrument", CASES)
+def test_preparing_in_place_gives_the_prepared_frame(name, instrument):
+    _same(pipeline.prepare_data(SAMPLE / name, instrument), prepare(SAMPLE / name, instrument).data)
+
+
 def test_dropped_respondents_keep_their_row_numbers(tmp_path):
     prepared = prepare(SAMPLE / "public_servants.csv", "public_servant",
                        actions={"TOO_FEW_ANSWERED": "drop_respondents", "STRAIGHT_LINING": "drop_respondents"})
