@@ -5,6 +5,12 @@ analyses: with ``--instrument`` the file goes through the same pipeline as the D
 (validate, default actions such as setting declared missing codes like -99 to missing,
 columns renamed to item ids, one scale-score column per construct); without it the
 file's columns are analysed as read.
+
+Large files (``ANALYSIS_CACHE_MIN_MB``, default 8 MB) with ``--instrument``: the scored study
+is kept (``analysis.scored_cache``; folder ``ANALYSIS_CACHE_DIR``, ``off`` to turn it off)
+and later commands on the same file read back only the columns they use; ``reliability``,
+``factor`` and ``aggregate`` on a file not kept yet read, check and score only their columns
+(``needed_columns``). The numbers are those of the whole pipeline.
 """
 from __future__ import annotations
 
