@@ -10,8 +10,8 @@ hundredths of a second for a scale's items, instead of the whole pipeline).
 * **Key**: SHA-256 of the data file's content (never its name or date: a changed file can
   never meet a stale entry), the instrument as parsed (every construct, item, scale,
   reverse flag and missing code), the sheet and ``min_share``, and a hash of the source of
-  the modules that read, check and score (``CODE_FILES``): editing any of them retires
-  every entry.
+  the modules that read, check and score (``CODE_FILES``) and of the pandas, numpy and
+  pyarrow versions: changing any of them retires every entry.
 * **Where**: ``ANALYSIS_CACHE_DIR`` (``off`` turns the cache off), else
   ``$XDG_CACHE_HOME/coprod-analysis/scored`` or ``~/.cache/coprod-analysis/scored``. A
   folder that cannot be written is simply not used: commands work read-only, just without
@@ -76,7 +76,10 @@ def code_version() -> str:
     global _CODE_VERSION
     if _CODE_VERSION is None:
         here = Path(__file__).resolve().parent
-        digest = hashlib.sha256(f"format {FORMAT} pandas {pd.__version__}".encode())
+        import pyarrow
+
+        digest = hashlib.sha256(f"format {FORMAT} pandas {pd.__version__} numpy {np.__version__} "
+                                f"pyarrow {pyarrow.__version__}".encode())
         for name in CODE_FILES:
             try:
                 digest.update(name.encode() + b"\0" + (here / name).read_bytes())
