@@ -118,6 +118,7 @@ def _views(columns: dict, together: list[str]):
                     yield {other: s1} if s2 is None else {other: s1, c: s2}
 
 
+@pytest.mark.slow
 def test_every_value_set_view_of_a_small_study_isolates_nobody(small_study, ips):
     data = small_study
     part = privacy.partition_for(data, ips, MIN_N)
@@ -167,6 +168,7 @@ def _record(data, ips, filters, part, keys, vectors) -> int:
     return 1
 
 
+@pytest.mark.slow
 def test_sibling_value_sets_on_the_sample_reveal_nobody(sample, ips):
     """The skills screen's filters on the sample: every organisation with every value set of
     gender, age band and role; every combination of value sets of those three over everyone;

@@ -67,6 +67,7 @@ class _NoExcel:
         return False
 
 
+@pytest.mark.slow
 def test_generator_is_deterministic(tmp_path, generator, fresh, monkeypatch):
     # Only the CSVs and parameters.json of this second run are compared, so it skips writing the
     # .xlsx and .sav copies (12 of its 13 s); the `fresh` run writes them all, and the shipped
@@ -82,6 +83,7 @@ def test_generator_is_deterministic(tmp_path, generator, fresh, monkeypatch):
     assert not other.equals(pd.read_csv(fresh / "public_servants.csv"))
 
 
+@pytest.mark.slow
 def test_shipped_files_equal_a_fresh_generation(fresh):
     for name in NAMES:
         assert (SAMPLE / f"{name}.csv").read_bytes() == (fresh / f"{name}.csv").read_bytes(), name
