@@ -350,14 +350,20 @@ def disclosure_partition(data: pd.DataFrame, columns: Sequence[str], min_n: int 
         ncell = int(cell.max()) + 1 if n else 0
         free = block < 0
         pool = np.bincount(cell[free], minlength=ncell)
-        # the smallest block already made in each cell (ties: the first made), if any
+        # the smallest block already made in each cell (ties: the first made), if any: found
+        # over the blocks, not the rows (a block's rows lie in one cell at this depth and every
+        # shallower one, since cells only merge going up)
         best = np.full(ncell, -1, dtype=np.int64)
         taken = ~free
         if taken.any():
-            order = np.lexsort((block[taken], sizes[block[taken]]))
-            cells_t, blocks_t = cell[taken][order], block[taken][order]
-            first_cells, first_at = np.unique(cells_t, return_index=True)
-            best[first_cells] = blocks_t[first_at]
+            nblocks = len(sizes)
+            cell_of = np.zeros(nblocks, dtype=np.int64)
+            cell_of[block[taken]] = cell[taken]
+            top = np.iinfo(np.int64).max
+            smallest = np.full(ncell, top, dtype=np.int64)
+            np.minimum.at(smallest, cell_of, sizes * nblocks + np.arange(nblocks))  # (size, block) order
+            found = smallest != top
+            best[found] = smallest[found] % nblocks
         grows = pool >= min_n
         new_block = np.full(ncell, -1, dtype=np.int64)
         new_block[grows] = len(sizes) + np.arange(int(grows.sum()))
