@@ -33,7 +33,7 @@ from analysis import topics  # noqa: E402
 from analysis.formatting import num, p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.model_data import model_data  # noqa: E402
-from ui import access, state, tables  # noqa: E402
+from ui import access, reproduce, state, tables  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         plain, stop_unless_loaded, stop_without_roles)
@@ -283,8 +283,13 @@ if citizens is not None:
                   + spec.note + (f" Municipalities differ: ICC {num(model.icc, 2)} on the latent scale." if model.icc
                                  is not None else " Municipalities do not differ beyond chance (variance at zero)."))
             _model_table(fixed, "s3_model", "digital_participation_model", spec.formula, spec.family)
-            show_command(command_text("topics", CITIZEN, section="participation",
-                                      filters=view.filters.get(CITIZEN, {}), min_n=min_n))
+            participation_command = command_text("topics", CITIZEN, section="participation",
+                                                 filters=view.filters.get(CITIZEN, {}), min_n=min_n)
+            show_command(participation_command)
+            reproduce.panel("mixed", CITIZEN, key="s3_reproduce", formula=spec.formula, reml=False,
+                            command=participation_command,
+                            family=spec.family, exclude=frames[CITIZEN].index.difference(citizens.index),
+                            rows_note="the screen's filters")  # centred on the view; glmer drops missing rows
             cite("Multilevel logistic regression, Laplace approximation as lme4::glmer (Bates et al. 2015)")
 
 # ---- 3. barriers and enablers

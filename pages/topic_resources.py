@@ -34,7 +34,7 @@ from analysis import topics  # noqa: E402
 from analysis.formatting import num, p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
-from ui import access, state, tables  # noqa: E402
+from ui import access, reproduce, state, tables  # noqa: E402
 from ui.filters import filter_bar, with_age_band  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         page_link, plain, stop_without_roles)
@@ -236,8 +236,13 @@ elif result is not None and engagement is not None and engagement.key in data.co
               + spec.note)
         cite("Enders & Tofighi (2007) centring within and between organisations; lmerTest (Kuznetsova et al. 2017) "
              "Satterthwaite df. R: lmerTest::lmer")
-        show_command(command_text("topics", INSTRUMENT, section="engagement", group=group,
-                                  filters=view.filters.get(INSTRUMENT, {}), min_n=min_n))
+        engagement_command = command_text("topics", INSTRUMENT, section="engagement", group=group,
+                                          filters=view.filters.get(INSTRUMENT, {}), min_n=min_n)
+        show_command(engagement_command)
+        reproduce.panel("mixed", INSTRUMENT, key="s2_reproduce", formula=spec.formula, reml=True, family=spec.family,
+                        command=engagement_command,
+                        exclude=prepared.data.index.difference(spec.data.index),
+                        rows_note="the screen's filters, small organisations and respondents missing a variable")
         models_formula = f"{engagement.key} ~ cwc_readiness_index + c_gm_readiness_index + (1 | {group})"
         st.markdown(f"[Open this model in the Models screen](/models?"
                     f"{urlencode({'survey': INSTRUMENT, 'formula': models_formula, 'family': 'gaussian'})}) "

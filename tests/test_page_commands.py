@@ -35,7 +35,8 @@ def _printed(at: AppTest, *, subprocesses: bool = False) -> list[dict]:
     ``subprocesses`` (the readiness view's test), else through ``analysis.cli.main`` in this
     process (the same parser and code, without a Python start per command)."""
     outs = []
-    for text in [c.value for c in at.code if c.value.startswith("python -m analysis ")]:
+    for text in [c.value for c in at.code if c.value.startswith("python -m analysis ")
+                 and not c.value.startswith("python -m analysis rscript ")]:  # R scripts: test_reproduce_r.py
         words = shlex.split(text)
         if subprocesses:
             done = subprocess.run([sys.executable, *words[1:]], cwd=ROOT, capture_output=True, text=True)

@@ -30,7 +30,7 @@ def _data_argument(survey_id: str) -> tuple[str, dict[str, str], str, str]:
 
 def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None = None,
           rows_note: str | None = None, scales: list[str] | None = None, min_n: int | None = None,
-          **choices: Any) -> None:
+          command: str | None = None, **choices: Any) -> None:
     """The "Reproduce this analysis" expander of one analysis section.
 
     Parameters
@@ -49,6 +49,9 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
         cfa with one factor per scale: the scales (for the command).
     min_n : int, optional
         aggregate: the privacy threshold (for the command).
+    command : str, optional
+        The screen's own command giving its numbers (a topic screen's ``topics --section ...``,
+        which applies the screen's filters), shown instead of the analysis command.
     **choices
         The screen's choices, as ``analysis.reproduce.r_script`` takes them.
     """
@@ -63,6 +66,7 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
         try:
             shown, rscript = command_lines(analysis, data, survey=chosen.get("survey"),
                                            instrument=chosen.get("instrument"), scales=scales, min_n=min_n, **choices)
+            shown = command or shown
             script = r_script(analysis, survey, prepared, command=shown, base_dir=base_dir, data_file=data_file,
                               exclude=exclude or None, rows_note=rows_note, title=None, **choices)
         except InputError as exc:
@@ -74,8 +78,12 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
                     "JSON with the same keys). Run it with `Rscript reproduce_" + analysis + ".R` beside "
                     + ("the study file." if base_dir == "." else "the dashboard's folder."))
         st.code(shown, language="bash", wrap_lines=True)
-        st.caption("The R script without the dashboard:")
-        st.code(rscript, language="bash", wrap_lines=True)
+        if command and exclude:  # the rscript command writes the script for the whole survey
+            st.caption("The script below is written for the respondents this screen uses; "
+                       f"`{rscript.split(' --out ')[0]}` writes it for the whole survey.")
+        else:
+            st.caption("The R script without the dashboard:")
+            st.code(rscript, language="bash", wrap_lines=True)
         if exclude and rows_note:
             st.caption(f"The script leaves out, by their row numbers in the file, the respondents this screen "
                        f"leaves out ({rows_note}).")

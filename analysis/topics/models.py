@@ -32,20 +32,22 @@ def _participation_terms(table: pd.DataFrame, instrument) -> list[str]:
     terms = ["any_offline"]
     if "age10" in table.columns:
         terms.append("c_age10")  # per decade, centred at the mean
-    terms += [v for v in ("gender", "education", "area") if v in table.columns]
+    # a background the view holds one value of (a filter on it) says nothing and breaks R's contrasts
+    terms += [v for v in ("gender", "education", "area") if v in table.columns and table[v].nunique() > 1]
     terms += [f"c_{c.key}" for c in instrument.constructs if c.family == "skills" and c.key in table.columns]
     return terms
 
 
 def _spec_frame(table: pd.DataFrame, formula: str) -> pd.DataFrame:
     """The formula's columns of the model table (centred predictors added by
-    ``analysis.model_data.with_derived``, as on the Models page), rows with a missing value dropped."""
+    ``analysis.model_data.with_derived``, as on the Models page), rows with a missing value dropped;
+    the rows keep the survey's index, so a script can leave out the same respondents."""
     from analysis.mixed.formula import parse_formula
     from analysis.model_data import with_derived
 
     frame, _ = with_derived(table, formula)
     used = set(parse_formula(formula).variables)
-    return frame[[n for n in frame.columns if n in used]].dropna().reset_index(drop=True)
+    return frame[[n for n in frame.columns if n in used]].dropna()
 
 
 def digital_participation_model(citizens: pd.DataFrame, instrument, *, group: str = "municipality_id") -> ModelSpec:
