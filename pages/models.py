@@ -30,7 +30,8 @@ from analysis.errors import InputError  # noqa: E402
 from analysis.mixed import compare, fit, null_model  # noqa: E402
 from analysis.mixed import readings as model_readings  # noqa: E402
 from analysis.mixed.result import SINGULAR_MESSAGE  # noqa: E402
-from analysis.mixed.formula import is_categorical, parse_formula  # noqa: E402
+from analysis.formatting import num  # noqa: E402
+from analysis.mixed.formula import build_formula, is_categorical, parse_formula  # noqa: E402
 from store import Store  # noqa: E402
 from ui import charts_models as cm  # noqa: E402
 from ui import access, state, tables  # noqa: E402
@@ -116,32 +117,6 @@ def compare_models(frame: pd.DataFrame, specs_json: str, refit: bool) -> tuple[p
                    reference_levels=s["references"] or None) for s in specs]
     table = compare(results, refit=refit, names=[s["name"] for s in specs])
     return table, list(table.attrs.get("messages", [])), len(common)
-
-
-# ------------------------------------------------------------------ formatting helpers
-def num(x, digits: int = 2) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    text = f"{x:.{digits}f}"
-    return text.replace("0.", ".", 1) if abs(x) < 1 and digits > 0 and text.lstrip("-").startswith("0.") else text
-
-
-def quote(name: str) -> str:
-    return name if name.replace("_", "a").replace(".", "a").isalnum() and not name[0].isdigit() else f"`{name}`"
-
-
-def build_formula(outcome, level1, level2, groups, slopes, uncorrelated, interactions) -> str:
-    """lme4 formula of the builder's choices: fixed terms, interactions, then one random term
-    per grouping column (slopes on the first)."""
-    if not outcome or not groups:
-        return ""
-    fixed = [quote(v) for v in [*level1, *level2]] + [":".join(quote(p) for p in i.split(":")) for i in interactions]
-    random = []
-    for k, group in enumerate(groups):
-        chosen = [quote(s) for s in slopes] if k == 0 else []
-        bar = "||" if uncorrelated and chosen else "|"
-        random.append(f"({' + '.join(['1', *chosen])} {bar} {quote(group)})")
-    return f"{quote(outcome)} ~ {' + '.join(fixed or ['1'])} + {' + '.join(random)}"
 
 
 def builder_key(survey: str, name: str) -> str:

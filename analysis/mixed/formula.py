@@ -418,3 +418,42 @@ def build_design(terms: TermSet, codings: dict[str, VariableCoding], variable_or
     for t, c in zip(ordered, contrasted):
         names.extend(_term_columns(sample, t, c, codings)[1])
     return DesignColumns(ordered, bool(terms.intercept), codings, contrasted, names)
+
+
+def quote(name: str) -> str:
+    """A column name as an lme4 formula needs it: as it is when it is a plain name, else in
+    backticks (R's rule for non-syntactic names)."""
+    return name if name.replace("_", "a").replace(".", "a").isalnum() and not name[0].isdigit() else f"`{name}`"
+
+
+def build_formula(outcome: str, level1, level2, groups, slopes=(), uncorrelated: bool = False,
+                  interactions=()) -> str:
+    """The lme4 formula of a model builder's choices: the fixed terms (level-1, then level-2
+    predictors, then interactions ``a:b``), then one random intercept per grouping column, the
+    random slopes on the first (``(1 + x || g)`` when ``uncorrelated``); ``""`` without an
+    outcome or a grouping column.
+
+    Parameters
+    ----------
+    outcome : str
+        The response.
+    level1, level2 : sequence of str
+        Fixed predictors (respondent level, group level).
+    groups : sequence of str
+        Grouping columns, innermost first.
+    slopes : sequence of str
+        Predictors whose slopes vary by the first grouping column.
+    uncorrelated : bool
+        Slopes uncorrelated with the intercept (lme4's ``||``).
+    interactions : sequence of str
+        Interactions as ``a:b``.
+    """
+    if not outcome or not groups:
+        return ""
+    fixed = [quote(v) for v in [*level1, *level2]] + [":".join(quote(p) for p in i.split(":")) for i in interactions]
+    random = []
+    for k, group in enumerate(groups):
+        chosen = [quote(s) for s in slopes] if k == 0 else []
+        bar = "||" if uncorrelated and chosen else "|"
+        random.append(f"({' + '.join(['1', *chosen])} {bar} {quote(group)})")
+    return f"{quote(outcome)} ~ {' + '.join(fixed or ['1'])} + {' + '.join(random)}"
