@@ -315,6 +315,26 @@ class Partition:
         return by.where(pd.Series(rows, index=self.index))
 
 
+def _smallest_blocks(cell: np.ndarray, ncell: int, block: np.ndarray, taken: np.ndarray,
+                     sizes: np.ndarray) -> np.ndarray:
+    """The smallest block already made in each cell (ties: the first made), -1 where none.
+
+    Found over the blocks, not the rows: a block's rows lie in one cell at the depth being
+    pooled and at every shallower one, since cells only merge going up."""
+    best = np.full(ncell, -1, dtype=np.int64)
+    if not taken.any():
+        return best
+    nblocks = len(sizes)
+    cell_of = np.zeros(nblocks, dtype=np.int64)
+    cell_of[block[taken]] = cell[taken]
+    top = np.iinfo(np.int64).max
+    smallest = np.full(ncell, top, dtype=np.int64)
+    np.minimum.at(smallest, cell_of, sizes * nblocks + np.arange(nblocks))  # (size, block) order
+    found = smallest != top
+    best[found] = smallest[found] % nblocks
+    return best
+
+
 def disclosure_partition(data: pd.DataFrame, columns: Sequence[str], min_n: int = DEFAULT_MIN_N) -> Partition:
     """Split the respondents into blocks of at least ``min_n`` (the rule in the module docstring).
 
@@ -350,20 +370,7 @@ def disclosure_partition(data: pd.DataFrame, columns: Sequence[str], min_n: int 
         ncell = int(cell.max()) + 1 if n else 0
         free = block < 0
         pool = np.bincount(cell[free], minlength=ncell)
-        # the smallest block already made in each cell (ties: the first made), if any: found
-        # over the blocks, not the rows (a block's rows lie in one cell at this depth and every
-        # shallower one, since cells only merge going up)
-        best = np.full(ncell, -1, dtype=np.int64)
-        taken = ~free
-        if taken.any():
-            nblocks = len(sizes)
-            cell_of = np.zeros(nblocks, dtype=np.int64)
-            cell_of[block[taken]] = cell[taken]
-            top = np.iinfo(np.int64).max
-            smallest = np.full(ncell, top, dtype=np.int64)
-            np.minimum.at(smallest, cell_of, sizes * nblocks + np.arange(nblocks))  # (size, block) order
-            found = smallest != top
-            best[found] = smallest[found] % nblocks
+        best = _smallest_blocks(cell, ncell, block, ~free, sizes)
         grows = pool >= min_n
         new_block = np.full(ncell, -1, dtype=np.int64)
         new_block[grows] = len(sizes) + np.arange(int(grows.sum()))
