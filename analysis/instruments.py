@@ -39,6 +39,11 @@ CHANNELS = ("digital", "offline")
 # Data model
 # --------------------------------------------------------------------------------------
 
+def _safe_load(stream):
+    """``yaml.safe_load`` through libyaml's C parser when PyYAML has it (the same safe subset,
+    about ten times faster: every command reads the bundled instruments)."""
+    return yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
 def _named(entries, attribute: str, wanted: str, message: str, hint):
     """The entry whose ``attribute`` is ``wanted``; otherwise an InputError with ``hint()``, the
     names that exist (made only then)."""
@@ -348,7 +353,7 @@ def _check(value: Any, schema: dict, path: str, root: dict) -> None:
 @functools.lru_cache(maxsize=4)
 def _schema_cached(path: str, mtime_ns: int) -> dict:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return _safe_load(handle)
 
 
 def load_schema(directory: str | Path | None = None) -> dict:
@@ -489,7 +494,7 @@ def parse_instrument(text: str | bytes, *, file: str = "uploaded instrument") ->
             raise InputError("the instrument file is not UTF-8 text", file=file,
                              hint="save it as UTF-8 YAML") from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -524,7 +529,7 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> Instrument:
 @functools.lru_cache(maxsize=64)
 def _declared_id(path: str, mtime_ns: int) -> str:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = _safe_load(Path(path).read_text(encoding="utf-8"))
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             return data["id"]
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -45,15 +45,26 @@ class Organisations:
     source: str = "ids only"
     parent_names: dict = field(default_factory=dict)
 
+    def _row(self, group_id) -> dict | None:
+        """The organisation's row as a dict, through an index by id made once (a national survey
+        asks for 2,000 names: one look-up each, not a scan of the table)."""
+        index = self.__dict__.get("_by_key")
+        if index is None:
+            index = {}
+            for row in self.table.to_dict("records"):
+                index.setdefault(_key(row["group"]), row)  # the first row of an id, as before
+            self.__dict__["_by_key"] = index
+        return index.get(_key(group_id))
+
     def name(self, group_id) -> str:
-        row = self.table[self.table["group"].map(_key) == _key(group_id)]
-        if row.empty or pd.isna(row["name"].iloc[0]):
+        row = self._row(group_id)
+        if row is None or pd.isna(row["name"]):
             return f"Organisation {_key(group_id)}"
-        return str(row["name"].iloc[0])
+        return str(row["name"])
 
     def type_of(self, group_id):
-        row = self.table[self.table["group"].map(_key) == _key(group_id)]
-        return None if row.empty or pd.isna(row["type"].iloc[0]) else row["type"].iloc[0]
+        row = self._row(group_id)
+        return None if row is None or pd.isna(row["type"]) else row["type"]
 
     @property
     def has_types(self) -> bool:

@@ -283,12 +283,14 @@ if citizens is not None:
                   + spec.note + (f" Municipalities differ: ICC {num(model.icc, 2)} on the latent scale." if model.icc
                                  is not None else " Municipalities do not differ beyond chance (variance at zero)."))
             _model_table(fixed, "s3_model", "digital_participation_model", spec.formula, spec.family)
+            all_citizens = frames[CITIZEN]
+            assert all_citizens is not None  # the view of citizens comes from it
             participation_command = command_text("topics", CITIZEN, section="participation",
                                                  filters=view.filters.get(CITIZEN, {}), min_n=min_n)
             show_command(participation_command)
             reproduce.panel("mixed", CITIZEN, key="s3_reproduce", formula=spec.formula, reml=False,
                             command=participation_command,
-                            family=spec.family, exclude=frames[CITIZEN].index.difference(citizens.index),
+                            family=spec.family, exclude=all_citizens.index.difference(citizens.index),
                             rows_note="the screen's filters")  # centred on the view; glmer drops missing rows
             cite("Multilevel logistic regression, Laplace approximation as lme4::glmer (Bates et al. 2015)")
 
