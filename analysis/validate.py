@@ -285,7 +285,9 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
     flagged TOO_FEW_ANSWERED; one giving the same answer to at least
     ``straightline_min_items`` answered items of a block (a construct, or all items on
     one response scale) that has both reverse- and forward-keyed items answered is
-    flagged STRAIGHT_LINING.
+    flagged STRAIGHT_LINING. Each check is one small function: ``FRAME_CHECKS`` on the file as
+    a whole, ``ITEM_CHECKS`` on each mapped item's answers, then ``_too_few_answered`` and
+    ``_straight_lining`` over all items.
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError("validation needs a table of data")
@@ -300,65 +302,13 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
     mapping = {str(k): v for k, v in mapping.items() if v is not None and str(v) != ""}
     check_mapping(data.columns, mapping, file=source)
     item_map = {k: v for k, v in mapping.items() if k in item_ids}
-    index = data.index
-    n = len(data)
+    ctx = _Context(data, instrument, mapping, item_map, data.index, len(data), missing_codes)
     problems: list[Problem] = []
-
-    unmapped = [it.id for it in items if it.id not in item_map]
-    if unmapped:
-        shown = ", ".join(unmapped[:8]) + (f" and {len(unmapped) - 8} more" if len(unmapped) > 8 else "")
-        problems.append(_problem(
-            "UNMAPPED_ITEMS", None, len(unmapped), np.array([], dtype=int), index,
-            f"{len(unmapped)} of {len(items)} items have no column in the data: {shown}",
-            "map them to the file's columns in the mapping editor, or leave them out if the survey did not ask them"))
-
-    for role, col in _group_columns(instrument):
-        actual = mapping.get(col, col)
-        if actual not in data.columns:
-            problems.append(_problem(
-                "MISSING_GROUP_ID", col, n, np.array([], dtype=int), index,
-                f"the {role} id column '{col}' is not in the data",
-                f"add a column '{col}' (or map it), otherwise multilevel analyses by {role} are not possible"))
-            continue
-        s = data[actual]
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            blank = s.isna()  # str() of a number is never blank; of NaN it is 'nan', a token
-        else:
-            blank = s.isna() | s.astype(str).str.strip().isin(["", *NA_TOKENS])
-        positions = np.flatnonzero(blank.to_numpy())
-        if len(positions):
-            problems.append(_problem(
-                "MISSING_GROUP_ID", actual, len(positions), positions, index,
-                f"{len(positions)} respondents have no {role} id",
-                f"fill in their {role}, or drop them; analyses by {role} leave them out"))
-
-    id_column = _find_id_column(data, instrument, mapping)
-    if id_column is not None:
-        ids = data[id_column]
-        if pd.api.types.is_integer_dtype(ids) and not pd.api.types.is_bool_dtype(ids):
-            # whole numbers: equal as text exactly when equal as numbers
-            repeat = ids.duplicated(keep="first").to_numpy()
-            key = None
-        else:
-            filled = ids.notna() & (ids.astype(str).str.strip() != "")
-            key = ids.astype(str).str.strip()
-            repeat = (key.duplicated(keep="first") & filled).to_numpy()
-        positions = np.flatnonzero(repeat)
-        if len(positions):
-            if key is None:
-                key = ids.astype(str).str.strip()
-            first_value = key.iloc[positions[0]]
-            first_rows = np.flatnonzero((key == first_value).to_numpy())
-            rows_text = " and ".join(map(str, _row_numbers(index, first_rows[:3])))
-            problems.append(_problem(
-                "DUPLICATE_ID", id_column, len(positions), positions, index,
-                f"{len(positions)} rows repeat a respondent id seen in an earlier row "
-                f"(e.g. {first_value!r} in rows {rows_text})",
-                "check for double submissions; drop_respondents keeps the first row of each id"))
-
+    for check in FRAME_CHECKS:  # the file as a whole: items without a column, group ids, repeated ids
+        problems.extend(check(ctx))
     # item id -> its usable answers: kept as one byte a cell when whole numbers, else recomputed on demand
     valid: dict[str, Callable[[], np.ndarray]] = {}
-    n_answered = np.zeros(n, dtype=np.int32)
+    n_answered = np.zeros(ctx.n, dtype=np.int32)
     for item in items:
         if item.id not in item_map:
             continue
@@ -372,61 +322,14 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         else:
             valid[item.id] = partial(_usable, data[col], lo, hi, numbers_declared, text_declared)
         n_answered += ~np.isnan(cells.valid)
-        if cells.text.any():
-            positions = np.flatnonzero(cells.text)
-            values = pd.unique(pd.Series([str(cells.raw[p]).strip() for p in positions]))
-            labels = {str(v).strip().lower(): k for k, v in (item.scale.labels or {}).items()}
-            looks_like_labels = any(str(v).lower() in labels for v in values)
-            suggestion = ("the file holds answer labels instead of codes: export numeric codes "
-                          "(Qualtrics: 'use numeric values') or recode, else set them to missing"
-                          if looks_like_labels else "set them to missing, or correct them in the file")
-            problems.append(_problem(
-                "NON_NUMERIC", col, len(positions), positions, index,
-                f"{len(positions)} answers are not numbers (e.g. {', '.join(_fmt(v) for v in values[:3])})",
-                suggestion, item=item.id))
-        if cells.code.any():
-            positions = np.flatnonzero(cells.code)
-            found = pd.Series([_fmt(cells.raw[p]) for p in positions]).value_counts()
-            listed = ", ".join(f"{k} ({v})" for k, v in found.items())
-            problems.append(_problem(
-                "MISSING_CODE", col, len(positions), positions, index,
-                f"{len(positions)} cells hold missing-value codes: {listed}",
-                "set them to missing so they are not read as answers", item=item.id))
-        if cells.outside.any():
-            positions = np.flatnonzero(cells.outside)
-            found = pd.unique(cells.numbers[positions])
-            observed = cells.numbers[~np.isnan(cells.numbers) & ~cells.code]
-            shifted = observed.size and observed.min() >= lo - 1 and observed.max() <= hi - 1
-            suggestion = (f"the answers look coded {_fmt(lo - 1)}..{_fmt(hi - 1)}: recode them by adding 1, "
-                          "or set the out-of-range ones to missing" if shifted
-                          else "set them to missing, or check how the export coded this question")
-            problems.append(_problem(
-                "OUT_OF_RANGE", col, len(positions), positions, index,
-                f"{len(positions)} answers lie outside the scale {_fmt(lo)}..{_fmt(hi)} "
-                f"(e.g. {', '.join(_fmt(v) for v in found[:3])})", suggestion, item=item.id))
-        answered = cells.valid[~np.isnan(cells.valid)]
-        if answered.size == 0:
-            problems.append(_problem(
-                "EMPTY_ITEM", col, n, np.array([], dtype=int), index,
-                "the column has no valid answers", "check the mapping: is this the right column?",
-                item=item.id))
-        elif answered.size >= 2 and np.unique(answered).size == 1:
-            problems.append(_problem(
-                "CONSTANT_ITEM", col, int(answered.size), np.array([], dtype=int), index,
-                f"all {answered.size} answers are {_fmt(answered[0])}",
-                "a constant item carries no information and breaks correlations: check the export, "
-                "or set the column to missing to leave the item out", item=item.id))
-
+        for item_check in ITEM_CHECKS:  # the answers of one item: text, codes, range, no or one value
+            problems.extend(item_check(ctx, item, col, cells))
     if valid:
-        share = n_answered / len(valid)
-        positions = np.flatnonzero(share < min_answered_share - 1e-12)
-        if len(positions):
-            problems.append(_problem(
-                "TOO_FEW_ANSWERED", None, len(positions), positions, index,
-                f"{len(positions)} respondents answered fewer than {min_answered_share:.0%} "
-                f"of the {len(valid)} mapped items",
-                "drop them, or keep them: scale scores already need a minimum share of answered items"))
-        problems.extend(_straight_lining(valid, instrument, straightline_min_items, index))
+        problems.extend(_too_few_answered(ctx, n_answered, len(valid), min_answered_share))
+        problems.extend(_straight_lining(valid, instrument, straightline_min_items, ctx.index))
+    unmapped = [it.id for it in items if it.id not in item_map]
+    id_column = _find_id_column(data, instrument, mapping)
+    n = ctx.n
 
     order = {c: i for i, c in enumerate(CODES)}
     col_order = {str(c): i for i, c in enumerate(data.columns)}
@@ -438,6 +341,167 @@ def validate(data: pd.DataFrame, instrument, mapping: Mapping[str, str] | None =
         unmapped_columns=[str(c) for c in unmapped_columns(data.columns, instrument, mapping)],
         id_column=None if id_column is None else str(id_column), problems=problems)
 
+
+
+# --------------------------------------------------------------------------- the checks
+@dataclass
+class _Context:
+    """What every check reads: the data, the instrument, the column mapping (all and items')."""
+    data: pd.DataFrame
+    instrument: Any
+    mapping: dict
+    item_map: dict
+    index: pd.Index
+    n: int
+    missing_codes: Any = None
+
+
+def _unmapped_items(ctx: _Context) -> list[Problem]:
+    """UNMAPPED_ITEMS: instrument items with no column in the data."""
+    items = list(ctx.instrument.items)
+    unmapped = [it.id for it in items if it.id not in ctx.item_map]
+    if not unmapped:
+        return []
+    shown = ", ".join(unmapped[:8]) + (f" and {len(unmapped) - 8} more" if len(unmapped) > 8 else "")
+    return [_problem(
+        "UNMAPPED_ITEMS", None, len(unmapped), np.array([], dtype=int), ctx.index,
+        f"{len(unmapped)} of {len(items)} items have no column in the data: {shown}",
+        "map them to the file's columns in the mapping editor, or leave them out if the survey did not ask them")]
+
+
+def _group_ids(ctx: _Context) -> list[Problem]:
+    """MISSING_GROUP_ID: a group column absent, or respondents without a group id."""
+    problems = []
+    for role, col in _group_columns(ctx.instrument):
+        actual = ctx.mapping.get(col, col)
+        if actual not in ctx.data.columns:
+            problems.append(_problem(
+                "MISSING_GROUP_ID", col, ctx.n, np.array([], dtype=int), ctx.index,
+                f"the {role} id column '{col}' is not in the data",
+                f"add a column '{col}' (or map it), otherwise multilevel analyses by {role} are not possible"))
+            continue
+        s = ctx.data[actual]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            blank = s.isna()  # str() of a number is never blank; of NaN it is 'nan', a token
+        else:
+            blank = s.isna() | s.astype(str).str.strip().isin(["", *NA_TOKENS])
+        positions = np.flatnonzero(blank.to_numpy())
+        if len(positions):
+            problems.append(_problem(
+                "MISSING_GROUP_ID", actual, len(positions), positions, ctx.index,
+                f"{len(positions)} respondents have no {role} id",
+                f"fill in their {role}, or drop them; analyses by {role} leave them out"))
+    return problems
+
+
+def _duplicate_ids(ctx: _Context) -> list[Problem]:
+    """DUPLICATE_ID: rows repeating a respondent id seen in an earlier row."""
+    id_column = _find_id_column(ctx.data, ctx.instrument, ctx.mapping)
+    if id_column is None:
+        return []
+    ids = ctx.data[id_column]
+    if pd.api.types.is_integer_dtype(ids) and not pd.api.types.is_bool_dtype(ids):
+        # whole numbers: equal as text exactly when equal as numbers
+        repeat = ids.duplicated(keep="first").to_numpy()
+        key = None
+    else:
+        filled = ids.notna() & (ids.astype(str).str.strip() != "")
+        key = ids.astype(str).str.strip()
+        repeat = (key.duplicated(keep="first") & filled).to_numpy()
+    positions = np.flatnonzero(repeat)
+    if not len(positions):
+        return []
+    if key is None:
+        key = ids.astype(str).str.strip()
+    first_value = key.iloc[positions[0]]
+    first_rows = np.flatnonzero((key == first_value).to_numpy())
+    rows_text = " and ".join(map(str, _row_numbers(ctx.index, first_rows[:3])))
+    return [_problem(
+        "DUPLICATE_ID", id_column, len(positions), positions, ctx.index,
+        f"{len(positions)} rows repeat a respondent id seen in an earlier row "
+        f"(e.g. {first_value!r} in rows {rows_text})",
+        "check for double submissions; drop_respondents keeps the first row of each id")]
+
+
+def _non_numeric(ctx: _Context, item, col, cells: _Cells) -> list[Problem]:
+    """NON_NUMERIC: answers that are not numbers (answer labels exported instead of codes?)."""
+    if not cells.text.any():
+        return []
+    positions = np.flatnonzero(cells.text)
+    values = pd.unique(pd.Series([str(cells.raw[p]).strip() for p in positions]))
+    labels = {str(v).strip().lower(): k for k, v in (item.scale.labels or {}).items()}
+    looks_like_labels = any(str(v).lower() in labels for v in values)
+    suggestion = ("the file holds answer labels instead of codes: export numeric codes "
+                  "(Qualtrics: 'use numeric values') or recode, else set them to missing"
+                  if looks_like_labels else "set them to missing, or correct them in the file")
+    return [_problem(
+        "NON_NUMERIC", col, len(positions), positions, ctx.index,
+        f"{len(positions)} answers are not numbers (e.g. {', '.join(_fmt(v) for v in values[:3])})",
+        suggestion, item=item.id)]
+
+
+def _missing_codes(ctx: _Context, item, col, cells: _Cells) -> list[Problem]:
+    """MISSING_CODE: cells holding declared or conventional missing-value codes."""
+    if not cells.code.any():
+        return []
+    positions = np.flatnonzero(cells.code)
+    found = pd.Series([_fmt(cells.raw[p]) for p in positions]).value_counts()
+    listed = ", ".join(f"{k} ({v})" for k, v in found.items())
+    return [_problem(
+        "MISSING_CODE", col, len(positions), positions, ctx.index,
+        f"{len(positions)} cells hold missing-value codes: {listed}",
+        "set them to missing so they are not read as answers", item=item.id)]
+
+
+def _out_of_range(ctx: _Context, item, col, cells: _Cells) -> list[Problem]:
+    """OUT_OF_RANGE: numbers outside the item's scale (a shifted coding is recognised)."""
+    if not cells.outside.any():
+        return []
+    lo, hi = float(item.scale.min), float(item.scale.max)
+    positions = np.flatnonzero(cells.outside)
+    found = pd.unique(cells.numbers[positions])
+    observed = cells.numbers[~np.isnan(cells.numbers) & ~cells.code]
+    shifted = observed.size and observed.min() >= lo - 1 and observed.max() <= hi - 1
+    suggestion = (f"the answers look coded {_fmt(lo - 1)}..{_fmt(hi - 1)}: recode them by adding 1, "
+                  "or set the out-of-range ones to missing" if shifted
+                  else "set them to missing, or check how the export coded this question")
+    return [_problem(
+        "OUT_OF_RANGE", col, len(positions), positions, ctx.index,
+        f"{len(positions)} answers lie outside the scale {_fmt(lo)}..{_fmt(hi)} "
+        f"(e.g. {', '.join(_fmt(v) for v in found[:3])})", suggestion, item=item.id)]
+
+
+def _empty_or_constant(ctx: _Context, item, col, cells: _Cells) -> list[Problem]:
+    """EMPTY_ITEM (no valid answer) or CONSTANT_ITEM (one value for everyone)."""
+    answered = cells.valid[~np.isnan(cells.valid)]
+    if answered.size == 0:
+        return [_problem(
+            "EMPTY_ITEM", col, ctx.n, np.array([], dtype=int), ctx.index,
+            "the column has no valid answers", "check the mapping: is this the right column?", item=item.id)]
+    if answered.size >= 2 and np.unique(answered).size == 1:
+        return [_problem(
+            "CONSTANT_ITEM", col, int(answered.size), np.array([], dtype=int), ctx.index,
+            f"all {answered.size} answers are {_fmt(answered[0])}",
+            "a constant item carries no information and breaks correlations: check the export, "
+            "or set the column to missing to leave the item out", item=item.id)]
+    return []
+
+
+def _too_few_answered(ctx: _Context, n_answered: np.ndarray, n_items: int, min_share: float) -> list[Problem]:
+    """TOO_FEW_ANSWERED: respondents answering fewer than ``min_share`` of the mapped items."""
+    positions = np.flatnonzero(n_answered / n_items < min_share - 1e-12)
+    if not len(positions):
+        return []
+    return [_problem(
+        "TOO_FEW_ANSWERED", None, len(positions), positions, ctx.index,
+        f"{len(positions)} respondents answered fewer than {min_share:.0%} of the {n_items} mapped items",
+        "drop them, or keep them: scale scores already need a minimum share of answered items")]
+
+
+# The checks ``validate`` runs, in order: on the whole file, then on each mapped item's answers
+# (then the share of answered items and straight-lining over all items).
+FRAME_CHECKS = (_unmapped_items, _group_ids, _duplicate_ids)
+ITEM_CHECKS = (_non_numeric, _missing_codes, _out_of_range, _empty_or_constant)
 
 def _usable(series: pd.Series, lo: float, hi: float, explicit: set, text_codes: set) -> np.ndarray:
     return _classify(series, lo, hi, explicit, text_codes).valid
