@@ -38,7 +38,7 @@ ANALYSES = ("reliability", "aggregate", "cfa", "mixed")
 WHAT = {"reliability": "the reliability of a scale (psych::alpha, psych::omega)",
         "aggregate": "within-group agreement and ICCs (multilevel::rwg.j, ICC1, ICC2)",
         "cfa": "a confirmatory factor model (lavaan::cfa)",
-        "mixed": "a multilevel model (lmerTest::lmer)"}
+        "mixed": "a multilevel model (lmerTest::lmer; lme4::glmer for a binomial outcome)"}
 _PACKAGES = {"reliability": _REL, "aggregate": _AGG, "cfa": _CFA, "mixed": _MIXED}
 # Debian's name of each R package (scripts/install-system-deps.sh installs them for CI)
 DEBIAN = {"psych": "r-cran-psych", "GPArotation": "r-cran-gparotation", "multilevel": "r-cran-multilevel",
