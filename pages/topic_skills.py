@@ -25,8 +25,9 @@ import plotly.graph_objects as go  # noqa: E402
 
 from analysis import topics  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
+from analysis.reproduce.correlations import withheld_rows  # noqa: E402
 from analysis import instruments as instruments_lib  # noqa: E402
-from ui import access, state, tables  # noqa: E402
+from ui import access, reproduce, state, tables  # noqa: E402
 from ui.filters import filter_bar  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         survey_source, where_words,
@@ -288,6 +289,11 @@ if available:
         shown = cor.drop(columns=["reading"])
         tables.table(shown, "s1_cor_table")
         download_buttons(shown, f"correlations_{cor_iid}", key="s1_cor")
-        show_command(command_text("topics", cor_iid, section="correlations", columns=keys, method=method or "pearson",
-                                  filters=view.filters.get(cor_iid, {}), min_n=min_n))
+        cor_command = command_text("topics", cor_iid, section="correlations", columns=keys,
+                                   method=method or "pearson", filters=view.filters.get(cor_iid, {}), min_n=min_n)
+        show_command(cor_command)
+        reproduce.panel("correlations", cor_iid, key="s1_reproduce", command=cor_command, columns=keys,
+                        method=method or "pearson", exclude=frames[cor_iid].index.difference(data.index),
+                        withheld=withheld_rows(prepared[cor_iid], data, keys, min_n),
+                        rows_note="the screen's filters")
         cite("Perry (1996) public service motivation; pingouin pairwise_corr. R: cor.test")

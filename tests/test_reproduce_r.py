@@ -346,3 +346,39 @@ def test_topic_model_panels_give_the_screens_models(tmp_path):
     view = topics.apply_filters(data, topics.parse_where(data, instrument, ["area=Urban"]), 5, instrument=instrument)
     spec = topics.digital_participation_model(view, instrument)
     assert fit(spec.formula, spec.data, family="binomial").loglik >= participation["loglik"] - 1e-6
+
+
+@needs_r
+@slow
+def test_correlation_panel_gives_the_skills_screens_table(tmp_path):
+    """The skills screen's correlations (Spearman, a filter on): the panel's R script (cor.test on
+    the view's rows) gives the screen's r, interval, p and n; the rscript command's script for the
+    whole survey gives the topics command's table."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "topic_skills.py"), default_timeout=300)
+    at.query_params["s1_gender"] = "Woman"
+    at.query_params["s1_cor"] = "spearman"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    script = next(c.value for c in at.code if c.value.startswith("# Reproduces") and "cor.test" in c.value)
+    panel = tmp_path / "panel_correlations.R"
+    panel.write_text(script)
+    sample = str(ROOT / "sample_data" / "public_servants.csv")
+    whole = _script([sample, "--instrument", "public_servant"], "correlations", ["--method", "pearson"], tmp_path,
+                    "whole")
+    screen_r, whole_r = _run_scripts([(panel, ROOT), (whole, ROOT)], tmp_path)
+    shown = next(d.value for d in at.dataframe if {"x", "y", "r", "ci_low"} <= set(d.value.columns))
+    theirs = {(r["x"], r["y"]): r for r in screen_r["table"]}
+    assert len(theirs) == len(shown) >= 10
+    for row in shown.itertuples():
+        r = theirs[(row.x, row.y)]
+        assert r["n"] == row.n
+        assert np.allclose([r["r"], r["ci_low"], r["ci_high"], r["p"]], [row.r, row.ci_low, row.ci_high, row.p],
+                           rtol=1e-9, atol=1e-12), (row.x, row.y)
+    ours = _command("topics", str(ROOT / "sample_data" / "public_servants.csv"), "--instrument", "public_servant",
+                    "--section", "correlations")["table"]
+    assert [(r["x"], r["y"], r["n"]) for r in whole_r["table"]] == [(r["x"], r["y"], r["n"]) for r in ours]
+    assert any(r["n"] < 1494 for r in ours)  # a pair the privacy rule trims: the script trims the same rows
+    assert np.allclose([r["r"] for r in whole_r["table"]], [r["r"] for r in ours], rtol=1e-12, atol=1e-14)
+    assert np.allclose([r["p"] for r in whole_r["table"]], [r["p"] for r in ours], rtol=1e-9, atol=1e-15)

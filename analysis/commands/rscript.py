@@ -18,7 +18,7 @@ from analysis.errors import InputError
 
 HELP = ("R script reproducing an analysis (psych::alpha, multilevel::rwg.j, lavaan::cfa, lmerTest::lmer) "
         "from the same file, recoding and scoring")
-ANALYSES = ("reliability", "aggregate", "cfa", "mixed")
+ANALYSES = ("reliability", "aggregate", "cfa", "mixed", "correlations")
 
 
 # The options of the commands whose numbers a script reproduces, grouped by analysis in --help:
@@ -55,12 +55,18 @@ OPTION_GROUPS: dict[str, list[tuple[str, dict]]] = {
         ("--reference", dict(action="append", default=[], metavar="COLUMN=LEVEL",
                              help="reference level of a categorical predictor (repeatable)")),
     ],
+    "correlations": [
+        ("--columns", dict(nargs="+", default=None, metavar="SCORE",
+                           help="the scale scores (default: topic 1's, as the topics command)")),
+        ("--method", dict(choices=["pearson", "spearman"], default="pearson", help="Pearson or Spearman")),
+    ],
 }
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--analysis", required=True, choices=ANALYSES,
-                        help="which screen's numbers: reliability, aggregate (agreement and ICCs), cfa, mixed")
+                        help="which screen's numbers: reliability, aggregate (agreement and ICCs), cfa, mixed, "
+                             "correlations")
     parser.add_argument("--out", default=None, metavar="FILE", help="write the script here (e.g. reproduce.R)")
     for title, options in OPTION_GROUPS.items():
         group = parser.add_argument_group(f"{title} options")
@@ -136,6 +142,21 @@ def choices(args, prepared) -> tuple[dict, list | None]:
             ranges[item] = (args.scale_min, args.scale_max)
         numeric_items(data, [i for its in model.values() for i in its])
         return dict(model=model, reverse=ranges), None
+    if args.analysis == "correlations":
+        from analysis import topics
+
+        if not args.columns:  # the topics command's default: topic 1's scores
+            args.columns = [k for k in topics.topic_one_keys(instrument) if k in data.columns]
+        unknown = [c for c in args.columns if c not in data.columns]
+        if unknown:
+            raise InputError(f"unknown score(s): {', '.join(unknown)}", hint="name scales of the survey")
+        from analysis import privacy
+        from analysis.reproduce.correlations import withheld_rows
+
+        min_n = privacy.effective_min_n(None)  # the topics command's view and privacy rule
+        view = topics.apply_filters(data, {}, min_n, instrument=instrument)
+        return dict(columns=list(args.columns), method=args.method,
+                    withheld=withheld_rows(prepared, view, args.columns, min_n)), None
     if not args.formula:
         raise InputError("--analysis mixed needs --formula", hint='e.g. --formula "y ~ x + (1 | group)"')
     from analysis.commands.mixed import _reference_levels
@@ -157,12 +178,16 @@ def equivalent_command(args) -> str:
     str
         ``python -m analysis reliability|aggregate|factor|mixed DATA ... --json``, shell-quoted.
     """
-    name = {"cfa": "factor"}.get(args.analysis, args.analysis)
+    name = {"cfa": "factor", "correlations": "topics"}.get(args.analysis, args.analysis)
     parts = ["python -m analysis", name, shlex.quote(str(args.data))]
     for flag in ("survey", "instrument"):
         if getattr(args, flag, None):
             parts.append(f"--{flag} {shlex.quote(str(getattr(args, flag)))}")
-    if args.analysis == "mixed":
+    if args.analysis == "correlations":
+        parts.append("--section correlations")
+        parts += ["--columns " + " ".join(map(shlex.quote, args.columns))] if args.columns else []
+        parts += [f"--method {args.method}"] if args.method != "pearson" else []
+    elif args.analysis == "mixed":
         parts.append(f"--formula {shlex.quote(args.formula)}")
         parts += ["--ml"] if args.ml else []
         parts += ["--family binomial"] if args.family == "binomial" else []

@@ -11,6 +11,7 @@ analysis         R                                            our function
 ``aggregate``    ``multilevel::rwg.j``, ``ICC1``, ``ICC2``    ``analysis.aggregation``
 ``cfa``          ``lavaan::cfa`` (ML, ``std.lv = TRUE``)      ``analysis.factor.cfa``
 ``mixed``        ``lmerTest::lmer`` / ``lme4::glmer``         ``analysis.mixed.fit``
+``correlations`` ``cor.test`` (Pearson or Spearman)           ``analysis.topics.correlations``
 =============== ============================================ =============================
 
 The script prints its results as JSON (``jsonlite``) under the keys of our result objects'
@@ -29,17 +30,19 @@ from typing import Any, Iterable
 from analysis.errors import InputError
 from analysis.reproduce.aggregation import PACKAGES as _AGG, aggregation_code
 from analysis.reproduce.cfa import PACKAGES as _CFA, cfa_code
+from analysis.reproduce.correlations import PACKAGES as _COR, correlations_code
 from analysis.reproduce.mixed import OPTIONAL as _MIXED_OPTIONAL, PACKAGES as _MIXED, mixed_code
 from analysis.reproduce.prelude import prelude
 from analysis.reproduce.rcode import r_chr
 from analysis.reproduce.reliability import PACKAGES as _REL, reliability_code
 
-ANALYSES = ("reliability", "aggregate", "cfa", "mixed")
+ANALYSES = ("reliability", "aggregate", "cfa", "mixed", "correlations")
 WHAT = {"reliability": "the reliability of a scale (psych::alpha, psych::omega)",
         "aggregate": "within-group agreement and ICCs (multilevel::rwg.j, ICC1, ICC2)",
         "cfa": "a confirmatory factor model (lavaan::cfa)",
-        "mixed": "a multilevel model (lmerTest::lmer; lme4::glmer for a binomial outcome)"}
-_PACKAGES = {"reliability": _REL, "aggregate": _AGG, "cfa": _CFA, "mixed": _MIXED}
+        "mixed": "a multilevel model (lmerTest::lmer; lme4::glmer for a binomial outcome)",
+        "correlations": "pairwise correlations of scale scores (cor.test)"}
+_PACKAGES = {"reliability": _REL, "aggregate": _AGG, "cfa": _CFA, "mixed": _MIXED, "correlations": _COR}
 # Debian's name of each R package (scripts/install-system-deps.sh installs them for CI)
 DEBIAN = {"psych": "r-cran-psych", "GPArotation": "r-cran-gparotation", "multilevel": "r-cran-multilevel",
           "lavaan": "r-cran-lavaan", "lme4": "r-cran-lme4", "lmerTest": "r-cran-lmertest",
@@ -72,6 +75,8 @@ def analysis_code(analysis: str, prepared, choices: dict[str, Any]) -> str:
         return cfa_code(**choices)
     if analysis == "mixed":
         return mixed_code(prepared, **choices)
+    if analysis == "correlations":
+        return correlations_code(**choices)
     raise InputError(f"unknown analysis '{analysis}'", hint="use one of " + ", ".join(ANALYSES))
 
 

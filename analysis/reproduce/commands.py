@@ -54,7 +54,8 @@ def command_lines(analysis: str, data: str, *, survey: str | None = None, instru
         min_n=min_n, all_groups=all_groups, scale=scales, model=None, formula=choices.get("formula"),
         ml=not choices.get("reml", True) and choices.get("family", "gaussian") == "gaussian",
         family=choices.get("family", "gaussian"),
-        reference=[f"{k}={v}" for k, v in (choices.get("references") or {}).items()])
+        reference=[f"{k}={v}" for k, v in (choices.get("references") or {}).items()],
+        columns=list(choices.get("columns") or []) or None, method=choices.get("method", "pearson"))
     if analysis == "cfa" and not scales:
         model = dict(choices.get("model") or {})
         if list(model) == ["F"]:

@@ -30,7 +30,7 @@ def correlations(data: pd.DataFrame, columns: Sequence[str], *, method: str = "p
     rows = []
     for i, a in enumerate(columns):
         for b in columns[i + 1:]:
-            keep = published(data, values[a].notna() & values[b].notna(), min_n)
+            keep = _pair_rows(data, values, a, b, min_n)
             x, y = values.loc[keep, a].to_numpy(float), values.loc[keep, b].to_numpy(float)
             n = len(x)
             if n < 4:
@@ -48,3 +48,17 @@ def correlations(data: pd.DataFrame, columns: Sequence[str], *, method: str = "p
                       else f"{a} and {b}: {privacy.TOO_FEW}" for a, b, r, n, pp in
                       zip(out["x"], out["y"], out["r"], out["n"], out["p"])]
     return out
+
+
+def _pair_rows(data: pd.DataFrame, values: pd.DataFrame, a: str, b: str, min_n: int) -> pd.Series:
+    """The rows a pair's correlation uses: both answered, and published (``privacy.usable``)."""
+    return published(data, values[a].notna() & values[b].notna(), min_n)
+
+
+def correlation_rows(data: pd.DataFrame, columns: Sequence[str], *,
+                     min_n: int = privacy.DEFAULT_MIN_N) -> dict[tuple[str, str], pd.Index]:
+    """The index labels each pair of :func:`correlations` uses (for a script that must use the
+    same respondents, ``analysis.reproduce.correlations``)."""
+    values = data[list(columns)].apply(pd.to_numeric, errors="coerce")
+    return {(a, b): data.index[_pair_rows(data, values, a, b, min_n).to_numpy()]
+            for i, a in enumerate(columns) for b in list(columns)[i + 1:]}
