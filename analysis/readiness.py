@@ -141,6 +141,7 @@ class ReadinessResult:
     icc: pd.DataFrame
     filters: dict = field(default_factory=dict)
     _constructs: dict = field(default_factory=dict, repr=False)
+    rows: pd.Index | None = field(default=None, repr=False)  # the respondents the groups' numbers use
 
     def _row(self, group_id):
         match = self.groups[self.groups["group"].astype(str) == str(group_id)]
@@ -354,4 +355,4 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
                              "n_groups": int(kept[group].nunique()), "n_obs": int(kept[c.key].notna().sum())})
     return ReadinessResult(min_n=min_n, group_column=group, dimensions=keys, labels=labels, groups=table,
                            benchmark=benchmark, percentiles=percentiles, icc=pd.DataFrame(icc_rows),
-                           filters=check.filters, _constructs={c.key: c for c in dims})
+                           filters=check.filters, _constructs={c.key: c for c in dims}, rows=used.index)

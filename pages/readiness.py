@@ -38,7 +38,7 @@ from analysis.readiness_breakdown import breakdown_columns  # noqa: E402
 from analysis.readiness_questions import SHARES  # noqa: E402
 from analysis.readiness_view import practitioners_view  # noqa: E402
 from analysis.readiness_waves import WAVE, wave_values  # noqa: E402
-from ui import access, state, tables  # noqa: E402
+from ui import access, reproduce, state, tables  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         page_link, plain, report_buttons)
 
@@ -324,6 +324,24 @@ def _suppressed_view(row: pd.Series, name: str, min_n: int) -> None:
     st.markdown("Ask colleagues to take part in the next round of the survey, or pick another organisation above.")
 
 
+def _agreement_panel(view) -> None:
+    """The R script for the organisations' rwg(j) over all readiness items (``multilevel::rwg.j``
+    with the uniform null) on the respondents the view's numbers use (its privacy rule, the wave
+    shown). Dimensions on different response ranges get the mean of per-dimension rwg(j) here,
+    which that one call does not give, so no script is offered then."""
+    dims = [c for c in instrument.readiness_dimensions if any(it.id in data.columns for it in c.items)]
+    ranges = {(c.scale.min, c.scale.max) for c in dims}
+    if len(ranges) != 1 or view.readiness.rows is None:
+        return
+    lo, hi = ranges.pop()
+    items = [it.id for c in dims for it in c.items if it.id in data.columns]
+    reproduce.panel("aggregate", INSTRUMENT, key="rd_reproduce", min_n=min_n, group=group_column, items=items,
+                    command=readiness_command,
+                    reverse=[], scale_min=lo, scale_max=hi, options=int(hi - lo + 1),
+                    exclude=data.index.difference(view.readiness.rows),
+                    rows_note="privacy rule" + (", the other waves" if wave is not None else ""))
+
+
 def _organisation_view(view, row: pd.Series, org, min_n: int) -> None:
     result = view.readiness
     name = view.organisations.name(org)
@@ -356,6 +374,7 @@ def _organisation_view(view, row: pd.Series, org, min_n: int) -> None:
                    f"(rwg(j) = {row['rwg']:.2f}, below {LOW_AGREEMENT:.2f}), so the averages hide different "
                    "experiences: read them as an average of different views, not as a shared one.",
                    icon=":material/groups:")
+    _agreement_panel(view)
     if pd.isna(row["index"]):
         st.info("Some dimension was answered by too few people here, so that dimension and the index are "
                 "withheld; the other dimensions are shown.", icon=":material/lock:")
@@ -486,6 +505,12 @@ if WAVE in data.columns:
 view = None
 with guarded("computing readiness per organisation"):
     view = _view(data, INSTRUMENT, group_column, min_n, comparison or "all", by, lookup, wave)
+_source = state.sources()[INSTRUMENT]
+# the command giving this screen's numbers (a study file, study.yaml --survey, names its own lookup)
+readiness_command = command_text(
+    "readiness", INSTRUMENT, group=group_column, benchmark=comparison or "all", by=by, wave=wave, min_n=min_n,
+    lookup=((f"sample_data/{lookup[0]}" if _source.is_sample else lookup[0])
+            if lookup and _source.definition is None else None))
 
 if view is not None:
     groups = view.readiness.groups
@@ -515,9 +540,4 @@ if view is not None:
                                                                  min_n=min_n, prepared=_ready),
                            f"readiness_{org}", key="rd_report")
     _share_box(org)
-    source = state.sources()[INSTRUMENT]
-    # a study file (study.yaml --survey) names its own lookup
-    lookup_file = (f"sample_data/{lookup[0]}" if source.is_sample else lookup[0]) \
-        if lookup and source.definition is None else None
-    show_command(command_text("readiness", INSTRUMENT, group=group_column, benchmark=comparison or "all", by=by,
-                              lookup=lookup_file, wave=wave, min_n=min_n))
+    show_command(readiness_command)

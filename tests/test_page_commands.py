@@ -54,7 +54,9 @@ def _printed(at: AppTest, *, subprocesses: bool = False) -> list[dict]:
 
 def test_readiness_view_command_gives_its_index():
     at = _run_page("readiness.py", {"org": "103"})
-    (out,) = _printed(at, subprocesses=True)
+    outs = _printed(at, subprocesses=True)  # under the view and in its Reproduce panel: the same command
+    assert all(o == outs[0] for o in outs)
+    out = outs[0]
     row = next(g for g in out["groups"] if g["group"] == 103)
     metric = next(m.value for m in at.metric if m.label == "Readiness index (0-100)")
     assert metric == f"{row['index']:.1f}"

@@ -349,7 +349,8 @@ def test_printed_command_with_breakdown_and_same_type_benchmark_gives_the_screen
     at.radio(key="benchmark").set_value("type").run()
     at.selectbox(key="by").set_value("gender").run()
     assert not at.exception
-    (text,) = [c.value for c in at.code if c.value.startswith("python -m analysis ")]
+    # one command, printed under the view and in its Reproduce panel
+    (text,) = {c.value for c in at.code if c.value.startswith("python -m analysis ")}
     assert "--by gender" in text and "--benchmark type" in text
     done = subprocess.run([sys.executable, *shlex.split(text)[1:]], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

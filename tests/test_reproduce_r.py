@@ -16,7 +16,7 @@ import io
 import json
 import shutil
 import subprocess
-from contextlib import redirect_stdout
+from contextlib import chdir as contextlib_chdir, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -382,3 +382,32 @@ def test_correlation_panel_gives_the_skills_screens_table(tmp_path):
     assert any(r["n"] < 1494 for r in ours)  # a pair the privacy rule trims: the script trims the same rows
     assert np.allclose([r["r"] for r in whole_r["table"]], [r["r"] for r in ours], rtol=1e-12, atol=1e-14)
     assert np.allclose([r["p"] for r in whole_r["table"]], [r["p"] for r in ours], rtol=1e-9, atol=1e-15)
+
+
+@needs_r
+@slow
+def test_readiness_agreement_panel_gives_the_organisations_rwg(tmp_path):
+    """The practitioners' view of organisation 103: the panel's R script (multilevel::rwg.j over
+    every readiness item, on the respondents the view's numbers use) gives the view's rwg(j) for
+    every organisation it shows, as the readiness command it names prints them."""
+    import shlex
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "readiness.py"), default_timeout=300)
+    at.query_params["org"] = "103"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    script = next(c.value for c in at.code if c.value.startswith("# Reproduces") and "rwg.j" in c.value)
+    command = next(c.value for c in at.code if c.value.startswith("python -m analysis readiness "))
+    path = tmp_path / "panel_readiness.R"
+    path.write_text(script)
+    (theirs,) = _run_scripts([(path, ROOT)], tmp_path)
+    rwg = {str(g["group"]): g["rwg"] for g in theirs["groups"]}
+    assert f"{rwg['103']:.2f}" == next(m.value for m in at.metric if m.label == "Agreement rwg(j)")
+    with contextlib_chdir(ROOT):
+        ours = _command(*shlex.split(command)[3:])
+    shown = [g for g in ours["groups"] if g.get("rwg") is not None]
+    assert len(shown) > 20
+    for g in shown:
+        assert abs(g["rwg"] - rwg[str(g["group"])]) < TOL_AGREEMENT, g["group"]

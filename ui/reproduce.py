@@ -55,6 +55,9 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
     **choices
         The screen's choices, as ``analysis.reproduce.r_script`` takes them.
     """
+    from ui import access
+    if access.is_viewer():  # a viewer link has no data to run a script on, and row numbers are the owner's
+        return
     with st.expander("Reproduce this analysis", icon=":material/terminal:"):
         prepared = state.dataset(survey_id)
         if prepared is None:
