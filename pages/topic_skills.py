@@ -259,9 +259,16 @@ if available:
                     "more: Welch ANOVA or Kruskal-Wallis; categories: chi-square with Cramer's V).")
             tables.table(table, "s1_groups_table")
             download_buttons(table, f"compare_{outcome}_by_{by}", key="s1_groups")
-            show_command(command_text("topics", cmp_iid, section="compare", outcome=outcome, by=by,
-                                      nonparametric=not parametric, filters=view.filters.get(cmp_iid, {}),
-                                      min_n=min_n))
+            compare_command = command_text("topics", cmp_iid, section="compare", outcome=outcome, by=by,
+                                           nonparametric=not parametric, filters=view.filters.get(cmp_iid, {}),
+                                           min_n=min_n)
+            show_command(compare_command)
+            levels_of = {d.id: d.levels for d in instrument.demographics if d.levels}
+            reproduce.panel("groups", cmp_iid, key="s1_groups_reproduce", command=compare_command, cli_script=False,
+                            exclude=frames[cmp_iid].index.difference(res.rows), rows_note="the screen's filters and "
+                            "groups too small to show", outcome=outcome, group=by, levels=res.levels,
+                            parametric=parametric, categorical=categorical, group_labels=levels_of.get(by),
+                            outcome_labels=levels_of.get(outcome) if categorical else None)
             cite("Welch (1951) ANOVA; Kruskal & Wallis (1952); Steiger (2004) CIs for eta squared; "
                  "Tomczak & Tomczak (2014) epsilon squared. R: oneway.test, kruskal.test, chisq.test")
 

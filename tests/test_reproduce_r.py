@@ -411,3 +411,43 @@ def test_readiness_agreement_panel_gives_the_organisations_rwg(tmp_path):
     assert len(shown) > 20
     for g in shown:
         assert abs(g["rwg"] - rwg[str(g["group"])]) < TOL_AGREEMENT, g["group"]
+
+
+@needs_r
+@slow
+@pytest.mark.parametrize("survey,outcome,by,tests,expected", [
+    ("public_servant", "digital_skills", "gender", "parametric", "Welch ANOVA"),
+    ("public_servant", "digital_skills", "age_band", "rank-based", "Kruskal-Wallis"),
+    ("citizen", "digital_skills", "area", "parametric", "Welch t"),
+    ("citizen", "digital_skills", "area", "rank-based", "Mann-Whitney U"),
+    ("public_servant", "role", "org_type", "parametric", "Pearson chi-square"),
+])
+def test_group_comparison_panel_gives_the_skills_screens_test(survey, outcome, by, tests, expected, tmp_path):
+    """The skills screen's group comparison, each test it can choose: the panel's R script (the
+    compared respondents, codes as the instrument's labels, age in the screen's bands) gives the
+    screen's test, statistic, df, p, effect size and its interval."""
+    import shlex
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "topic_skills.py"), default_timeout=300)
+    at.run()
+    at.radio(key="s1_test").set_value(tests).run()
+    at.segmented_control(key="s1_cmp_survey").set_value(survey).run()
+    at.selectbox(key="s1_outcome").set_value(outcome).run()
+    at.selectbox(key="s1_by").set_value(by).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    script = next(c.value for c in at.code if c.value.startswith("# Reproduces a comparison of groups"))
+    command = next(c.value for c in at.code if c.value.startswith("python -m analysis topics ")
+                   and "--section compare" in c.value)
+    path = tmp_path / "panel_groups.R"
+    path.write_text(script)
+    (theirs,) = _run_scripts([(path, ROOT)], tmp_path)
+    with contextlib_chdir(ROOT):
+        ours = _command(*shlex.split(command)[3:])
+    assert theirs["test"] == ours["test"] == expected
+    for key in ("statistic", "p", "effect_size", "ci_low", "ci_high"):
+        assert np.isclose(theirs[key], ours[key], rtol=1e-6, atol=1e-9), (key, theirs[key], ours[key])
+    df_r = np.atleast_1d(theirs["df"]).astype(float) if theirs["df"] is not None else np.array([np.nan])
+    df_o = np.atleast_1d(ours["df"]).astype(float) if ours["df"] is not None else np.array([np.nan])
+    assert np.allclose(df_r, df_o, rtol=1e-9, equal_nan=True)

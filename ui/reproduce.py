@@ -30,7 +30,7 @@ def _data_argument(survey_id: str) -> tuple[str, dict[str, str], str, str]:
 
 def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None = None,
           rows_note: str | None = None, scales: list[str] | None = None, min_n: int | None = None,
-          command: str | None = None, **choices: Any) -> None:
+          command: str | None = None, cli_script: bool = True, **choices: Any) -> None:
     """The "Reproduce this analysis" expander of one analysis section.
 
     Parameters
@@ -52,6 +52,9 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
     command : str, optional
         The screen's own command giving its numbers (a topic screen's ``topics --section ...``,
         which applies the screen's filters), shown instead of the analysis command.
+    cli_script : bool
+        ``python -m analysis rscript`` writes this analysis' script too (not the group
+        comparison, whose script the screen alone writes).
     **choices
         The screen's choices, as ``analysis.reproduce.r_script`` takes them.
     """
@@ -81,7 +84,9 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
                     "JSON with the same keys). Run it with `Rscript reproduce_" + analysis + ".R` beside "
                     + ("the study file." if base_dir == "." else "the dashboard's folder."))
         st.code(shown, language="bash", wrap_lines=True)
-        if command and exclude:  # the rscript command writes the script for the whole survey
+        if not cli_script:
+            st.caption("The script below is written by this screen for the respondents it compares.")
+        elif command and exclude:  # the rscript command writes the script for the whole survey
             st.caption("The script below is written for the respondents this screen uses; "
                        f"`{rscript.split(' --out ')[0]}` writes it for the whole survey.")
         else:

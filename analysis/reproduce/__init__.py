@@ -12,6 +12,7 @@ analysis         R                                            our function
 ``cfa``          ``lavaan::cfa`` (ML, ``std.lv = TRUE``)      ``analysis.factor.cfa``
 ``mixed``        ``lmerTest::lmer`` / ``lme4::glmer``         ``analysis.mixed.fit``
 ``correlations`` ``cor.test`` (Pearson or Spearman)           ``analysis.topics.correlations``
+``groups``       ``t.test``, ``oneway.test``, ``chisq.test``   ``analysis.topics.compare_groups``
 =============== ============================================ =============================
 
 The script prints its results as JSON (``jsonlite``) under the keys of our result objects'
@@ -31,18 +32,21 @@ from analysis.errors import InputError
 from analysis.reproduce.aggregation import PACKAGES as _AGG, aggregation_code
 from analysis.reproduce.cfa import PACKAGES as _CFA, cfa_code
 from analysis.reproduce.correlations import PACKAGES as _COR, correlations_code
+from analysis.reproduce.groups import PACKAGES as _GROUPS, groups_code
 from analysis.reproduce.mixed import OPTIONAL as _MIXED_OPTIONAL, PACKAGES as _MIXED, mixed_code
 from analysis.reproduce.prelude import prelude
 from analysis.reproduce.rcode import r_chr
 from analysis.reproduce.reliability import PACKAGES as _REL, reliability_code
 
-ANALYSES = ("reliability", "aggregate", "cfa", "mixed", "correlations")
+ANALYSES = ("reliability", "aggregate", "cfa", "mixed", "correlations", "groups")
 WHAT = {"reliability": "the reliability of a scale (psych::alpha, psych::omega)",
         "aggregate": "within-group agreement and ICCs (multilevel::rwg.j, ICC1, ICC2)",
         "cfa": "a confirmatory factor model (lavaan::cfa)",
         "mixed": "a multilevel model (lmerTest::lmer; lme4::glmer for a binomial outcome)",
-        "correlations": "pairwise correlations of scale scores (cor.test)"}
-_PACKAGES = {"reliability": _REL, "aggregate": _AGG, "cfa": _CFA, "mixed": _MIXED, "correlations": _COR}
+        "correlations": "pairwise correlations of scale scores (cor.test)",
+        "groups": "a comparison of groups (t.test, wilcox.test, oneway.test, kruskal.test or chisq.test)"}
+_PACKAGES = {"reliability": _REL, "aggregate": _AGG, "cfa": _CFA, "mixed": _MIXED, "correlations": _COR,
+             "groups": _GROUPS}
 # Debian's name of each R package (scripts/install-system-deps.sh installs them for CI)
 DEBIAN = {"psych": "r-cran-psych", "GPArotation": "r-cran-gparotation", "multilevel": "r-cran-multilevel",
           "lavaan": "r-cran-lavaan", "lme4": "r-cran-lme4", "lmerTest": "r-cran-lmertest",
@@ -77,6 +81,8 @@ def analysis_code(analysis: str, prepared, choices: dict[str, Any]) -> str:
         return mixed_code(prepared, **choices)
     if analysis == "correlations":
         return correlations_code(**choices)
+    if analysis == "groups":
+        return groups_code(**choices)
     raise InputError(f"unknown analysis '{analysis}'", hint="use one of " + ", ".join(ANALYSES))
 
 

@@ -142,6 +142,8 @@ class GroupComparison:
     groups: pd.DataFrame
     extra: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    rows: pd.Index | None = field(default=None, repr=False)  # the respondents compared
+    levels: list | None = field(default=None, repr=False)  # the groups compared, in order
 
     @property
     def reading(self) -> str:
@@ -184,8 +186,9 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
                              hint=f"available columns include {', '.join(map(str, list(data.columns)[:15]))}")
     g = pd.Series(_labelled(data, instrument, group), index=data.index)
     y = data[outcome]
-    if categorical is None:
-        categorical = not pd.api.types.is_numeric_dtype(y)
+    if categorical is None:  # a text column, or a categorical background of the instrument (codes with labels)
+        categorical = not pd.api.types.is_numeric_dtype(y) or any(
+            d.id == outcome and d.type == "categorical" for d in getattr(instrument, "demographics", None) or [])
     if categorical and instrument is not None and any(d.id == outcome for d in instrument.demographics):
         y = pd.Series(_labelled(data, instrument, outcome), index=data.index)
     if not categorical:
@@ -218,7 +221,7 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
         return GroupComparison(outcome, group, "Pearson chi-square", chi2, float(row["dof"]), float(row["pval"]),
                                "Cramer's V", float(np.sqrt(chi2 / (n * k))), float(np.sqrt(lam_lo / (n * k))),
                                float(min(1.0, np.sqrt(lam_hi / (n * k)))), table,
-                               {"min_expected": float(expected.to_numpy().min())}, notes)
+                               {"min_expected": float(expected.to_numpy().min())}, notes, frame.index, g_order)
     table = (frame.groupby("g", observed=True)["y"].agg(n="size", mean="mean", sd="std", median="median")
              .reset_index().rename(columns={"g": group}))
     table["suppressed"] = False
@@ -229,7 +232,8 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
         res = _two_sample(frame.loc[frame["g"] == levels[0], "y"], frame.loc[frame["g"] == levels[1], "y"], parametric)
         return GroupComparison(outcome, group, res["test"], res["statistic"], res["df"], res["p"], res["effect"],
                                res["effect_size"], res["ci_low"], res["ci_high"], table,
-                               {"direction": f"positive: {levels[0]} higher than {levels[1]}"}, notes)
+                               {"direction": f"positive: {levels[0]} higher than {levels[1]}"}, notes, frame.index,
+                               [str(v) for v in levels])
     n, k = len(frame), len(levels)
     if parametric:
         w = _welch_anova([frame.loc[frame["g"] == lv, "y"].to_numpy(float) for lv in levels])
@@ -243,7 +247,7 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
         lam_lo, lam_hi = _ncp_interval(f_classic, _f_cdf(k - 1, n - k))
         return GroupComparison(outcome, group, "Welch ANOVA", w["F"], [w["ddof1"], w["ddof2"]], w["p"], "eta squared",
                                eta2, lam_lo / (lam_lo + n), lam_hi / (lam_hi + n), table,
-                               {"omega_squared": float(omega2)}, notes)
+                               {"omega_squared": float(omega2)}, notes, frame.index, [str(v) for v in levels])
     h, p = stats.kruskal(*[frame.loc[frame["g"] == lv, "y"] for lv in levels])
     eps = h * (n + 1) / (n * n - 1)
     lam_lo, lam_hi = _ncp_interval(float(h), _chi2_cdf(k - 1))
@@ -252,7 +256,8 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
         return min(1.0, (lam + k - 1) * (n + 1) / (n * n - 1)) if lam > 0 else 0.0
 
     return GroupComparison(outcome, group, "Kruskal-Wallis", float(h), float(k - 1), float(p), "epsilon squared",
-                           float(eps), to_eps(lam_lo), to_eps(lam_hi), table, {}, notes)
+                           float(eps), to_eps(lam_lo), to_eps(lam_hi), table, {}, notes, frame.index,
+                           [str(v) for v in levels])
 
 
 def _welch_anova(groups: list[np.ndarray]) -> dict:
