@@ -98,11 +98,9 @@ def test_own_spss_survey_defined_by_clicking_reaches_measurement(page, dashboard
     screenshot(page, "own_survey_defined")
     assert page.locator('[data-testid="stException"]').count() == 0
 
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("Scales: reliability").click()
-    wait_for_app(page)
+    _go(page, "Scales: reliability")
     page.get_by_text("Agreement", exact=False).first.wait_for()
-    body = page.inner_text("body")
-    assert page.locator('[data-testid="stException"]').count() == 0
+    body = _clean_body(page)
     expected = reliability(data, ["lead_1", "lead_2", "lead_3"], reverse=["lead_3"], scale_min=1, scale_max=5)
     alpha = page.locator('[data-testid="stMetric"]', has_text=re.compile("alpha", re.I)).first
     shown = alpha.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -160,9 +158,20 @@ def _add_scale(page, name: str, items: list[str], reverse: list[str], *, top: st
         page.locator('[data-testid="stAlertContentError"]').first.inner_text()
 
 
-def _alpha(page) -> str:
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("Scales: reliability").click()
+def _go(page, menu: str) -> None:
+    """Open a screen from the sidebar menu and wait for its numbers."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(menu).click()
     wait_for_app(page)
+
+
+def _clean_body(page) -> str:
+    """The page's text, after checking it shows no exception."""
+    assert page.locator('[data-testid="stException"]').count() == 0
+    return page.inner_text("body")
+
+
+def _alpha(page) -> str:
+    _go(page, "Scales: reliability")
     metric = page.locator('[data-testid="stMetric"]', has_text=re.compile("alpha", re.I)).first
     return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
@@ -191,22 +200,19 @@ def test_own_stata_study_three_factors_model_and_round_trip(page, browser, dashb
     screenshot(page, "own_stata_cfa")
 
     # models: a random slope with a cross-level interaction, clustered by the own group column
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("Multilevel models").click()
-    wait_for_app(page)
+    _go(page, "Multilevel models")
     box = page.get_by_role("textbox", name=re.compile("lme4 formula"))
     box.fill("WB ~ cwc_LEAD * c_gm_HRS + (1 + cwc_LEAD | unit)")
     box.press("Enter")
     wait_for_app(page)
-    body = page.inner_text("body")
-    assert page.locator('[data-testid="stException"]').count() == 0
+    body = _clean_body(page)
     assert "mixed study.yaml --survey public_servant --formula 'WB ~ cwc_LEAD * c_gm_HRS + (1 + cwc_LEAD | unit)'" \
         in body
     assert "Fixed effects" in body
     screenshot(page, "own_stata_model")
 
     # the study file with its data, opened in a fresh session, gives the same numbers
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("Load and check data").click()
-    wait_for_app(page)
+    _go(page, "Load and check data")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download study file with its data (.zip)").click()
     bundle = tmp_path / "study.zip"

@@ -13,20 +13,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import study as studies
+from own_studies import climate_study
 from ui.state import Source
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDY = """title: Company climate study
-surveys:
-  - name: soldiers
-    file: climate.csv
-    id_column: person
-    groups: [company]
-    covariates: [HRS, sex]
-    scales:
-      - {name: LEAD, items: [lead_1, lead_2, lead_3], min: 1, max: 5, reverse: [lead_3]}
-      - {name: COH, items: [coh_1, coh_2, coh_3], min: 1, max: 5}
-"""
+STUDY = climate_study("company", ["HRS", "sex"], [
+    "{name: LEAD, items: [lead_1, lead_2, lead_3], min: 1, max: 5, reverse: [lead_3]}",
+    "{name: COH, items: [coh_1, coh_2, coh_3], min: 1, max: 5}"])
 
 
 @pytest.fixture(scope="module")

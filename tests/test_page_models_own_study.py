@@ -15,20 +15,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import study as studies
+from own_studies import climate_study
 from ui.state import Source
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDY = """title: Company climate study
-surveys:
-  - name: soldiers
-    file: climate.csv
-    id_column: person
-    groups: [GRP]
-    covariates: [HRS]
-    scales:
-      - {name: LEAD, items: [lead_1, lead_2, lead_3], min: 1, max: 5, reverse: [lead_3]}
-      - {name: WBEING, items: [wb_1, wb_2, wb_3], min: 1, max: 5}
-"""
+STUDY = climate_study("GRP", ["HRS"], [
+    "{name: LEAD, items: [lead_1, lead_2, lead_3], min: 1, max: 5, reverse: [lead_3]}",
+    "{name: WBEING, items: [wb_1, wb_2, wb_3], min: 1, max: 5}"])
 FORMULA = "WBEING ~ cwc_LEAD * c_gm_HRS + (1 + cwc_LEAD | GRP)"
 
 
