@@ -13,8 +13,10 @@ Nothing here computes statistics: it only calls ``analysis.pipeline.prepare``
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import streamlit as st
@@ -71,6 +73,12 @@ class Source:
     lookup: dict[str, str] | None = None
     lookup_content: bytes | None = field(default=None, repr=False)
 
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the file's bytes, computed once per source: the prepared-data cache is keyed
+        on it, so a rerun does not hash a national survey's 100+ MB again."""
+        return hashlib.sha256(self.content).hexdigest()
+
 
 Prepared = PreparedData  # what the pipeline made of a Source (cached: treat as read-only)
 
@@ -83,37 +91,46 @@ def sample_source(instrument_id: str) -> Source:
 # Bounded cache (issue 14 item 5): at most MAX_CACHED_STUDIES prepared files are kept in the
 # server process, and none longer than CACHE_TTL_SECONDS, so uploads from sessions that have
 # ended are freed instead of piling up (32 unbounded entries held 3 GB after three uploads).
+#
+# A resource cache, not a data cache (issue 15): ``st.cache_data`` hands every caller a fresh
+# unpickled copy, which for a 600,000-respondent study cost seconds at each of the dozen calls a
+# page makes; ``st.cache_resource`` hands out the one prepared object, which every caller treats
+# as read-only (pandas copy-on-write keeps a derived frame from writing back into it). The key is
+# the file's digest, not its bytes, so a hit costs nothing.
 MAX_CACHED_STUDIES = 4
 CACHE_TTL_SECONDS = 3600
 
 
-@st.cache_data(show_spinner="Reading, checking and scoring the data...", max_entries=MAX_CACHED_STUDIES,
-               ttl=CACHE_TTL_SECONDS)
-def _prepare(instrument_id: str, filename: str, content: bytes, sheet: str | None,
-             mapping_json: str, actions_json: str, min_share: float) -> PreparedData:
-    return pipeline.prepare(content, instrument_id, filename=filename, sheet=sheet,
+def _max_bytes() -> int:
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+@st.cache_resource(show_spinner="Reading, checking and scoring the data...", max_entries=MAX_CACHED_STUDIES,
+                   ttl=CACHE_TTL_SECONDS)
+def _prepare(instrument_id: str, filename: str, digest: str, sheet: str | None, mapping_json: str,
+             actions_json: str, min_share: float, _content: bytes) -> PreparedData:
+    return pipeline.prepare(_content, instrument_id, filename=filename, sheet=sheet,
                             mapping=json.loads(mapping_json), actions=json.loads(actions_json),
-                            min_share=min_share,
-                            max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024)
+                            min_share=min_share, max_bytes=_max_bytes())
 
 
-@st.cache_data(show_spinner="Reading, checking and scoring the data...", max_entries=MAX_CACHED_STUDIES,
-               ttl=CACHE_TTL_SECONDS)
-def _prepare_own(study_yaml: str, name: str, content: bytes) -> PreparedData:
+@st.cache_resource(show_spinner="Reading, checking and scoring the data...", max_entries=MAX_CACHED_STUDIES,
+                   ttl=CACHE_TTL_SECONDS)
+def _prepare_own(study_yaml: str, name: str, digest: str, _content: bytes) -> PreparedData:
     study = studies.parse_study(study_yaml, file="study file")
-    return pipeline.prepare_survey(study, name, content=content,
-                                   max_bytes=int(st.get_option("server.maxUploadSize")) * 1024 * 1024)
+    return pipeline.prepare_survey(study, name, content=_content, max_bytes=_max_bytes())
 
 
 def prepare(source: Source) -> Prepared:
-    """Run the pipeline on ``source`` (cached on content + decisions). Raises ``InputError``."""
+    """Run the pipeline on ``source`` (cached on its digest + decisions; the result is shared
+    and read-only). Raises ``InputError``."""
     if source.definition is not None:
         survey = source_survey(source)
         return _prepare_own(studies.to_yaml(studies.Study(title="study", surveys=(survey,))), survey.name,
-                            source.content)
-    return _prepare(source.instrument_id, source.filename, source.content, source.sheet,
+                            source.digest, source.content)
+    return _prepare(source.instrument_id, source.filename, source.digest, source.sheet,
                     json.dumps(source.mapping, sort_keys=True), json.dumps(source.actions, sort_keys=True),
-                    float(source.min_share))
+                    float(source.min_share), source.content)
 
 
 def use_app_navigation() -> None:
