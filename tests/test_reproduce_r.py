@@ -262,6 +262,16 @@ def test_script_reads_the_file_relative_to_the_study_and_recodes_as_the_pipeline
     assert text.splitlines()[2].startswith("#   python -m analysis reliability")
 
 
+# Every "Reproduce this analysis" panel's key (ui.reproduce.panel: lazy, written only when open).
+PANELS = ("m_rep_rel", "m_rep_cfa_scales", "m_rep_cfa", "m_rep_agg", "mdl_reproduce", "rd_reproduce",
+          "s1_reproduce", "s1_groups_reproduce", "s2_reproduce", "s3_reproduce")
+
+
+def _open_panels(at) -> None:
+    """Open every panel a screen has, as a user clicking them would (the expanders' state)."""
+    for key in PANELS:
+        at.session_state[f"{key}_open"] = True
+
 @slow
 @needs_r
 def test_panel_scripts_give_the_screens_numbers(tmp_path):
@@ -272,6 +282,7 @@ def test_panel_scripts_give_the_screens_numbers(tmp_path):
     screens, scripts = {}, {}
     for page, families in (("measurement.py", ["reliability", "factor", "aggregate"]), ("models.py", ["mixed"])):
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)
+        _open_panels(at)
         at.run()
         if page == "measurement.py":
             next(c for c in at.checkbox if c.key == "m_drop_sl").check()
@@ -315,6 +326,7 @@ def test_topic_model_panels_give_the_screens_models(tmp_path):
     runs, screens = [], []
     for page, query in (("topic_resources.py", {"s2_gender": "Woman"}), ("topic_drivers.py", {"s3_area": "Urban"})):
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)
+        _open_panels(at)
         for k, v in query.items():
             at.query_params[k] = v
         at.run()
@@ -357,6 +369,7 @@ def test_correlation_panel_gives_the_skills_screens_table(tmp_path):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "pages" / "topic_skills.py"), default_timeout=300)
+    _open_panels(at)
     at.query_params["s1_gender"] = "Woman"
     at.query_params["s1_cor"] = "spearman"
     at.run()
@@ -395,6 +408,7 @@ def test_readiness_agreement_panel_gives_the_organisations_rwg(tmp_path):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "pages" / "readiness.py"), default_timeout=300)
+    _open_panels(at)
     at.query_params["org"] = "103"
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -431,6 +445,7 @@ def test_group_comparison_panel_gives_the_skills_screens_test(survey, outcome, b
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "pages" / "topic_skills.py"), default_timeout=300)
+    _open_panels(at)
     at.run()
     at.radio(key="s1_test").set_value(tests).run()
     at.segmented_control(key="s1_cmp_survey").set_value(survey).run()

@@ -4,6 +4,11 @@ Each analysis section of the Measurement and Models screens calls ``panel`` once
 choices; the script is built by ``analysis.reproduce`` (this module only renders it). The script
 text is made while the page runs and handed to the download button as bytes, so the download
 never reads the session state.
+
+The expander is lazy (``on_change="rerun"``): its commands and script are written only while it
+is open, because writing a script walks the survey's rows (the rows a screen leaves out, by
+number), which at a national survey's 600,000 respondents cost about a second per panel on every
+rerun of the page, opened or not.
 """
 from __future__ import annotations
 
@@ -40,7 +45,8 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
     survey_id : str
         The survey shown (a key of ``ui.state.sources()``).
     key : str
-        Widget key prefix (the download button's key).
+        Widget key prefix: the expander is ``{key}_open`` (True in the session state opens it), the
+        download button ``{key}_dl``.
     exclude : iterable, optional
         Index labels of the survey's prepared data this screen leaves out; ``rows_note`` says why.
     rows_note : str, optional
@@ -61,7 +67,10 @@ def panel(analysis: str, survey_id: str, *, key: str, exclude: Iterable | None =
     from ui import access
     if access.is_viewer():  # a viewer link has no data to run a script on, and row numbers are the owner's
         return
-    with st.expander("Reproduce this analysis", icon=":material/terminal:"):
+    with st.expander("Reproduce this analysis", icon=":material/terminal:", key=f"{key}_open",
+                     on_change="rerun") as box:
+        if not box.open:
+            return
         prepared = state.dataset(survey_id)
         if prepared is None:
             st.caption("Load the survey to reproduce its analyses.")
