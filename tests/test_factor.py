@@ -175,6 +175,23 @@ def test_parallel_analysis_bfi_agrees_with_psych(reference_data):
                     [5.036902542695963, 2.744085480440451, 2.107632194667137], atol=1e-8)
 
 
+
+def test_simulated_correlations_have_the_distribution_of_simulated_rows():
+    """Parallel analysis draws each simulated correlation matrix through its Wishart distribution
+    (Bartlett decomposition); its eigenvalues must be distributed as those of cor() of normal rows,
+    psych::fa.parallel's own simulation (two-sample Kolmogorov-Smirnov on 20,000 draws each)."""
+    from scipy import stats
+
+    from analysis.factor.parallel import _simulated_correlation
+
+    rng = np.random.default_rng(2)
+    n, p = 30, 6
+    direct = [np.linalg.eigvalsh(_simulated_correlation(rng, n, p)) for _ in range(20_000)]
+    rows = [np.linalg.eigvalsh(np.corrcoef(rng.standard_normal((n, p)), rowvar=False)) for _ in range(20_000)]
+    for k in (-1, -2, 0):  # largest, second largest, smallest eigenvalue
+        assert stats.ks_2samp([e[k] for e in direct], [e[k] for e in rows]).pvalue > 0.001, k
+    assert np.allclose(np.diag(_simulated_correlation(rng, n, p)), 1.0)
+
 # ---------------------------------------------------------------- CFA
 
 def test_cfa_one_factor_matches_lavaan(reference, reference_data):

@@ -55,6 +55,26 @@ def _fa_eigenvalues(r: np.ndarray) -> np.ndarray:
     np.fill_diagonal(reduced, (loads ** 2).sum(axis=1))
     return np.sort(_eigvalsh(reduced))[::-1]
 
+def _simulated_correlation(rng: np.random.Generator, n: int, p: int) -> np.ndarray:
+    """The correlation matrix of ``n`` rows of ``p`` independent standard normal variables, drawn
+    directly rather than from the rows.
+
+    The centred cross-product matrix of ``n`` such rows is Wishart(I, n - 1); Bartlett's (1933)
+    decomposition draws it as ``L L'`` with ``L`` lower triangular, ``L_ii = sqrt(chi2(n - i))``
+    (i = 1..p) and standard normal entries below the diagonal (Anderson, 2003, *An Introduction to
+    Multivariate Statistical Analysis*, 3rd ed., sec. 7.2). Scaled to unit diagonal it has exactly
+    the distribution of ``cor(matrix(rnorm(n * p), n))``, psych::fa.parallel's simulated data,
+    at a cost of p^2 draws instead of n * p (at 600,000 respondents, 20 data sets took a second).
+    """
+    lower = np.tril(rng.standard_normal((p, p)), k=-1)
+    lower[np.diag_indices(p)] = np.sqrt(rng.chisquare(n - 1 - np.arange(p)))
+    w = lower @ lower.T
+    d = 1.0 / np.sqrt(np.diag(w))
+    sim = w * d[:, None] * d[None, :]
+    np.fill_diagonal(sim, 1.0)
+    return sim
+
+
 def _leading_count(observed: np.ndarray, threshold: np.ndarray) -> int:
     above = observed > threshold
     return int(len(above) if above.all() else np.argmin(above))
@@ -67,8 +87,9 @@ def parallel_analysis(data: pd.DataFrame, items: Sequence[str] | None = None, *,
     Observed eigenvalues are those of R (components) and of the one-factor minres reduced matrix
     (factors); each simulated data set gets the same treatment. The number of factors is the count
     of leading observed factor eigenvalues that exceed the ``quantile`` (default 95th percentile) of
-    the simulated ones. The simulation is seeded so results are reproducible; they will not equal
-    R's random draws digit for digit.
+    the simulated ones. Each simulated correlation matrix is drawn through its Wishart distribution
+    (``_simulated_correlation``), the same distribution as psych's simulated rows. The simulation
+    is seeded so results are reproducible; they will not equal R's random draws digit for digit.
     """
     if n_iter < 1:
         raise InputError("parallel analysis needs at least one simulated data set", hint="set n_iter >= 1")
@@ -86,7 +107,7 @@ def parallel_analysis(data: pd.DataFrame, items: Sequence[str] | None = None, *,
     sim_pc = np.empty((n_iter, p))
     sim_fa = np.empty((n_iter, p))
     for k in range(n_iter):
-        sim = np.asarray(np.corrcoef(rng.standard_normal((n, p)), rowvar=False))
+        sim = _simulated_correlation(rng, int(n), p)
         sim_pc[k] = np.sort(_eigvalsh(sim))[::-1]
         sim_fa[k] = _fa_eigenvalues(sim)
     obs_pc = np.sort(_eigvalsh(r))[::-1]
