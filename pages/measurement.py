@@ -89,6 +89,17 @@ def _invariance(x: pd.DataFrame, group: str):
     return factor_lib.invariance(x, {"F": items}, group)
 
 
+@st.cache_data(show_spinner="Applying the privacy rule...", max_entries=32)
+def _agreement_rows(data_key: str, items: tuple, reverse: tuple, scale_min, scale_max, drop_careless: bool,
+                    group: str, min_n: int, _data: pd.DataFrame, _instrument, _keyed: pd.DataFrame):
+    """(rows answering every item, rows inside whole privacy blocks of one group): the survey's
+    disclosure partition (analysis.privacy) on the full survey, so every screen uses the same blocks.
+    Keyed on the survey's data key and the choices that make ``_keyed``, not on the frames."""
+    answered = pd.Series(_data.index.isin(_keyed.index), index=_data.index)
+    answered &= _keyed.notna().all(axis=1).reindex(_data.index, fill_value=False)  # rows rwg(j) uses
+    return answered, privacy.grouped_rows(_data, group, min_n, instrument=_instrument, answered=answered)
+
+
 @st.cache_data(show_spinner="Computing agreement and ICCs...", max_entries=64)
 def _aggregate(x: pd.DataFrame, group: str, options: int):
     return aggregate(x, group, [c for c in x.columns if c != group], options)
@@ -472,7 +483,8 @@ with tab_factor:
                     band = band.where(values.notna())
                 else:
                     levels = demo.levels or {}
-                    band = values.map(lambda v: levels.get(int(v), f"{v:g}") if pd.notna(v) else None)
+                    names = {v: levels.get(int(v), f"{v:g}") for v in values.dropna().unique()}  # few codes
+                    band = values.map(names)
                 frame = keyed.assign(_group=band)
             sizes = frame["_group"].value_counts()
             chosen = gcols[1].multiselect("Groups", list(sizes.index), default=list(sizes.index[:2]),
@@ -520,9 +532,8 @@ with tab_agg:
             min_n = state.min_n()
             # only whole blocks of the survey's disclosure partition inside one group (analysis.privacy),
             # on the full survey so every screen uses the same blocks
-            answered = pd.Series(data.index.isin(keyed.index), index=data.index)
-            answered &= keyed.notna().all(axis=1).reindex(data.index, fill_value=False)  # rows rwg(j) uses
-            usable = privacy.grouped_rows(data, group_col, min_n, instrument=instrument, answered=answered)
+            answered, usable = _agreement_rows(state.data_key(survey), tuple(items), tuple(reverse), scale_min,
+                                               scale_max, drop_careless, group_col, min_n, data, instrument, keyed)
             agg_input = keyed.assign(**{group_col: work[group_col]}).loc[usable.reindex(keyed.index, fill_value=False)]
             if agg_input.empty:
                 st.info(f"No {level} can be shown: in this survey the groups of at least {min_n} respondents that "

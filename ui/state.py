@@ -191,6 +191,23 @@ def dataset(instrument_id: str) -> Prepared | None:
         return None
 
 
+
+def data_key(instrument_id: str) -> str:
+    """A short key naming the prepared data of one survey: the file's digest and every decision
+    that shapes the data (mapping, validation actions, minimum share, sheet, study definition).
+
+    Page caches of a national survey take it in place of the 600,000-row frame itself, passing
+    the frame as an unhashed ``_data`` argument: equal keys mean equal data, and Streamlit's
+    hash of a large frame (a sample of its rows) would not be exact."""
+    source = sources().get(instrument_id)
+    if source is None:
+        return ""
+    definition = studies.to_yaml(studies.Study(title="study", surveys=(source_survey(source),))) \
+        if source.definition is not None else ""
+    parts = [instrument_id, source.digest, json.dumps(source.mapping, sort_keys=True),
+             json.dumps(source.actions, sort_keys=True), repr(float(source.min_share)), repr(source.sheet), definition]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
 def instrument(instrument_id: str):
     """The instrument of a survey: the bundled one, or the one its study definition describes."""
     source = sources().get(instrument_id)

@@ -83,6 +83,13 @@ def _text(value) -> str:
 
 
 def _formatter(kind: str, places):
+    """One cell as ``formatting.column_cells`` writes it (the same scalar functions, called per
+    cell without building a Series: a 2,000-organisation table has 10,000 cells)."""
+    if kind == "p":
+        return formatting.p_cell
+    if kind == "count":
+        return formatting.count
+
     def write(value) -> str:
-        return formatting.column_cells(pd.Series([value]), kind, places)[0]
+        return formatting.cell(value, places, bounded=kind == "bounded")
     return write
