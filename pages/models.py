@@ -58,22 +58,48 @@ CENTRING = {"c_": "grand-mean centred (level 1)", "cwc_": "group-mean centred, w
 
 # ------------------------------------------------------------------ cached analysis calls
 @st.cache_data(show_spinner=False, max_entries=16)
-def _table(data: pd.DataFrame, survey: str, servants: pd.DataFrame | None, min_n: int) -> pd.DataFrame:
-    return cm.model_data(data, state.instrument(survey), servants=servants,
-                         servant_instrument=state.instrument("public_servant") if servants is not None else None,
+def _table(key: str, survey: str, min_n: int, _data: pd.DataFrame, _servants: pd.DataFrame | None) -> pd.DataFrame:
+    return cm.model_data(_data, state.instrument(survey), servants=_servants,
+                         servant_instrument=state.instrument("public_servant") if _servants is not None else None,
                          min_n=min_n)
+
+
+def table_key(survey: str) -> str:
+    """What the survey's model table is made of: its data key (ui.state.data_key), the public
+    servants' for citizens, and the privacy threshold."""
+    servants = state.data_key("public_servant") if survey == "citizen" else ""
+    return f"{state.data_key(survey)}:{servants}:{state.min_n()}"
 
 
 def table_for(data: pd.DataFrame, survey: str) -> pd.DataFrame:
     """The survey's model table; citizens also get their municipality's readiness from the
     public servants (readiness_muni) when that survey is loaded."""
     servants = state.dataset("public_servant") if survey == "citizen" else None
-    return _table(data, survey, servants.data if servants is not None else None, state.min_n())
+    return _table(table_key(survey), survey, state.min_n(), data, servants.data if servants is not None else None)
 
 
-def _fit_data(frame: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[str]]:
-    """The frame with the formula's derived columns, cut to the formula's columns when all exist."""
-    derived, notes = cm.with_derived(frame, formula)
+@st.cache_data(show_spinner=False, max_entries=32)
+def _categorical_levels(key: str, formula: str, _frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Each categorical predictor of ``formula`` (not a grouping column) with its levels as text,
+    sorted: the reference-level choices. Raises ``InputError`` for a derived name it cannot make."""
+    derived, _ = cm.with_derived(_frame, formula)
+    parsed = parse_formula(formula)
+    grouping = {g for r in parsed.random for g in r.group}
+    return {v: sorted(map(str, derived[v].dropna().unique())) for v in parsed.variables
+            if v != parsed.outcome and v in derived.columns and v not in grouping and is_categorical(derived[v])}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _level2_columns(key: str, columns: tuple, group: str, _frame: pd.DataFrame) -> list[str]:
+    """The model table's columns constant within ``group`` (level-2 predictor candidates)."""
+    return cm.constant_columns(_frame, list(columns), group)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _fit_data(key: str, formula: str, _frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The model table ``key`` with the formula's derived columns, cut to the formula's columns
+    when all exist (made once per formula, not by each fit)."""
+    derived, notes = cm.with_derived(_frame, formula)
     variables = parse_formula(formula).variables
     if all(v in derived.columns for v in variables):
         derived = derived[variables]
@@ -81,15 +107,15 @@ def _fit_data(frame: pd.DataFrame, formula: str) -> tuple[pd.DataFrame, list[str
 
 
 @st.cache_data(show_spinner="Fitting the model...", max_entries=64)
-def fit_model(frame: pd.DataFrame, formula: str, reml: bool, family: str, references: str):
-    data, notes = _fit_data(frame, formula)
+def fit_model(key: str, formula: str, reml: bool, family: str, references: str, _frame: pd.DataFrame):
+    data, notes = _fit_data(key, formula, _frame)
     return fit(formula, data, reml=reml, family=family, reference_levels=json.loads(references) or None), notes
 
 
 @st.cache_data(show_spinner="Fitting the null model...", max_entries=64)
-def fit_null(frame: pd.DataFrame, formula: str, family: str):
+def fit_null(key: str, formula: str, family: str, _frame: pd.DataFrame):
     """The empty model ``outcome ~ 1 + (1 | group)`` on the rows the full model uses."""
-    data, _ = _fit_data(frame, formula)
+    data, _ = _fit_data(key, formula, _frame)
     parsed = parse_formula(formula)
     group = cm.first_group(formula)
     if group is None:
@@ -102,10 +128,11 @@ def fit_null(frame: pd.DataFrame, formula: str, family: str):
 
 
 @st.cache_data(show_spinner="Comparing the models...", max_entries=32)
-def compare_models(frame: pd.DataFrame, specs_json: str, refit: bool) -> tuple[pd.DataFrame, list[str], int]:
+def compare_models(key: str, specs_json: str, refit: bool,
+                   _frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
     """Fit the kept models on the rows complete for all of them, then ``compare`` (LRT)."""
     specs = json.loads(specs_json)
-    data = frame
+    data = _frame
     for spec in specs:
         data, _ = cm.with_derived(data, spec["formula"])
     variables = list(dict.fromkeys(v for s in specs for v in parse_formula(s["formula"]).variables))
@@ -239,8 +266,8 @@ with st.container(border=True):
             + st.session_state[builder_key(survey, "level1")]))
         st.multiselect("Level-1 predictors (respondents)", level1_options, key=builder_key(survey, "level1"),
                        on_change=rebuild, args=(survey,))
-        level2_candidates = [c for c in numeric_columns + categorical_columns
-                             if group_columns and cm.constant_within(frame, c, group_columns[0])]
+        level2_candidates = _level2_columns(table_key(survey), tuple(numeric_columns + categorical_columns),
+                                            group_columns[0], frame) if group_columns else []
         level2_options = list(dict.fromkeys([n for n in derived if n.startswith(("gm_", "c_gm_"))] + level2_candidates
                                             + st.session_state[builder_key(survey, "level2")]))
         st.multiselect("Level-2 predictors (groups)", level2_options, key=builder_key(survey, "level2"),
@@ -312,15 +339,11 @@ if parsed is None:
     st.stop()
 derived_ok = False
 with guarded("reading the formula"):
-    fit_frame, _ = cm.with_derived(frame, formula)
+    categorical_levels = _categorical_levels(table_key(survey), formula, frame)
     derived_ok = True
-    categorical_in_formula = [v for v in parsed.variables if v != parsed.outcome and v in fit_frame.columns
-                              and v not in set(sum((list(r.group) for r in parsed.random), []))
-                              and is_categorical(fit_frame[v])]
-    if categorical_in_formula:
+    if categorical_levels:
         with opts[2]:
-            for var in categorical_in_formula:
-                levels = sorted(map(str, fit_frame[var].dropna().unique()))
+            for var, levels in categorical_levels.items():
                 choice = st.selectbox(f"Reference level of {var}", levels, key=f"mdl_ref_{survey}_{var}",
                                       help="Treatment coding: each other level is compared with this one.")
                 if choice != levels[0]:
@@ -332,7 +355,7 @@ if not derived_ok:
 # ------------------------------------------------------------------ fit
 result, notes = None, []
 with guarded("fitting the model"):
-    result, notes = fit_model(frame, formula, reml, family, references_json)
+    result, notes = fit_model(table_key(survey), formula, reml, family, references_json, frame)
 if result is None:
     st.info("Fix the formula above (or use the builder) to see the model.", icon=":material/edit:")
     st.stop()
@@ -348,7 +371,7 @@ binomial = result.family == "binomial"
 st.subheader("2 · How much do groups differ? (null model)")
 null = None
 with guarded("fitting the null model"):
-    null = fit_null(frame, formula, family)
+    null = fit_null(table_key(survey), formula, family, frame)
 if null is not None:
     summary = model_readings.null_model_summary(null, group)
     cols = st.columns(4)
@@ -561,7 +584,7 @@ if len(kept) >= 2:
     refit = st.checkbox("Refit REML models with ML before the likelihood-ratio test (as lme4's anova)", value=True,
                         key="mdl_refit", help="Needed when the models differ in their fixed effects.")
     with guarded("comparing the models"):
-        table, compare_messages, n_rows = compare_models(frame, json.dumps(kept, sort_keys=True), refit)
+        table, compare_messages, n_rows = compare_models(table_key(survey), json.dumps(kept, sort_keys=True), refit, frame)
         tables.table(table, "mdl_compare_table", decimals=3)
         download_buttons(table, f"model_comparison_{survey}", key="mdl_compare")
         for m in compare_messages:

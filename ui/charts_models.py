@@ -19,8 +19,8 @@ from analysis.errors import InputError
 from ui.charts import density_scatter
 from analysis.mixed.formula import is_categorical, parse_formula
 from analysis.model_data import derived_names, model_data, split_derived, with_derived  # noqa: F401
-from analysis.mixed.slopes import (Interaction, constant_within, first_group, interactions,  # noqa: F401
-                                   numeric_predictors, simple_slopes_table)
+from analysis.mixed.slopes import (Interaction, constant_columns, constant_within, first_group,  # noqa: F401
+                                   interactions, numeric_predictors, simple_slopes_table)
 
 ACCENT, MUTED, ZERO = "#2471a3", "#9aa5b1", "#7f7f7f"
 MAX_GROUP_LINES = 40  # more lines than this are unreadable; the largest groups are drawn
@@ -107,14 +107,16 @@ def predicted_lines(result, x: str, min_n: int = 1) -> go.Figure:
     if group is not None:
         sizes = used[group].value_counts()
         levels = list(sizes.index[sizes.to_numpy() >= min_n][:MAX_GROUP_LINES])
+        # level-2 predictors take the group's own value, so each line sits where its group is
+        level2 = constant_columns(used, [v for v in base if v != x and v != group and not is_categorical(used[v])],
+                                  group)
+        own = used[[group, *level2]].groupby(group, sort=False).first()
         for level in levels:
             newdata = pd.DataFrame([base] * len(grid))
             newdata[x] = grid
             newdata[group] = level
-            # level-2 predictors take the group's own value, so each line sits where its group is
-            for v in base:
-                if v != x and v != group and not is_categorical(used[v]) and constant_within(used, v, group):
-                    newdata[v] = float(used.loc[used[group] == level, v].iloc[0])
+            for v in level2:
+                newdata[v] = float(own.at[level, v])
             yhat = result.predict(newdata, include_random=True)
             fig.add_scatter(x=grid, y=yhat, mode="lines", line=dict(color=MUTED, width=1),
                             name=str(level), showlegend=False,
