@@ -37,3 +37,29 @@ def test_simple_slopes_equal_refits_with_the_moderator_shifted():
         assert_allclose(row["slope"], refit.loc["x", "estimate"], rtol=1e-6)
         assert_allclose(row["se"], refit.loc["x", "se"], rtol=1e-4)
         assert row["ci_low"] < row["slope"] < row["ci_high"]
+
+
+def test_constant_columns_agree_with_a_per_column_nunique():
+    """constant_columns (one grouped min/max pass) against the plain definition: after dropping rows
+    missing the group or the column, at most one value per group, and at least one row left."""
+    from analysis.mixed.slopes import constant_columns
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    g = rng.integers(0, 40, n).astype(float)
+    g[rng.random(n) < 0.05] = np.nan
+    frame = pd.DataFrame({"g": g, "x": rng.normal(size=n), "gm": g * 2, "label": [f"c{v % 3}" for v in g],
+                          "empty": np.nan, "same": "one", "flag": g > 3,
+                          "coded": pd.array(np.where(np.isnan(g), 0, g) // 10, dtype="Int64")})
+    frame.loc[rng.random(n) < 0.1, "gm"] = np.nan
+    frame.loc[3, "label"] = None
+    frame.loc[5, "coded"] = pd.NA
+    frame.loc[7, "x"] = np.nan
+
+    def plain(column):
+        used = frame[[column, "g"]].dropna()
+        return bool(len(used)) and bool((used.groupby("g")[column].nunique() <= 1).all())
+
+    columns = ["x", "gm", "label", "empty", "same", "flag", "coded"]
+    assert constant_columns(frame, columns, "g") == [c for c in columns if plain(c)]
+    assert constant_columns(frame, columns, "g") == ["gm", "label", "same", "flag", "coded"]
