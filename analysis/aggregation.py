@@ -78,13 +78,57 @@ def rwg_j(items_df: pd.DataFrame, options: int) -> float:
     R: ``multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1) / 12)``.
     """
     sigma2 = null_variance(_check_options(options))
-    x = pd.DataFrame(items_df).apply(pd.to_numeric, errors="coerce").dropna()
+    x = pd.DataFrame(items_df)
+    if not all(pd.api.types.is_float_dtype(t) for t in x.dtypes):  # floats are numbers already
+        x = x.apply(pd.to_numeric, errors="coerce")
+    x = x.dropna()
     if len(x) < 2:
         return float("nan")
     j = x.shape[1]
     s2 = min(float(x.var(ddof=1).mean()), sigma2)
     ratio = s2 / sigma2
     return j * (1 - ratio) / (j * (1 - ratio) + ratio)
+
+
+def rwg_j_by_group(x: np.ndarray, codes: np.ndarray, n_groups: int, options: int) -> np.ndarray:
+    """``rwg_j`` of every group at once, number for number: each group's complete rows
+    (code -1 left out, as are rows with a missing item) are put side by side, item by item,
+    in their original order, and summed with the two-pass variance pandas computes inside
+    ``rwg_j`` (item means, then squared deviations, n - 1), so the sums run over the same
+    values in the same order. One sort and a loop over numpy slices, not a frame per group.
+
+    Parameters
+    ----------
+    x : answers, rows by items (one column for ``rwg``-like use).
+    codes : the group 0..n_groups-1 of each row, -1 for none.
+    n_groups : the number of groups.
+    options : the number of response options A (null variance (A^2 - 1) / 12).
+
+    Returns
+    -------
+    numpy.ndarray of n_groups rwg(j) values, NaN for groups with fewer than two complete rows.
+    R: ``multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1) / 12)``.
+    """
+    sigma2 = null_variance(_check_options(options))
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    codes = np.asarray(codes, dtype=np.int64)
+    rows = np.flatnonzero((codes >= 0) & ~np.isnan(x).any(axis=1))
+    rows = rows[np.argsort(codes[rows], kind="stable")]
+    columns = np.ascontiguousarray(x[rows].T)  # item by item: a group's answers side by side
+    bounds = np.searchsorted(codes[rows], np.arange(n_groups + 1))
+    out = np.full(n_groups, np.nan)
+    j = columns.shape[0]
+    for g in np.flatnonzero(np.diff(bounds) >= 2):
+        block = columns[:, bounds[g]:bounds[g + 1]]
+        n = block.shape[1]
+        avg = block.sum(axis=1, dtype=np.float64) / n
+        var = ((avg[:, None] - block) ** 2).sum(axis=1, dtype=np.float64) / (n - 1)
+        s2 = min(float(var.sum(dtype=np.float64) / j), sigma2)
+        ratio = s2 / sigma2
+        out[g] = j * (1 - ratio) / (j * (1 - ratio) + ratio)
+    return out
 
 
 @dataclass
@@ -106,13 +150,24 @@ class IccResult:
                                               "n_obs", "n_groups", "mean_group_size")}
 
 
-def _group_labels(g: pd.Series) -> pd.Series:
-    """Group ids as text; whole-number floats (a numeric id column with gaps) lose their '.0'.
-    Each distinct id is turned into text once (2,000 organisations, not 600,000 cells)."""
+def _label_codes(g: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes per row into the distinct group labels of ``_group_labels`` (in order of
+    first appearance), -1 for a missing group: the labels without writing 600,000 strings.
+    Ids whose text is the same (``1`` and ``"1"`` in a column of mixed types) share a code,
+    as they share a label."""
     codes, uniques = pd.factorize(g, use_na_sentinel=True)
     whole = pd.api.types.is_float_dtype(g) and np.all(np.equal(np.mod(g.dropna(), 1), 0))
     text = [str(int(v)) if whole else str(v) for v in np.asarray(uniques, dtype=object)]
-    table = np.array(text + [np.nan], dtype=object)
+    text_codes, labels = pd.factorize(np.array(text, dtype=object))
+    table = np.append(np.asarray(text_codes, dtype=np.int64), -1)  # code -1 (missing) stays -1
+    return table[codes], [str(v) for v in labels]
+
+
+def _group_labels(g: pd.Series) -> pd.Series:
+    """Group ids as text; whole-number floats (a numeric id column with gaps) lose their '.0'.
+    Each distinct id is turned into text once (2,000 organisations, not 600,000 cells)."""
+    codes, labels = _label_codes(g)
+    table = np.array(labels + [np.nan], dtype=object)
     return pd.Series(table[codes], index=g.index, dtype="str")
 
 
@@ -120,8 +175,7 @@ def group_codes(g: pd.Series, keep: np.ndarray | None = None) -> tuple[np.ndarra
     """Integer codes 0..G-1 per row into the group labels ordered as R's factor levels
     (``_group_order``), -1 for a missing group or a row not in ``keep``: the one factorisation
     every group-by statistic here is computed from."""
-    labels = _group_labels(g)
-    codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    codes, uniques = _label_codes(g)
     if keep is not None:
         codes = np.where(keep, codes, -1)
     present = np.unique(codes[codes >= 0])
@@ -176,8 +230,7 @@ def rwg_j_from_variances(var: np.ndarray, options: int) -> tuple[np.ndarray, np.
 
 def _group_order(g: pd.Series) -> list[str]:
     """Sorted as R's factor levels would be: numerically for numeric ids, else as text."""
-    labels = _group_labels(g).dropna()
-    uniq = labels.unique().tolist()
+    uniq = _label_codes(g)[1]  # the distinct labels of the rows with a group
     if pd.api.types.is_numeric_dtype(g) and not pd.api.types.is_bool_dtype(g):
         return sorted(uniq, key=float)
     return sorted(uniq)
@@ -196,26 +249,35 @@ def icc1_icc2(data: pd.DataFrame, value: str, group: str) -> IccResult:
             raise InputError("unknown column", column=str(col),
                              hint=f"available columns include {', '.join(map(str, list(data.columns)[:12]))}")
     y = numeric_items(data, [value])[value]
-    g = _group_labels(data[group])
-    keep = y.notna() & g.notna()
-    y, g = y[keep], g[keep]
+    codes, labels = _label_codes(data[group])
+    keep = y.notna().to_numpy() & (codes >= 0)
+    return _icc_one_way(y[keep], codes[keep], labels, value=str(value), group=str(group))
+
+
+def _icc_one_way(y: pd.Series, codes: np.ndarray, labels: Sequence[str], *, value: str, group: str) -> IccResult:
+    """``icc1_icc2`` of the answered values ``y`` in the groups ``codes`` (one integer per
+    row into ``labels``, none missing): the group means by one group-by on integer codes
+    ranked as the text labels sort, so pandas takes the groups in the order, and with the
+    summation, it takes when grouping by the labels themselves."""
+    rank = np.empty(len(labels), dtype=np.int64)
+    rank[sorted(range(len(labels)), key=lambda i: labels[i])] = np.arange(len(labels))
+    codes = rank[codes]
     n_obs = int(len(y))
-    sizes = g.value_counts()
-    n_groups = int(len(sizes))
+    n_groups = int(len(np.unique(codes)))
     if n_groups < 2:
         raise InputError(f"the grouping column has {n_groups} group(s) with answers; ICC needs at least two",
-                         column=str(group), hint="pick a column that separates respondents into groups")
+                         column=group, hint="pick a column that separates respondents into groups")
     if n_obs - n_groups < 1:
         raise InputError("every group has a single respondent, so there is no within-group variance",
-                         column=str(group), hint="pick a coarser grouping column")
+                         column=group, hint="pick a coarser grouping column")
     grand = y.mean()
-    means = y.groupby(g).transform("mean")
+    means = y.groupby(codes).transform("mean")
     ss_between = float(((means - grand) ** 2).sum())
     ss_within = float(((y - means) ** 2).sum())
     df_between, df_within = n_groups - 1, n_obs - n_groups
     msb, msw = ss_between / df_between, ss_within / df_within
     if msb <= 0 and msw <= 0:
-        raise InputError("every respondent has the same value, so ICCs are undefined", column=str(value))
+        raise InputError("every respondent has the same value, so ICCs are undefined", column=value)
     k = n_obs / n_groups
     icc1 = (msb - msw) / (msb + (k - 1) * msw)
     icc2 = (msb - msw) / msb if msb > 0 else float("nan")
@@ -337,10 +399,7 @@ def aggregate(data: pd.DataFrame, group: str, items: str | Sequence[str], option
     table = pd.DataFrame({"group": order, "n": n_g.astype(int), "mean": score_mean[:, 0], "rwg": value},
                          columns=["group", "n", "mean", "rwg"])
     table["band"] = table["rwg"].map(agreement_band)
-    labels = pd.Series(np.array(order, dtype=object)[codes], index=x.index, dtype="str")
-
-    icc_frame = pd.DataFrame({"score": score, "group": labels})
-    icc = icc1_icc2(icc_frame, "score", "group")
+    icc = _icc_one_way(score, codes, order, value="score", group="group")  # every row has its score and group
 
     notes = list(CUTOFF_NOTES)
     small = table[table["n"] < int(min_group_size)]

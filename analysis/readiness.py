@@ -38,8 +38,7 @@ import yaml
 
 from analysis import privacy
 from analysis.errors import InputError
-from analysis.readiness_index import group_means, on_0_100, require_scored
-from analysis.scoring import apply_reverse
+from analysis.readiness_index import means_by_code, on_0_100, require_scored
 
 EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
 LOW_AGREEMENT = 0.70
@@ -238,22 +237,65 @@ def _rwg_items_by_group(items: pd.DataFrame, dims, codes: np.ndarray, n_groups: 
     """``_rwg_items`` of every group at once (``aggregation.group_variances``): rwg(j) over
     all readiness items, or the mean of the finite per-dimension rwg(j) when the response
     ranges differ; respondents missing an item of the set are left out, as ``rwg_j`` does."""
+    ids = [it.id for c in dims for it in c.items if it.id in items.columns]
+    return _rwg_by_group(items[ids].to_numpy(dtype=float), ids, dims, codes, n_groups)
+
+
+def _rwg_by_group(answers: np.ndarray, ids: list, dims, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """``_rwg_items_by_group`` on the items already as an array (columns named by ``ids``)."""
     from analysis.aggregation import group_variances, rwg_j_from_variances
 
     def one(cols, options):
-        x = items[cols].to_numpy(dtype=float)
+        x = answers if cols == ids else answers[:, [ids.index(i) for i in cols]]
         complete = np.where(np.isfinite(x).all(axis=1), codes, -1)
         _, _, var = group_variances(x, complete, n_groups)
         return rwg_j_from_variances(var, options)[0]
 
     options = {c.scale.max - c.scale.min + 1 for c in dims}
     if len(options) == 1:
-        return one([it.id for c in dims for it in c.items if it.id in items.columns], options.pop())
-    values = np.stack([one([it.id for it in c.items if it.id in items.columns], c.scale.max - c.scale.min + 1)
+        return one([it.id for c in dims for it in c.items if it.id in ids], options.pop())
+    values = np.stack([one([it.id for it in c.items if it.id in ids], c.scale.max - c.scale.min + 1)
                        for c in dims], axis=1)
     finite = np.isfinite(values)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(finite.any(axis=1), np.where(finite, values, 0).sum(axis=1) / finite.sum(axis=1), np.nan)
+
+
+def _privacy_input(scored: pd.DataFrame, instrument, used: list, filters) -> pd.DataFrame:
+    """The columns ``privacy.check_filter`` needs (those its partition may split by: the
+    instrument's groups and demographics, ``age``/``age_band``; the filtered ones) and the
+    ``used`` ones, so the filtered view copies these and not every column of the survey. The
+    partition is the same: ``privacy.disclosure_columns`` picks only among the first."""
+    wanted = [*used, *(getattr(instrument, "group_columns", {}) or {}).values(),
+              *(d.id for d in (getattr(instrument, "demographics", []) or [])), "age", "age_band", *(filters or {})]
+    return scored[[c for c in dict.fromkeys(wanted) if c in scored.columns]]
+
+
+def group_contributors(view: pd.DataFrame, group: str, min_n: int):
+    """``answered -> rows`` giving, as a boolean array over ``view``, the rows of
+    ``privacy.group_cells(view, group, min_n, answered)`` (those with a group level), the
+    partition and the blocks pure in one group found once for every statistic asked.
+
+    ``group_cells`` keeps a row when its block lies wholly inside one group and has at least
+    ``min_n`` rows answered; those blocks are the ``Partition.contributors`` of the rows of
+    ``group_cells(view, group, min_n)`` (whole blocks, each pure in one group), since a block
+    with fewer than ``min_n`` rows has fewer than ``min_n`` answered."""
+    part = privacy.view_partition(view, min_n, view[group])
+    whole = privacy.group_cells(view, group, min_n).notna().to_numpy()
+    return lambda answered: part.contributors(whole, answered)
+
+
+def _reverse_keyed(view: pd.DataFrame, dims, rows: np.ndarray) -> np.ndarray:
+    """The readiness items of ``rows`` as floats (columns as ``dims`` list them), the
+    reverse-keyed ones turned round: ``scale min + scale max - answer`` (``scoring.reverse_key``)."""
+    ids = [it.id for c in dims for it in c.items if it.id in view.columns]
+    answers = view[ids].to_numpy(dtype=float, copy=True)[rows]
+    for c in dims:
+        for it in c.items:
+            if it.reverse and it.id in view.columns:
+                col = ids.index(it.id)
+                answers[:, col] = (c.scale.min + c.scale.max) - answers[:, col]
+    return answers
 
 
 def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
@@ -277,47 +319,41 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
         raise InputError("the readiness items have no answers in this file (every respondent left them blank "
                          "or has no group)", column=group,
                          hint="check the column mapping on the Data page, or that the file holds the answers")
-    check = privacy.check_filter(scored, filters, min_n, instrument=instrument)
+    item_ids = [it.id for c in dims for it in c.items if it.id in scored.columns]
+    check = privacy.check_filter(_privacy_input(scored, instrument, [group, *keys, _INDEX, *item_ids], filters),
+                                 filters, min_n, instrument=instrument)
     # Privacy (analysis.privacy): each group's numbers come only from whole blocks of the
     # survey's partition that lie inside the filters and inside the group, with at least
     # min_n answers per block (per dimension for the dimension scores, and respondents with
     # an index for the index).
     view = check.data
-    cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
-    item_ids = [it.id for c in dims for it in c.items if it.id in view.columns]
-    needed = list(dict.fromkeys([group, *keys, *item_ids]))  # the columns used below, not all 130
-    used = view.loc[cell.notna(), needed]
-    items = used[[it.id for c in dims for it in c.items if it.id in used.columns]].copy()
-    for c in dims:
-        present = [it.id for it in c.items if it.id in items.columns]
-        rev = [it.id for it in c.items if it.reverse and it.id in present]
-        if rev:
-            items[rev] = apply_reverse(items[present], rev, c.scale.min, c.scale.max)[rev]
-
+    contributors = group_contributors(view, group, min_n)
+    cell = contributors(counted.reindex(view.index))
     all_groups = scored.loc[scored[group].notna(), group].drop_duplicates()
     numeric_ids = pd.api.types.is_numeric_dtype(scored[group])
     all_groups = sorted(all_groups.tolist(), key=(float if numeric_ids else str))
-    n_by = used.groupby(group).size()
+    codes = pd.Index(all_groups).get_indexer(view[group])  # the group of each row of the view, one look-up
+    n_by = np.bincount(codes[cell], minlength=len(all_groups))
     table = pd.DataFrame({"group": all_groups})
-    table["n"] = [int(n_by.get(g, 0)) for g in all_groups]
+    table["n"] = [int(n) for n in n_by]
     for k in [*keys, _INDEX]:  # each from the whole blocks of the group with min_n answers to it
-        rows_k = privacy.group_cells(view, group, min_n, answered=view[k].notna() & cell.notna())
-        use = rows_k.notna()
-        agg = group_means(view.loc[use, k], view.loc[use, group]).reindex(all_groups)
+        use = contributors(view[k].notna().to_numpy() & cell)
+        n, mean, low, high = means_by_code(view[k].to_numpy(dtype=float)[use], codes[use], len(all_groups))
         name = "index" if k == _INDEX else k
-        table[name] = agg["mean"].to_numpy()
-        table[f"{name}_ci_low"], table[f"{name}_ci_high"] = agg["ci_low"].to_numpy(), agg["ci_high"].to_numpy()
+        table[name] = mean
+        table[f"{name}_ci_low"], table[f"{name}_ci_high"] = low, high
         if k != _INDEX:
-            table[f"{k}_n"] = agg["n"].fillna(0).astype(int).to_numpy()
-    codes = pd.Index(all_groups).get_indexer(used[group])
-    table["rwg"] = np.where(table["n"].to_numpy() > 0, _rwg_items_by_group(items, dims, codes, len(all_groups)),
-                            np.nan)
+            table[f"{k}_n"] = n
+    answers = _reverse_keyed(view, dims, cell)
+    table["rwg"] = np.where(table["n"].to_numpy() > 0,
+                            _rwg_by_group(answers, item_ids, dims, codes[cell], len(all_groups)), np.nan)
     # a group with no block to show is suppressed: "primary" when it has fewer than min_n
     # respondents, "complementary" when its respondents are pooled with a smaller group
-    sizes = scored.loc[counted].groupby(group).size()
+    sizes = scored.loc[counted, group].value_counts()
     table["suppressed"] = table["n"] == 0
     table["suppression"] = np.where(~table["suppressed"], "",
-                                    np.where([sizes.get(g, 0) < min_n for g in all_groups], "primary", "complementary"))
+                                    np.where(sizes.reindex(all_groups, fill_value=0).to_numpy() < min_n,
+                                             "primary", "complementary"))
     value_cols = ["index", "index_ci_low", "index_ci_high", "rwg"] + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high")]
     table.loc[table["suppressed"], value_cols] = np.nan
     table["n"] = table["n"].astype(object).where(~table["suppressed"], None)
@@ -342,17 +378,22 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     benchmark = pd.DataFrame(bench_rows)
     percentiles = pd.concat(pct_rows, ignore_index=True)
 
-    from analysis.aggregation import icc1_icc2
+    from analysis.aggregation import _icc_one_way, _label_codes
+    from analysis.scoring import numeric_items
     icc_rows = []
-    kept = used[used[group].isin(set(shown["group"]))]
+    kept = cell & (n_by > 0)[np.where(codes >= 0, codes, 0)]  # the rows of the groups shown
+    group_codes, group_labels = _label_codes(view[group][kept])
     for c in dims:
-        try:
-            res = icc1_icc2(kept, c.key, group)
+        try:  # aggregation.icc1_icc2 on the rows kept, the groups' labels made once for every dimension
+            y = numeric_items(view, [c.key])[c.key][kept]
+            answered = y.notna().to_numpy() & (group_codes >= 0)
+            res = _icc_one_way(y[answered], group_codes[answered], group_labels, value=c.key, group=group)
             icc_rows.append({"dimension": c.key, "label": c.label, "icc1": res.icc1, "icc2": res.icc2,
                              "n_groups": res.n_groups, "n_obs": res.n_obs})
         except InputError:
             icc_rows.append({"dimension": c.key, "label": c.label, "icc1": np.nan, "icc2": np.nan,
-                             "n_groups": int(kept[group].nunique()), "n_obs": int(kept[c.key].notna().sum())})
+                             "n_groups": int(view[group][kept].nunique()),
+                             "n_obs": int(view[c.key][kept].notna().sum())})
     return ReadinessResult(min_n=min_n, group_column=group, dimensions=keys, labels=labels, groups=table,
                            benchmark=benchmark, percentiles=percentiles, icc=pd.DataFrame(icc_rows),
-                           filters=check.filters, _constructs={c.key: c for c in dims}, rows=used.index)
+                           filters=check.filters, _constructs={c.key: c for c in dims}, rows=view.index[cell])

@@ -107,15 +107,12 @@ def on_0_100(data: pd.DataFrame, dims, index_column: str) -> pd.DataFrame:
     return out
 
 
-def group_means(values: pd.Series, groups, *, level: float = 0.95) -> pd.DataFrame:
-    """Per group (index ``group``): ``n`` (rows with a value), ``mean``, ``ci_low`` and
-    ``ci_high`` (t interval ``mean +/- t(.975, n - 1) sd / sqrt(n)``, R ``t.test(x)$conf.int``;
-    missing below two values). ``groups`` labels the rows of ``values``; rows missing
-    either are left out. An organisation's readiness index is ``group_means`` of the
-    ``respondent_index``."""
-    frame = pd.DataFrame({"value": pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float),
-                          "group": np.asarray(groups, dtype=object)})
-    frame = frame[frame["group"].notna() & frame["value"].notna()]
+def _t_means(values: np.ndarray, codes: np.ndarray, level: float) -> pd.DataFrame:
+    """``n``, ``mean``, ``ci_low``, ``ci_high`` per code (index: the codes in order of first
+    appearance), rows with a missing value or a code of -1 left out: one group-by on integer
+    codes, whose groups and sums are those of a group-by on the labels the codes stand for."""
+    keep = (codes >= 0) & ~np.isnan(values)
+    frame = pd.DataFrame({"value": values[keep], "group": codes[keep]})
     agg = frame.groupby("group", sort=False)["value"].agg(["mean", "std", "count"])
     count = agg["count"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -123,7 +120,40 @@ def group_means(values: pd.Series, groups, *, level: float = 0.95) -> pd.DataFra
                 * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1)))
     mean = agg["mean"].to_numpy()
     return pd.DataFrame({"n": count, "mean": mean, "ci_low": mean - half, "ci_high": mean + half},
-                        index=agg.index.rename("group"))
+                        index=agg.index)
+
+
+def group_means(values: pd.Series, groups, *, level: float = 0.95) -> pd.DataFrame:
+    """Per group (index ``group``): ``n`` (rows with a value), ``mean``, ``ci_low`` and
+    ``ci_high`` (t interval ``mean +/- t(.975, n - 1) sd / sqrt(n)``, R ``t.test(x)$conf.int``;
+    missing below two values). ``groups`` labels the rows of ``values``; rows missing
+    either are left out. An organisation's readiness index is ``group_means`` of the
+    ``respondent_index``."""
+    value = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    labels = np.asarray(groups, dtype=object) if not isinstance(groups, (pd.Series, pd.Index, np.ndarray)) \
+        else groups
+    codes, uniques = pd.factorize(labels, use_na_sentinel=True)  # each label once, not 600,000 objects
+    out = _t_means(value, np.asarray(codes, dtype=np.int64), level)
+    # the labels as a group-by on them gives them: their type inferred from the values
+    out.index = pd.Index(np.asarray(uniques, dtype=object)[out.index.to_numpy()].tolist(), name="group")
+    return out
+
+
+def means_by_code(values: np.ndarray, codes: np.ndarray, n_groups: int, *,
+                  level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``group_means`` of groups given as codes 0..n_groups-1 (-1: none), as arrays in code
+    order: ``n`` (0 for a group without values), ``mean``, ``ci_low``, ``ci_high`` (missing
+    for a group without values)."""
+    agg = _t_means(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), level)
+    at = agg.index.to_numpy()
+    n = np.zeros(n_groups, dtype=np.int64)
+    n[at] = agg["n"].to_numpy()
+    cols = []
+    for name in ("mean", "ci_low", "ci_high"):
+        col = np.full(n_groups, np.nan)
+        col[at] = agg[name].to_numpy()
+        cols.append(col)
+    return n, cols[0], cols[1], cols[2]
 
 
 def organisation_index(data: pd.DataFrame, instrument, group: str) -> pd.DataFrame:

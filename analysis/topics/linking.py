@@ -46,7 +46,7 @@ def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFr
     ``readiness_muni`` and its grand-mean-centred ``c_readiness_muni`` (Enders & Tofighi
     2007); the suggested model is ``any_digital ~ c_readiness_muni + ... + (1 | municipality)``
     (R ``lme4::glmer``)."""
-    from analysis.aggregation import icc1_icc2, rwg_j
+    from analysis.aggregation import icc1_icc2, rwg_j_by_group
     from analysis.model_data import model_data, with_derived
 
     org = resolve_group(servants, instrument_ps, org)
@@ -65,15 +65,23 @@ def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFr
                      axis=1)
     options = dims[0].scale.max - dims[0].scale.min + 1
     rev = {it.id: c for c in dims for it in c.items if it.reverse and it.id in used.columns}
-    item_frame = used[items].copy()
+    answers = used[items].to_numpy(dtype=float, copy=True)  # turned round where reverse-keyed
     for i, c in rev.items():
-        item_frame[i] = c.scale.min + c.scale.max - item_frame[i]
+        col = items.index(i)
+        answers[:, col] = c.scale.min + c.scale.max - answers[:, col]
     means = group_means(used[INDEX], used[muni_ps])
-    rows = []
-    for m, sub in used.groupby(muni_ps):
-        rows.append({"municipality": m, "n_servants": int(len(sub)), "n_orgs": int(sub[org].nunique()),
-                     "readiness": float(means.loc[m, "mean"]), "rwg": rwg_j(item_frame.loc[sub.index], options)})
-    table = pd.DataFrame(rows, columns=["municipality", "n_servants", "n_orgs", "readiness", "rwg"])
+    # one group-by for the counts, and rwg(j) of every municipality from the same sums rwg_j takes
+    grouped = used.groupby(muni_ps)
+    n_servants = grouped.size()
+    municipalities = n_servants.index
+    if len(municipalities):
+        rwg = rwg_j_by_group(answers, municipalities.get_indexer(used[muni_ps]), len(municipalities), options)
+        table = pd.DataFrame({"municipality": municipalities.to_numpy(), "n_servants": n_servants.to_numpy(),
+                              "n_orgs": grouped[org].nunique().to_numpy(),
+                              "readiness": means["mean"].reindex(municipalities).to_numpy(dtype=float),
+                              "rwg": rwg})
+    else:
+        table = pd.DataFrame([], columns=["municipality", "n_servants", "n_orgs", "readiness", "rwg"])
     table = privacy.suppress(table, "n_servants", min_n, value_cols=["readiness", "rwg"], totals=True)
     try:
         icc = icc1_icc2(used, INDEX, muni_ps)

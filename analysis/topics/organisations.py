@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from analysis import aggregation, privacy
@@ -33,11 +34,21 @@ def organisation_means(data: pd.DataFrame, group: str, outcome: str, scale, *, m
     hidden : iterable
         Organisations to withhold as well.
     """
-    data = data[privacy.group_cells(data, group, min_n, answered=data[outcome].notna()).notna()]
+    used = privacy.group_cells(data, group, min_n, answered=data[outcome].notna()).notna()
+    data = data.loc[used, [group, outcome]]  # the two columns used, not a copy of every column
     agg = aggregation.aggregate(data, group, outcome, scale.max - scale.min + 1)
     table = agg.groups[["group", "n", "mean"]].copy()
     forced = table["group"].astype(str).isin({str(g) for g in hidden})
     return privacy.suppress(table, "n", min_n, value_cols=["mean"], totals=True, force=forced)
+
+
+def _shown(ids: pd.Series, shown_groups: Iterable) -> np.ndarray:
+    """Rows whose id, as text, is one of ``shown_groups`` as text (``ids.astype(str).isin``),
+    each distinct id turned into text once."""
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    wanted = {str(g) for g in shown_groups}
+    hit = np.array([str(u) in wanted for u in pd.Series(uniques, dtype=ids.dtype).astype(str)] + [False], dtype=bool)
+    return hit[codes]
 
 
 def dimension_agreement(data: pd.DataFrame, instrument, group: str, shown_groups: Iterable, *,
@@ -46,8 +57,10 @@ def dimension_agreement(data: pd.DataFrame, instrument, group: str, shown_groups
     and the share of organisations at or above .70 (James, Demaree & Wolf 1984; LeBreton &
     Senter 2008; R ``multilevel::rwg.j``), on whole blocks of organisations the privacy
     partition publishes (``analysis.privacy.group_cells``)."""
-    data = data[privacy.group_cells(data, group, min_n).notna()]
-    kept = data[data[group].astype(str).isin({str(g) for g in shown_groups})]
+    shown = _shown(data[group], shown_groups)
+    used = privacy.group_cells(data, group, min_n).notna().to_numpy() & shown
+    items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
+    kept = data.loc[used, list(dict.fromkeys([group, *items]))]  # only the columns used below
     rows = []
     for c in instrument.readiness_dimensions:
         items = [it.id for it in c.items if it.id in kept.columns]
