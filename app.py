@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.runtime import one_blas_thread
 from ui import access
 from ui.widgets import page_exists
+
+one_blas_thread()  # once per server process (analysis.runtime)
 
 st.set_page_config(page_title="Digital co-production survey dashboard", page_icon=":material/hub:",
                    layout="wide")

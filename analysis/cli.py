@@ -21,6 +21,7 @@ import sys
 from analysis.commands import add_data_options
 from analysis.errors import InputError
 from analysis.results import to_jsonable
+from analysis.runtime import one_blas_thread
 
 COMMANDS = ["validate", "reliability", "aggregate", "factor", "mixed", "readiness", "topics", "compare", "study",
             "report", "org-reports", "rscript"]
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    one_blas_thread()
     try:
         result = args._module.run(args)
     except InputError as exc:
