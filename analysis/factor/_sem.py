@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from analysis.errors import InputError
 from analysis.factor._linalg import _eigvalsh, _smc, _top_eigen
@@ -341,7 +341,7 @@ def _fit_measures(model: _Model, theta: np.ndarray, fmin: float, baseline: tuple
     chi2 = max(float(n * fmin), 0.0)
     chi2_b, df_b = baseline
     out: dict[str, Any] = {"chi2": chi2, "df": int(df), "npar": int(model.n_free)}
-    out["p"] = float(stats.chi2.sf(chi2, df)) if df > 0 else None
+    out["p"] = float(special.chdtrc(df, chi2)) if df > 0 else None
     if df > 0:
         denom = max(chi2_b - df_b, chi2 - df, 0.0)
         out["cfi"] = float(1 - max(chi2 - df, 0.0) / denom) if denom > 0 else 1.0

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis.errors import InputError
 from analysis.factor._linalg import _eigvalsh, _smooth
@@ -95,6 +95,15 @@ class EFAResult:
             "converged": self.converged, "warnings": list(self.warnings),
         }
 
+def _harmonic_mean(values: np.ndarray) -> float:
+    """``scipy.stats.hmean`` of positive counts (0 when one is 0), without importing scipy.stats
+    (0.4 s of a command's start): 1 / mean(1 / x), as scipy computes it."""
+    values = np.asarray(values, dtype=float)
+    if (values == 0).any():
+        return 0.0
+    return float(1.0 / np.mean(1.0 / values))
+
+
 def _fa_stats(r: np.ndarray, loadings: np.ndarray, phi: np.ndarray | None, n_obs: int | None,
               counts: np.ndarray | None) -> dict:
     """psych::fa.stats: likelihood objective, chi-square, TLI and RMSEA of a factor solution."""
@@ -108,7 +117,7 @@ def _fa_stats(r: np.ndarray, loadings: np.ndarray, phi: np.ndarray | None, n_obs
     if counts is None:
         rms = float(np.sqrt((off ** 2).sum() / (n * (n - 1))))
     else:
-        nh = stats.hmean(counts.ravel())
+        nh = _harmonic_mean(counts.ravel())
         rms = float(np.sqrt((off ** 2 * counts).sum() / (nh * n * (n - 1))))
     np.fill_diagonal(model, np.diag(r))
     model = _smooth(model)
@@ -122,7 +131,7 @@ def _fa_stats(r: np.ndarray, loadings: np.ndarray, phi: np.ndarray | None, n_obs
     nm = (n_obs - 1) - (2 * n + 5) / 6 - (2 * nf) / 3
     chi2 = max(objective * nm, 0.0)
     out["chi2"] = chi2
-    out["p"] = float(stats.chi2.sf(chi2, dof)) if dof > 0 else None
+    out["p"] = float(special.chdtrc(dof, chi2)) if dof > 0 else None
     f0 = float(np.trace(rs) - np.linalg.slogdet(rs)[1] - n)
     if dof > 0:
         mm = objective / dof

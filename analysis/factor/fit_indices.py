@@ -3,7 +3,7 @@ Browne & Cudeck 1993), as ``psych::fa.stats`` and ``lavaan::fitMeasures`` comput
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 
 def _rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90, divisor: float | None = None
@@ -16,7 +16,7 @@ def _rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90, divisor: fl
 
     def ncp_for(prob):
         def fun(lam):
-            return stats.ncx2.cdf(chi2, df, lam) - prob if lam > 0 else stats.chi2.cdf(chi2, df) - prob
+            return special.chndtr(chi2, df, lam) - prob if lam > 0 else special.chdtr(df, chi2) - prob
 
         if fun(0.0) < 0:
             return 0.0

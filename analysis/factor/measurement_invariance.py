@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis.errors import InputError
 from analysis.factor._sem import _baseline, _fit_measures, _heywood_warnings, _Model, _prepare_cfa, _samples
@@ -117,7 +117,7 @@ def invariance(data: pd.DataFrame, model: dict[str, list[str]] | Sequence[str], 
             both_cfi = None not in (fit["cfi"], previous["cfi"])
             both_rmsea = None not in (fit["rmsea"], previous["rmsea"])
             row.update({"chi2_diff": diff, "df_diff": ddf,
-                        "p_diff": float(stats.chi2.sf(diff, ddf)) if ddf > 0 else None,
+                        "p_diff": float(special.chdtrc(ddf, diff)) if ddf > 0 else None,
                         "delta_cfi": (fit["cfi"] - previous["cfi"]) if both_cfi else None,
                         "delta_rmsea": (fit["rmsea"] - previous["rmsea"]) if both_rmsea else None})
         rows.append(row)

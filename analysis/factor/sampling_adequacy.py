@@ -12,7 +12,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis.errors import InputError
 from analysis.factor.correlation import _check_singular, _corr_input, _select
@@ -88,7 +88,7 @@ def bartlett(data: pd.DataFrame, items: Sequence[str] | None = None, *, missing:
                          hint="drop duplicated items or items that are sums of other items")
     chi2 = float(-logdet * (n - 1 - (2 * p + 5) / 6))
     df = p * (p - 1) // 2
-    return {"chi2": chi2, "df": int(df), "p": float(stats.chi2.sf(chi2, df)), "n": int(n)}
+    return {"chi2": chi2, "df": int(df), "p": float(special.chdtrc(df, chi2)), "n": int(n)}
 
 
 
