@@ -22,5 +22,12 @@ def with_age_band(data: pd.DataFrame) -> pd.DataFrame:
     """``data`` plus an ``age_band`` column (text labels) when it has ``age`` and no band yet."""
     if "age" not in data.columns or AGE_BAND in data.columns:
         return data
-    band = age_bands(data["age"]).astype("string").rename(AGE_BAND)
-    return pd.concat([data, band], axis=1)  # one new column, the rest not copied cell by cell
+    return pd.concat([data, band_labels(data["age"]).rename(AGE_BAND)], axis=1)  # one new column, the rest not copied
+
+
+def band_labels(age: pd.Series, breaks: Sequence[int] = AGE_BREAKS) -> pd.Series:
+    """``age_bands(age).astype("string")`` (missing: ``<NA>``), made from the few labels by the
+    codes instead of converting 600,000 cells one by one."""
+    bands = age_bands(age, breaks)
+    labels = pd.array(np.asarray(bands.cat.categories, dtype=object), dtype="string")
+    return pd.Series(labels.take(bands.cat.codes.to_numpy(), allow_fill=True), index=bands.index, name=bands.name)

@@ -237,7 +237,7 @@ def disclosure_columns(data: pd.DataFrame, instrument=None, extra: Sequence[str]
     def n_levels(c: str) -> int:
         if c in data.columns:
             return int(data[c].nunique(dropna=False))
-        return int(age_bands(data["age"]).astype("string").nunique(dropna=False))  # the band, derived
+        return int(age_bands(data["age"]).nunique(dropna=False))  # the band, derived (as text: same count)
 
     levels = {c: n_levels(c) for c in demo}
     demo.sort(key=lambda c: (levels[c], c))
@@ -287,9 +287,18 @@ class Partition:
     def contributors(self, mask, answered=None) -> np.ndarray:
         """Rows a statistic over ``mask`` may use: ``inside(mask)``, answered, and in a block
         with at least ``min_n`` such answers (so each block's part pools ``min_n`` people)."""
+        return self._answered_blocks(self.inside(mask), answered)
+
+    def contributors_each(self, mask, answers: Sequence) -> list[np.ndarray]:
+        """``[contributors(mask, a) for a in answers]``, finding the blocks inside ``mask`` once
+        (e.g. every pair of a correlation matrix)."""
         rows = self.inside(mask)
+        return [self._answered_blocks(rows, answered) for answered in answers]
+
+    def _answered_blocks(self, rows: np.ndarray, answered) -> np.ndarray:
+        """``rows`` that answered, in a block with at least ``min_n`` such rows."""
         if answered is not None:
-            rows &= self._aligned(answered)
+            rows = rows & self._aligned(answered)
         if not rows.any():
             return rows
         counts = np.bincount(self.block[rows], minlength=int(self.block.max()) + 1)
@@ -386,11 +395,11 @@ def disclosure_partition(data: pd.DataFrame, columns: Sequence[str], min_n: int 
 def partition_for(data: pd.DataFrame, instrument=None, min_n: int = DEFAULT_MIN_N,
                   columns: Sequence[str] | None = None) -> Partition:
     """The partition of a whole survey over its disclosure columns (``age_band`` derived)."""
-    from analysis.derived import age_bands
+    from analysis.derived import band_labels
     cols = list(columns) if columns is not None else disclosure_columns(data, instrument)
     frame = pd.DataFrame({c: data[c] for c in cols if c in data.columns}, index=data.index)
     if "age_band" in cols and "age_band" not in frame.columns and "age" in data.columns:
-        frame["age_band"] = age_bands(data["age"]).astype("string")
+        frame["age_band"] = band_labels(data["age"])
     return disclosure_partition(frame, cols, min_n)
 
 
@@ -460,7 +469,7 @@ def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAU
                              hint="remove or widen a filter")
         raise InputError(f"the filters ({_describe(active)}) leave {TOO_FEW}",
                          hint=f"remove or widen a filter: results need groups of at least {min_n} people")
-    kept = frame.loc[rows]
+    kept = frame if rows.all() else frame.loc[rows]  # the whole survey: its columns shared, not copied
     kept = pd.concat([kept, pd.Series(part.block[rows], index=kept.index, name=BLOCK)], axis=1)
     return FilterCheck(data=kept, n=int(rows.sum()), filters=active, partial=bool((mask.to_numpy() & ~rows).any()),
                        partition=part)

@@ -55,54 +55,69 @@ VARIABLE_LABELS = {"age_band": "Age band", "gender": "Gender", "education": "Edu
 
 
 # ------------------------------------------------------------------ cached analysis calls
+# Each takes a key naming its rows (a survey's ``ui.state.data_key``, a filtered view's
+# ``FilterView.key``) and the rows themselves unhashed (``_data``...): a rerun neither redoes nor
+# hashes work on a national survey's rows. What holds rows (a model's table, the linked data)
+# is a shared read-only resource, not copied out of the cache at every rerun.
 @st.cache_data(show_spinner=False, max_entries=32)
-def _divide(data: pd.DataFrame, min_n: int) -> pd.DataFrame:
-    return topics.digital_divide(data, state.instrument(CITIZEN), min_n=min_n)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _broaden(data: pd.DataFrame, min_n: int):
-    return topics.broaden_deepen(data, state.instrument(CITIZEN), min_n=min_n)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _participation_model(data: pd.DataFrame):
-    return topics.digital_participation_model(data, state.instrument(CITIZEN))
+def _divide(key: str, min_n: int, _data: pd.DataFrame) -> pd.DataFrame:
+    return topics.digital_divide(_data, state.instrument(CITIZEN), min_n=min_n)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _ranked(data: pd.DataFrame, iid: str, what: str, min_n: int) -> pd.DataFrame:
+def _broaden(key: str, min_n: int, _data: pd.DataFrame):
+    return topics.broaden_deepen(_data, state.instrument(CITIZEN), min_n=min_n)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=3600)
+def _participation_model(key: str, _data: pd.DataFrame):
+    return topics.digital_participation_model(_data, state.instrument(CITIZEN))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _ranked(key: str, iid: str, what: str, min_n: int, _data: pd.DataFrame) -> pd.DataFrame:
     fn = {"barriers": topics.barriers_enablers, "outcomes": topics.outcomes,
           "elements": topics.benefits_challenges}[what]
-    return fn(data, state.instrument(iid), min_n=min_n)
+    return fn(_data, state.instrument(iid), min_n=min_n)
 
 
-@st.cache_data(show_spinner="Linking the two surveys...", max_entries=16)
-def _link(servants: pd.DataFrame, citizens: pd.DataFrame, min_n: int):
-    return topics.link_readiness_to_municipalities(servants, citizens, state.instrument(SERVANT),
+@st.cache_resource(show_spinner="Linking the two surveys...", max_entries=8, ttl=3600)
+def _link(keys: tuple[str, str], min_n: int, _servants: pd.DataFrame, _citizens: pd.DataFrame):
+    return topics.link_readiness_to_municipalities(_servants, _citizens, state.instrument(SERVANT),
                                                    state.instrument(CITIZEN), min_n=min_n)
 
 
-@st.cache_data(show_spinner="Fitting the multilevel logistic model...", max_entries=16)
-def _fit(formula: str, data: pd.DataFrame, family: str):
-    return fit(formula, data, family=family)
+@st.cache_resource(show_spinner="Fitting the multilevel logistic model...", max_entries=8, ttl=3600)
+def _fit(key: str, formula: str, family: str, _data: pd.DataFrame):
+    """The fit of ``formula`` on ``_data`` (the rows ``key`` names: a model's table)."""
+    return fit(formula, _data, family=family)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _models_columns(data: pd.DataFrame, servants: pd.DataFrame | None, min_n: int) -> tuple[str, ...]:
+def _models_columns(keys: tuple[str, str], min_n: int, _data: pd.DataFrame,
+                    _servants: pd.DataFrame | None) -> tuple[str, ...]:
     """Columns the Models screen fits citizens on (its own table), to link only to models it can open."""
-    return tuple(model_data(data, state.instrument(CITIZEN), servants=servants,
-                            servant_instrument=state.instrument(SERVANT) if servants is not None else None,
+    return tuple(model_data(_data, state.instrument(CITIZEN), servants=_servants,
+                            servant_instrument=state.instrument(SERVANT) if _servants is not None else None,
                             min_n=min_n).columns)
 
 
 # ------------------------------------------------------------------ helpers
+@st.cache_data(show_spinner=False, max_entries=16)
+def _left_out(key: str, _used: pd.Index) -> pd.Index:
+    """The citizens' rows outside ``_used`` (named by ``key``), for the reproduce panel."""
+    prepared = state.dataset(CITIZEN)
+    assert prepared is not None
+    return prepared.data.index.difference(_used)
+
+
 def _model_table(fixed: pd.DataFrame, key: str, file_name: str, formula: str, family: str) -> None:
     """A model's fixed effects (APA table, downloads) and the link that opens it in the Models screen."""
     tables.table(fixed, f"{key}_table", decimals=3)
     download_buttons(fixed, file_name, key=f"{key}_model" if key == "s3_link" else key)
-    _models_link(formula, family, _models_columns(frames[CITIZEN], frames.get(SERVANT), state.min_n()),
-                 "Open this model in the Models screen")
+    _models_link(formula, family, _models_columns(
+        (state.data_key(CITIZEN), state.data_key(SERVANT) if frames.get(SERVANT) is not None else ""),
+        state.min_n(), frames[CITIZEN], frames.get(SERVANT)), "Open this model in the Models screen")
 
 
 def _models_link(formula: str, family: str, columns: tuple[str, ...], label: str) -> None:
@@ -119,14 +134,15 @@ def _models_link(formula: str, family: str, columns: tuple[str, ...], label: str
                    f"its formula for R or the Models screen: `{target}`")
 
 
-def _multilevel(formula: str, data: pd.DataFrame, family: str, group: str):
-    """Fit when the view holds at least two groups; otherwise say why not (an info, not an error)."""
+def _multilevel(key: str, formula: str, data: pd.DataFrame, family: str, group: str):
+    """Fit when the view holds at least two groups; otherwise say why not (an info, not an error).
+    ``key`` names the rows of ``data`` (for the cache)."""
     groups = data[group].nunique() if group in data.columns else 0
     if groups < 2:
         st.info(f"This view holds {groups} municipalit{'y' if groups == 1 else 'ies'} with data; a multilevel "
                 "model needs at least two. Widen the municipality filter to fit it.", icon=":material/info:")
         return None
-    return _fit(formula, data, family)
+    return _fit(key, formula, family, data)
 
 
 def _odds_chart(fixed: pd.DataFrame, title: str) -> go.Figure:
@@ -192,7 +208,7 @@ if citizens is not None:
     with guarded("computing the digital divide"):
         show_command(command_text("topics", CITIZEN, section="divide", filters=view.filters.get(CITIZEN, {}),
                                   min_n=min_n))
-        divide = _divide(citizens, min_n)
+        divide = _divide(view.key(CITIZEN), min_n, citizens)
         shown = divide[~divide["suppressed"]].assign(
             variable=lambda d: d["variable"].map(lambda v: VARIABLE_LABELS.get(v, v)),
             plus=lambda d: d["ci_high"] - d["share"], minus=lambda d: d["share"] - d["ci_low"])
@@ -225,7 +241,7 @@ if citizens is not None:
     with guarded("cross-tabulating offline and digital participation"):
         show_command(command_text("topics", CITIZEN, section="broaden", filters=view.filters.get(CITIZEN, {}),
                                   min_n=min_n))
-        bd = _broaden(citizens, min_n)
+        bd = _broaden(view.key(CITIZEN), min_n, citizens)
         names = {0: "no", 1: "yes"}
         counts = bd.counts.rename(index=names, columns=names)
         counts.index.name, counts.columns.name = "offline participation", "digital participation"
@@ -268,8 +284,8 @@ if citizens is not None:
     model = None
     with guarded("fitting the multilevel logistic model of digital participation"):
         st.subheader("Multilevel logistic model of digital participation")
-        spec = _participation_model(citizens)
-        model = _multilevel(spec.formula, spec.data, spec.family, MUNICIPALITY)
+        spec = _participation_model(view.key(CITIZEN), citizens)
+        model = _multilevel(f"participation:{view.key(CITIZEN)}", spec.formula, spec.data, spec.family, MUNICIPALITY)
     if model is not None:
         with guarded("showing the model"):
             fixed = model.fixed_table()
@@ -283,14 +299,14 @@ if citizens is not None:
                   + spec.note + (f" Municipalities differ: ICC {num(model.icc, 2)} on the latent scale." if model.icc
                                  is not None else " Municipalities do not differ beyond chance (variance at zero)."))
             _model_table(fixed, "s3_model", "digital_participation_model", spec.formula, spec.family)
-            all_citizens = frames[CITIZEN]
-            assert all_citizens is not None  # the view of citizens comes from it
             participation_command = command_text("topics", CITIZEN, section="participation",
                                                  filters=view.filters.get(CITIZEN, {}), min_n=min_n)
             show_command(participation_command)
             reproduce.panel("mixed", CITIZEN, key="s3_reproduce", formula=spec.formula, reml=False,
                             command=participation_command,
-                            family=spec.family, exclude=all_citizens.index.difference(citizens.index),
+                            family=spec.family,  # the rows left out: only the open panel uses them
+                            exclude=(_left_out(view.key(CITIZEN), citizens.index)
+                                     if st.session_state.get("s3_reproduce_open") else None),
                             rows_note="the screen's filters")  # centred on the view; glmer drops missing rows
             cite("Multilevel logistic regression, Laplace approximation as lme4::glmer (Bates et al. 2015)")
 
@@ -302,7 +318,7 @@ for col, iid, data, title in ((cols[0], CITIZEN, citizens, "Citizens' barriers")
     if data is None:
         continue
     with col, guarded("ranking barriers and enablers"):
-        ranked = _ranked(data, iid, "barriers", min_n)
+        ranked = _ranked(view.key(iid), iid, "barriers", min_n, data)
         if ranked.empty:
             st.caption(f"The {state.survey_label(iid).lower()} survey asks no barrier questions.")
             continue
@@ -319,7 +335,7 @@ cite(CLIFTON + ": citizens' skills, access and trust, and administrations' resis
 st.header("Benefits and challenges: data, interaction, tailoring, simplification")
 if servants is not None:
     with guarded("comparing benefits and challenges"):
-        elements = _ranked(servants, SERVANT, "elements", min_n)
+        elements = _ranked(view.key(SERVANT), SERVANT, "elements", min_n, servants)
         fig = px.bar(elements.assign(plus=elements["ci_high"] - elements["mean"],
                                      minus=elements["mean"] - elements["ci_low"]),
                      x="element", y="mean", color="kind", barmode="group", error_y="plus", error_y_minus="minus",
@@ -337,7 +353,8 @@ if servants is not None:
         _ranked_table(elements, "elements", SERVANT, "elements")
 if citizens is not None:
     with guarded("citizens' perceived benefits"), st.expander("Citizens' perceived benefits per element"):
-        _ranked_table(_ranked(citizens, CITIZEN, "elements", min_n), "elements_citizens", CITIZEN, "elements")
+        _ranked_table(_ranked(view.key(CITIZEN), CITIZEN, "elements", min_n, citizens), "elements_citizens", CITIZEN,
+                      "elements")
 cite("The framing of " + ELEMENTS + " follows the table of benefits and challenges for public administrations "
      "in the research this dashboard builds on (see the project's research documents).")
 
@@ -348,7 +365,7 @@ for col, iid, data in ((cols[0], SERVANT, servants), (cols[1], CITIZEN, citizens
     if data is None:
         continue
     with col, guarded("ranking the perceived outcomes"):
-        ranked = _ranked(data, iid, "outcomes", min_n)
+        ranked = _ranked(view.key(iid), iid, "outcomes", min_n, data)
         if ranked.empty:
             continue
         _ranked_block(ranked, f"{state.survey_label(iid)}: perceived outcomes", "#8e44ad", f"outcomes_{iid}",
@@ -365,7 +382,7 @@ else:
     with guarded("linking municipality readiness to citizens' digital co-production"):
         # municipality readiness comes from all public servants (privacy inside the library);
         # the filters choose the citizens it is related to
-        link = _link(frames[SERVANT], citizens, min_n)
+        link = _link((state.data_key(SERVANT), view.key(CITIZEN)), min_n, frames[SERVANT], citizens)
         agreement = link.agreement
         m = st.columns(4)
         m[0].metric("Municipalities with readiness", agreement["n_municipalities"])
@@ -377,8 +394,8 @@ else:
         munis = link.municipalities
         tables.table(munis, "s3_link_munis", digits={"readiness": 1}, labels={"readiness": "Readiness (0-100)"})
         download_buttons(munis, "municipality_readiness", key="s3_link_munis")
-        link_model = _multilevel(link.formula, link.data.dropna(subset=["c_readiness_muni"]), link.family,
-                                 MUNICIPALITY)
+        link_model = _multilevel(f"link:{state.data_key(SERVANT)}:{view.key(CITIZEN)}:{min_n}", link.formula,
+                                 link.data.dropna(subset=["c_readiness_muni"]), link.family, MUNICIPALITY)
     if link_model is not None:
         with guarded("showing the model"):
             fixed = link_model.fixed_table()

@@ -46,31 +46,44 @@ SUPPRESSED_TEXT = "fewer than {min_n} respondents"
 
 
 # ------------------------------------------------------------------ cached analysis calls
+# Each takes a key naming its rows (the survey's ``ui.state.data_key``, or the filtered view's
+# ``FilterView.key``) and the rows themselves unhashed (``_data``): a rerun neither redoes nor
+# hashes work on a national survey's rows.
 @st.cache_data(show_spinner="Computing readiness per organisation...", max_entries=32)
-def _readiness(data: pd.DataFrame, group: str, min_n: int, filters_json: str):
-    return readiness(data, state.instrument(INSTRUMENT), group, min_n=min_n, filters=json.loads(filters_json))
+def _readiness(key: str, group: str, min_n: int, filters_json: str, _data: pd.DataFrame):
+    return readiness(_data, state.instrument(INSTRUMENT), group, min_n=min_n, filters=json.loads(filters_json))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _engagement_by_org(data: pd.DataFrame, group: str, outcome: str, min_n: int, hidden: tuple):
+def _engagement_by_org(key: str, group: str, outcome: str, min_n: int, hidden: tuple, _data: pd.DataFrame):
     scale = state.instrument(INSTRUMENT).construct(outcome).scale
-    return topics.organisation_means(data, group, outcome, scale, min_n=min_n, hidden=hidden)
+    return topics.organisation_means(_data, group, outcome, scale, min_n=min_n, hidden=hidden)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _dimension_agreement(data: pd.DataFrame, group: str, shown_groups: tuple, min_n: int) -> pd.DataFrame:
-    return topics.dimension_agreement(data, state.instrument(INSTRUMENT), group, shown_groups, min_n=min_n)
+def _dimension_agreement(key: str, group: str, shown_groups: tuple, min_n: int, _data: pd.DataFrame) -> pd.DataFrame:
+    return topics.dimension_agreement(_data, state.instrument(INSTRUMENT), group, shown_groups, min_n=min_n)
 
 
-@st.cache_data(show_spinner="Fitting the engagement model...", max_entries=16)
-def _engagement_model(data: pd.DataFrame, group: str, min_n: int):
-    spec = topics.engagement_model(data, state.instrument(INSTRUMENT), group=group, min_n=min_n)
+@st.cache_resource(show_spinner="Fitting the engagement model...", max_entries=8, ttl=3600)
+def _engagement_model(key: str, group: str, min_n: int, _data: pd.DataFrame):
+    """The model's spec (its table: one row per respondent used) and fit, shared read-only
+    (a resource: not copied out of the cache at every rerun)."""
+    spec = topics.engagement_model(_data, state.instrument(INSTRUMENT), group=group, min_n=min_n)
     return spec, fit(spec.formula, spec.data, family=spec.family)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _correlations(data: pd.DataFrame, columns: tuple[str, ...], min_n: int) -> pd.DataFrame:
-    return topics.correlations(data, list(columns), min_n=min_n)
+def _correlations(key: str, columns: tuple[str, ...], min_n: int, _data: pd.DataFrame) -> pd.DataFrame:
+    return topics.correlations(_data, list(columns), min_n=min_n)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _left_out(key: str, _used: pd.Index) -> pd.Index:
+    """The survey's rows outside ``_used`` (named by ``key``), for the reproduce panel."""
+    prepared = state.dataset(INSTRUMENT)
+    assert prepared is not None
+    return prepared.data.index.difference(_used)
 
 
 # ------------------------------------------------------------------ helpers
@@ -123,7 +136,7 @@ min_n = state.min_n()
 instrument = state.instrument(INSTRUMENT)
 # the organisation column, or an own study's first declared group (innermost level)
 group = instrument.group_columns.get("organisation") or next(iter(instrument.group_columns.values()), "org_id")
-full = with_age_band(prepared.data)
+full = with_age_band(prepared.data, state.data_key(INSTRUMENT))  # made once, then shared
 view = filter_bar("s2", {INSTRUMENT: full}, ["org", "muni", "gender", "age", "role", "orgtype"], min_n=min_n)
 data = view.get(INSTRUMENT)
 if data is None:
@@ -131,7 +144,8 @@ if data is None:
 
 result = None
 with guarded("computing readiness per organisation"):
-    result = _readiness(full, group, min_n, json.dumps(view.filters.get(INSTRUMENT, {}), default=float, sort_keys=True))
+    result = _readiness(state.data_key(INSTRUMENT), group, min_n,
+                        json.dumps(view.filters.get(INSTRUMENT, {}), default=float, sort_keys=True), full)
 
 # ---- 1. readiness per organisation
 st.header("Readiness dimensions per organisation")
@@ -164,7 +178,7 @@ if result is not None:
     icc = result.icc.copy()
     if len(shown) >= 2:
         with guarded("computing agreement per dimension"):
-            per_dim = _dimension_agreement(data, group, tuple(shown["group"].tolist()), min_n)
+            per_dim = _dimension_agreement(view.key(INSTRUMENT), group, tuple(shown["group"].tolist()), min_n, data)
             icc = icc.merge(per_dim, on="dimension", how="left")
     rwg = shown["rwg"].dropna()
     low = int((rwg < LOW_AGREEMENT).sum())
@@ -203,7 +217,7 @@ if result is not None and engagement is not None and engagement.key in data.colu
 elif result is not None and engagement is not None and engagement.key in data.columns:
     with guarded("relating readiness to engagement"):
         hidden = tuple(result.groups.loc[result.groups["suppressed"], "group"].tolist())
-        eng = _engagement_by_org(data, group, engagement.key, min_n, hidden)
+        eng = _engagement_by_org(view.key(INSTRUMENT), group, engagement.key, min_n, hidden, data)
         readiness_shown = result.groups.loc[~result.groups["suppressed"], ["group", "n", "index"]].astype({"n": float})
         both = (readiness_shown.assign(group=readiness_shown["group"].astype(str))
                 .merge(eng.loc[~eng["suppressed"], ["group", "mean"]].astype({"group": str}), on="group")
@@ -221,7 +235,7 @@ elif result is not None and engagement is not None and engagement.key in data.co
               "separating differences between organisations from differences between colleagues.")
         download_buttons(both, "readiness_and_engagement_by_organisation", key="s2_scatter")
     with guarded("fitting the engagement model"):
-        spec, model = _engagement_model(data, group, min_n)
+        spec, model = _engagement_model(view.key(INSTRUMENT), group, min_n, data)
         fixed = model.fixed_table()
         tables.table(fixed, "s2_model_table", decimals=3)
         download_buttons(fixed, "engagement_model", key="s2_model")
@@ -241,7 +255,8 @@ elif result is not None and engagement is not None and engagement.key in data.co
         show_command(engagement_command)
         reproduce.panel("mixed", INSTRUMENT, key="s2_reproduce", formula=spec.formula, reml=True, family=spec.family,
                         command=engagement_command,
-                        exclude=prepared.data.index.difference(spec.data.index),
+                        exclude=(_left_out(f"{view.key(INSTRUMENT)}:{group}:{min_n}", spec.data.index)
+                                 if st.session_state.get("s2_reproduce_open") else None),  # only the open panel uses it
                         rows_note="the screen's filters, small organisations and respondents missing a variable")
         models_formula = f"{engagement.key} ~ cwc_readiness_index + c_gm_readiness_index + (1 | {group})"
         st.markdown(f"[Open this model in the Models screen](/models?"
@@ -256,7 +271,7 @@ resources = [c.key for c in instrument.readiness_dimensions
 if skills and resources:
     with guarded("relating resources and training to skills"):
         labels = {c.key: c.label for c in instrument.constructs}
-        cor = _correlations(data, tuple(resources + skills), min_n)
+        cor = _correlations(view.key(INSTRUMENT), tuple(resources + skills), min_n, data)
         pairs = cor[cor["y"].isin(skills) & cor["x"].isin(resources)].reset_index(drop=True)
         fig = go.Figure(go.Bar(x=[_short(labels[k]) for k in pairs["x"]], y=pairs["r"],
                                error_y=dict(type="data", symmetric=False, array=pairs["ci_high"] - pairs["r"],

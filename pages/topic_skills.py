@@ -43,8 +43,11 @@ GROUPINGS = {"age_band": "Age band", "gender": "Gender", "education": "Education
 
 
 # ------------------------------------------------------------------ cached analysis calls
+# Each takes the view's key (``FilterView.key``: data key, threshold, filters) and the view's rows
+# unhashed (``_data``), so a rerun neither redoes nor hashes work on a national survey's rows.
 @st.cache_data(show_spinner=False, max_entries=32)
-def _describe(data: pd.DataFrame, iid: str, min_n: int) -> pd.DataFrame:
+def _describe(key: str, iid: str, min_n: int, _data: pd.DataFrame) -> pd.DataFrame:
+    data = _data
     instrument = state.instrument(iid)
     # this screen's constructs: knowledge, skills and attitudes (research topic 1)
     keys = [c.key for c in instrument.constructs if str(c.topic) == "1"]
@@ -59,21 +62,42 @@ def _describe(data: pd.DataFrame, iid: str, min_n: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _compare_surveys(servants: pd.DataFrame, citizens: pd.DataFrame, parametric: bool, min_n: int) -> pd.DataFrame:
-    return topics.compare_surveys(servants, state.instrument(SERVANTS), citizens,
+def _compare_surveys(keys: tuple[str, str], parametric: bool, min_n: int, _servants: pd.DataFrame,
+                     _citizens: pd.DataFrame) -> pd.DataFrame:
+    return topics.compare_surveys(_servants, state.instrument(SERVANTS), _citizens,
                                   state.instrument(CITIZENS), parametric=parametric, min_n=min_n)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _compare_groups(data: pd.DataFrame, iid: str, outcome: str, group: str, parametric: bool,
-                    categorical: bool, min_n: int):
-    return topics.compare_groups(data, outcome, group, parametric=parametric, categorical=categorical,
+def _compare_groups(key: str, iid: str, outcome: str, group: str, parametric: bool,
+                    categorical: bool, min_n: int, _data: pd.DataFrame):
+    return topics.compare_groups(_data, outcome, group, parametric=parametric, categorical=categorical,
                                  instrument=state.instrument(iid), min_n=min_n)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _correlations(data: pd.DataFrame, columns: tuple[str, ...], method: str, min_n: int) -> pd.DataFrame:
-    return topics.correlations(data, list(columns), method=method, min_n=min_n)
+def _correlations(key: str, columns: tuple[str, ...], method: str, min_n: int, _data: pd.DataFrame) -> pd.DataFrame:
+    return topics.correlations(_data, list(columns), method=method, min_n=min_n)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _withheld(key: str, iid: str, columns: tuple[str, ...], min_n: int, _data: pd.DataFrame) -> dict:
+    """The file rows each correlation pair leaves out (for the R script; ``withheld_rows``)."""
+    return withheld_rows(state.dataset(iid), _data, list(columns), min_n)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _left_out(key: str, iid: str, _used: pd.Index) -> pd.Index:
+    """The survey's rows outside ``_used`` (named by ``key``), for the reproduce panel."""
+    prepared = state.dataset(iid)
+    assert prepared is not None
+    return prepared.data.index.difference(_used)
+
+
+def _panel_open(key: str) -> bool:
+    """Whether a "Reproduce this analysis" panel is open (``ui.reproduce.panel``: ``{key}_open``);
+    what only its script needs (rows left out, 600,000 at national scale) is made only then."""
+    return bool(st.session_state.get(f"{key}_open"))
 
 
 # ------------------------------------------------------------------ helpers
@@ -159,7 +183,7 @@ if available:
     iid = _survey_choice(st, "s1_dist")
     with guarded("describing the scores"):
         data = view.get(iid)
-        table = _describe(data, iid, min_n)
+        table = _describe(view.key(iid), iid, min_n, data)
         chart(_distribution_chart(data, table, iid), key="s1_dist_chart")
         if table["n"].max() == 0:
             st.info("Too few respondents to show in this view.", icon=":material/lock:")
@@ -190,7 +214,8 @@ parametric = test_kind != "rank-based"
 st.header("Public servants and citizens on the shared constructs")
 if view.get(SERVANTS) is not None and view.get(CITIZENS) is not None:
     with guarded("comparing public servants and citizens"):
-        both = _compare_surveys(view.get(SERVANTS), view.get(CITIZENS), parametric, min_n)
+        both = _compare_surveys((view.key(SERVANTS), view.key(CITIZENS)), parametric, min_n, view.get(SERVANTS),
+                                view.get(CITIZENS))
         effect = both["effect"].iloc[0]
         chart(_effect_chart(both, f"{effect} (positive: public servants higher)", "label",
                                       f"Public servants vs citizens: {effect} with 95% CI"), key="s1_surveys_chart")
@@ -234,7 +259,7 @@ if available:
         else:
             categorical = outcome in categorical_outcomes
             try:
-                res = _compare_groups(data, cmp_iid, outcome, by, parametric, categorical, min_n)
+                res = _compare_groups(view.key(cmp_iid), cmp_iid, outcome, by, parametric, categorical, min_n, data)
             except InputError as exc:  # e.g. the filters leave one group: a fact about the view, not a fault
                 st.info(f"{exc}.", icon=":material/info:")
                 res = None
@@ -264,8 +289,10 @@ if available:
                                            min_n=min_n)
             show_command(compare_command)
             levels_of = {d.id: d.levels for d in instrument.demographics if d.levels}
+            compared = f"{view.key(cmp_iid)}:{outcome}:{by}:{parametric}:{categorical}:{min_n}"
             reproduce.panel("groups", cmp_iid, key="s1_groups_reproduce", command=compare_command, cli_script=False,
-                            exclude=frames[cmp_iid].index.difference(res.rows), rows_note="the screen's filters and "
+                            exclude=_left_out(compared, cmp_iid, res.rows) if _panel_open("s1_groups_reproduce")
+                            else None, rows_note="the screen's filters and "
                             "groups too small to show", outcome=outcome, group=by, levels=res.levels,
                             parametric=parametric, categorical=categorical, group_labels=levels_of.get(by),
                             outcome_labels=levels_of.get(outcome) if categorical else None)
@@ -286,7 +313,7 @@ if available:
     keys = [c.key for c in instrument.constructs if (c.family or "") in CORRELATION_FAMILIES and c.key in data.columns]
     labels = {c.key: c.label for c in instrument.constructs}
     with guarded("computing the correlations"):
-        cor = _correlations(data, tuple(keys), method or "pearson", min_n)
+        cor = _correlations(view.key(cor_iid), tuple(keys), method or "pearson", min_n, data)
         chart(_heatmap(cor, labels), key="s1_cor_chart")
         strongest = cor.loc[cor["r"].abs().idxmax()]
         plain(f"The strongest association is between {labels[strongest['x']].lower()} and "
@@ -299,8 +326,10 @@ if available:
         cor_command = command_text("topics", cor_iid, section="correlations", columns=keys,
                                    method=method or "pearson", filters=view.filters.get(cor_iid, {}), min_n=min_n)
         show_command(cor_command)
+        panel_open = _panel_open("s1_reproduce")
         reproduce.panel("correlations", cor_iid, key="s1_reproduce", command=cor_command, columns=keys,
-                        method=method or "pearson", exclude=frames[cor_iid].index.difference(data.index),
-                        withheld=withheld_rows(prepared[cor_iid], data, keys, min_n),
+                        method=method or "pearson",
+                        exclude=_left_out(view.key(cor_iid), cor_iid, data.index) if panel_open else None,
+                        withheld=_withheld(view.key(cor_iid), cor_iid, tuple(keys), min_n, data) if panel_open else {},
                         rows_note="the screen's filters")
         cite("Perry (1996) public service motivation; pingouin pairwise_corr. R: cor.test")

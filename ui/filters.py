@@ -10,9 +10,20 @@ through ``analysis.topics.apply_filters`` (``analysis.privacy.check_filter``): a
 fewer than ``min_n`` respondents, or one that differs from a wider view by fewer than
 ``min_n`` people, is refused, and the page says so in an info box instead of showing it.
 No statistics here: only widgets, label <-> code mapping and the privacy call.
+
+At national scale (600,000 respondents) nothing here walks the whole survey again at a
+rerun: the survey with its age bands, its disclosure partition (which does not depend on the
+filters) and each filtered view are held in ``st.cache_resource`` under the survey's data key
+(``ui.state.data_key``), so a rerun costs nothing and a filter change only selects the rows.
+Each view has a key of its own (``FilterView.key``: the data key, threshold and filters) that
+the pages' ``st.cache_data`` functions take in place of the view's rows (passed unhashed), so
+they neither hash a sample of 600,000 rows nor confuse two views that agree on that sample.
+Everything cached is shared and read-only: pages never change a view in place.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -35,7 +46,51 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
-from analysis.derived import with_age_band  # noqa: E402  (re-exported for the pages)
+from analysis import derived  # noqa: E402
+from analysis import privacy  # noqa: E402
+
+CACHE_TTL_SECONDS = 3600
+MAX_CACHED_VIEWS = 8  # a filtered view of a national survey holds its rows (up to hundreds of MB)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=CACHE_TTL_SECONDS)
+def _with_age_band(key: str, _data: pd.DataFrame) -> pd.DataFrame:
+    return derived.with_age_band(_data)
+
+
+def with_age_band(data: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
+    """``analysis.derived.with_age_band``; with ``key`` (the survey's ``ui.state.data_key``) made
+    once and then shared, so a rerun gets the same frame without deriving the bands again."""
+    if not key:
+        return derived.with_age_band(data)
+    return _with_age_band(key, data)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=CACHE_TTL_SECONDS)
+def _partition(key: str, iid: str, min_n: int, _data: pd.DataFrame) -> privacy.Partition:
+    """The survey's disclosure partition (``privacy.partition_for``): the same for every filter."""
+    return privacy.partition_for(_data, state.instrument(iid), min_n)
+
+
+@st.cache_resource(show_spinner="Applying the filters...", max_entries=MAX_CACHED_VIEWS, ttl=CACHE_TTL_SECONDS)
+def _filtered(key: str, iid: str, min_n: int, filters_key: str, _data: pd.DataFrame,
+              _filters: dict) -> tuple[pd.DataFrame | None, str | None]:
+    """``topics.apply_filters`` on the survey's cached partition: the view, or why it is refused."""
+    try:
+        view = topics.apply_filters(_data, _filters, min_n, instrument=state.instrument(iid),
+                                    partition=_partition(key, iid, min_n, _data))
+    except InputError as exc:
+        return None, str(exc)
+    return view, None
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=CACHE_TTL_SECONDS)
+def _column_options(key: str, iid: str, column: str, _data: pd.DataFrame) -> list[str]:
+    return _options(column, {iid: _data})
+
+
+def _filters_key(filters: dict) -> str:
+    return json.dumps({c: [repr(v) for v in values] for c, values in filters.items()}, sort_keys=True)
 
 
 def _levels(instrument, column: str) -> dict | None:
@@ -93,6 +148,7 @@ class FilterView:
     filters: dict[str, dict] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     chosen: dict[str, list[str]] = field(default_factory=dict)  # field -> labels picked
+    keys: dict[str, str] = field(default_factory=dict)  # survey -> key of its view (``key``)
 
     @property
     def active(self) -> bool:
@@ -106,6 +162,11 @@ class FilterView:
     def get(self, instrument_id: str) -> pd.DataFrame | None:
         return self.data.get(instrument_id)
 
+    def key(self, instrument_id: str) -> str:
+        """A key naming the view's rows of one survey (its data key, threshold and filters), for
+        the pages' caches to take in place of the rows themselves."""
+        return self.keys.get(instrument_id, "")
+
 
 def filter_bar(prefix: str, frames: dict[str, pd.DataFrame | None], fields: list[str], *,
                min_n: int | None = None) -> FilterView:
@@ -116,7 +177,8 @@ def filter_bar(prefix: str, frames: dict[str, pd.DataFrame | None], fields: list
     lists the filters to offer (keys of ``FIELDS``), only those some survey has are shown.
     """
     min_n = state.min_n() if min_n is None else min_n
-    loaded = {iid: with_age_band(df) for iid, df in frames.items() if df is not None}
+    data_keys = {iid: state.data_key(iid) for iid, df in frames.items() if df is not None}
+    loaded = {iid: with_age_band(df, data_keys[iid]) for iid, df in frames.items() if df is not None}
     offered = [f for f in fields if any(FIELDS[f][1] in df.columns for df in loaded.values())]
     chosen: dict[str, list[str]] = {}
     with st.container(border=True):
@@ -125,7 +187,10 @@ def filter_bar(prefix: str, frames: dict[str, pd.DataFrame | None], fields: list
         columns = st.columns(min(4, max(1, len(offered))))
         for i, name in enumerate(offered):
             label, column = FIELDS[name]
-            options = _options(column, loaded)
+            options = list(dict.fromkeys(
+                label for iid, df in loaded.items() if column in df.columns
+                for label in (_column_options(data_keys[iid], iid, column, df) if data_keys[iid]
+                              else _options(column, {iid: df}))))
             with columns[i % len(columns)]:
                 chosen[name] = st.multiselect(label, options, key=f"{prefix}_{name}", bind="query-params",
                                               help="Leave empty for everyone.")
@@ -135,10 +200,20 @@ def filter_bar(prefix: str, frames: dict[str, pd.DataFrame | None], fields: list
         filters = {FIELDS[f][1]: _codes(instrument, data, FIELDS[f][1], labels)
                    for f, labels in chosen.items() if labels and FIELDS[f][1] in data.columns}
         view.filters[iid] = filters
+        if data_keys[iid]:
+            fkey = _filters_key(filters)
+            view.data[iid], refused = _filtered(data_keys[iid], iid, min_n, fkey, data, filters)
+            view.keys[iid] = f"{data_keys[iid]}:{min_n}:{fkey}"
+            if refused is not None:
+                view.refused[iid] = refused
+            continue
         try:
             view.data[iid] = topics.apply_filters(data, filters, min_n, instrument=instrument)
         except InputError as exc:
             view.refused[iid] = str(exc)
+        else:  # no data key (not a session's survey): the view is named by all its rows' values
+            rows = pd.util.hash_pandas_object(view.data[iid]).to_numpy().tobytes()
+            view.keys[iid] = "rows:" + hashlib.sha256(rows).hexdigest()
     for iid, message in view.refused.items():
         if message.startswith("no respondents match"):
             st.info(f"**{state.survey_label(iid)}:** {message}.", icon=":material/filter_alt_off:")

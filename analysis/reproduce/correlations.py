@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
@@ -35,15 +36,18 @@ def withheld_rows(prepared, view, columns: Sequence[str], min_n: int) -> dict[st
     min_n : int
         The privacy threshold.
     """
-    from analysis.topics import correlation_rows
+    from analysis.topics import correlation_masks
 
     out = {}
-    values = view[list(columns)].apply(pd.to_numeric, errors="coerce")
-    for (a, b), used in correlation_rows(view, columns, min_n=min_n).items():
-        answered = view.index[(values[a].notna() & values[b].notna()).to_numpy()]
-        left = answered.difference(used)
+    columns = list(columns)
+    answered = view[columns].apply(pd.to_numeric, errors="coerce").notna().to_numpy()
+    position = prepared.raw.index.get_indexer(view.index)  # each view row's place in the file, once
+    for (a, b), used in correlation_masks(view, columns, min_n=min_n).items():
+        i, j = columns.index(a), columns.index(b)
+        left = position[answered[:, i] & answered[:, j] & ~used]
+        left = np.unique(left[left >= 0])
         if len(left):
-            out[f"{a}|{b}"] = sorted(int(p) + 1 for p in prepared.raw.index.get_indexer(left) if p >= 0)
+            out[f"{a}|{b}"] = (left + 1).tolist()
     return out
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from analysis.derived import AGE_BREAKS, age_bands
 from analysis.topics.compare import GroupComparison, compare_groups, compare_surveys
-from analysis.topics.correlations import correlation_rows, correlations
+from analysis.topics.correlations import correlation_masks, correlation_rows, correlations
 from analysis.topics.descriptives import describe_constructs, distributions
 from analysis.topics.linking import LinkResult, link_readiness_to_municipalities
 from analysis.topics.models import ModelSpec, digital_participation_model, engagement_model
@@ -52,5 +52,5 @@ __all__ = [
     "engagement_model", "PATTERNS", "BroadenDeepen", "_channel_construct", "broaden_deepen", "digital_divide",
     "participation", "barriers_enablers", "benefits_challenges", "outcomes", "rank_constructs", "apply_filters",
     "parse_where", "published", "topic_one_keys", "dimension_agreement", "organisation_means",
-    "correlation_rows",
+    "correlation_rows", "correlation_masks",
 ]

@@ -196,7 +196,8 @@ def compare_groups(data: pd.DataFrame, outcome: str, group: str, *, parametric: 
     cell = privacy.group_cells(data, g, min_n, answered=y.notna() & g.notna())
     frame = pd.DataFrame({"y": y, "g": cell}).dropna()
     asked = [str(k) for k in pd.Series(g[y.notna()]).dropna().unique()]
-    small = [k for k in asked if k not in set(frame["g"].astype(str))]
+    shown = set(frame["g"].drop_duplicates().astype(str))  # the levels left, as text (once, not per level)
+    small = [k for k in asked if k not in shown]
     notes = [f"left out ({privacy.TOO_FEW}): {', '.join(sorted(small, key=str))}"] if small else []
     present = frame["g"].cat.categories if hasattr(frame["g"], "cat") else sorted(frame["g"].unique(), key=str)
     levels = [k for k in present if (frame["g"] == k).any()]

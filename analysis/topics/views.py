@@ -25,8 +25,9 @@ def _labelled(data: pd.DataFrame, instrument, column: str) -> pd.Series:
     if levels:
         s = pd.to_numeric(data[column], errors="coerce")
         s = s.mask(s.isin(getattr(instrument, "missing_codes", []) or []))
-        return pd.Categorical(s.map(lambda v: levels.get(int(v), str(v)) if pd.notna(v) else None),
-                              categories=list(levels.values()), ordered=True)
+        # each code's label, looked up once per distinct code rather than once per respondent
+        names = {v: levels.get(int(v), str(v)) for v in s.dropna().unique()}
+        return pd.Categorical(s.map(names), categories=list(levels.values()), ordered=True)
     s = data[column]
     if pd.api.types.is_float_dtype(s) and np.all(np.mod(s.dropna(), 1) == 0):
         return s.astype("Int64")  # whole-number codes read as floats because of missing cells
@@ -34,15 +35,19 @@ def _labelled(data: pd.DataFrame, instrument, column: str) -> pd.Series:
 
 
 def apply_filters(data: pd.DataFrame, filters: dict | None, min_n: int = privacy.DEFAULT_MIN_N, *,
-                  instrument=None, group: str | None = None) -> pd.DataFrame:
+                  instrument=None, group: str | None = None,
+                  partition: privacy.Partition | None = None) -> pd.DataFrame:
     """The rows a filtered view may use (``privacy.check_filter``): whole blocks of the
     survey's disclosure partition inside ``filters`` ({column: [values]}), each row carrying
     its block so groups inside the view use the same blocks. Without an ``instrument`` the
-    partition is over the filtered columns and ``group``."""
+    partition is over the filtered columns and ``group``. ``partition``: the survey's
+    partition made before (``privacy.partition_for(data, instrument, min_n)``, the same for
+    every filter), so a filter change does not split the whole survey again."""
     columns = None
     if instrument is None:
         columns = list(dict.fromkeys(([group] if group else []) + list((filters or {}).keys())))
-    return privacy.check_filter(data, filters, min_n, instrument=instrument, columns=columns).data
+    return privacy.check_filter(data, filters, min_n, instrument=instrument, columns=columns,
+                                partition=partition).data
 
 
 def published(view: pd.DataFrame, answered, min_n: int = privacy.DEFAULT_MIN_N) -> pd.Series:

@@ -1,0 +1,139 @@
+"""The topic screens' functions rewritten for national scale (issue 15) give exactly what the
+per-pair / per-respondent versions they replaced gave: the correlations' rows and numbers, the
+rows each pair leaves out for the R script, the labelled backgrounds, the age bands as text and
+a filtered view made on a partition computed beforehand. The references below are the replaced
+code, kept here verbatim."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis import privacy
+from analysis import topics as T
+from analysis.derived import age_bands, band_labels, with_age_band
+from analysis.instruments import load_instrument
+from analysis.pipeline import prepare
+from analysis.reproduce.correlations import withheld_rows
+from analysis.topics.views import _labelled, published
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORES = ["digital_skills", "coproduction_attitude", "psm_attraction", "psm_compassion", "perceived_usefulness"]
+
+
+@pytest.fixture(scope="module")
+def servants():
+    prepared = prepare(ROOT / "sample_data" / "public_servants.csv", "public_servant")
+    # knock out answers, so some blocks keep fewer than min_n answers to a pair
+    rng = np.random.default_rng(7)
+    data = prepared.data.copy()
+    for column in SCORES:
+        data.loc[rng.random(len(data)) < 0.25, column] = np.nan
+    return SimpleNamespace(raw=prepared.raw, data=data, instrument=prepared.instrument)
+
+
+def _views(servants):
+    inst = servants.instrument
+    orgs = sorted(servants.data["org_id"].dropna().unique())[:12]
+    for filters in (None, {"gender": [1]}, {"org_id": orgs}):
+        yield T.apply_filters(servants.data, filters, 5, instrument=inst)
+    yield servants.data  # a frame not filtered through check_filter: one block
+
+
+def _reference_correlations(data, columns, method, min_n):
+    """analysis.topics.correlations before issue 15: the view's partition read again per pair."""
+    values = data[columns].apply(pd.to_numeric, errors="coerce")
+    rows, used = [], {}
+    for i, a in enumerate(columns):
+        for b in columns[i + 1:]:
+            keep = published(data, values[a].notna() & values[b].notna(), min_n)
+            used[(a, b)] = data.index[keep.to_numpy()]
+            x, y = values.loc[keep, a].to_numpy(float), values.loc[keep, b].to_numpy(float)
+            n = len(x)
+            if n < 4:
+                rows.append({"x": a, "y": b, "n": n, "r": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan})
+                continue
+            r, p = stats.spearmanr(x, y) if method == "spearman" else stats.pearsonr(x, y)
+            z, half = np.arctanh(r), stats.norm.ppf(0.975) / np.sqrt(n - 3)
+            rows.append({"x": a, "y": b, "n": n, "r": float(r), "ci_low": float(np.tanh(z - half)),
+                         "ci_high": float(np.tanh(z + half)), "p": float(p)})
+    return pd.DataFrame(rows, columns=["x", "y", "n", "r", "ci_low", "ci_high", "p"]), used
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+@pytest.mark.parametrize("min_n", [5, 10])
+def test_correlations_use_the_same_rows_and_give_the_same_numbers(servants, method, min_n):
+    for view in _views(servants):
+        expected, used = _reference_correlations(view, SCORES, method, min_n)
+        got = T.correlations(view, SCORES, method=method, min_n=min_n)
+        pd.testing.assert_frame_equal(got.drop(columns=["reading"]), expected, check_exact=True)
+        rows = T.correlation_rows(view, SCORES, min_n=min_n)
+        assert list(rows) == list(used)
+        assert all(rows[pair].equals(used[pair]) for pair in used)
+
+
+def test_withheld_rows_are_the_answered_rows_each_pair_leaves_out(servants):
+    for view in _views(servants):
+        values = view[SCORES].apply(pd.to_numeric, errors="coerce")
+        expected = {}
+        for (a, b), used in T.correlation_rows(view, SCORES, min_n=5).items():
+            answered = view.index[(values[a].notna() & values[b].notna()).to_numpy()]
+            left = answered.difference(used)
+            if len(left):
+                expected[f"{a}|{b}"] = sorted(int(p) + 1 for p in servants.raw.index.get_indexer(left) if p >= 0)
+        got = withheld_rows(servants, view, SCORES, 5)
+        assert got == expected
+        assert all(isinstance(v, int) for rows in got.values() for v in rows)
+    assert any(withheld_rows(servants, view, SCORES, 5) for view in _views(servants))  # the test has something to check
+
+
+def test_contributors_each_is_contributors_per_answer(servants):
+    view = T.apply_filters(servants.data, {"gender": [1, 2]}, 5, instrument=servants.instrument)
+    part = privacy.view_partition(view, 5)
+    mask = (view["age"] > 30).to_numpy()
+    answers = [view[c].notna().to_numpy() for c in SCORES] + [None]
+    for got, answered in zip(part.contributors_each(mask, answers), answers):
+        np.testing.assert_array_equal(got, part.contributors(mask, answered))
+
+
+def test_labelled_backgrounds_are_the_per_respondent_lookup():
+    inst = load_instrument("citizen")
+    rng = np.random.default_rng(1)
+
+    def reference(data, column, levels):
+        s = pd.to_numeric(data[column], errors="coerce")
+        s = s.mask(s.isin(getattr(inst, "missing_codes", []) or []))
+        return pd.Categorical(s.map(lambda v: levels.get(int(v), str(v)) if pd.notna(v) else None),
+                              categories=list(levels.values()), ordered=True)
+
+    checked = 0
+    for demo in inst.demographics:
+        if not demo.levels:
+            continue
+        codes = np.array(list(demo.levels) + [-99, np.nan], dtype=float)  # a missing code, a blank
+        for values in (rng.choice(codes, 3000), rng.choice(codes, 3000).astype(object)):
+            data = pd.DataFrame({demo.id: values})
+            pd.testing.assert_series_equal(pd.Series(_labelled(data, inst, demo.id)),
+                                           pd.Series(reference(data, demo.id, demo.levels)))
+            checked += 1
+    assert checked
+
+
+def test_age_band_labels_are_the_bands_as_text():
+    rng = np.random.default_rng(3)
+    age = pd.Series(np.where(rng.random(5000) < 0.1, np.nan, rng.integers(12, 90, 5000)), index=np.arange(5000) * 3)
+    pd.testing.assert_series_equal(band_labels(age), age_bands(age).astype("string"))
+    frame = pd.DataFrame({"age": age, "x": 1.0})
+    assert with_age_band(frame)["age_band"].equals(age_bands(age).astype("string").rename("age_band"))
+
+
+@pytest.mark.parametrize("filters", [None, {"gender": [1]}, {"age_band": ["30-44"], "role": [1, 2]}])
+def test_a_view_on_a_partition_made_beforehand_is_the_view(servants, filters):
+    inst = servants.instrument
+    part = privacy.partition_for(with_age_band(servants.data), inst, 5)
+    got = T.apply_filters(with_age_band(servants.data), filters, 5, instrument=inst, partition=part)
+    pd.testing.assert_frame_equal(got, T.apply_filters(servants.data, filters, 5, instrument=inst), check_exact=True)
