@@ -198,14 +198,16 @@ def group_variances(x: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np
     if x.ndim == 1:
         x = x[:, None]
     use = codes >= 0
-    c, x = codes[use], x[use]
+    every = bool(use.all())
+    c = codes if every else codes[use]
     n = np.bincount(c, minlength=n_groups).astype(float)
     mean = np.empty((n_groups, x.shape[1]))
     var = np.empty((n_groups, x.shape[1]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        for j in range(x.shape[1]):
-            mean[:, j] = np.bincount(c, weights=x[:, j], minlength=n_groups) / n
-            dev = x[:, j] - mean[c, j]
+        for j in range(x.shape[1]):  # one column at a time (contiguous when x is column-major)
+            xj = x[:, j] if every else x[use, j]
+            mean[:, j] = np.bincount(c, weights=xj, minlength=n_groups) / n
+            dev = xj - mean[c, j]
             var[:, j] = np.bincount(c, weights=dev * dev, minlength=n_groups) / (n - 1)
     var[n < 2] = np.nan
     return n, mean, var

@@ -289,7 +289,9 @@ def _reverse_keyed(view: pd.DataFrame, dims, rows: np.ndarray) -> np.ndarray:
     """The readiness items of ``rows`` as floats (columns as ``dims`` list them), the
     reverse-keyed ones turned round: ``scale min + scale max - answer`` (``scoring.reverse_key``)."""
     ids = [it.id for c in dims for it in c.items if it.id in view.columns]
-    answers = view[ids].to_numpy(dtype=float, copy=True)[rows]
+    answers = np.empty((int(np.count_nonzero(rows)), len(ids)), order="F")  # each item's answers contiguous
+    for col, item in enumerate(ids):  # column by column: no consolidation of a wide frame
+        answers[:, col] = view[item].to_numpy(dtype=float)[rows]
     for c in dims:
         for it in c.items:
             if it.reverse and it.id in view.columns:
@@ -298,18 +300,22 @@ def _reverse_keyed(view: pd.DataFrame, dims, rows: np.ndarray) -> np.ndarray:
     return answers
 
 
-def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
-              filters: dict | None = None, min_share: float | None = None) -> ReadinessResult:
-    """Readiness index, dimension scores with CIs, agreement and benchmark per group.
+@dataclass
+class _Groups:
+    """What ``readiness`` computes per group before its summaries (``_group_table``)."""
+    group: str
+    dims: list
+    table: pd.DataFrame
+    view: pd.DataFrame
+    cell: np.ndarray
+    codes: np.ndarray
+    n_by: np.ndarray
+    filters: dict
 
-    ``data`` is the pipeline's scored frame (``analysis.pipeline.prepare``: cleaned item
-    columns named by the instrument's item ids and one score column per scale); ``filters``
-    (column -> values kept) are checked by ``analysis.privacy.check_filter`` against small
-    subsets and difference attacks. See the module docstring for every definition.
-    ``min_share`` is ignored: the pipeline scored the data with its own (kept for callers
-    written when this function scored again).
-    """
-    min_n = privacy.check_min_n(min_n)
+
+def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters: dict | None) -> _Groups:
+    """The readiness table of every group (``ReadinessResult.groups``) and the rows behind it;
+    ``readiness`` adds the benchmark and the ICCs, ``readiness_breakdown`` uses the table alone."""
     group = resolve_group(data, instrument, group)
     dims = dimensions_in(data, instrument)
     keys = [c.key for c in dims]
@@ -364,6 +370,25 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
              + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high", f"{k}_n")] + ["rwg", "low_agreement"])
     table = table[order]
 
+    return _Groups(group, dims, table, view, cell, codes, n_by, check.filters)
+
+
+def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
+              filters: dict | None = None, min_share: float | None = None) -> ReadinessResult:
+    """Readiness index, dimension scores with CIs, agreement and benchmark per group.
+
+    ``data`` is the pipeline's scored frame (``analysis.pipeline.prepare``: cleaned item
+    columns named by the instrument's item ids and one score column per scale); ``filters``
+    (column -> values kept) are checked by ``analysis.privacy.check_filter`` against small
+    subsets and difference attacks. See the module docstring for every definition.
+    ``min_share`` is ignored: the pipeline scored the data with its own (kept for callers
+    written when this function scored again).
+    """
+    min_n = privacy.check_min_n(min_n)
+    found = _group_table(data, instrument, group, min_n, filters)
+    group, dims, table, view, cell, codes, n_by = (found.group, found.dims, found.table, found.view, found.cell,
+                                                  found.codes, found.n_by)
+    keys = [c.key for c in dims]
     shown = table[~table["suppressed"]]
     bench_rows, pct_rows = [], []
     labels = {c.key: c.label for c in dims}
@@ -396,4 +421,4 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
                              "n_obs": int(view[c.key][kept].notna().sum())})
     return ReadinessResult(min_n=min_n, group_column=group, dimensions=keys, labels=labels, groups=table,
                            benchmark=benchmark, percentiles=percentiles, icc=pd.DataFrame(icc_rows),
-                           filters=check.filters, _constructs={c.key: c for c in dims}, rows=view.index[cell])
+                           filters=found.filters, _constructs={c.key: c for c in dims}, rows=view.index[cell])

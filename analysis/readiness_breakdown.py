@@ -40,13 +40,20 @@ def breakdown_columns(data: pd.DataFrame, instrument, group: str) -> list[str]:
     categorical demographics and ``age_band``) other than the grouping columns and those
     constant within every group (an organisation's type splits nothing inside it)."""
     from analysis.derived import with_age_band
-    frame = with_age_band(data)
+    columns = privacy.disclosure_columns(data, instrument)
+    frame = with_age_band(data[[c for c in dict.fromkeys([group, *columns, "age"]) if c in data.columns]])
     groups = set((getattr(instrument, "group_columns", {}) or {}).values()) | {group}
+    in_group, _ = pd.factorize(frame[group])  # respondents without a group are in none
+    has_group = in_group >= 0
+    n_groups = len(pd.unique(in_group[has_group]))
     out = []
-    for col in privacy.disclosure_columns(data, instrument):
+    for col in columns:
         if col in groups or col not in frame.columns:
             continue
-        if frame.groupby(group)[col].nunique(dropna=False).max() > 1:
+        # some group has two values (missing counts as one): more (group, value) pairs than groups
+        values, _ = pd.factorize(frame[col], use_na_sentinel=False)
+        pairs = in_group[has_group].astype(np.int64) * (int(values.max()) + 1 if len(values) else 1) + values[has_group]
+        if len(pd.unique(pairs)) > n_groups:
             out.append(col)
     return out
 
@@ -55,6 +62,17 @@ def level_labels(instrument, column: str) -> dict:
     """A demographic's level labels from the instrument (code -> label), or {}."""
     demo = next((d for d in (getattr(instrument, "demographics", []) or []) if d.id == column), None)
     return dict(getattr(demo, "levels", None) or {})
+
+
+def _text_codes(column: pd.Series, values: list) -> tuple[np.ndarray, np.ndarray]:
+    """A code for each row of ``column`` and for each of ``values`` such that two share a code
+    when their text (``str``) is the same; -1 for a missing row. Each distinct value is
+    turned into text once."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = [str(u) for u in np.asarray(uniques, dtype=object)] + [str(v) for v in values]
+    same, _ = pd.factorize(np.array(text, dtype=object))
+    same = np.asarray(same, dtype=np.int64)
+    return np.append(same[:len(uniques)], -1)[codes], same[len(uniques):]
 
 
 def _label(value, labels: dict) -> str:
@@ -99,7 +117,7 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
     Breakdown, every (organisation, level) pair of the survey listed, suppressed ones blank.
     """
     from analysis.derived import with_age_band
-    from analysis.readiness import readiness, resolve_group
+    from analysis.readiness import _group_table, resolve_group
 
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
@@ -114,31 +132,41 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
     frame = with_age_band(data[[c for c in dict.fromkeys(keep) if c in data.columns]])
     levels = frame[by].dropna().drop_duplicates()
     levels = sorted(levels.tolist(), key=(float if pd.api.types.is_numeric_dtype(frame[by]) else str))
-    keys = frame[group].map(str) + SEP + frame[by].map(str)
-    frame = pd.concat([frame, keys.where(frame[group].notna() & frame[by].notna()).rename(CELL)], axis=1)
-    # one readiness call over the (organisation, level) cells: the cell's blocks are those
-    # pure in both, exactly as filtering on the organisation and grouping by the level
-    result = readiness(frame, instrument, CELL, min_n=min_n)
-    cells = result.groups.set_index("group")
-    dims = result.dimensions
-    counted = frame[items].notna().any(axis=1)
-    sizes = frame.loc[counted, [group, by]].groupby([group, by]).size()
-    labels = level_labels(instrument, by)
     orgs = sorted(frame[group].dropna().drop_duplicates().tolist(),
                   key=(float if pd.api.types.is_numeric_dtype(frame[group]) else str))
+    # the cell of each respondent: (organisation, level) as a number; two ids with the same
+    # text (1 and "1") share a cell, as they did when cells were the text "<id>\x1f<level>"
+    org_rows, org_codes = _text_codes(frame[group], orgs)
+    level_rows, level_codes = _text_codes(frame[by], levels)
+    width = int(max(level_codes.max(initial=-1), level_rows.max(initial=-1))) + 1
+    cell = np.where((org_rows >= 0) & (level_rows >= 0), org_rows * width + level_rows, -1)
+    frame = pd.concat([frame, pd.Series(np.where(cell >= 0, cell, np.nan), index=frame.index, name=CELL)], axis=1)
+    # one readiness call over the (organisation, level) cells: the cell's blocks are those
+    # pure in both, exactly as filtering on the organisation and grouping by the level
+    # (``readiness``'s table of groups: its benchmark and ICCs over cells are not needed here)
+    result = _group_table(frame, instrument, CELL, min_n, None)
+    dims = [c.key for c in result.dims]
+    grid = [float(o * width + lv) for o in org_codes for lv in level_codes]
+    cells = result.table.set_index("group").reindex(grid)  # every (organisation, level) pair, in order
+    counted = frame[items].notna().any(axis=1)
+    sizes = frame.loc[counted, [group, by]].groupby([group, by]).size()
+    small = (sizes.reindex(pd.MultiIndex.from_product([orgs, levels]), fill_value=0).to_numpy() < min_n
+             if len(orgs) and len(levels) else np.zeros(0, dtype=bool))
+    labels = level_labels(instrument, by)
+    shown_all = (cells["suppressed"] == False).to_numpy()  # noqa: E712 (missing: no such cell)
+    values = {k: cells[k].to_numpy() for k in ["n", "index", *dims]}
     rows = []
+    at = 0
     for g in orgs:
         for level in levels:
-            key = f"{g}{SEP}{level}"
-            shown = key in cells.index and not bool(cells.loc[key, "suppressed"])
-            row = cells.loc[key] if shown else pd.Series(dtype=object)
-            small = int(sizes.get((g, level), 0)) < min_n
+            shown = bool(shown_all[at])
             rows.append({"group": g, "level": level, "label": _label(level, labels),
-                         "n": int(row["n"]) if shown else None, "suppressed": not shown,
-                         "suppression": "" if shown else ("primary" if small else "complementary"),
-                         "index": float(row["index"]) if shown else float("nan"),
-                         **{k: (float(row[k]) if shown else float("nan")) for k in dims}})
+                         "n": int(values["n"][at]) if shown else None, "suppressed": not shown,
+                         "suppression": "" if shown else ("primary" if small[at] else "complementary"),
+                         "index": float(values["index"][at]) if shown else float("nan"),
+                         **{k: (float(values[k][at]) if shown else float("nan")) for k in dims}})
+            at += 1
     table = pd.DataFrame(rows)
     table["n"] = pd.Series([r["n"] for r in rows], dtype=object)  # None, not NaN, when suppressed
-    return Breakdown(by=by, min_n=min_n, group_column=group, dimensions=list(dims), labels=dict(result.labels),
-                     table=table)
+    return Breakdown(by=by, min_n=min_n, group_column=group, dimensions=list(dims),
+                     labels={c.key: c.label for c in result.dims}, table=table)

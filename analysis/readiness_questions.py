@@ -106,13 +106,15 @@ DEFINITION = ("Favourable = one of the top two answers of the question's scale (
               "(People Survey convention); the difference is in percentage points.")
 
 
-def _shares(kind: pd.Series, by: pd.Series) -> pd.DataFrame:
-    """Counts and % favourable/neutral/unfavourable of ``kind`` per level of ``by``."""
-    counts = pd.crosstab(by, kind).reindex(columns=list(SHARES), fill_value=0)
-    n = counts.sum(axis=1)
-    out = counts.div(n, axis=0) * 100.0
-    out.insert(0, "n", n)
-    return out
+def _kinds(answers: pd.Series, scale_min: float, scale_max: float, reverse: bool = False) -> np.ndarray:
+    """``classify`` as codes: 0 favourable, 1 neutral, 2 unfavourable (the order of
+    ``SHARES``), -1 missing."""
+    x = pd.to_numeric(answers, errors="coerce").to_numpy(dtype=float)
+    if reverse:
+        x = scale_min + scale_max - x
+    with np.errstate(invalid="ignore"):
+        kind = np.where(x >= scale_max - 1, 0, np.where(x <= scale_min + 1, 2, 1))
+    return np.where(np.isnan(x), -1, kind)
 
 
 def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
@@ -135,7 +137,7 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
     -------
     QuestionResults
     """
-    from analysis.readiness import dimensions_in, resolve_group
+    from analysis.readiness import _privacy_input, dimensions_in, group_contributors, resolve_group
 
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
@@ -151,18 +153,27 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
     items = pd.DataFrame(item_rows)
     ids = items["item"].tolist()
     counted = cleaned[ids].notna().any(axis=1) & cleaned[group].notna()
-    view = privacy.check_filter(cleaned, filters, min_n, instrument=instrument).data
-    cell = privacy.group_cells(view, group, min_n, answered=counted.reindex(view.index))
+    view = privacy.check_filter(_privacy_input(cleaned, instrument, [group, *ids], filters), filters, min_n,
+                                instrument=instrument).data
+    contributors = group_contributors(view, group, min_n)  # privacy.group_cells, its blocks found once
+    cell = contributors(counted.reindex(view.index))
     all_groups = cleaned.loc[cleaned[group].notna(), group].drop_duplicates()
     numeric_ids = pd.api.types.is_numeric_dtype(cleaned[group])
     all_groups = sorted(all_groups.tolist(), key=(float if numeric_ids else str))
+    index = pd.Index(all_groups, name="group")
+    codes = index.get_indexer(view[group])  # each row's group, one look-up for every item
     rows = []
     for spec in items.itertuples():
-        rows_i = privacy.group_cells(view, group, min_n, answered=view[spec.item].notna() & cell.notna())
-        kind = classify(view[spec.item], spec.scale_min, spec.scale_max, spec.reverse)
-        use = rows_i.notna()
-        table = _shares(kind[use], rows_i[use]).reindex(all_groups)
-        table = table.rename_axis("group").reset_index()
+        use = contributors(view[spec.item].notna().to_numpy() & cell)
+        kind = _kinds(view[spec.item], spec.scale_min, spec.scale_max, spec.reverse)
+        use &= kind >= 0
+        counts = np.bincount(codes[use] * 3 + kind[use], minlength=3 * len(all_groups)).reshape(-1, 3)
+        n = counts.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # no answers: missing, as a crosstab reindexed
+            table = pd.DataFrame({"n": np.where(n > 0, n, np.nan),
+                                  **{share: np.where(n > 0, counts[:, j] / n * 100.0, np.nan)
+                                     for j, share in enumerate(SHARES)}}, index=index)
+        table = table.reset_index()
         table.insert(1, "dimension", spec.dimension)
         table.insert(2, "item", spec.item)
         rows.append(table)
