@@ -61,10 +61,7 @@ def model_data(data: pd.DataFrame, instrument, *, servants: pd.DataFrame | None 
             continue
         column = data[demo.id]
         if demo.type == "categorical" and demo.levels:
-            labels = {float(k): str(v) for k, v in demo.levels.items()}
-            numeric = pd.to_numeric(column, errors="coerce")
-            frame[demo.id] = [np.nan if pd.isna(raw) else labels.get(code, str(raw))
-                              for raw, code in zip(column, numeric)]
+            frame[demo.id] = _level_labels(column, {float(k): str(v) for k, v in demo.levels.items()})
         else:
             frame[demo.id] = pd.to_numeric(column, errors="coerce")
     for construct in instrument.constructs:
@@ -94,6 +91,27 @@ def model_data(data: pd.DataFrame, instrument, *, servants: pd.DataFrame | None 
     except InputError:  # an instrument without yes/no co-production items
         pass
     return frame
+
+
+def _level_labels(column: pd.Series, labels: dict) -> list:
+    """Each answer's level label (``labels``: code as float -> label), the answer as text when
+    it has none, missing when missing: a list, so pandas infers the column's type as from the
+    labels themselves. Each distinct answer is looked up once (a national survey has 600,000
+    answers and a handful of codes); columns whose equal values could print differently (text
+    mixed with numbers, a negative zero) are mapped answer by answer."""
+    numbers = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    one_text = pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column)
+    if numbers and pd.api.types.is_float_dtype(column):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        numbers = not bool(np.any((values == 0) & np.signbit(values)))
+    if not (numbers or one_text):
+        numeric = pd.to_numeric(column, errors="coerce")
+        return [np.nan if pd.isna(raw) else labels.get(code, str(raw)) for raw, code in zip(column, numeric)]
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    raw = pd.Series(uniques, dtype=column.dtype)
+    numeric = pd.to_numeric(raw, errors="coerce")
+    mapped = [labels.get(code, str(value)) for value, code in zip(raw, numeric)]
+    return np.array([*mapped, np.nan], dtype=object)[codes].tolist()
 
 
 def derived_names(formula: str) -> list[str]:
