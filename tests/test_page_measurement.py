@@ -45,29 +45,50 @@ def _errors(app) -> list[str]:
     return [e.value for e in app.error]
 
 
-@pytest.fixture(scope="module")
-def default_view():
-    app = AppTest.from_file(PAGE, default_timeout=300)
+TABS = ("Reliability", "Factor structure", "Aggregation")
+
+
+def _on_tab(app, tab: str):
+    """Choose a tab, as a click would (the tabs are lazy: only the chosen one runs)."""
+    app.session_state["m_tab"] = tab
     app.run()
     return app
 
 
-def test_default_view_renders_every_block(default_view):
-    at = default_view
-    assert not at.exception
-    assert _errors(at) == []
-    labels = {m.label for m in at.metric}
+@pytest.fixture(scope="module")
+def views():
+    """The default view, one run per tab."""
+    return {tab: _on_tab(AppTest.from_file(PAGE, default_timeout=300), tab) for tab in TABS}
+
+
+@pytest.fixture(scope="module")
+def default_view(views):
+    return views["Reliability"]
+
+
+def test_default_view_renders_every_block(views):
+    for at in views.values():
+        assert not at.exception
+        assert _errors(at) == []
+    labels = {m.label for at in views.values() for m in at.metric}
     assert {"Cronbach's alpha", "Omega total", "KMO (overall MSA)", "CFI", "RMSEA", "ICC(1)", "ICC(2)",
             "Mean rwg(j)"} <= labels
-    readings = " ".join(i.value for i in at.info)
+    readings = " ".join(i.value for at in views.values() for i in at.info)
     assert "alpha = .79 [.77, .81]" in readings and "omega total = .79" in readings
     assert "Parallel analysis" in readings and "ICC(1) =" in readings
-    commands = [c.value for c in at.code]
+    commands = [c.value for c in views["Reliability"].code]
     expected = ("python -m analysis reliability sample_data/public_servants.csv --instrument public_servant --items "
                 + " ".join(STRATEGY))
     assert any(c.startswith(expected) for c in commands)
     # every table has its downloads
-    assert len([b for b in at.get("download_button")]) >= 2 * 5
+    assert sum(len(at.get("download_button")) for at in views.values()) >= 2 * 5
+
+
+def test_only_the_chosen_tab_is_computed(views):
+    """At a national survey's scale each tab costs seconds: a tab not chosen shows nothing."""
+    assert "KMO (overall MSA)" not in {m.label for m in views["Reliability"].metric}
+    assert "Cronbach's alpha" not in {m.label for m in views["Aggregation"].metric}
+    assert "ICC(1)" not in {m.label for m in views["Factor structure"].metric}
 
 
 def test_reliability_equals_command(default_view):
@@ -83,8 +104,8 @@ def test_reliability_equals_command(default_view):
         assert_allclose(table[col].to_numpy(float), expected[col].to_numpy(float), atol=1e-12)
 
 
-def test_aggregation_equals_command_and_hides_small_groups(default_view):
-    at = default_view
+def test_aggregation_equals_command_and_hides_small_groups(views):
+    at = views["Aggregation"]
     cmd = _command("aggregate", str(ROOT / "sample_data" / "public_servants.csv"), "--instrument", "public_servant",
                    "--group", "org_id", "--items", *STRATEGY, "--options", "5", "--json")
     assert _metric(at, "ICC(1)") == f"{cmd['icc1']:.3f}".replace("0.", ".", 1)
@@ -104,8 +125,8 @@ def test_aggregation_equals_command_and_hides_small_groups(default_view):
     assert any("left out of this table" in c.value and c.value.startswith(f"{hidden} ") for c in at.caption)
 
 
-def test_factor_structure_equals_command(default_view):
-    at = default_view
+def test_factor_structure_equals_command(views):
+    at = views["Factor structure"]
     cmd = _command("factor", str(ROOT / "sample_data" / "public_servants.csv"), "--items", *STRATEGY,
                    "--scale-min", "1", "--scale-max", "5", "--missing", "pairwise", "--json")
     assert _metric(at, "KMO (overall MSA)") == f"{cmd['kmo']:.3f}".replace("0.", ".", 1)
@@ -136,9 +157,11 @@ def test_options_rerender_and_straight_liners_change_n():
     n_all = int(_df(at, "m_item_table")["n"].max())
     at.segmented_control(key="m_missing").set_value("listwise").run()
     assert not at.exception and "listwise deletion" in " ".join(i.value for i in at.info)
+    _on_tab(at, "Factor structure")
     at.selectbox(key="m_rot").set_value("varimax").run()
     at.selectbox(key="m_fm").set_value("ml").run()
     assert not at.exception and _errors(at) == []
+    _on_tab(at, "Reliability")
     at.checkbox(key="m_drop_sl").check().run()
     assert not at.exception
     assert int(_df(at, "m_item_table")["n"].max()) < n_all
@@ -150,6 +173,7 @@ def test_citizen_survey_and_municipalities():
     at = AppTest.from_file(PAGE, default_timeout=300)
     at.run()
     at.segmented_control(key="m_survey").set_value("citizen").run()
+    _on_tab(at, "Aggregation")
     assert not at.exception
     assert _errors(at) == []
     assert "municipality" in at.segmented_control(key="m_level_citizen").options
@@ -159,6 +183,7 @@ def test_invariance_by_gender():
     at = AppTest.from_file(PAGE, default_timeout=300)
     at.run()
     at.selectbox(key="m_scale_public_servant").set_value("coproduction_attitude").run()
+    _on_tab(at, "Factor structure")
     at.selectbox(key="m_inv_public_servant").set_value("gender").run()
     assert not at.exception and _errors(at) == []
     steps = _df(at, "m_inv_table")
@@ -209,7 +234,7 @@ def test_custom_scale_of_instrument_items_works(odd_columns_app):
     assert _custom(at, ["ps_dsk1", "ps_dsk2", "ps_dsk3", "ps_dsk4"]) == ""
     reverse = next(m for m in at.multiselect if m.key.startswith("m_rev_public_servant___custom__"))
     assert reverse.value == ["ps_dsk4"]
-    assert _metric(at, "Response options A") == "5"
+    assert _metric(_on_tab(at, "Aggregation"), "Response options A") == "5"
 
 
 def test_surveys_compared_when_they_share_the_item_ids():
@@ -225,6 +250,7 @@ def test_surveys_compared_when_they_share_the_item_ids():
         "citizen": Source("citizen", "citizens_same_ids.csv", citizens.to_csv(index=False).encode())}
     at.run()
     at.selectbox(key="m_scale_public_servant").set_value("digital_skills").run()
+    _on_tab(at, "Factor structure")
     choice = at.selectbox(key="m_inv_public_servant")
     assert any(o.startswith("Survey: Public servants vs Citizens") for o in choice.options)
     choice.set_value("__survey__").run()
@@ -238,6 +264,7 @@ def test_sample_surveys_are_not_compared_item_by_item():
     at = AppTest.from_file(PAGE, default_timeout=300)
     at.run()
     at.selectbox(key="m_scale_public_servant").set_value("digital_skills").run()
+    _on_tab(at, "Factor structure")
     assert not any("Survey:" in o for o in at.selectbox(key="m_inv_public_servant").options)
     assert any("differently worded items" in c.value for c in at.caption)
 
@@ -261,5 +288,6 @@ def test_printed_command_gives_the_page_numbers_even_with_missing_codes():
     cmd = _shown_command(at, "reliability")
     assert _metric(at, "Cronbach's alpha") == f"{cmd['alpha']:.3f}".replace("0.", ".", 1)
     assert cmd["alpha"] > 0.6  # the -99 codes were not averaged as answers
+    _on_tab(at, "Aggregation")
     agg = _shown_command(at, "aggregate")
     assert _metric(at, "ICC(1)") == f"{agg['icc1']:.3f}".replace("0.", ".", 1)

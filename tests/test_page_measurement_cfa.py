@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_several_scales_cfa_equals_its_command():
     at = AppTest.from_file(str(ROOT / "pages" / "measurement.py"), default_timeout=300)
+    at.session_state["m_tab"] = "Factor structure"  # the tabs are lazy: only the chosen one runs
     at.run()
     assert not at.exception
     command = next(c.value for c in at.code

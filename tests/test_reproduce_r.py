@@ -284,16 +284,23 @@ def test_panel_scripts_give_the_screens_numbers(tmp_path):
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)
         _open_panels(at)
         at.run()
+        codes = [c.value for c in at.code]
         if page == "measurement.py":
             next(c for c in at.checkbox if c.key == "m_drop_sl").check()
             at.run()
+            codes = []
+            for tab in ("Factor structure", "Aggregation", "Reliability"):  # lazy tabs: one at a time
+                at.session_state["m_tab"] = tab
+                at.run()
+                assert not at.exception and not at.error
+                codes += [c.value for c in at.code]
         assert not at.exception and not at.error
         assert any(e.label == "Reproduce this analysis" for e in at.expander)
-        shown = [c.value for c in at.code if c.value.startswith("# Reproduces")]
+        shown = [c for c in codes if c.startswith("# Reproduces")]
         assert len(shown) >= len(families)
         headers = " ".join(s.splitlines()[2] for s in shown)
         assert all(f"python -m analysis {f} sample_data/public_servants.csv" in headers for f in families)
-        assert any(c.value.startswith("python -m analysis rscript sample_data/public_servants.csv") for c in at.code)
+        assert any(c.startswith("python -m analysis rscript sample_data/public_servants.csv") for c in codes)
         assert "Download the R script" in [b.label for b in at.get("download_button")]
         screens[page] = at
         scripts[page] = next(s for s in shown if ("psych::alpha(x" if page == "measurement.py" else "lmerTest") in s)
