@@ -104,15 +104,16 @@ def _heatmap(result, min_n: int) -> go.Figure:
     columns = ["index", *result.dimensions]
     z = groups[columns].to_numpy(dtype=float)
     text = np.where(np.isnan(z), "", np.vectorize(lambda v: f"{v:.0f}")(np.nan_to_num(z)))
-    hover = []
-    for row, (_, g) in zip(z, groups.iterrows()):
-        if g["suppressed"]:
-            reason = (SUPPRESSED_TEXT.format(min_n=min_n) if g["suppression"] == "primary"
+    hover = []  # one row per organisation (2,000 in a national survey): plain columns, not iterrows
+    for row, name, suppressed, kind in zip(z, groups["group"].tolist(), groups["suppressed"].tolist(),
+                                           groups["suppression"].tolist()):
+        if suppressed:
+            reason = (SUPPRESSED_TEXT.format(min_n=min_n) if kind == "primary"
                       else f"withheld to protect a group of {SUPPRESSED_TEXT.format(min_n=min_n)}")
-            hover.append([f"organisation {g['group']}: {reason}"] * len(columns))
+            hover.append([f"organisation {name}: {reason}"] * len(columns))
         else:
-            hover.append([f"organisation {g['group']}: {v:.1f}" if np.isfinite(v) else
-                          f"organisation {g['group']}: too few answers" for v in row])
+            hover.append([f"organisation {name}: {v:.1f}" if np.isfinite(v) else
+                          f"organisation {name}: too few answers" for v in row])
     labels = [f"{g} ({SUPPRESSED_TEXT.format(min_n=min_n)})" if s == "primary" else
               (f"{g} (withheld for privacy)" if s else f"{g}")
               for g, s in zip(groups["group"], groups["suppression"])]
