@@ -23,6 +23,7 @@ from analysis.mixed.slopes import (Interaction, constant_columns, constant_withi
                                    interactions, numeric_predictors, simple_slopes_table)
 
 ACCENT, MUTED, ZERO = "#2471a3", "#9aa5b1", "#7f7f7f"
+MAX_SVG_GROUPS = 300  # caterpillar plots of more groups are drawn with WebGL
 MAX_GROUP_LINES = 40  # more lines than this are unreadable; the largest groups are drawn
 GRID_POINTS = 25
 
@@ -83,7 +84,10 @@ def caterpillar(result, *, term: str = "(Intercept)", group: str | None = None,
     if part.empty:
         raise InputError(f"no random effect '{term}' for '{group}' in this model")
     labels = part["level"].astype(str)
-    fig = go.Figure(go.Scatter(
+    # WebGL above a few hundred groups: 2,000 organisations with their bars drawn as SVG take the
+    # browser seconds to lay out
+    trace = go.Scattergl if len(part) > MAX_SVG_GROUPS else go.Scatter
+    fig = go.Figure(trace(
         x=part["estimate"], y=labels, mode="markers", marker=dict(color=ACCENT, size=6),
         error_x=dict(type="data", array=1.96 * part["cond_sd"], color=MUTED),
         hovertemplate=f"{group} %{{y}}: %{{x:.3f}}<extra></extra>"))
