@@ -247,7 +247,10 @@ def _rwg_by_group(answers: np.ndarray, ids: list, dims, codes: np.ndarray, n_gro
 
     def one(cols, options):
         x = answers if cols == ids else answers[:, [ids.index(i) for i in cols]]
-        complete = np.where(np.isfinite(x).all(axis=1), codes, -1)
+        finite = np.ones(len(x), dtype=bool)
+        for j in range(x.shape[1]):  # column by column (contiguous in a column-major array)
+            finite &= np.isfinite(x[:, j])
+        complete = np.where(finite, codes, -1)
         _, _, var = group_variances(x, complete, n_groups)
         return rwg_j_from_variances(var, options)[0]
 
@@ -271,18 +274,41 @@ def _privacy_input(scored: pd.DataFrame, instrument, used: list, filters) -> pd.
     return scored[[c for c in dict.fromkeys(wanted) if c in scored.columns]]
 
 
+def survey_partition(data: pd.DataFrame, instrument, min_n: int = privacy.DEFAULT_MIN_N) -> privacy.Partition:
+    """The disclosure partition ``privacy.check_filter(data, ..., instrument=instrument)``
+    builds for ``data`` (``privacy.partition_for`` over the survey's disclosure columns, the age
+    band derived), made once when several views of the same survey (readiness, per-question
+    results, a breakdown) are computed together."""
+    from analysis.derived import with_age_band
+    frame = with_age_band(_privacy_input(data, instrument, [], None))
+    return privacy.partition_for(frame, instrument, privacy.check_min_n(min_n))
+
+
 def group_contributors(view: pd.DataFrame, group: str, min_n: int):
     """``answered -> rows`` giving, as a boolean array over ``view``, the rows of
     ``privacy.group_cells(view, group, min_n, answered)`` (those with a group level), the
     partition and the blocks pure in one group found once for every statistic asked.
 
     ``group_cells`` keeps a row when its block lies wholly inside one group and has at least
-    ``min_n`` rows answered; those blocks are the ``Partition.contributors`` of the rows of
-    ``group_cells(view, group, min_n)`` (whole blocks, each pure in one group), since a block
-    with fewer than ``min_n`` rows has fewer than ``min_n`` answered."""
+    ``min_n`` rows answered (``Partition.contributors``). The blocks wholly inside one group
+    are those of ``group_cells(view, group, min_n)`` (a block with fewer than ``min_n`` rows
+    has fewer than ``min_n`` answered), found here once; each statistic then only counts its
+    answered rows per block, as ``Partition.contributors`` does."""
     part = privacy.view_partition(view, min_n, view[group])
-    whole = privacy.group_cells(view, group, min_n).notna().to_numpy()
-    return lambda answered: part.contributors(whole, answered)
+    whole = part.inside(privacy.group_cells(view, group, min_n).notna().to_numpy())
+    block = np.where(whole, part.block, 0)
+    n_blocks = int(part.block.max()) + 1 if len(part.block) else 0
+
+    def rows(answered) -> np.ndarray:
+        if isinstance(answered, pd.Series):
+            answered = answered.reindex(part.index).fillna(False).to_numpy(dtype=bool)
+        kept = whole & np.asarray(answered, dtype=bool)
+        if not kept.any():
+            return kept
+        counts = np.bincount(block[kept], minlength=n_blocks)
+        return kept & (counts[block] >= part.min_n)
+
+    return rows
 
 
 def _reverse_keyed(view: pd.DataFrame, dims, rows: np.ndarray) -> np.ndarray:
@@ -313,7 +339,8 @@ class _Groups:
     filters: dict
 
 
-def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters: dict | None) -> _Groups:
+def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters: dict | None,
+                 partition: privacy.Partition | None = None) -> _Groups:
     """The readiness table of every group (``ReadinessResult.groups``) and the rows behind it;
     ``readiness`` adds the benchmark and the ICCs, ``readiness_breakdown`` uses the table alone."""
     group = resolve_group(data, instrument, group)
@@ -327,7 +354,7 @@ def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters
                          hint="check the column mapping on the Data page, or that the file holds the answers")
     item_ids = [it.id for c in dims for it in c.items if it.id in scored.columns]
     check = privacy.check_filter(_privacy_input(scored, instrument, [group, *keys, _INDEX, *item_ids], filters),
-                                 filters, min_n, instrument=instrument)
+                                 filters, min_n, instrument=instrument, partition=partition)
     # Privacy (analysis.privacy): each group's numbers come only from whole blocks of the
     # survey's partition that lie inside the filters and inside the group, with at least
     # min_n answers per block (per dimension for the dimension scores, and respondents with
@@ -374,7 +401,8 @@ def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters
 
 
 def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
-              filters: dict | None = None, min_share: float | None = None) -> ReadinessResult:
+              filters: dict | None = None, min_share: float | None = None,
+              partition: privacy.Partition | None = None) -> ReadinessResult:
     """Readiness index, dimension scores with CIs, agreement and benchmark per group.
 
     ``data`` is the pipeline's scored frame (``analysis.pipeline.prepare``: cleaned item
@@ -382,10 +410,12 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     (column -> values kept) are checked by ``analysis.privacy.check_filter`` against small
     subsets and difference attacks. See the module docstring for every definition.
     ``min_share`` is ignored: the pipeline scored the data with its own (kept for callers
-    written when this function scored again).
+    written when this function scored again). ``partition``: the survey's disclosure
+    partition (``survey_partition(data, instrument, min_n)``) when the caller made it already
+    for another view of the same data; made here otherwise.
     """
     min_n = privacy.check_min_n(min_n)
-    found = _group_table(data, instrument, group, min_n, filters)
+    found = _group_table(data, instrument, group, min_n, filters, partition)
     group, dims, table, view, cell, codes, n_by = (found.group, found.dims, found.table, found.view, found.cell,
                                                   found.codes, found.n_by)
     keys = [c.key for c in dims]

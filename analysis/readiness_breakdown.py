@@ -101,7 +101,7 @@ class Breakdown:
 
 
 def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
-              min_n: int = privacy.DEFAULT_MIN_N) -> Breakdown:
+              min_n: int = privacy.DEFAULT_MIN_N, partition: privacy.Partition | None = None) -> Breakdown:
     """Readiness of every organisation broken down by ``by`` (see the module docstring).
 
     Parameters
@@ -111,6 +111,8 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
     by : a column of ``breakdown_columns`` (e.g. ``gender``, ``role``, ``age_band``).
     group : the organisation column.
     min_n : the privacy threshold.
+    partition : the survey's disclosure partition (``analysis.readiness.survey_partition``)
+        when the caller made it already; made here otherwise.
 
     Returns
     -------
@@ -144,7 +146,7 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
     # one readiness call over the (organisation, level) cells: the cell's blocks are those
     # pure in both, exactly as filtering on the organisation and grouping by the level
     # (``readiness``'s table of groups: its benchmark and ICCs over cells are not needed here)
-    result = _group_table(frame, instrument, CELL, min_n, None)
+    result = _group_table(frame, instrument, CELL, min_n, None, partition)
     dims = [c.key for c in result.dims]
     grid = [float(o * width + lv) for o in org_codes for lv in level_codes]
     cells = result.table.set_index("group").reindex(grid)  # every (organisation, level) pair, in order

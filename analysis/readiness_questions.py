@@ -118,7 +118,8 @@ def _kinds(answers: pd.Series, scale_min: float, scale_max: float, reverse: bool
 
 
 def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
-                     filters: Mapping | None = None, benchmark_by: Mapping | None = None) -> QuestionResults:
+                     filters: Mapping | None = None, benchmark_by: Mapping | None = None,
+                     partition: privacy.Partition | None = None) -> QuestionResults:
     """Share favourable, neutral and unfavourable of every readiness item per group, with the
     benchmark (see the module docstring for every definition).
 
@@ -132,6 +133,8 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
     filters : column -> values kept, checked by ``analysis.privacy.check_filter``.
     benchmark_by : group -> comparator set (e.g. the organisation's type); ``None`` compares
         every group with all groups.
+    partition : the survey's disclosure partition (``analysis.readiness.survey_partition``)
+        when the caller made it already; made here otherwise.
 
     Returns
     -------
@@ -154,7 +157,7 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
     ids = items["item"].tolist()
     counted = cleaned[ids].notna().any(axis=1) & cleaned[group].notna()
     view = privacy.check_filter(_privacy_input(cleaned, instrument, [group, *ids], filters), filters, min_n,
-                                instrument=instrument).data
+                                instrument=instrument, partition=partition).data
     contributors = group_contributors(view, group, min_n)  # privacy.group_cells, its blocks found once
     cell = contributors(counted.reindex(view.index))
     all_groups = cleaned.loc[cleaned[group].notna(), group].drop_duplicates()

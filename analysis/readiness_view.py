@@ -21,7 +21,7 @@ import pandas as pd
 from analysis import privacy
 from analysis.errors import InputError
 from analysis.organisations import Organisations, organisations
-from analysis.readiness import ReadinessResult, percentile_ranks, readiness
+from analysis.readiness import ReadinessResult, percentile_ranks, readiness, survey_partition
 from analysis.readiness_breakdown import Breakdown, breakdown
 from analysis.readiness_questions import ALL, QuestionResults, question_results
 from analysis.readiness_waves import WAVE, WaveChanges, wave_changes
@@ -128,7 +128,8 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
     elif wave is not None:
         raise InputError("the data have no wave column", column=wave_column,
                          hint="add a column saying which survey wave each respondent answered")
-    result = readiness(data, instrument, group, min_n=min_n, filters=filters)
+    partition = survey_partition(data, instrument, min_n)  # one partition for every view below
+    result = readiness(data, instrument, group, min_n=min_n, filters=filters, partition=partition)
     group = result.group_column
     orgs = organisations(data, group, instrument=instrument, lookup=lookup, lookup_file=lookup_file)
     types = None
@@ -142,7 +143,8 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
             raise InputError("the organisations have no parent to compare within",
                              hint="add a parent column to the lookup file (the id of the unit each belongs to)")
         types = orgs.parents()
-    questions = question_results(data, instrument, group, min_n=result.min_n, filters=filters, benchmark_by=types)
+    questions = question_results(data, instrument, group, min_n=result.min_n, filters=filters, benchmark_by=types,
+                                 partition=partition)
     comparators = questions.comparators  # group -> its type, or ALL (no type, or comparison 'all')
     bench, pct = type_benchmark(result, {g: ALL for g in comparators})
     if types is not None:
@@ -150,6 +152,6 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
         type_b, type_p = type_benchmark(result, by_type)
         bench = pd.concat([type_b, bench], ignore_index=True)  # ALL kept for the groups without a type
         pct = pd.concat([type_p, pct[~pct["group"].isin(list(by_type))]], ignore_index=True)
-    split = None if by is None else breakdown(data, instrument, by, group, min_n=result.min_n)
+    split = None if by is None else breakdown(data, instrument, by, group, min_n=result.min_n, partition=partition)
     return PractitionersView(readiness=result, questions=questions, organisations=orgs, comparison=comparison,
                              benchmark=bench, percentiles=pct, breakdown=split, waves=changes)
