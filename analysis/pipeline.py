@@ -7,7 +7,7 @@ headless commands both call ``prepare`` so they analyse exactly the same data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -30,24 +30,37 @@ class PreparedData:
     instrument: Any = None  # the Instrument the data were checked and scored with
 
 
+Progress = Callable[[str], None]
+
+
+def _quiet(step: str) -> None:
+    """The default progress report: none."""
+
+
 def prepare(source: Any, instrument, *, filename: str | None = None, sheet: str | int | None = None,
             mapping: Mapping[str, str] | None = None, actions: Mapping[str, str] | None = None,
-            min_share: float = 0.5, max_bytes: int | None = None) -> PreparedData:
+            min_share: float = 0.5, max_bytes: int | None = None, progress: Progress = _quiet) -> PreparedData:
     """Read ``source`` (path or bytes) and prepare it for ``instrument`` (object, id or path).
 
     ``mapping=None`` maps columns automatically; ``actions=None`` takes each problem's default
     action (bad cells and declared missing codes set to missing, respondents kept).
+    ``progress`` is called with a sentence as each step starts (reading, checking, scoring: the
+    Data page shows them while a national survey's file is prepared).
     Raises ``InputError`` when the file cannot be read or the mapping is impossible.
     """
     if isinstance(instrument, str):
         instrument = load_instrument(instrument)
+    progress("Reading the file")
     imported = read_data(source, filename=filename, sheet=sheet, max_bytes=max_bytes)
-    return _prepared(imported, instrument, mapping, actions, min_share)
+    return _prepared(imported, instrument, mapping, actions, min_share, progress=progress)
 
 
-def _prepared(imported, instrument, mapping, actions, min_share: float, *, keep_raw: bool = True) -> PreparedData:
+def _prepared(imported, instrument, mapping, actions, min_share: float, *, keep_raw: bool = True,
+              progress: Progress = _quiet) -> PreparedData:
+    progress(f"Checking {len(imported.data):,} respondents against the instrument")
     cleaned, report = clean(imported.data, instrument, mapping, actions, source=imported.meta.get("source"),
                             missing_codes=imported.meta.get("missing_codes"), copy=keep_raw)
+    progress("Scoring the scales")
     scored = score_instrument(cleaned, instrument, min_share=min_share)
     return PreparedData(imported.data if keep_raw else scored.iloc[:0], imported.meta, dict(report.mapping), report,
                         scored, instrument)
@@ -125,7 +138,7 @@ def prepare_columns(source: Any, instrument, required: Sequence[str], optional: 
 
 
 def prepare_survey(study, name: str | None = None, *, content: bytes | None = None,
-                   max_bytes: int | None = None) -> PreparedData:
+                   max_bytes: int | None = None, progress: Progress = _quiet) -> PreparedData:
     """Read, check, clean and score one survey of a study: the one way from (study, survey)
     to the scored frame that the pages, the commands and the tests all use.
 
@@ -147,14 +160,17 @@ def prepare_survey(study, name: str | None = None, *, content: bytes | None = No
         source: Any = path
     else:
         source = content
+    progress("Reading the file")
     imported = read_data(source, filename=survey.file, sheet=survey.sheet, max_bytes=max_bytes)
     studies.check_columns(study, survey, imported.data)
     observed = studies.observed_answers(imported.data, survey, imported.meta)
     instrument = studies.survey_instrument(survey, observed=observed, meta=imported.meta, data=imported.data)
     mapping = survey.mapping if survey.instrument else {it.id: it.id for it in instrument.items}
     # the survey's missing codes are the instrument's (survey_instrument): they add to the file's
+    progress(f"Checking {len(imported.data):,} respondents against the study file")
     cleaned, report = clean(imported.data, instrument, mapping, dict(survey.actions) or None,
                             source=imported.meta.get("source"), missing_codes=imported.meta.get("missing_codes"))
+    progress("Scoring the scales")
     scored = score_instrument(cleaned, instrument, min_share=survey.min_share)
     return PreparedData(imported.data, imported.meta, dict(report.mapping), report, scored, instrument)
 

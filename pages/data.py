@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from pathlib import Path
 
@@ -78,8 +79,21 @@ with st.container(border=True):
             if len(content) > limit_mb * 1024 * 1024:
                 raise InputError(f"the file is {len(content) / 1e6:.1f} MB, over the {limit_mb} MB limit",
                                  file=upload.name, hint="split it or export only the survey columns")
-            state.set_source(own_survey.start_definition(survey, upload.name, content) if own
-                             else state.Source(survey, upload.name, content))
+            with st.status(f"Reading, checking and scoring `{upload.name}` ({len(content) / 1e6:,.1f} MB)...",
+                           expanded=False) as status:
+                started = time.perf_counter()
+
+                def step(text: str) -> None:  # the pipeline's steps, for a large file's long wait
+                    status.update(label=f"{text}... ({time.perf_counter() - started:.0f} s)")
+
+                try:
+                    state.set_source(own_survey.start_definition(survey, upload.name, content) if own
+                                     else state.Source(survey, upload.name, content), progress=step)
+                except InputError:
+                    status.update(label=f"`{upload.name}` could not be loaded", state="error")
+                    raise
+                status.update(label=f"Read, checked and scored in {time.perf_counter() - started:.1f} s",
+                              state="complete")
             st.success(f"Loaded `{upload.name}`.")
         except InputError as exc:
             show_error(exc)

@@ -108,29 +108,35 @@ def _max_bytes() -> int:
 @st.cache_resource(show_spinner="Reading, checking and scoring the data...", max_entries=MAX_CACHED_STUDIES,
                    ttl=CACHE_TTL_SECONDS)
 def _prepare(instrument_id: str, filename: str, digest: str, sheet: str | None, mapping_json: str,
-             actions_json: str, min_share: float, _content: bytes) -> PreparedData:
+             actions_json: str, min_share: float, _content: bytes, _progress: pipeline.Progress) -> PreparedData:
     return pipeline.prepare(_content, instrument_id, filename=filename, sheet=sheet,
                             mapping=json.loads(mapping_json), actions=json.loads(actions_json),
-                            min_share=min_share, max_bytes=_max_bytes())
+                            min_share=min_share, max_bytes=_max_bytes(), progress=_progress)
 
 
 @st.cache_resource(show_spinner="Reading, checking and scoring the data...", max_entries=MAX_CACHED_STUDIES,
                    ttl=CACHE_TTL_SECONDS)
-def _prepare_own(study_yaml: str, name: str, digest: str, _content: bytes) -> PreparedData:
+def _prepare_own(study_yaml: str, name: str, digest: str, _content: bytes,
+                 _progress: pipeline.Progress) -> PreparedData:
     study = studies.parse_study(study_yaml, file="study file")
-    return pipeline.prepare_survey(study, name, content=_content, max_bytes=_max_bytes())
+    return pipeline.prepare_survey(study, name, content=_content, max_bytes=_max_bytes(), progress=_progress)
 
 
-def prepare(source: Source) -> Prepared:
+def _no_progress(step: str) -> None:
+    """Pages that only read the prepared study report no steps (the spinner says it)."""
+
+
+def prepare(source: Source, progress: pipeline.Progress = _no_progress) -> Prepared:
     """Run the pipeline on ``source`` (cached on its digest + decisions; the result is shared
-    and read-only). Raises ``InputError``."""
+    and read-only). ``progress`` hears each step when the pipeline runs (the Data page's
+    status box for an upload). Raises ``InputError``."""
     if source.definition is not None:
         survey = source_survey(source)
         return _prepare_own(studies.to_yaml(studies.Study(title="study", surveys=(survey,))), survey.name,
-                            source.digest, source.content)
+                            source.digest, source.content, progress)
     return _prepare(source.instrument_id, source.filename, source.digest, source.sheet,
                     json.dumps(source.mapping, sort_keys=True), json.dumps(source.actions, sort_keys=True),
-                    float(source.min_share), source.content)
+                    float(source.min_share), source.content, progress)
 
 
 def use_app_navigation() -> None:
@@ -165,12 +171,12 @@ def surveys() -> list[str]:
     return list(sources())
 
 
-def set_source(source: Source) -> Prepared:
+def set_source(source: Source, progress: pipeline.Progress = _no_progress) -> Prepared:
     """Replace one survey's source, but only if the new one goes through the pipeline.
 
     On failure the ``InputError`` propagates and the study loaded before stays as it was.
     """
-    prepared = prepare(source)
+    prepared = prepare(source, progress)
     sources()[source.instrument_id] = source
     return prepared
 
