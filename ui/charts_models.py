@@ -115,13 +115,19 @@ def predicted_lines(result, x: str, min_n: int = 1) -> go.Figure:
         level2 = constant_columns(used, [v for v in base if v != x and v != group and not is_categorical(used[v])],
                                   group)
         own = used[[group, *level2]].groupby(group, sort=False).first()
+        lines = []
         for level in levels:
             newdata = pd.DataFrame([base] * len(grid))
             newdata[x] = grid
             newdata[group] = level
             for v in level2:
                 newdata[v] = float(own.at[level, v])
-            yhat = result.predict(newdata, include_random=True)
+            lines.append(newdata)
+        # one prediction for all lines (a model frame per line cost a tenth of a second each)
+        predicted = np.asarray(result.predict(pd.concat(lines, ignore_index=True), include_random=True)) \
+            if lines else np.empty(0)
+        for i, level in enumerate(levels):
+            yhat = predicted[i * len(grid):(i + 1) * len(grid)]
             fig.add_scatter(x=grid, y=yhat, mode="lines", line=dict(color=MUTED, width=1),
                             name=str(level), showlegend=False,
                             hovertemplate=f"{group} {level}<br>{x} %{{x:.2f}}: %{{y:.3f}}<extra></extra>")
