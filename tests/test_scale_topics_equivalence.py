@@ -137,3 +137,24 @@ def test_a_view_on_a_partition_made_beforehand_is_the_view(servants, filters):
     part = privacy.partition_for(with_age_band(servants.data), inst, 5)
     got = T.apply_filters(with_age_band(servants.data), filters, 5, instrument=inst, partition=part)
     pd.testing.assert_frame_equal(got, T.apply_filters(servants.data, filters, 5, instrument=inst), check_exact=True)
+
+
+def test_spearman_on_order_codes_is_spearman_on_the_scores():
+    from analysis.topics.correlations import _order_codes
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    few = np.round(rng.normal(3, 1, n) * 4) / 4  # a scale score: few distinct values, many ties
+    few[:10] = -0.0
+    few[10:20] = 0.0
+    many = rng.normal(size=n)  # more distinct values than 16-bit codes hold: kept as it is
+    related = few + rng.normal(size=n)
+    values = np.column_stack([few, many, related])
+    values[rng.random((n, 3)) < 0.1] = np.nan
+    codes = _order_codes(values)
+    assert codes[0].dtype == np.int16 and codes[1].dtype == float
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        keep = ~np.isnan(values[:, i]) & ~np.isnan(values[:, j]) & (rng.random(n) < 0.8)
+        expected = stats.spearmanr(values[keep, i], values[keep, j])
+        got = stats.spearmanr(codes[i][keep], codes[j][keep])
+        assert (got.statistic, got.pvalue) == (expected.statistic, expected.pvalue)
