@@ -12,14 +12,17 @@ sessions and the browser use anyway.
 from __future__ import annotations
 
 import functools
+import os
 
 
 @functools.cache
 def one_blas_thread() -> None:
-    """Limit every loaded BLAS library (numpy's and scipy's OpenBLAS) to one thread, once per
-    process. Called by ``analysis.cli.main`` and by the dashboard's ``app.py``."""
-    import numpy  # noqa: F401  (load both OpenBLAS copies before limiting them)
-    import scipy.linalg  # noqa: F401
+    """One thread for every BLAS library of the process, once: those loaded already (numpy's
+    OpenBLAS) through threadpoolctl, those loaded later (scipy's own OpenBLAS, read when
+    ``scipy.linalg`` is first imported) through ``OPENBLAS_NUM_THREADS``, which OpenBLAS reads
+    as it loads; so a command that never needs scipy does not import it for this. Called by
+    ``analysis.cli.main`` and by the dashboard's ``app.py``."""
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")

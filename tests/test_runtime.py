@@ -11,6 +11,7 @@ from conftest import ROOT
 
 PROBE = """
 import json, threadpoolctl
+import scipy.linalg  # loaded after the setting too: scipy's own OpenBLAS must read it
 print(json.dumps(sorted({i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"})))
 """
 
