@@ -502,65 +502,79 @@ tab_names = ["Coefficients", "Group effects", "Predicted lines per group"]
 if cross:
     tab_names.append("Simple slopes")
 tab_names += ["Residuals vs fitted", "QQ plots"] if rows_allowed else ["QQ plots"]
-tabs = dict(zip(tab_names, st.tabs(tab_names)))
-with tabs["Coefficients"], guarded("drawing the coefficient plot"):
-    chart(cm.forest(result), key="mdl_forest")
-with tabs["Group effects"], guarded("drawing the group effects"):
-    # groups of fewer than the study's threshold are not listed (analysis.privacy)
-    effects = privacy.published_group_effects(result.ranef(), state.min_n())
-    if effects.empty:
-        st.info(f"No group has {state.min_n()} or more observations, so no group effect is shown.")
-    else:
-        combos = list(dict.fromkeys(zip(effects["group"], effects["term"])))
-        chosen_combo = st.selectbox("Random effect", combos, format_func=lambda c: f"{c[0]}: {c[1]}",
-                                    key="mdl_cat_term") if len(combos) > 1 else combos[0]
-        chart(cm.caterpillar(result, term=chosen_combo[1], group=chosen_combo[0], effects=effects),
-                        key="mdl_caterpillar")
-        st.caption("Each dot is a group's deviation from the average (conditional mode, BLUP) with a 95% interval "
-                   "from its conditional SD, as lme4's ranef(condVar = TRUE). Groups with fewer than "
-                   f"{state.min_n()} observations are not shown.")
-        download_buttons(effects, f"group_effects_{survey}", key="mdl_ranef")
-with tabs["Predicted lines per group"], guarded("drawing the predicted lines"):
-    xs = cm.numeric_predictors(result)
-    xs = [x for x in xs if x not in set(sum((list(r.group) for r in parse_formula(result.formula).random), []))]
-    if xs:
-        x = st.selectbox("Predictor on the x axis", xs, key="mdl_lines_x")
-        chart(cm.predicted_lines(result, x, state.min_n()), key="mdl_lines")
-        st.caption("Thin lines: each group's predictions (fixed effects plus its random effects); thick line: the "
-                   "average. Other predictors at their mean or reference level; level-2 predictors at the "
-                   "group's own value.")
-    else:
-        st.info("The model has no numeric predictor to draw lines for.")
+# Lazy tabs (issue 15): only the chosen plot is drawn (at 600,000 respondents each costs a
+# prediction or a pass over the residuals); the tab is part of the address.
+tabs = dict(zip(tab_names, st.tabs(tab_names, key="mdl_plot", bind="query-params")))
+with tabs["Coefficients"]:
+    if tabs["Coefficients"].open:  # lazy: only the chosen tab is drawn
+        with guarded("drawing the coefficient plot"):
+            chart(cm.forest(result), key="mdl_forest")
+with tabs["Group effects"]:
+    if tabs["Group effects"].open:  # lazy: only the chosen tab is drawn
+        with guarded("drawing the group effects"):
+            # groups of fewer than the study's threshold are not listed (analysis.privacy)
+            effects = privacy.published_group_effects(result.ranef(), state.min_n())
+            if effects.empty:
+                st.info(f"No group has {state.min_n()} or more observations, so no group effect is shown.")
+            else:
+                combos = list(dict.fromkeys(zip(effects["group"], effects["term"])))
+                chosen_combo = st.selectbox("Random effect", combos, format_func=lambda c: f"{c[0]}: {c[1]}",
+                                            key="mdl_cat_term") if len(combos) > 1 else combos[0]
+                chart(cm.caterpillar(result, term=chosen_combo[1], group=chosen_combo[0], effects=effects),
+                                key="mdl_caterpillar")
+                st.caption("Each dot is a group's deviation from the average (conditional mode, BLUP) with a 95% interval "
+                           "from its conditional SD, as lme4's ranef(condVar = TRUE). Groups with fewer than "
+                           f"{state.min_n()} observations are not shown.")
+                download_buttons(effects, f"group_effects_{survey}", key="mdl_ranef")
+with tabs["Predicted lines per group"]:
+    if tabs["Predicted lines per group"].open:  # lazy: only the chosen tab is drawn
+        with guarded("drawing the predicted lines"):
+            xs = cm.numeric_predictors(result)
+            xs = [x for x in xs if x not in set(sum((list(r.group) for r in parse_formula(result.formula).random), []))]
+            if xs:
+                x = st.selectbox("Predictor on the x axis", xs, key="mdl_lines_x")
+                chart(cm.predicted_lines(result, x, state.min_n()), key="mdl_lines")
+                st.caption("Thin lines: each group's predictions (fixed effects plus its random effects); thick line: the "
+                           "average. Other predictors at their mean or reference level; level-2 predictors at the "
+                           "group's own value.")
+            else:
+                st.info("The model has no numeric predictor to draw lines for.")
 if cross:
-    with tabs["Simple slopes"], guarded("drawing the simple slopes"):
-        which = st.selectbox("Interaction", cross, format_func=lambda i: i.term, key="mdl_slopes_term") \
-            if len(cross) > 1 else cross[0]
-        chart(cm.simple_slopes(result, which), key="mdl_simple_slopes")
-        slopes = cm.simple_slopes_table(result, which)
-        tables.table(slopes, "mdl_slopes_table", decimals=3)
-        download_buttons(slopes, f"simple_slopes_{survey}", key="mdl_slopes")
-        cite("Aiken, L. S., & West, S. G. (1991). Multiple regression: testing and interpreting interactions; "
-             "Preacher, Curran & Bauer (2006). Slopes at the moderator's mean and ± 1 SD.")
+    with tabs["Simple slopes"]:
+        if tabs["Simple slopes"].open:  # lazy: only the chosen tab is drawn
+            with guarded("drawing the simple slopes"):
+                which = st.selectbox("Interaction", cross, format_func=lambda i: i.term, key="mdl_slopes_term") \
+                    if len(cross) > 1 else cross[0]
+                chart(cm.simple_slopes(result, which), key="mdl_simple_slopes")
+                slopes = cm.simple_slopes_table(result, which)
+                tables.table(slopes, "mdl_slopes_table", decimals=3)
+                download_buttons(slopes, f"simple_slopes_{survey}", key="mdl_slopes")
+                cite("Aiken, L. S., & West, S. G. (1991). Multiple regression: testing and interpreting interactions; "
+                     "Preacher, Curran & Bauer (2006). Slopes at the moderator's mean and ± 1 SD.")
 if rows_allowed:
-    with tabs["Residuals vs fitted"], guarded("drawing the residuals"):
-        chart(cm.residuals_vs_fitted(result), key="mdl_resid")
-        st.caption("Look for a funnel (unequal variance) or a curve (a missing non-linear term)."
-                   + (" For a 0/1 outcome the points fall on two bands; that is expected." if binomial else ""))
-with tabs["QQ plots"], guarded("drawing the QQ plots"):
-    left, right = st.columns(2)
-    with left:
-        if not rows_allowed:
-            st.info("Residuals are respondent-level values; they are shown to the study's owner only.")
-        elif not binomial:
-            chart(cm.qq(result.residuals, "Residuals"), key="mdl_qq_resid")
-        else:
-            st.info("Residuals of a logistic model are not expected to be normal; see the group effects instead.")
-    with right:
-        effects = privacy.published_group_effects(result.ranef(), state.min_n())
-        if not effects.empty:
-            first = effects[(effects["group"] == effects["group"].iloc[0]) & (effects["term"] == effects["term"].iloc[0])]
-            chart(cm.qq(first["estimate"], f"Group effects: {first['group'].iloc[0]} {first['term'].iloc[0]}"),
-                            key="mdl_qq_ranef")
+    with tabs["Residuals vs fitted"]:
+        if tabs["Residuals vs fitted"].open:  # lazy: only the chosen tab is drawn
+            with guarded("drawing the residuals"):
+                chart(cm.residuals_vs_fitted(result), key="mdl_resid")
+                st.caption("Look for a funnel (unequal variance) or a curve (a missing non-linear term)."
+                           + (" For a 0/1 outcome the points fall on two bands; that is expected." if binomial else ""))
+with tabs["QQ plots"]:
+    if tabs["QQ plots"].open:  # lazy: only the chosen tab is drawn
+        with guarded("drawing the QQ plots"):
+            left, right = st.columns(2)
+            with left:
+                if not rows_allowed:
+                    st.info("Residuals are respondent-level values; they are shown to the study's owner only.")
+                elif not binomial:
+                    chart(cm.qq(result.residuals, "Residuals"), key="mdl_qq_resid")
+                else:
+                    st.info("Residuals of a logistic model are not expected to be normal; see the group effects instead.")
+            with right:
+                effects = privacy.published_group_effects(result.ranef(), state.min_n())
+                if not effects.empty:
+                    first = effects[(effects["group"] == effects["group"].iloc[0]) & (effects["term"] == effects["term"].iloc[0])]
+                    chart(cm.qq(first["estimate"], f"Group effects: {first['group'].iloc[0]} {first['term'].iloc[0]}"),
+                                    key="mdl_qq_ranef")
 
 # ------------------------------------------------------------------ comparison
 st.subheader("5 · Compare models")
