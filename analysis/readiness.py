@@ -340,9 +340,10 @@ class _Groups:
 
 
 def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters: dict | None,
-                 partition: privacy.Partition | None = None) -> _Groups:
+                 partition: privacy.Partition | None = None, agreement: bool = True) -> _Groups:
     """The readiness table of every group (``ReadinessResult.groups``) and the rows behind it;
-    ``readiness`` adds the benchmark and the ICCs, ``readiness_breakdown`` uses the table alone."""
+    ``readiness`` adds the benchmark and the ICCs, ``readiness_breakdown`` uses the table alone
+    (without ``agreement`` its rwg column is left missing: a breakdown shows no rwg)."""
     group = resolve_group(data, instrument, group)
     dims = dimensions_in(data, instrument)
     keys = [c.key for c in dims]
@@ -377,9 +378,12 @@ def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters
         table[f"{name}_ci_low"], table[f"{name}_ci_high"] = low, high
         if k != _INDEX:
             table[f"{k}_n"] = n
-    answers = _reverse_keyed(view, dims, cell)
-    table["rwg"] = np.where(table["n"].to_numpy() > 0,
-                            _rwg_by_group(answers, item_ids, dims, codes[cell], len(all_groups)), np.nan)
+    if agreement:
+        answers = _reverse_keyed(view, dims, cell)
+        table["rwg"] = np.where(table["n"].to_numpy() > 0,
+                                _rwg_by_group(answers, item_ids, dims, codes[cell], len(all_groups)), np.nan)
+    else:
+        table["rwg"] = np.nan
     # a group with no block to show is suppressed: "primary" when it has fewer than min_n
     # respondents, "complementary" when its respondents are pooled with a smaller group
     sizes = scored.loc[counted, group].value_counts()

@@ -145,8 +145,8 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
     frame = pd.concat([frame, pd.Series(np.where(cell >= 0, cell, np.nan), index=frame.index, name=CELL)], axis=1)
     # one readiness call over the (organisation, level) cells: the cell's blocks are those
     # pure in both, exactly as filtering on the organisation and grouping by the level
-    # (``readiness``'s table of groups: its benchmark and ICCs over cells are not needed here)
-    result = _group_table(frame, instrument, CELL, min_n, None, partition)
+    # (``readiness``'s table of groups: its rwg, benchmark and ICCs over cells are not shown here)
+    result = _group_table(frame, instrument, CELL, min_n, None, partition, agreement=False)
     dims = [c.key for c in result.dims]
     grid = [float(o * width + lv) for o in org_codes for lv in level_codes]
     cells = result.table.set_index("group").reindex(grid)  # every (organisation, level) pair, in order

@@ -80,6 +80,25 @@ def _mean_of_dimensions(scores: pd.DataFrame) -> pd.Series:
     return scores.mean(axis=1, skipna=False)
 
 
+def _scores(data: pd.DataFrame, dims) -> dict:
+    """``dimension_scores`` as one Series per dimension key, not joined into a frame (a
+    600,000 x 7 copy)."""
+    return {c.key: to_0_100(pd.to_numeric(data[c.key], errors="coerce"), c.scale) for c in dims}
+
+
+def _index_of(scores: dict, index: pd.Index) -> pd.Series:
+    """``_mean_of_dimensions`` of the frame the ``scores`` would make: the dimensions added
+    one after the other (the order in which ``DataFrame.mean(axis=1)`` adds a float64 frame's
+    columns, so the index is the same to the last bit) and divided by their number."""
+    columns = list(scores.values())
+    if not all(col.dtype == np.float64 for col in columns):  # e.g. float32 scores: the frame's own mean
+        return _mean_of_dimensions(pd.DataFrame(scores, index=index))
+    total = columns[0].to_numpy().copy()
+    for col in columns[1:]:
+        total += col.to_numpy()
+    return pd.Series(total / len(columns), index=index)
+
+
 def respondent_index(data: pd.DataFrame, instrument=None, *, dims=None) -> pd.Series:
     """Each respondent's readiness index (0-100; see the module docstring): the mean of the
     0-100 dimension scores, missing unless every dimension is scored. R:
@@ -91,19 +110,19 @@ def respondent_index(data: pd.DataFrame, instrument=None, *, dims=None) -> pd.Se
         dims = readiness_dimensions(data, instrument)
     if not dims:
         return pd.Series(np.nan, index=data.index, name=INDEX)
-    return _mean_of_dimensions(dimension_scores(data, dims)).rename(INDEX)
+    return _index_of(_scores(data, dims), data.index).rename(INDEX)
 
 
 def on_0_100(data: pd.DataFrame, dims, index_column: str) -> pd.DataFrame:
     """``data`` (a shallow copy) with its dimension scores rescaled to 0-100 and the
     ``respondent_index`` in ``index_column``: the frame the readiness views group."""
-    scores = dimension_scores(data, dims)
+    scores = _scores(data, dims)
     out = data.copy(deep=False)  # shares the columns it does not replace
     with warnings.catch_warnings():  # a few columns set on a wide frame: no need to consolidate it
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
         for c in dims:
             out[c.key] = scores[c.key]
-        out[index_column] = _mean_of_dimensions(scores) if dims else np.nan
+        out[index_column] = _index_of(scores, data.index) if dims else np.nan
     return out
 
 
