@@ -52,6 +52,10 @@ def test_constant_columns_agree_with_a_per_column_nunique():
                           "empty": np.nan, "same": "one", "flag": g > 3,
                           "coded": pd.array(np.where(np.isnan(g), 0, g) // 10, dtype="Int64")})
     frame.loc[rng.random(n) < 0.1, "gm"] = np.nan
+    # constant in the groups seen first, varying in one seen last: only the full pass finds it
+    frame["late"] = frame["gm"]
+    last = pd.unique(frame["g"].dropna())[-1]  # the group seen last
+    frame.loc[(frame["g"] == last).to_numpy().nonzero()[0][:2], "late"] = [1.0, 2.0]
     frame.loc[3, "label"] = None
     frame.loc[5, "coded"] = pd.NA
     frame.loc[7, "x"] = np.nan
@@ -60,6 +64,6 @@ def test_constant_columns_agree_with_a_per_column_nunique():
         used = frame[[column, "g"]].dropna()
         return bool(len(used)) and bool((used.groupby("g")[column].nunique() <= 1).all())
 
-    columns = ["x", "gm", "label", "empty", "same", "flag", "coded"]
+    columns = ["x", "gm", "label", "empty", "same", "flag", "coded", "late"]
     assert constant_columns(frame, columns, "g") == [c for c in columns if plain(c)]
     assert constant_columns(frame, columns, "g") == ["gm", "label", "same", "flag", "coded"]
