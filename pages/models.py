@@ -57,7 +57,10 @@ CENTRING = {"c_": "grand-mean centred (level 1)", "cwc_": "group-mean centred, w
 
 
 # ------------------------------------------------------------------ cached analysis calls
-@st.cache_data(show_spinner=False, max_entries=16)
+# The model table, its derived columns and the fits hold the survey's rows (600,000 at national
+# scale): they are resources shared read-only by the sessions, not pickled and unpickled at each
+# rerun as st.cache_data would (0.6 s of a first visit); each key names the content exactly.
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=3600)
 def _table(key: str, survey: str, min_n: int, _data: pd.DataFrame, _servants: pd.DataFrame | None) -> pd.DataFrame:
     return cm.model_data(_data, state.instrument(survey), servants=_servants,
                          servant_instrument=state.instrument("public_servant") if _servants is not None else None,
@@ -95,7 +98,7 @@ def _level2_columns(key: str, columns: tuple, group: str, _frame: pd.DataFrame) 
     return cm.constant_columns(_frame, list(columns), group)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def _fit_data(key: str, formula: str, _frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The model table ``key`` with the formula's derived columns, cut to the formula's columns
     when all exist (made once per formula, not by each fit)."""
@@ -106,13 +109,13 @@ def _fit_data(key: str, formula: str, _frame: pd.DataFrame) -> tuple[pd.DataFram
     return derived, notes
 
 
-@st.cache_data(show_spinner="Fitting the model...", max_entries=64)
+@st.cache_resource(show_spinner="Fitting the model...", max_entries=32, ttl=3600)
 def fit_model(key: str, formula: str, reml: bool, family: str, references: str, _frame: pd.DataFrame):
     data, notes = _fit_data(key, formula, _frame)
     return fit(formula, data, reml=reml, family=family, reference_levels=json.loads(references) or None), notes
 
 
-@st.cache_data(show_spinner="Fitting the null model...", max_entries=64)
+@st.cache_resource(show_spinner="Fitting the null model...", max_entries=32, ttl=3600)
 def fit_null(key: str, formula: str, family: str, _frame: pd.DataFrame):
     """The empty model ``outcome ~ 1 + (1 | group)`` on the rows the full model uses."""
     data, _ = _fit_data(key, formula, _frame)
