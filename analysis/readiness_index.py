@@ -126,20 +126,21 @@ def on_0_100(data: pd.DataFrame, dims, index_column: str) -> pd.DataFrame:
     return out
 
 
-def _t_means(values: np.ndarray, codes: np.ndarray, level: float) -> pd.DataFrame:
-    """``n``, ``mean``, ``ci_low``, ``ci_high`` per code (index: the codes in order of first
-    appearance), rows with a missing value or a code of -1 left out: one group-by on integer
-    codes, whose groups and sums are those of a group-by on the labels the codes stand for."""
+def _t_means(values: np.ndarray, codes: np.ndarray, level: float) -> tuple[np.ndarray, ...]:
+    """Per code present, in order of first appearance: the codes, ``n``, ``mean``, ``ci_low``
+    and ``ci_high``; rows with a missing value or a code of -1 left out. One group-by on integer
+    codes (its groups, their order and so its sums are those of a group-by on the labels the
+    codes stand for), the counts by ``np.bincount``."""
     keep = (codes >= 0) & ~np.isnan(values)
-    frame = pd.DataFrame({"value": values[keep], "group": codes[keep]})
-    agg = frame.groupby("group", sort=False)["value"].agg(["mean", "std", "count"])
-    count = agg["count"].to_numpy()
+    grouped = pd.Series(values[keep]).groupby(codes[keep], sort=False)
+    mean_by = grouped.mean()
+    order = np.asarray(mean_by.index, dtype=np.int64)
+    count = np.bincount(codes[keep], minlength=int(order.max()) + 1 if len(order) else 0)[order]
+    mean = mean_by.to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         half = (stats.t.ppf(0.5 + level / 2, np.where(count >= 2, count - 1, np.nan))
-                * agg["std"].to_numpy() / np.sqrt(np.maximum(count, 1)))
-    mean = agg["mean"].to_numpy()
-    return pd.DataFrame({"n": count, "mean": mean, "ci_low": mean - half, "ci_high": mean + half},
-                        index=agg.index)
+                * grouped.std().to_numpy() / np.sqrt(np.maximum(count, 1)))
+    return order, count, mean, mean - half, mean + half
 
 
 def group_means(values: pd.Series, groups, *, level: float = 0.95) -> pd.DataFrame:
@@ -152,10 +153,10 @@ def group_means(values: pd.Series, groups, *, level: float = 0.95) -> pd.DataFra
     labels = np.asarray(groups, dtype=object) if not isinstance(groups, (pd.Series, pd.Index, np.ndarray)) \
         else groups
     codes, uniques = pd.factorize(labels, use_na_sentinel=True)  # each label once, not 600,000 objects
-    out = _t_means(value, np.asarray(codes, dtype=np.int64), level)
+    order, n, mean, low, high = _t_means(value, np.asarray(codes, dtype=np.int64), level)
     # the labels as a group-by on them gives them: their type inferred from the values
-    out.index = pd.Index(np.asarray(uniques, dtype=object)[out.index.to_numpy()].tolist(), name="group")
-    return out
+    index = pd.Index(np.asarray(uniques, dtype=object)[order].tolist(), name="group")
+    return pd.DataFrame({"n": n, "mean": mean, "ci_low": low, "ci_high": high}, index=index)
 
 
 def means_by_code(values: np.ndarray, codes: np.ndarray, n_groups: int, *,
@@ -163,16 +164,15 @@ def means_by_code(values: np.ndarray, codes: np.ndarray, n_groups: int, *,
     """``group_means`` of groups given as codes 0..n_groups-1 (-1: none), as arrays in code
     order: ``n`` (0 for a group without values), ``mean``, ``ci_low``, ``ci_high`` (missing
     for a group without values)."""
-    agg = _t_means(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), level)
-    at = agg.index.to_numpy()
+    order, count, *stats_ = _t_means(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), level)
     n = np.zeros(n_groups, dtype=np.int64)
-    n[at] = agg["n"].to_numpy()
-    cols = []
-    for name in ("mean", "ci_low", "ci_high"):
+    n[order] = count
+    out = []
+    for values_ in stats_:
         col = np.full(n_groups, np.nan)
-        col[at] = agg[name].to_numpy()
-        cols.append(col)
-    return n, cols[0], cols[1], cols[2]
+        col[order] = values_
+        out.append(col)
+    return n, out[0], out[1], out[2]
 
 
 def organisation_index(data: pd.DataFrame, instrument, group: str) -> pd.DataFrame:
