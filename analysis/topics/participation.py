@@ -165,9 +165,11 @@ def _profiles(citizens: pd.DataFrame, instrument, pattern: pd.Series, min_n: int
     demographics = {d.id: d for d in getattr(instrument, "demographics", []) or []}
     if scores is None:
         scores = [c.key for c in instrument.constructs if c.family == "skills" and c.key in citizens.columns]
+    # the background columns the profiles read (not every column of every member: 600,000 rows)
+    used = [c for c in dict.fromkeys([*demographics, "age"]) if c in citizens.columns]
     for pat in PATTERNS:
         # a pattern is defined by answers: each block's part of it must pool min_n people
-        sub = citizens[published(citizens, pattern == pat, min_n)]
+        sub = citizens.loc[published(citizens, pattern == pat, min_n), used]
         n = len(sub)
         for var, d in demographics.items():
             if var not in citizens.columns:
