@@ -31,7 +31,6 @@ st.markdown(
 import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
-from analysis import privacy  # noqa: E402
 from analysis.organisations import organisations, read_lookup  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT  # noqa: E402
 from analysis.readiness_breakdown import breakdown_columns  # noqa: E402
@@ -52,12 +51,26 @@ COMPARISONS = {"all": "All organisations", "type": "Same type of organisation", 
 
 # ------------------------------------------------------------------ cached analysis call
 
+# Each takes a key naming the survey's rows (``ui.state.data_key``: the file's digest and every
+# decision that shaped the data) and the rows themselves unhashed (``_data``): a rerun neither
+# redoes nor hashes work on a national survey's 600,000 rows.
 @st.cache_data(show_spinner="Computing readiness per organisation...", max_entries=16)
-def _view(data: pd.DataFrame, instrument_id: str, group: str, min_n: int, comparison: str, by: str | None,
-          lookup: tuple[str, bytes] | None, wave):
+def _view(key: str, instrument_id: str, group: str, min_n: int, comparison: str, by: str | None,
+          lookup: tuple[str, bytes] | None, wave, _data: pd.DataFrame):
     names = read_lookup(lookup[1], filename=lookup[0]) if lookup else None
-    return practitioners_view(data, state.instrument(instrument_id), group, min_n=min_n, comparison=comparison,
+    return practitioners_view(_data, state.instrument(instrument_id), group, min_n=min_n, comparison=comparison,
                               by=by, lookup=names, lookup_file=lookup[0] if lookup else "organisations.csv", wave=wave)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _choices(key: str, instrument_id: str, group: str, lookup: tuple[str, bytes] | None, _data: pd.DataFrame):
+    """The columns an organisation can be broken down by and the organisations' names and types."""
+    instrument_ = state.instrument(instrument_id)
+    if group not in _data.columns:
+        return [], None
+    return (breakdown_columns(_data, instrument_, group),
+            organisations(_data, group, instrument=instrument_,
+                          lookup=read_lookup(lookup[1], filename=lookup[0]) if lookup else None))
 
 
 def _lookup(instrument_id: str) -> tuple[str, bytes] | None:
@@ -76,8 +89,13 @@ def _readiness_input(data: pd.DataFrame, instrument, group_column: str) -> pd.Da
     must be the same as on every other screen, and the pipeline's readiness scores."""
     items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
     items += [c.key for c in instrument.readiness_dimensions if c.key in data.columns]
-    roles = [c for c in privacy.disclosure_columns(data, instrument) if c in data.columns]
-    roles += ["age"] if "age" in data.columns else []
+    # the columns privacy.disclosure_columns may choose (groups, categorical demographics, the
+    # age band) and age, taken as they are: the partition picks among them, so their levels
+    # need not be counted here at every rerun
+    demographics_ = [d.id for d in (getattr(instrument, "demographics", []) or [])
+                     if getattr(d, "type", "categorical") != "numeric"]
+    roles = [c for c in [*(getattr(instrument, "group_columns", {}) or {}).values(), *demographics_, "age_band", "age"]
+             if c in data.columns]
     stem = group_column.removesuffix("_id")
     roles += [c for c in (f"{stem}_name", f"{stem}_type", WAVE) if c in data.columns]  # names, types, waves
     keep = list(dict.fromkeys(([group_column] if group_column in data.columns else []) + roles + items))
@@ -480,13 +498,11 @@ if prepared is None:
 instrument = state.instrument(INSTRUMENT)
 group_column = instrument.group_columns.get("organisation", "org_id")
 data = _readiness_input(prepared.data, instrument, group_column)
+data_key = state.data_key(INSTRUMENT)
 lookup = _lookup(INSTRUMENT)
-splits = breakdown_columns(data, instrument, group_column) if group_column in data.columns else []
+splits, names = _choices(data_key, INSTRUMENT, group_column, lookup, data)
 picker = st.container()  # the organisation first, filled once names are known
 left, right = st.columns(2)
-names = organisations(data, group_column, instrument=instrument,
-                      lookup=read_lookup(lookup[1], filename=lookup[0]) if lookup else None) \
-    if group_column in data.columns else None
 choices = [c for c in COMPARISONS if c != "parent" or (names is not None and names.has_parents)]
 comparison = left.radio("Compare with", choices, format_func=COMPARISONS.get, key="benchmark",
                         bind="query-params", horizontal=True,
@@ -504,7 +520,7 @@ if WAVE in data.columns:
                         format_func=str, help="The wave shown; changes are since the wave before it.")
 view = None
 with guarded("computing readiness per organisation"):
-    view = _view(data, INSTRUMENT, group_column, min_n, comparison or "all", by, lookup, wave)
+    view = _view(data_key, INSTRUMENT, group_column, min_n, comparison or "all", by, lookup, wave, data)
 _source = state.sources()[INSTRUMENT]
 # the command giving this screen's numbers (a study file, study.yaml --survey, names its own lookup)
 readiness_command = command_text(
