@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis import privacy
 from analysis.errors import InputError
@@ -78,6 +77,8 @@ def _contributors(sub: pd.DataFrame, instrument, group: str, keys: list, min_n: 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """Welch's t, df and two-sided p of mean(b) - mean(a)."""
+    from scipy import stats  # here, not at import: the readiness screen needs it only for waves
+
     if len(a) < 2 or len(b) < 2:
         return (float("nan"),) * 3
     with warnings.catch_warnings():  # identical answers in both waves: t is undefined, not an error
@@ -90,6 +91,8 @@ def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 
 def two_proportion_test(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
     """Pooled two-proportion z and two-sided p of ``x2/n2 - x1/n1`` (Agresti 2013)."""
+    from scipy import stats
+
     p = (x1 + x2) / (n1 + n2)
     se = np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
     if not se > 0:
