@@ -203,14 +203,20 @@ def group_variances(x: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np
     n = np.bincount(c, minlength=n_groups).astype(float)
     mean = np.empty((n_groups, x.shape[1]))
     var = np.empty((n_groups, x.shape[1]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for j in range(x.shape[1]):  # one column at a time (contiguous when x is column-major)
-            xj = x[:, j] if every else x[use, j]
-            mean[:, j] = np.bincount(c, weights=xj, minlength=n_groups) / n
-            dev = xj - mean[c, j]
-            var[:, j] = np.bincount(c, weights=dev * dev, minlength=n_groups) / (n - 1)
+    for j in range(x.shape[1]):  # one column at a time (contiguous when x is column-major)
+        mean[:, j], var[:, j] = column_variances(x[:, j] if every else x[use, j], c, n)
     var[n < 2] = np.nan
     return n, mean, var
+
+
+def column_variances(values: np.ndarray, codes: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group means and sample variances (n - 1) of one column (``group_variances``' two-pass
+    formula), ``codes`` 0..G-1 for every value and ``n`` the G group sizes (as floats); a group
+    of fewer than two gets an undefined variance the caller sets to NaN."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(codes, weights=values, minlength=len(n)) / n
+        dev = values - mean[codes]
+        return mean, np.bincount(codes, weights=dev * dev, minlength=len(n)) / (n - 1)
 
 
 def rwg_j_from_variances(var: np.ndarray, options: int) -> tuple[np.ndarray, np.ndarray]:
