@@ -96,10 +96,12 @@ def _fit(key: str, formula: str, family: str, _data: pd.DataFrame):
 @st.cache_data(show_spinner=False, max_entries=8)
 def _models_columns(keys: tuple[str, str], min_n: int, _data: pd.DataFrame,
                     _servants: pd.DataFrame | None) -> tuple[str, ...]:
-    """Columns the Models screen fits citizens on (its own table), to link only to models it can open."""
-    return tuple(model_data(_data, state.instrument(CITIZEN), servants=_servants,
-                            servant_instrument=state.instrument(SERVANT) if _servants is not None else None,
-                            min_n=min_n).columns)
+    """Columns the Models screen fits citizens on (its own table), to link only to models it can open:
+    the citizens' model table and, with the servants loaded, their municipality's readiness
+    (``readiness_muni``, which the Models screen links from the servants; not linked here again,
+    a second pass over a national survey only for a column's name)."""
+    columns = tuple(model_data(_data, state.instrument(CITIZEN)).columns)
+    return columns + (("readiness_muni",) if _servants is not None and "readiness_muni" not in columns else ())
 
 
 # ------------------------------------------------------------------ helpers
