@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import privacy
+from analysis.derived import with_age_band
 from analysis.errors import InputError
 from analysis.organisations import Organisations, organisations
 from analysis.readiness import ReadinessResult, percentile_ranks, readiness, survey_partition
@@ -121,6 +122,7 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
     if by is not None and filters:
         raise InputError("a breakdown is of whole organisations: it cannot be combined with filters",
                          hint="drop --where, or drop --by")
+    data = with_age_band(data)  # the age band derived once, not by each view below
     changes = None
     if wave_column in data.columns:
         changes = wave_changes(data, instrument, group, column=wave_column, current=wave, min_n=min_n)
