@@ -117,6 +117,15 @@ def _kinds(answers: pd.Series, scale_min: float, scale_max: float, reverse: bool
     return np.where(np.isnan(x), -1, kind)
 
 
+def _medians(shown: pd.DataFrame, by: list, name) -> dict:
+    """``name(group key) -> (number of rows, median of each share)`` of ``shown`` grouped by
+    ``by`` (R ``median``: the middle value, or the mean of the two middle ones)."""
+    grouped = shown.groupby(by, sort=False)
+    medians = grouped[list(SHARES)].median()
+    sizes = grouped.size()
+    return {name(key): (int(sizes[key]), medians.loc[key]) for key in medians.index}
+
+
 def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
                      filters: Mapping | None = None, benchmark_by: Mapping | None = None,
                      partition: privacy.Partition | None = None) -> QuestionResults:
@@ -187,15 +196,20 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
 
     comparators = {g: (ALL if benchmark_by is None or pd.isna(benchmark_by.get(g, np.nan)) else benchmark_by.get(g))
                    for g in all_groups}
-    bench_rows = []
     shown = groups[~groups["suppressed"]]
-    sets = [(ALL, set(all_groups))] + [(k, {g for g, v in comparators.items() if v == k})
-                                       for k in dict.fromkeys(comparators.values()) if k != ALL]
-    for name, members in sets:
-        part = shown[shown["group"].isin(members)]
+    typed = [k for k in dict.fromkeys(comparators.values()) if k != ALL]
+    # every comparator set's medians per item from one group-by (a type's set: the groups of
+    # that type; all organisations: every group), not a filter per set and item
+    found = _medians(shown, [shown["item"]], lambda key: (ALL, key))
+    if typed:
+        member_of = shown["group"].map(comparators)
+        part = shown[(member_of != ALL).to_numpy()]
+        found.update(_medians(part, [member_of[part.index], part["item"]], lambda key: key))
+    bench_rows = []
+    for name in [ALL, *typed]:
         for item in ids:
-            vals = part[part["item"] == item]
-            bench_rows.append({"comparator": name, "item": item, "n_groups": int(len(vals)),
-                               **{s: float(vals[s].median()) if len(vals) else float("nan") for s in SHARES}})
+            n_groups, medians = found.get((name, item), (0, None))
+            bench_rows.append({"comparator": name, "item": item, "n_groups": n_groups,
+                               **{s: float(medians[s]) if n_groups else float("nan") for s in SHARES}})
     return QuestionResults(min_n=min_n, group_column=group, items=items, groups=groups,
                            benchmarks=pd.DataFrame(bench_rows), comparators=comparators, definition=DEFINITION)

@@ -218,3 +218,25 @@ def test_linked_readiness_equals_the_loop_over_municipalities(sample, instrument
     expected = pd.DataFrame(rows, columns=["municipality", "n_servants", "n_orgs", "readiness", "rwg"])
     expected = privacy.suppress(expected, "n_servants", 5, value_cols=["readiness", "rwg"], totals=True)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("kind", ["type", "parent"])
+def test_question_benchmarks_equal_the_median_of_each_comparator_set(data, instrument, kind):
+    from analysis.organisations import organisations, read_lookup
+
+    orgs = organisations(data, "org_id", instrument=instrument, lookup=read_lookup("sample_data/organisations.csv"))
+    result = question_results(data, instrument, "org_id", min_n=5,
+                              benchmark_by=orgs.types() if kind == "type" else orgs.parents())
+    shown = result.groups[~result.groups["suppressed"]]
+    sets = [("all organisations", set(result.comparators))]
+    sets += [(k, {g for g, v in result.comparators.items() if v == k})
+             for k in dict.fromkeys(result.comparators.values()) if k != "all organisations"]
+    rows = []
+    for name, members in sets:
+        part = shown[shown["group"].isin(members)]
+        for item in result.items["item"]:
+            vals = part[part["item"] == item]
+            rows.append({"comparator": name, "item": item, "n_groups": int(len(vals)),
+                         **{s: float(vals[s].median()) if len(vals) else float("nan") for s in SHARES}})
+    assert len(sets) > 2
+    pd.testing.assert_frame_equal(result.benchmarks, pd.DataFrame(rows), check_exact=True)
