@@ -98,6 +98,9 @@ def _short(label: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+MAX_LABELLED_ROWS = 80  # organisations drawn with their names and numbers in the heatmap
+
+
 def _heatmap(result, min_n: int) -> go.Figure:
     groups = result.groups[_listed(result)]  # organisations outside the filtered view have no row
     names = [_short(result.labels[k]) for k in ["index", *result.dimensions] if k != "index"]
@@ -117,10 +120,16 @@ def _heatmap(result, min_n: int) -> go.Figure:
     labels = [f"{g} ({SUPPRESSED_TEXT.format(min_n=min_n)})" if s == "primary" else
               (f"{g} (withheld for privacy)" if s else f"{g}")
               for g, s in zip(groups["group"], groups["suppression"])]
-    fig = go.Figure(go.Heatmap(z=z, x=["Readiness index", *names], y=labels, text=text, texttemplate="%{text}",
+    # Up to MAX_LABELLED_ROWS organisations: a row each with its numbers. More (a national survey's
+    # 2,000): the cells without numbers and the rows without names in a fixed height, values on
+    # hover; 14,000 cell labels in a 44,000-pixel figure took the browser seconds at every visit.
+    labelled = len(groups) <= MAX_LABELLED_ROWS
+    fig = go.Figure(go.Heatmap(z=z, x=["Readiness index", *names], y=labels,
+                               text=text if labelled else None, texttemplate="%{text}" if labelled else None,
                                hovertext=hover, hoverinfo="text", zmin=0, zmax=100, colorscale="Blues",
                                colorbar=dict(title="0-100")))
-    fig.update_layout(height=220 + 22 * len(groups), yaxis=dict(autorange="reversed", type="category"),
+    fig.update_layout(height=220 + 22 * len(groups) if labelled else 900,
+                      yaxis=dict(autorange="reversed", type="category", showticklabels=labelled),
                       xaxis=dict(side="top", tickangle=-30), margin=dict(t=120, l=10))
     return fig
 
@@ -155,7 +164,9 @@ show_command(command_text("readiness", INSTRUMENT, group=group, filters=view.fil
 if result is not None:
     shown = result.groups[~result.groups["suppressed"] & (_listed(result))]
     bench = result.benchmark.set_index("measure")
-    st.caption("Readiness per organisation (0-100); blank rows are withheld for privacy.")
+    st.caption("Readiness per organisation (0-100); blank rows are withheld for privacy."
+               + (f" {int(_listed(result).sum()):,} organisations: hover over a row for its organisation and values; "
+                  "the table below lists them all." if int(_listed(result).sum()) > MAX_LABELLED_ROWS else ""))
     chart(_heatmap(result, min_n), key="s2_heatmap")
     dims_sorted = bench.drop(index="index").sort_values("median")
     in_view = int((_listed(result)).sum())

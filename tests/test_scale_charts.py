@@ -31,3 +31,31 @@ def test_density_scatter_bins_large_data():
     assert len(fig.to_json()) < 200_000
     small = charts.density_scatter(x[:100], y[:100])
     assert isinstance(small.data[0], go.Scattergl) and len(small.data[0].x) == 100
+
+
+def test_many_organisations_heatmap_drops_cell_labels_and_keeps_its_height():
+    """The resources screen's readiness heatmap: up to 80 organisations a labelled row each; more
+    (here the sample split into about 170 organisations) without cell numbers or row names, in a
+    fixed height, every organisation still in the figure with its values on hover."""
+    import json
+
+    import pandas as pd
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    from ui.state import Source, sample_source
+
+    servants = pd.read_csv(ROOT / "sample_data" / "public_servants.csv")
+    servants["org_id"] = servants["org_id"] * 10 + np.arange(len(servants)) % 3
+    source = Source("public_servant", "many_orgs.csv", servants.to_csv(index=False).encode())
+    at = AppTest.from_file(str(ROOT / "pages" / "topic_resources.py"), default_timeout=300)
+    at.session_state["study_sources"] = {"public_servant": source, "citizen": sample_source("citizen")}
+    at.run()
+    assert not at.exception
+    figures = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    heatmap = next(f for f in figures if f["data"][0]["type"] == "heatmap" and f["data"][0].get("zmax") == 100)
+    trace = heatmap["data"][0]
+    assert len(trace["y"]) > 80 and len(trace["hovertext"]) == len(trace["y"])
+    assert "texttemplate" not in trace and "text" not in trace
+    assert heatmap["layout"]["height"] == 900 and heatmap["layout"]["yaxis"]["showticklabels"] is False
+    assert any("hover over a row" in c.value for c in at.caption)
