@@ -240,3 +240,24 @@ def test_question_benchmarks_equal_the_median_of_each_comparator_set(data, instr
                          **{s: float(vals[s].median()) if len(vals) else float("nan") for s in SHARES}})
     assert len(sets) > 2
     pd.testing.assert_frame_equal(result.benchmarks, pd.DataFrame(rows), check_exact=True)
+
+
+def test_wave_pieces_equal_their_per_group_forms():
+    from analysis.readiness_waves import _by_group, _two_proportion_tests, two_proportion_test
+
+    rng = np.random.default_rng(11)
+    cells = pd.Series(rng.integers(0, 40, 3000).astype(float))
+    cells[rng.random(3000) < 0.1] = np.nan
+    values = pd.Series(rng.normal(50, 10, 3000))
+    values[rng.random(3000) < 0.1] = np.nan
+    split = _by_group(cells, values)
+    for g in range(40):
+        expected = values[cells == g].dropna().to_numpy(float)
+        np.testing.assert_array_equal(split.get(g, np.empty(0)), expected)
+    n1, n2 = rng.integers(1, 400, 500).astype(float), rng.integers(1, 400, 500).astype(float)
+    x1, x2 = np.floor(rng.random(500) * (n1 + 1)), np.floor(rng.random(500) * (n2 + 1))
+    x1[:5], x2[:5] = 0, 0  # no variance: undefined
+    z, p = _two_proportion_tests(x1, n1, x2, n2)
+    expected = np.array([two_proportion_test(int(a), b, int(c), d) for a, b, c, d in zip(x1, n1, x2, n2)])
+    np.testing.assert_array_equal(z, expected[:, 0])
+    np.testing.assert_array_equal(p, expected[:, 1])
