@@ -301,6 +301,8 @@ def _privacy_input(scored: pd.DataFrame, instrument, used: list, filters) -> pd.
     instrument's groups and demographics, ``age``/``age_band``; the filtered ones) and the
     ``used`` ones, so the filtered view copies these and not every column of the survey. The
     partition is the same: ``privacy.disclosure_columns`` picks only among the first."""
+    if any(c not in scored.columns for c in (filters or {})):
+        return scored  # check_filter refuses the unknown column, its hint listing the survey's columns
     wanted = [*used, *(getattr(instrument, "group_columns", {}) or {}).values(),
               *(d.id for d in (getattr(instrument, "demographics", []) or [])), "age", "age_band", *(filters or {})]
     return scored[[c for c in dict.fromkeys(wanted) if c in scored.columns]]
