@@ -199,7 +199,8 @@ def _finished(pg, timeout_s: float) -> float:
     deadline = time.perf_counter() + timeout_s
     quiet_since = None
     while time.perf_counter() < deadline:
-        running = pg.get_attribute('[data-testid="stApp"]', "data-test-script-state") != "notRunning"
+        running = pg.get_attribute('[data-testid="stApp"]', "data-test-script-state",
+                                   timeout=10_000) != "notRunning"  # a crashed tab fails in 10 s
         now = time.perf_counter()
         if running:
             quiet_since = None
@@ -273,10 +274,15 @@ def dashboard(out: Path, code: Path = ROOT, label: str = "after", timeout_s: flo
                 time.sleep(0.3)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-            pg.set_default_timeout(timeout_s * 1000)
-            pg.goto(f"{url}/data")
-            wait_for_app(pg)
+
+            def open_tab():
+                tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+                tab.set_default_timeout(timeout_s * 1000)
+                tab.goto(f"{url}/data")
+                wait_for_app(tab)
+                return tab
+
+            pg = open_tab()
 
             def upload():
                 pg.get_by_role("region", name="Upload a survey file").get_by_test_id(
@@ -285,13 +291,27 @@ def dashboard(out: Path, code: Path = ROOT, label: str = "after", timeout_s: flo
                 pg.locator('[data-testid="stAlertContentSuccess"]', has_text=data.name).first.wait_for(
                     timeout=timeout_s * 1000)
 
+            def recover(after: str) -> None:
+                """A step failed (a timeout, a crashed tab): a new tab and session with the file
+                uploaded again (not timed), so the remaining steps are still measured."""
+                nonlocal pg
+                try:
+                    pg.close()
+                except Exception:  # noqa: BLE001 - the tab may be gone already
+                    pass
+                pg = open_tab()
+                upload()
+                _finished(pg, timeout_s)
+                results.setdefault("recovered_after", []).append(after)
+
             ok = step("upload", upload, timeout_s * 1000)
             for title, key in PAGES if ok else []:
                 def open_page(title=title):
                     pg.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
                     pg.wait_for_timeout(100)
                 if not step(key, open_page, timeout_s * 1000):
-                    break
+                    recover(key)
+                    continue
                 for page_key, label, option in FILTERS:
                     if page_key != key:
                         continue
@@ -302,13 +322,15 @@ def dashboard(out: Path, code: Path = ROOT, label: str = "after", timeout_s: flo
                         pg.get_by_role("option", name=option, exact=True).click()
                         pg.keyboard.press("Escape")
                         pg.wait_for_timeout(100)
-                    step(f"{key} filter {label} = {option}", change, timeout_s * 1000)
+                    if not step(f"{key} filter {label} = {option}", change, timeout_s * 1000):
+                        recover(f"{key} filter")
             # a second visit of every page, the study already analysed
             for title, key in PAGES if ok else []:
                 def again(title=title):
                     pg.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
                     pg.wait_for_timeout(100)
-                step(f"{key} again", again, timeout_s * 1000)
+                if not step(f"{key} again", again, timeout_s * 1000):
+                    recover(f"{key} again")
             browser.close()
     finally:
         status = Path(f"/proc/{server.pid}/status").read_text() if server.poll() is None else ""
