@@ -81,10 +81,18 @@ def _ranked(key: str, iid: str, what: str, min_n: int, _data: pd.DataFrame) -> p
     return fn(_data, state.instrument(iid), min_n=min_n)
 
 
+@st.cache_resource(show_spinner="Readiness per municipality...", max_entries=8, ttl=3600)
+def _municipality_readiness(key: str, min_n: int, _servants: pd.DataFrame):
+    """The servants' side of the link (named by the servants' data key): once per survey and
+    threshold, not again at each change of the citizens' filters."""
+    return topics.municipality_readiness(_servants, state.instrument(SERVANT), min_n=min_n)
+
+
 @st.cache_resource(show_spinner="Linking the two surveys...", max_entries=8, ttl=3600)
 def _link(keys: tuple[str, str], min_n: int, _servants: pd.DataFrame, _citizens: pd.DataFrame):
     return topics.link_readiness_to_municipalities(_servants, _citizens, state.instrument(SERVANT),
-                                                   state.instrument(CITIZEN), min_n=min_n)
+                                                   state.instrument(CITIZEN), min_n=min_n,
+                                                   readiness=_municipality_readiness(keys[0], min_n, _servants))
 
 
 @st.cache_resource(show_spinner="Fitting the multilevel logistic model...", max_entries=8, ttl=3600)

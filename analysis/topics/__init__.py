@@ -31,7 +31,8 @@ from analysis.derived import AGE_BREAKS, age_bands
 from analysis.topics.compare import GroupComparison, compare_groups, compare_surveys
 from analysis.topics.correlations import correlation_masks, correlation_rows, correlations
 from analysis.topics.descriptives import describe_constructs, distributions
-from analysis.topics.linking import LinkResult, link_readiness_to_municipalities
+from analysis.topics.linking import (LinkResult, MunicipalityReadiness, link_readiness_to_municipalities,
+                                     municipality_readiness)
 from analysis.topics.models import ModelSpec, digital_participation_model, engagement_model
 from analysis.topics.organisations import dimension_agreement, organisation_means
 from analysis.topics.participation import (
@@ -48,7 +49,8 @@ from analysis.topics.views import apply_filters, parse_where, published, topic_o
 __all__ = [
     "AGE_BREAKS", "age_bands",  # their home is analysis.derived
     "GroupComparison", "compare_groups", "compare_surveys", "correlations", "describe_constructs", "distributions",
-    "LinkResult", "link_readiness_to_municipalities", "ModelSpec", "digital_participation_model",
+    "LinkResult", "MunicipalityReadiness", "link_readiness_to_municipalities",
+    "municipality_readiness", "ModelSpec", "digital_participation_model",
     "engagement_model", "PATTERNS", "BroadenDeepen", "_channel_construct", "broaden_deepen", "digital_divide",
     "participation", "barriers_enablers", "benefits_challenges", "outcomes", "rank_constructs", "apply_filters",
     "parse_where", "published", "topic_one_keys", "dimension_agreement", "organisation_means",

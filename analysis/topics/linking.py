@@ -31,29 +31,25 @@ class LinkResult:
                 "family": self.family, "reading": self.reading, "n_citizens": int(len(self.data))}
 
 
-def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFrame, instrument_ps,
-                                     citizen_instrument=None, *, min_n: int = privacy.DEFAULT_MIN_N,
-                                     org: str = "org_id", municipality: str = "municipality_id") -> LinkResult:
-    """Aggregate public servants' readiness to their municipality and attach it to citizens.
+@dataclass
+class MunicipalityReadiness:
+    """The public servants' side of the link: readiness per municipality and its agreement."""
+    municipalities: pd.DataFrame  # municipality, n_servants, n_orgs, readiness, rwg, suppressed
+    agreement: dict               # icc1, icc2 of the servants' index by municipality, mean rwg(j), n
 
-    Each servant's readiness index is ``analysis.readiness_index.respondent_index`` (0-100);
-    a municipality's readiness is the mean over its servants, leaving out organisations too
-    small to show (``privacy.grouped_rows``) and municipalities with fewer than ``min_n``
-    servants (R ``tapply(readiness_index, municipality, mean)``). Whether aggregation is
-    justified is reported as ICC(1)/ICC(2) of the index by municipality and the mean rwg(j)
-    over the readiness items (Bliese 2000; R ``multilevel::ICC1``, ``multilevel::rwg.j``).
-    The citizens' table is the Models page's (``analysis.model_data``) with
-    ``readiness_muni`` and its grand-mean-centred ``c_readiness_muni`` (Enders & Tofighi
-    2007); the suggested model is ``any_digital ~ c_readiness_muni + ... + (1 | municipality)``
-    (R ``lme4::glmer``)."""
+
+def municipality_readiness(servants: pd.DataFrame, instrument_ps, *, min_n: int = privacy.DEFAULT_MIN_N,
+                           org: str = "org_id", municipality: str = "municipality_id") -> MunicipalityReadiness:
+    """Readiness per municipality from the public servants, as ``link_readiness_to_municipalities``
+    attaches it to citizens: the mean of the servants' readiness index (small organisations left
+    out by the privacy rule, municipalities below ``min_n`` servants suppressed), rwg(j) over the
+    readiness items per municipality and ICC(1)/ICC(2) of the index by municipality (Bliese 2000;
+    R ``tapply``, ``multilevel::rwg.j``, ``multilevel::ICC1``/``ICC2``). It depends on the
+    servants alone, so a screen filtering citizens computes it once."""
     from analysis.aggregation import icc1_icc2, rwg_j_by_group
-    from analysis.model_data import model_data, with_derived
 
     org = resolve_group(servants, instrument_ps, org)
     muni_ps = resolve_group(servants, instrument_ps, municipality)
-    if municipality not in citizens.columns:
-        raise InputError("the citizen data have no municipality column", column=municipality,
-                         hint="both surveys need the same municipality identifier")
     dims = readiness_dimensions(servants, instrument_ps)
     if not dims:
         raise InputError("none of the readiness items are in the public-servant data")
@@ -90,6 +86,37 @@ def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFr
     except InputError:
         agreement = {"icc1": np.nan, "icc2": np.nan, "mean_rwg": float(table["rwg"].mean()),
                      "n_municipalities": int((~table["suppressed"]).sum())}
+    return MunicipalityReadiness(table, agreement)
+
+
+def link_readiness_to_municipalities(servants: pd.DataFrame, citizens: pd.DataFrame, instrument_ps,
+                                     citizen_instrument=None, *, min_n: int = privacy.DEFAULT_MIN_N,
+                                     org: str = "org_id", municipality: str = "municipality_id",
+                                     readiness: MunicipalityReadiness | None = None) -> LinkResult:
+    """Aggregate public servants' readiness to their municipality and attach it to citizens.
+
+    Each servant's readiness index is ``analysis.readiness_index.respondent_index`` (0-100);
+    a municipality's readiness is the mean over its servants, leaving out organisations too
+    small to show (``privacy.grouped_rows``) and municipalities with fewer than ``min_n``
+    servants (R ``tapply(readiness_index, municipality, mean)``). Whether aggregation is
+    justified is reported as ICC(1)/ICC(2) of the index by municipality and the mean rwg(j)
+    over the readiness items (Bliese 2000; R ``multilevel::ICC1``, ``multilevel::rwg.j``).
+    The citizens' table is the Models page's (``analysis.model_data``) with
+    ``readiness_muni`` and its grand-mean-centred ``c_readiness_muni`` (Enders & Tofighi
+    2007); the suggested model is ``any_digital ~ c_readiness_muni + ... + (1 | municipality)``
+    (R ``lme4::glmer``).
+
+    ``readiness``: the servants' side made before by ``municipality_readiness`` with the same
+    ``min_n``, ``org`` and ``municipality`` (a screen keeps it while only the citizens' filters
+    change); computed here when not given."""
+    from analysis.model_data import model_data, with_derived
+
+    if municipality not in citizens.columns:
+        raise InputError("the citizen data have no municipality column", column=municipality,
+                         hint="both surveys need the same municipality identifier")
+    if readiness is None:
+        readiness = municipality_readiness(servants, instrument_ps, min_n=min_n, org=org, municipality=municipality)
+    table, agreement = readiness.municipalities, readiness.agreement
     shown = table[~table["suppressed"]]
     lookup = dict(zip(shown["municipality"].astype(str), shown["readiness"]))
     terms: list[str] = []
