@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from analysis.errors import InputError
-from analysis.factor import bartlett, cfa, fa, invariance, kaiser_label, kmo, parallel_analysis
+from analysis.factor import bartlett, cfa, correlation_matrix, fa, invariance, kaiser_label, kmo, parallel_analysis
 from analysis.scoring import apply_reverse, numeric_items
 
 HELP = ("factor structure: KMO, Bartlett, parallel analysis, CFA fit (lavaan ML), optional EFA "
@@ -106,9 +106,10 @@ def run(args):
             x[item] = apply_reverse(x[[item]], [item], lo, hi)[item]
 
     screen = x[items]
-    overall, per_item = kmo(screen, missing=args.missing)
-    sphericity = bartlett(screen, missing=args.missing)
-    parallel = parallel_analysis(screen, n_iter=args.n_iter, seed=args.seed, missing=args.missing)
+    r, n, _ = correlation_matrix(screen, missing=args.missing)  # once for KMO, Bartlett and parallel analysis
+    overall, per_item = kmo(r)
+    sphericity = bartlett(r, n_obs=n)
+    parallel = parallel_analysis(r, n_obs=n, n_iter=args.n_iter, seed=args.seed)
     fitted = cfa(x[model_items], model)
     out = {
         "n": sphericity["n"],

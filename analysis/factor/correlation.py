@@ -25,10 +25,11 @@ def _items_frame(data: pd.DataFrame, items: Sequence[str] | None = None, *, min_
         raise InputError(f"item(s) listed twice: {', '.join(map(str, dup))}", hint="list each item once")
     x = numeric_items(data, items, min_items=min_items)
     for col in x.columns:
-        values = x[col].dropna()
-        if len(values) == 0:
+        values = x[col].to_numpy(dtype=float, na_value=np.nan)
+        answered = values[~np.isnan(values)]
+        if len(answered) == 0:
             raise InputError("the item has no answers", column=str(col), hint="drop it from the analysis")
-        if values.nunique() < 2:
+        if answered.min() == answered.max():  # one distinct answer (no hashing of 600,000 values)
             raise InputError("the item has the same answer for everyone, so it cannot correlate with anything",
                              column=str(col), hint="drop this constant item")
     return x

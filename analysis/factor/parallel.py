@@ -80,7 +80,8 @@ def _leading_count(observed: np.ndarray, threshold: np.ndarray) -> int:
     return int(len(above) if above.all() else np.argmin(above))
 
 def parallel_analysis(data: pd.DataFrame, items: Sequence[str] | None = None, *, n_iter: int = 20,
-                      seed: int | None = 42, quantile: float = 0.95, missing: str = "pairwise") -> ParallelResult:
+                      seed: int | None = 42, quantile: float = 0.95, missing: str = "pairwise",
+                      n_obs: int | None = None) -> ParallelResult:
     """Horn's (1965) parallel analysis as ``psych::fa.parallel(x, fm = "minres", fa = "both",
     n.iter = 20, sim = TRUE, quant = .95)`` (simulated standard normal data with the same n and p).
 
@@ -95,7 +96,7 @@ def parallel_analysis(data: pd.DataFrame, items: Sequence[str] | None = None, *,
         raise InputError("parallel analysis needs at least one simulated data set", hint="set n_iter >= 1")
     if not 0 < quantile < 1:
         raise InputError("the quantile must lie between 0 and 1")
-    r_df, n, _, _ = _corr_input(_select(data, items), None, missing)
+    r_df, n, _, _ = _corr_input(_select(data, items), n_obs, missing)
     if n is None:
         raise InputError("parallel analysis needs raw data (or n_obs) to simulate samples of the same size")
     r = r_df.to_numpy()
