@@ -9,6 +9,7 @@ import streamlit as st
 
 from analysis.runtime import one_blas_thread
 from ui import access
+from ui.preload import preload
 from ui.widgets import page_exists
 
 one_blas_thread()  # once per server process (analysis.runtime)
@@ -59,3 +60,4 @@ try:
     st.navigation(navigation).run()
 finally:  # after the page, so the link holds the selections it made in this run (also after st.stop)
     access.share_panel()
+    preload()  # the other screens' imports, in the background, once per server (ui.preload)

@@ -35,3 +35,19 @@ def test_the_dashboard_runs_blas_on_one_thread():
     assert _threads("from streamlit.testing.v1 import AppTest\n"
                     "at = AppTest.from_file('app.py', default_timeout=120)\nat.run()\n"
                     "assert not at.exception, at.exception") == [1]
+
+
+def test_the_dashboard_imports_the_other_screens_modules_in_the_background():
+    """After the first screen, the other screens' modules are imported once, in a thread
+    (ui.preload), so their first visit is their statistics."""
+    script = ("import sys\nfrom streamlit.testing.v1 import AppTest\n"
+              "at = AppTest.from_file('app.py', default_timeout=120)\nat.run()\n"
+              "assert not at.exception, at.exception\n"
+              "from ui.preload import MODULES, preload\n"
+              "assert preload.cache_info().currsize == 1, 'app.py did not start it'\n"
+              "preload().join(timeout=60)\n"
+              "missing = [m for m in MODULES if m not in sys.modules]\n"
+              "assert not missing, missing\nprint('ok')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
