@@ -444,7 +444,11 @@ def _organisation_view(view, row: pd.Series, org, min_n: int) -> None:
                    "evidence to weigh for your organisation, not advice made up by this dashboard. The gaps are "
                    "to the median of all organisations.")
 
-    with st.expander("All organisations whose scores can be shown (benchmark table)"):
+    # lazy (issue 15): a national survey's table has 2,000 rows to format, for a panel most never open
+    with st.expander("All organisations whose scores can be shown (benchmark table)", key="rd_benchmark_open",
+                     on_change="rerun") as benchmark_panel:
+        if not benchmark_panel.open:
+            return
         keep = ["group", "n", "index", *result.dimensions, "rwg"]
         public = result.groups.loc[~result.groups["suppressed"], keep].rename(
             columns={"group": "organisation", **{k: _short(result.labels[k]) for k in result.dimensions}})
