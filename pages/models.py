@@ -84,8 +84,9 @@ def table_for(data: pd.DataFrame, survey: str) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _categorical_levels(key: str, formula: str, _frame: pd.DataFrame) -> dict[str, list[str]]:
     """Each categorical predictor of ``formula`` (not a grouping column) with its levels as text,
-    sorted: the reference-level choices. Raises ``InputError`` for a derived name it cannot make."""
-    derived, _ = cm.with_derived(_frame, formula)
+    sorted: the reference-level choices. Raises ``InputError`` for a derived name it cannot make.
+    Read from the formula's own columns (``_fit_data``, which the fit then reuses)."""
+    derived, _ = _fit_data(key, formula, _frame)
     parsed = parse_formula(formula)
     grouping = {g for r in parsed.random for g in r.group}
     return {v: sorted(map(str, derived[v].dropna().unique())) for v in parsed.variables
@@ -101,9 +102,14 @@ def _level2_columns(key: str, columns: tuple, group: str, _frame: pd.DataFrame) 
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def _fit_data(key: str, formula: str, _frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The model table ``key`` with the formula's derived columns, cut to the formula's columns
-    when all exist (made once per formula, not by each fit)."""
-    derived, notes = cm.with_derived(_frame, formula)
+    when all exist (made once per formula, not by each fit). The derived columns are made on the
+    formula's columns and their bases only, not on a copy of the whole table (40 columns of
+    600,000 rows at national scale)."""
     variables = parse_formula(formula).variables
+    bases = [parts[1] for name in cm.derived_names(formula)
+             if (parts := cm.split_derived(name, _frame.columns)) is not None]
+    used = [c for c in dict.fromkeys([*variables, *bases]) if c in _frame.columns]
+    derived, notes = cm.with_derived(_frame[used], formula)
     if all(v in derived.columns for v in variables):
         derived = derived[variables]
     return derived, notes
