@@ -59,7 +59,9 @@ CENTRING = {"c_": "grand-mean centred (level 1)", "cwc_": "group-mean centred, w
 # ------------------------------------------------------------------ cached analysis calls
 # The model table, its derived columns and the fits hold the survey's rows (600,000 at national
 # scale): they are resources shared read-only by the sessions, not pickled and unpickled at each
-# rerun as st.cache_data would (0.6 s of a first visit); each key names the content exactly.
+# rerun as st.cache_data would (0.6 s of a first visit); each key names the content exactly. The
+# bounds keep a national survey's kept fits to a few hundred MB (a fit holds its rows), and an
+# hour without use frees them.
 @st.cache_resource(show_spinner=False, max_entries=8, ttl=3600)
 def _table(key: str, survey: str, min_n: int, _data: pd.DataFrame, _servants: pd.DataFrame | None) -> pd.DataFrame:
     return cm.model_data(_data, state.instrument(survey), servants=_servants,
@@ -115,13 +117,13 @@ def _fit_data(key: str, formula: str, _frame: pd.DataFrame) -> tuple[pd.DataFram
     return derived, notes
 
 
-@st.cache_resource(show_spinner="Fitting the model...", max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner="Fitting the model...", max_entries=16, ttl=3600)
 def fit_model(key: str, formula: str, reml: bool, family: str, references: str, _frame: pd.DataFrame):
     data, notes = _fit_data(key, formula, _frame)
     return fit(formula, data, reml=reml, family=family, reference_levels=json.loads(references) or None), notes
 
 
-@st.cache_resource(show_spinner="Fitting the null model...", max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner="Fitting the null model...", max_entries=16, ttl=3600)
 def fit_null(key: str, formula: str, family: str, _frame: pd.DataFrame):
     """The empty model ``outcome ~ 1 + (1 | group)`` on the rows the full model uses."""
     data, _ = _fit_data(key, formula, _frame)
