@@ -264,4 +264,6 @@ def test_own_qualtrics_export_defined_by_clicking(page, dashboard, qualtrics):
     assert float(shown) == pytest.approx(expected.alpha, abs=5e-4)
     # the question texts Qualtrics gave are the items' wording on the Measurement page
     # (the answer-distribution chart labels each item with its text; plotly draws it as SVG text)
-    assert page.locator(".js-plotly-plot text", has_text="Trust in the council - statement").count() >= 4
+    labels = page.locator(".js-plotly-plot text", has_text="Trust in the council - statement")
+    labels.first.wait_for(timeout=30_000)  # plotly draws after the script run ends
+    assert labels.count() >= 4
