@@ -158,3 +158,40 @@ def test_spearman_on_order_codes_is_spearman_on_the_scores():
         expected = stats.spearmanr(values[keep, i], values[keep, j])
         got = stats.spearmanr(codes[i][keep], codes[j][keep])
         assert (got.statistic, got.pvalue) == (expected.statistic, expected.pvalue)
+
+
+def _reference_dimension_agreement(data, instrument, group, shown_groups, min_n):
+    """analysis.topics.dimension_agreement before issue 15's fourth round: a whole ``aggregate``
+    (group labels, means, ICCs) per readiness dimension, of which the rwg(j) summary was kept."""
+    from analysis import aggregation
+    from analysis.readiness import LOW_AGREEMENT
+    from analysis.topics.organisations import _shown
+    shown = _shown(data[group], shown_groups)
+    used = privacy.group_cells(data, group, min_n).notna().to_numpy() & shown
+    items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
+    kept = data.loc[used, list(dict.fromkeys([group, *items]))]
+    rows = []
+    for c in instrument.readiness_dimensions:
+        items = [it.id for it in c.items if it.id in kept.columns]
+        if not items:
+            continue
+        agg = aggregation.aggregate(kept, group, items, c.scale.max - c.scale.min + 1)
+        rwg = agg.groups["rwg"].dropna()
+        rows.append({"dimension": c.key, "rwg_j_mean": agg.rwg_mean, "rwg_j_median": agg.rwg_median,
+                     "share_rwg_j_at_least_70": float((rwg >= LOW_AGREEMENT).mean()) if len(rwg) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("min_n", [5, 10])
+def test_dimension_agreement_is_the_aggregate_per_dimension(servants, min_n):
+    inst = load_instrument("public_servant")
+    data = servants.data.copy()
+    rng = np.random.default_rng(11)  # missing answers, so groups differ per dimension
+    items = [it.id for c in inst.readiness_dimensions for it in c.items]
+    for column in items[::3]:
+        data.loc[rng.random(len(data)) < 0.2, column] = np.nan
+    for view in (data, T.apply_filters(data, {"gender": [1]}, min_n, instrument=inst)):
+        shown = sorted(view["org_id"].dropna().unique())[1:]  # one organisation not shown
+        got = T.dimension_agreement(view, inst, "org_id", shown, min_n=min_n)
+        want = _reference_dimension_agreement(view, inst, "org_id", shown, min_n)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)

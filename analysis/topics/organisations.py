@@ -11,6 +11,7 @@ import pandas as pd
 
 from analysis import aggregation, privacy
 from analysis.readiness import LOW_AGREEMENT
+from analysis.scoring import numeric_items
 
 
 def organisation_means(data: pd.DataFrame, group: str, outcome: str, scale, *, min_n: int = privacy.DEFAULT_MIN_N,
@@ -59,15 +60,33 @@ def dimension_agreement(data: pd.DataFrame, instrument, group: str, shown_groups
     partition publishes (``analysis.privacy.group_cells``)."""
     shown = _shown(data[group], shown_groups)
     used = privacy.group_cells(data, group, min_n).notna().to_numpy() & shown
-    items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
-    kept = data.loc[used, list(dict.fromkeys([group, *items]))]  # only the columns used below
+    codes, order = aggregation.group_codes(data[group], used)  # one factorisation for every dimension
     rows = []
     for c in instrument.readiness_dimensions:
-        items = [it.id for it in c.items if it.id in kept.columns]
+        items = [it.id for it in c.items if it.id in data.columns]
         if not items:
             continue
-        agg = aggregation.aggregate(kept, group, items, c.scale.max - c.scale.min + 1)
-        rwg = agg.groups["rwg"].dropna()
-        rows.append({"dimension": c.key, "rwg_j_mean": agg.rwg_mean, "rwg_j_median": agg.rwg_median,
+        options = c.scale.max - c.scale.min + 1
+        answers = numeric_items(data, items)
+        columns = [answers[i].to_numpy(dtype=float) for i in items]
+        complete = codes >= 0
+        for values in columns:
+            complete &= ~np.isnan(values)
+        n_g = np.bincount(codes[complete], minlength=len(order))
+        unanswered = any(not np.count_nonzero(used & ~np.isnan(values)) for values in columns)
+        if (n_g > 0).sum() < 2 or (n_g <= 1).all() or unanswered:
+            # too few groups or an unanswered item: ``aggregate`` says which, as it always has
+            aggregation.aggregate(data.loc[used, [group, *items]], group, items, options)
+        x = np.empty((int(complete.sum()), len(items)), order="F")  # item by item, contiguous
+        for j, values in enumerate(columns):
+            x[:, j] = values[complete]
+        # ``aggregate``'s rwg(j) (its group variances over the same rows in the same order, so the
+        # same numbers) without its group labels, means and ICCs, which this table does not show
+        _, _, var = aggregation.group_variances(x, codes[complete], len(order))
+        value, _ = aggregation.rwg_j_from_variances(var, options)
+        rwg = pd.Series(value[n_g > 0]).dropna()
+        rows.append({"dimension": c.key,
+                     "rwg_j_mean": float(rwg.mean()) if len(rwg) else float("nan"),
+                     "rwg_j_median": float(rwg.median()) if len(rwg) else float("nan"),
                      "share_rwg_j_at_least_70": float((rwg >= LOW_AGREEMENT).mean()) if len(rwg) else float("nan")})
     return pd.DataFrame(rows)
