@@ -323,3 +323,24 @@ def test_qualtrics_export_saved_as_xlsx(tmp_path):
     assert result.meta["format"] == "qualtrics" and result.data.shape == (4, 18)
     assert result.data["Q1_1"].tolist() == [4, 3, 5, 2]
     assert result.meta["variable_labels"]["ps_att1"] == "Residents know things we do not."
+
+
+def test_an_ascii_file_reads_as_the_same_file_with_one_accented_answer():
+    """An ASCII CSV goes to the columnar reader as bytes, without decoding the whole file; a
+    UTF-8 file with one non-ASCII character is decoded first. Both give the same frame, also
+    with a quoted cell and with Excel's ``sep=`` line."""
+    rows = "".join(f"{i},{i % 5 + 1},{'' if i % 7 == 0 else i % 3},\"a, b\",x\n" for i in range(1, 400))
+    for prefix in ("", "sep=,\n"):
+        plain = f"{prefix}id,q1,q2,quoted,word\n{rows}"
+        accented = plain.replace("x\n", "é\n", 1)
+        a = read_data(plain.encode(), filename="plain.csv")
+        b = read_data(accented.encode("utf-8"), filename="accented.csv")
+        assert a.meta["encoding"] == b.meta["encoding"] == "utf-8"
+        assert a.data["word"].iloc[0] == "x" and b.data["word"].iloc[0] == "é"
+        pd.testing.assert_frame_equal(a.data.drop(columns="word"), b.data.drop(columns="word"))
+        assert a.data["q2"].isna().sum() == 57 and a.data["quoted"].iloc[0] == "a, b"
+
+
+def test_a_file_of_white_space_only_is_empty():
+    with pytest.raises(InputError, match="empty"):
+        read_data(b" \r\n\t \n", filename="blank.csv")
