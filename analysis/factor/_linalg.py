@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 _EPS = np.finfo(float).eps
 
 
 def _eigvalsh(m: np.ndarray) -> np.ndarray:
-    """Eigenvalues of a symmetric matrix, ascending (LAPACK via scipy: fast also under thread contention)."""
-    return linalg.eigh(m, eigvals_only=True)
+    """Eigenvalues of a symmetric matrix, ascending (LAPACK's syevd via numpy: parallel analysis
+    and the correlation check need no scipy.linalg import)."""
+    return np.linalg.eigvalsh(m)
 
 def _cov2cor(m: np.ndarray) -> np.ndarray:
     d = 1.0 / np.sqrt(np.diag(m))
@@ -17,6 +17,8 @@ def _cov2cor(m: np.ndarray) -> np.ndarray:
 
 def _smooth(r: np.ndarray) -> np.ndarray:
     """psych::cor.smooth: lift non-positive eigenvalues so the matrix is positive definite."""
+    from scipy import linalg
+
     values, vectors = linalg.eigh(r)
     if values.min() >= _EPS:
         return r
@@ -26,10 +28,14 @@ def _smooth(r: np.ndarray) -> np.ndarray:
 
 def _smc(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations ``1 - 1/diag(R^-1)`` (psych::smc, pseudo-inverse, clipped to [0, 1])."""
+    from scipy import linalg
+
     smc = 1.0 - 1.0 / np.diag(linalg.pinvh(r))
     return np.clip(smc, 0.0, 1.0)
 
 def _top_eigen(m: np.ndarray, nf: int) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import linalg
+
     values, vectors = linalg.eigh(m)
     order = np.argsort(values)[::-1]
     return values[order], vectors[:, order]

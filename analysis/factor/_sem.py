@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
 from analysis.errors import InputError
 from analysis.factor._linalg import _eigvalsh, _smc, _top_eigen
@@ -257,7 +257,9 @@ class _Model:
             if np.max(np.abs(grad)) < 1e-9 or (abs(f_old - f) < 1e-15 and np.max(np.abs(grad)) < 1e-6):
                 converged = True
                 break
-        if not converged:
+        if not converged:  # rare: BFGS from where scoring stopped (scipy.optimize imported only then)
+            from scipy import optimize
+
             res = optimize.minimize(lambda x: self._fg(x), theta, jac=True, method="BFGS",
                                     options={"gtol": 1e-9, "maxiter": 5000})
             theta = res.x

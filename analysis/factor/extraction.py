@@ -3,8 +3,6 @@ squares) and maximum likelihood (Joreskog 1967; the ``factanal`` objective), uni
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, optimize
-
 from analysis.factor._linalg import _eigvalsh, _smc, _top_eigen
 
 
@@ -26,6 +24,8 @@ def _fit_uniquenesses(r: np.ndarray, nf: int, fm: str) -> tuple[np.ndarray, bool
     residual) is the same as the unweighted least squares optimum, so we minimise
     ``0.5 * ||R - psi - LL'||^2`` (gradient ``-diag(R - psi - LL')``) to full precision.
     """
+    from scipy import linalg, optimize  # here, not at import: the CFA and parallel analysis need neither
+
     smc = _smc(r)
     start = np.diag(r) - smc
     upper = max(float(smc.max()), 1.0)

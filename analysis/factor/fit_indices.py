@@ -3,7 +3,7 @@ Browne & Cudeck 1993), as ``psych::fa.stats`` and ``lavaan::fitMeasures`` comput
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 
 def _rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90, divisor: float | None = None
@@ -23,8 +23,21 @@ def _rmsea_ci(chi2: float, df: float, n: float, level: float = 0.90, divisor: fl
         hi = max(chi2, 1.0)
         while fun(hi) > 0:
             hi *= 2
-        return optimize.brentq(fun, 0.0, hi, xtol=1e-12, rtol=1e-14, maxiter=500)
+        return _bisect(fun, 0.0, hi)
 
     lo = ncp_for(1 - tail)
     hi = ncp_for(tail)
     return float(np.sqrt(lo / (divisor * df))), float(np.sqrt(hi / (divisor * df)))
+
+
+def _bisect(fun, lo: float, hi: float, xtol: float = 1e-12, rtol: float = 1e-14) -> float:
+    """The root of a decreasing ``fun`` with ``fun(lo) >= 0 > fun(hi)``, by bisection to
+    ``xtol + rtol * |x|`` (the tolerance R's ``uniroot`` / scipy's ``brentq`` would be given;
+    at most about 60 halvings of the bracket, without importing scipy.optimize)."""
+    while hi - lo > xtol + rtol * abs(hi):
+        mid = 0.5 * (lo + hi)
+        if fun(mid) >= 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
