@@ -51,3 +51,32 @@ def test_kinds_and_labels():
     assert formatting.column_label("n_answered") == "n answered"
     assert formatting.column_cells(pd.Series([0.00049, 0.9999, np.nan]), "p") == ["< .001", "1.000", ""]
     assert formatting.column_cells(pd.Series([-0.004, 1234.0]), "number", 2) == ["0.00", "1234.00"]
+
+
+def _large_script():
+    import numpy as np
+    import pandas as pd
+
+    from ui import tables
+    rows = tables.BROWSER_FORMATTED_ROWS + 1
+    rng = np.random.default_rng(3)
+    index = rng.uniform(0, 100, rows)
+    index[5] = np.nan  # a withheld organisation
+    df = pd.DataFrame({"group": [f"org {i}" for i in range(rows)], "n": rng.integers(10, 2000, rows),
+                       "index": index, "rwg": rng.uniform(0, 1, rows), "p": rng.uniform(0, 1, rows)})
+    tables.table(df, "big", decimals=1, digits={"rwg": 2})
+
+
+def test_a_large_table_is_formatted_by_the_browser():
+    """More than BROWSER_FORMATTED_ROWS rows: no Styler (its cells written on the server); the
+    decimals as printf formats, numbers kept numeric, empty cells and p-values still text."""
+    at = AppTest.from_function(_large_script).run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert not at.dataframe[0].proto.arrow_data.styler.display_values  # no Styler
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["n"]["type_config"]["format"] == "localized"
+    assert columns["rwg"]["type_config"]["format"] == "%.2f"
+    assert frame["n"].dtype.kind == "i" and frame["rwg"].dtype.kind == "f"  # numbers: sorting by value
+    assert frame["index"].iloc[5] == "" and frame["index"].iloc[0] == formatting.cell(frame["index"].iloc[0], 1)
+    assert all(isinstance(v, str) for v in frame["p"])
