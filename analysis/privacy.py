@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -225,6 +226,12 @@ def disclosure_columns(data: pd.DataFrame, instrument=None, extra: Sequence[str]
     dimensions), so that view keeps whole organisations, and last otherwise, so that the
     demographic breakdowns a citizen survey is read by keep nearly everyone.
     """
+    return _columns_and_codes(data, instrument, extra)[0]
+
+
+def _columns_and_codes(data: pd.DataFrame, instrument=None, extra: Sequence[str] = ()) -> tuple[list[str], dict]:
+    """``disclosure_columns`` and the level codes (``_level_codes``) of the demographics it
+    counted the levels of, so that the partition does not code them again."""
     groups = [c for c in (getattr(instrument, "group_columns", {}) or {}).values() if c in data.columns]
     demo = [d.id for d in (getattr(instrument, "demographics", []) or [])
             if getattr(d, "type", "categorical") != "numeric" and d.id in data.columns]
@@ -232,23 +239,73 @@ def disclosure_columns(data: pd.DataFrame, instrument=None, extra: Sequence[str]
         demo.append("age_band")
     demo += [c for c in extra if c in data.columns]
     demo = [c for c in dict.fromkeys(demo) if c not in groups]
-    from analysis.derived import age_bands
-
-    def n_levels(c: str) -> int:
-        if c in data.columns:
-            return int(data[c].nunique(dropna=False))
-        return int(age_bands(data["age"]).nunique(dropna=False))  # the band, derived (as text: same count)
-
-    levels = {c: n_levels(c) for c in demo}
+    coded = {c: _level_codes(data[c], count=True) if c in data.columns else _band_codes(data["age"]) for c in demo}
+    levels = {c: coded[c][1] for c in demo}  # nunique(dropna=False): the age band's as derived
     demo.sort(key=lambda c: (levels[c], c))
     groups_first = bool(getattr(instrument, "readiness_dimensions", None))
-    return list(dict.fromkeys(groups + demo if groups_first else demo + groups))
+    columns = list(dict.fromkeys(groups + demo if groups_first else demo + groups))
+    return columns, {c: codes for c, (codes, _) in coded.items()}
 
 
 def _codes(column: pd.Series) -> np.ndarray:
     """Integer codes of a column's values, missing as a level of its own."""
-    codes, _ = pd.factorize(column, sort=False, use_na_sentinel=False)
-    return np.asarray(codes, dtype=np.int64)
+    return _level_codes(column)[0]
+
+
+_DENSE = 1 << 24  # whole-number ids spanning at most this many values are coded by subtraction
+
+
+def _level_codes(column: pd.Series, count: bool = False) -> tuple[np.ndarray, int]:
+    """Non-negative integer codes of a column's values, two rows sharing a code exactly when
+    ``pd.factorize(column, use_na_sentinel=False)`` gives them one (missing is a level of its
+    own), and with ``count`` the number of levels (``nunique(dropna=False)``; else 0).
+
+    The codes need not be those of ``factorize``: the partition numbers its cells by their
+    first row, whatever codes tell the levels apart. Whole-number ids (an integer column, or a
+    float column of whole numbers and missing values) are coded by subtracting the smallest,
+    a categorical by its own codes, anything else by ``factorize``."""
+    values = column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
+    n = len(values)
+    codes = None
+    if n and isinstance(column.dtype, pd.CategoricalDtype):
+        raw = np.asarray(column.cat.codes, dtype=np.int64)
+        codes = np.where(raw >= 0, raw, len(column.cat.categories))
+    elif n and isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        low, high = values.min(), values.max()
+        if int(high) - int(low) < _DENSE:
+            codes = (values - low).astype(np.int64)
+    elif n and isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        low, high = np.fmin.reduce(values), np.fmax.reduce(values)  # NaN left out (all NaN: NaN)
+        if high - low < _DENSE:  # finite, and few enough possible values
+            shifted = values - low
+            with np.errstate(invalid="ignore"):  # a missing value's code is set below
+                codes = shifted.astype(np.int64)
+            missing = np.isnan(values)
+            if not ((codes == shifted) | missing).all():
+                codes = None  # not whole numbers
+            else:
+                codes[missing] = int(high - low) + 1
+        elif np.isnan(low):
+            codes = np.zeros(n, dtype=np.int64)
+    if codes is None:
+        codes = np.asarray(pd.factorize(column, sort=False, use_na_sentinel=False)[0], dtype=np.int64)
+        return codes, int(pd.Series(column).nunique(dropna=False)) if count else 0
+    return codes, int(np.count_nonzero(np.bincount(codes))) if count and n else 0
+
+
+def _band_codes(age: pd.Series) -> tuple[np.ndarray, int]:
+    """``_level_codes(derived.band_labels(age))`` without writing the labels: the band of each
+    age as ``pd.cut(age, [-inf, *AGE_BREAKS, inf], right=False)`` finds it (one code per band,
+    one for a missing or infinite age)."""
+    from analysis.derived import AGE_BREAKS
+    x = pd.to_numeric(age, errors="coerce")
+    x = x.to_numpy(dtype=float, na_value=np.nan) if isinstance(x, pd.Series) else np.asarray(x, dtype=float)
+    codes = np.zeros(len(x), dtype=np.int8)
+    for edge in AGE_BREAKS:  # the number of breaks at or below the age: its band
+        codes += x >= edge
+    codes[~(x < np.inf)] = len(AGE_BREAKS) + 1  # missing or infinite: outside every band
+    codes = codes.astype(np.int64)
+    return codes, int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0
 
 
 @dataclass(frozen=True)
@@ -272,15 +329,22 @@ class Partition:
             return mask.reindex(self.index).fillna(False).to_numpy(dtype=bool)
         return np.asarray(mask, dtype=bool)
 
+    @cached_property
+    def _sizes(self) -> np.ndarray:
+        """The number of rows of each block (made once: every view of the survey asks)."""
+        ok = self.block >= 0
+        return np.bincount(self.block[ok], minlength=int(self.block.max()) + 1 if ok.any() else 0)
+
     def inside(self, mask) -> np.ndarray:
         """Rows whose whole block lies inside ``mask`` (a view, or a group inside a view)."""
         m = self._aligned(mask)
         ok = ~self.withheld
         if not ok.any():
             return ok
-        nblocks = int(self.block.max()) + 1
-        size = np.bincount(self.block[ok], minlength=nblocks)
-        hit = np.bincount(self.block[ok & m], minlength=nblocks)
+        if m.all():  # every block lies inside
+            return ok
+        size = self._sizes
+        hit = np.bincount(self.block[ok & m], minlength=len(size))
         whole = (size == hit) & (size > 0)
         return ok & m & whole[np.where(ok, self.block, 0)]
 
@@ -311,25 +375,35 @@ class Partition:
         ``by == l`` throughout (``inside(mask & (by == l))`` for every level at once).
         """
         by = by.reindex(self.index)
-        codes = _codes(by)
-        ok = ~self.withheld
-        nblocks = int(self.block.max()) + 1 if ok.any() else 0
-        blk = np.where(ok, self.block, 0)
-        lo = np.full(nblocks, np.iinfo(np.int64).max)
-        hi = np.full(nblocks, -1)
-        np.minimum.at(lo, blk[ok], codes[ok])
-        np.maximum.at(hi, blk[ok], codes[ok])
-        pure = ok & (lo[blk] == hi[blk]) & by.notna().to_numpy()
+        pure = self._pure(_codes(by), by.notna().to_numpy())
         rows = self.contributors(self._aligned(mask) & pure, answered)
         return by.where(pd.Series(rows, index=self.index))
+
+    def _pure(self, codes: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Rows (not withheld) whose block has one level of ``codes`` throughout, a ``present``
+        one (a missing level is a level of its own, so a block is wholly present or not)."""
+        ok = ~self.withheld
+        if not ok.any():
+            return ok
+        nblocks = int(self.block.max()) + 1
+        every = bool(ok.all())
+        blk = self.block if every else np.where(ok, self.block, 0)
+        lo = np.full(nblocks, np.iinfo(np.int64).max)
+        hi = np.full(nblocks, -1)
+        np.minimum.at(lo, blk if every else blk[ok], codes if every else codes[ok])
+        np.maximum.at(hi, blk if every else blk[ok], codes if every else codes[ok])
+        return ok & (lo == hi)[blk] & present
 
 
 def _smallest_blocks(cell: np.ndarray, ncell: int, block: np.ndarray, taken: np.ndarray,
                      sizes: np.ndarray) -> np.ndarray:
     """The smallest block already made in each cell (ties: the first made), -1 where none.
 
-    Found over the blocks, not the rows: a block's rows lie in one cell at the depth being
-    pooled and at every shallower one, since cells only merge going up."""
+    ``cell``, ``block`` and ``taken`` describe rows (their cell, block, and whether they are
+    in one); any rows holding at least one row of every block give the same answer, so
+    ``disclosure_partition`` passes one per block. Found over the blocks, not the rows: a
+    block's rows lie in one cell at the depth being pooled and at every shallower one, since
+    cells only merge going up."""
     best = np.full(ncell, -1, dtype=np.int64)
     if not taken.any():
         return best
@@ -365,42 +439,88 @@ def disclosure_partition(data: pd.DataFrame, columns: Sequence[str], min_n: int 
     if missing:
         raise InputError("unknown column", column=str(missing[0]),
                          hint="the columns a survey is filtered or grouped by must be in its data")
-    n = len(data)
-    block = np.full(n, -1, dtype=np.int64)
-    sizes = np.zeros(0, dtype=np.int64)  # size of each block made so far
-    # the cell of every row at every depth: codes combined column by column, kept compact
-    cells_at = [np.zeros(n, dtype=np.int64)]
-    for c in columns:
-        codes = _codes(data[c])
-        combined = cells_at[-1] * (int(codes.max()) + 1 if n else 1) + codes
+    return _partition_of_codes([_codes(data[c]) for c in columns], columns, min_n, data.index)
+
+
+def _partition_of_codes(coded: Sequence[np.ndarray], columns: Sequence[str], min_n: int, index: pd.Index) -> Partition:
+    """``disclosure_partition`` of the columns given by their level codes (``_level_codes``:
+    any codes telling the levels apart, since the cells are numbered by their first row)."""
+    n = len(index)
+    if n == 0:
+        return Partition(columns=tuple(columns), min_n=min_n, block=np.zeros(0, dtype=np.int64), index=index)
+    # the cell of every row at the deepest depth (the full cross-classification), numbered in
+    # order of first appearance; a cell of a shallower depth is a union of these, so its
+    # number (also by first appearance) is found over these cells instead of over the rows
+    key, bound = np.zeros(n, dtype=np.int64), 1
+    for codes in coded:
+        width = int(codes.max()) + 1
+        if bound * width >= 1 << 62:  # keep the combined key within int64
+            key = np.asarray(pd.factorize(key, sort=False)[0], dtype=np.int64)
+            bound = int(key.max()) + 1
+        key = key * width + codes
+        bound *= width
+    fine = np.asarray(pd.factorize(key, sort=False)[0], dtype=np.int64)
+    nfine = int(fine.max()) + 1
+    row_of = np.empty(nfine, dtype=np.int64)
+    row_of[fine] = np.arange(n)  # a row of each cell (any: they share every code)
+    cells_at = [np.zeros(nfine, dtype=np.int64)]  # the cell of each deepest cell at every depth
+    for codes in coded:
+        combined = cells_at[-1] * (int(codes.max()) + 1) + codes[row_of]
         cells_at.append(np.asarray(pd.factorize(combined, sort=False)[0], dtype=np.int64))
-    for depth in range(len(columns), -1, -1):
-        cell = cells_at[depth]
-        ncell = int(cell.max()) + 1 if n else 0
-        free = block < 0
-        pool = np.bincount(cell[free], minlength=ncell)
-        best = _smallest_blocks(cell, ncell, block, ~free, sizes)
+    sizes = np.zeros(0, dtype=np.int64)  # size of each block made so far
+    block_fine = np.zeros(0, dtype=np.int64)  # a deepest cell holding rows of each block
+    free = np.arange(n)  # the rows in no block yet, and their deepest cells
+    free_fine = fine
+    block = np.full(n, -1, dtype=np.int64)
+    for depth in range(len(coded), -1, -1):
+        if not len(free):
+            break  # every row is in a block: nothing is pooled any more
+        ncell = int(cells_at[depth].max()) + 1
+        cell = cells_at[depth][free_fine]
+        pool = np.bincount(cell, minlength=ncell)
+        # the smallest block of each cell: one row (the block's cell) per block
+        best = _smallest_blocks(cells_at[depth][block_fine], ncell, np.arange(len(sizes)),
+                                np.ones(len(sizes), dtype=bool), sizes)
         grows = pool >= min_n
         new_block = np.full(ncell, -1, dtype=np.int64)
         new_block[grows] = len(sizes) + np.arange(int(grows.sum()))
         join = (pool > 0) & ~grows & (best >= 0)
         sizes = np.concatenate([sizes, pool[grows]])
         np.add.at(sizes, best[join], pool[join])
-        target = np.where(grows, new_block, np.where(join, best, -1))
-        assign = free & (target[cell] >= 0)
-        block[assign] = target[cell[assign]]
-    return Partition(columns=tuple(columns), min_n=min_n, block=block, index=data.index)
+        fine_in = np.empty(ncell, dtype=np.int64)
+        fine_in[cell] = free_fine  # a deepest cell of each cell's free rows
+        block_fine = np.concatenate([block_fine, fine_in[grows]])
+        target = np.where(grows, new_block, np.where(join, best, -1))[cell]
+        left = target < 0
+        if len(free) == n:  # the deepest depth: every row was free
+            block = target
+            free = np.flatnonzero(left)
+            free_fine = fine[free]
+        else:
+            block[free[~left]] = target[~left]
+            free, free_fine = free[left], free_fine[left]
+    return Partition(columns=tuple(columns), min_n=min_n, block=block, index=index)
 
 
 def partition_for(data: pd.DataFrame, instrument=None, min_n: int = DEFAULT_MIN_N,
                   columns: Sequence[str] | None = None) -> Partition:
-    """The partition of a whole survey over its disclosure columns (``age_band`` derived)."""
-    from analysis.derived import band_labels
-    cols = list(columns) if columns is not None else disclosure_columns(data, instrument)
-    frame = pd.DataFrame({c: data[c] for c in cols if c in data.columns}, index=data.index)
-    if "age_band" in cols and "age_band" not in frame.columns and "age" in data.columns:
-        frame["age_band"] = band_labels(data["age"])
-    return disclosure_partition(frame, cols, min_n)
+    """The partition of a whole survey over its disclosure columns (``age_band`` derived):
+    ``disclosure_partition`` of those columns, each coded once (the demographics' codes
+    counted for their order reused, the age band coded from the ages without its labels)."""
+    coded: dict[str, np.ndarray] = {}
+    if columns is not None:
+        cols = list(columns)
+    else:
+        cols, coded = _columns_and_codes(data, instrument)
+    min_n = check_min_n(min_n)
+    present = [c for c in cols if c in data.columns or (c == "age_band" and "age" in data.columns)]
+    missing = [c for c in cols if c not in present]
+    if missing:
+        raise InputError("unknown column", column=str(missing[0]),
+                         hint="the columns a survey is filtered or grouped by must be in its data")
+    codes = [coded[c] if c in coded else _codes(data[c]) if c in data.columns else _band_codes(data["age"])[0]
+             for c in cols]
+    return _partition_of_codes(codes, cols, min_n, data.index)
 
 
 def protected_rows(data: pd.DataFrame, group: str, min_n: int = DEFAULT_MIN_N,
@@ -511,25 +631,24 @@ def grouped_rows(data: pd.DataFrame, group: str, min_n: int = DEFAULT_MIN_N, *, 
         raise InputError("unknown group column", column=str(group),
                          hint="choose the column that holds the organisation or unit")
     if BLOCK in data.columns:
-        view = data
-    else:
-        # check_filter(data, None, ...) without its copy of every column of the kept rows:
-        # only the group and the block are used here
-        min_n = check_min_n(min_n)
-        try:
-            part = partition_for(data, instrument, min_n, None if instrument is not None else [group])
-        except InputError:
-            return pd.Series(False, index=data.index)
-        rows = part.inside(np.ones(len(data), dtype=bool))
-        if not rows.any():
-            return pd.Series(False, index=data.index)
-        kept = data[group][rows]
-        view = pd.DataFrame({group: kept, BLOCK: pd.Series(part.block[rows], index=kept.index)})
-    ans = None if answered is None else pd.Series(answered, index=data.index).reindex(view.index).fillna(False)
-    cells = group_cells(view, group, min_n, ans)
-    out = pd.Series(False, index=data.index)
-    out.loc[view.index[cells.notna().to_numpy()]] = True
-    return out
+        ans = None if answered is None else pd.Series(answered, index=data.index).fillna(False)
+        return pd.Series(group_cells(data, group, min_n, ans).notna().to_numpy(), index=data.index)
+    # group_cells on check_filter(data, None, ...) without building that view: the rows of
+    # blocks (all but the withheld) with one group value, at least min_n of them answered
+    min_n = check_min_n(min_n)
+    try:
+        part = partition_for(data, instrument, min_n, None if instrument is not None else [group])
+    except InputError:
+        return pd.Series(False, index=data.index)
+    by = data[group]
+    rows = part._pure(_codes(by), by.notna().to_numpy())
+    if answered is not None:
+        if isinstance(answered, pd.Series) and answered.index.equals(data.index):
+            ans = answered.fillna(False).to_numpy(dtype=bool)
+        else:
+            ans = pd.Series(answered, index=data.index).fillna(False).to_numpy(dtype=bool)
+        rows &= ans
+    return pd.Series(part._answered_blocks(rows, None), index=data.index)
 
 
 def published_group_effects(effects: pd.DataFrame, min_n: int = DEFAULT_MIN_N) -> pd.DataFrame:
