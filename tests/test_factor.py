@@ -448,3 +448,30 @@ def test_invariance_holds_by_the_delta_cfi_rule(reference_data):
         assert result.holds(step) is bool(d_cfi >= -0.01)
         assert f"{step}: chi2 difference(" in result.reading()
     assert ", ".join(f"{g} n = {n}" for g, n in result.n_by_group.items()) in result.reading()
+
+
+def test_box_newton_reaches_the_l_bfgs_b_optimum_of_the_uniquenesses(monkeypatch):
+    """The uniquenesses by projected Newton steps (``extraction._box_newton``) are the optimum
+    scipy's L-BFGS-B (psych's optimiser) finds, minres and ML, also with a near-Heywood item."""
+    from scipy import optimize
+
+    from analysis.factor import extraction
+
+    calls: list = []
+    newton = extraction._box_newton
+    monkeypatch.setattr(extraction, "_box_newton", lambda *a, **kw: calls.append(a) or newton(*a, **kw))
+    rng = np.random.default_rng(5)
+    for k in range(12):
+        p, nf = 6 + k % 5, 1 + k % 2
+        x = rng.normal(size=(400, nf)) @ rng.normal(0, 0.7, (p, nf)).T + rng.normal(size=(400, p))
+        if k % 3 == 0:
+            x[:, 0] = x[:, 1] + rng.normal(size=400) * 0.05  # near-Heywood: a bound is reached
+        r = np.corrcoef(x, rowvar=False)
+        for fm in ("minres", "ml"):
+            psi, converged = extraction._fit_uniquenesses(r, nf, fm)
+            objective, start, lower, upper = calls[-1]
+            ref = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=list(zip(lower, upper)),
+                                    options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-11, "maxcor": 20})
+            assert converged
+            assert objective(psi)[0] <= ref.fun + 1e-10
+            assert_allclose(psi, ref.x, atol=1e-5)

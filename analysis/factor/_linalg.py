@@ -1,4 +1,5 @@
-"""Small linear-algebra helpers shared by the factor models (no statistics of their own)."""
+"""Small linear-algebra helpers shared by the factor models (no statistics of their own), on
+numpy's LAPACK (no scipy.linalg import for a factor command)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,7 @@ _EPS = np.finfo(float).eps
 
 
 def _eigvalsh(m: np.ndarray) -> np.ndarray:
-    """Eigenvalues of a symmetric matrix, ascending (LAPACK's syevd via numpy: parallel analysis
-    and the correlation check need no scipy.linalg import)."""
+    """Eigenvalues of a symmetric matrix, ascending."""
     return np.linalg.eigvalsh(m)
 
 def _cov2cor(m: np.ndarray) -> np.ndarray:
@@ -17,9 +17,7 @@ def _cov2cor(m: np.ndarray) -> np.ndarray:
 
 def _smooth(r: np.ndarray) -> np.ndarray:
     """psych::cor.smooth: lift non-positive eigenvalues so the matrix is positive definite."""
-    from scipy import linalg
-
-    values, vectors = linalg.eigh(r)
+    values, vectors = np.linalg.eigh(r)
     if values.min() >= _EPS:
         return r
     values = np.where(values < 1e-12, 100 * 1e-12, values)
@@ -28,14 +26,10 @@ def _smooth(r: np.ndarray) -> np.ndarray:
 
 def _smc(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations ``1 - 1/diag(R^-1)`` (psych::smc, pseudo-inverse, clipped to [0, 1])."""
-    from scipy import linalg
-
-    smc = 1.0 - 1.0 / np.diag(linalg.pinvh(r))
+    smc = 1.0 - 1.0 / np.diag(np.linalg.pinv(r, hermitian=True))
     return np.clip(smc, 0.0, 1.0)
 
 def _top_eigen(m: np.ndarray, nf: int) -> tuple[np.ndarray, np.ndarray]:
-    from scipy import linalg
-
-    values, vectors = linalg.eigh(m)
+    values, vectors = np.linalg.eigh(m)
     order = np.argsort(values)[::-1]
     return values[order], vectors[:, order]

@@ -1,5 +1,6 @@
 """Factor extraction as ``psych::fa`` does it: minimum residual (Harman & Jones 1966; unweighted least
-squares) and maximum likelihood (Joreskog 1967; the ``factanal`` objective), uniquenesses by L-BFGS-B."""
+squares) and maximum likelihood (Joreskog 1967; the ``factanal`` objective), the uniquenesses within
+psych's bounds by projected Newton steps (psych uses L-BFGS-B; the optimum is the same)."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,10 +23,9 @@ def _fit_uniquenesses(r: np.ndarray, nf: int, fm: str) -> tuple[np.ndarray, bool
 
     psych optimises with L-BFGS-B from ``psi = 1 - smc``; the minres fixed point (zero diagonal
     residual) is the same as the unweighted least squares optimum, so we minimise
-    ``0.5 * ||R - psi - LL'||^2`` (gradient ``-diag(R - psi - LL')``) to full precision.
+    ``0.5 * ||R - psi - LL'||^2`` (gradient ``-diag(R - psi - LL')``) to full precision
+    (``_box_newton``).
     """
-    from scipy import linalg, optimize  # here, not at import: the CFA and parallel analysis need neither
-
     smc = _smc(r)
     start = np.diag(r) - smc
     upper = max(float(smc.max()), 1.0)
@@ -34,7 +34,7 @@ def _fit_uniquenesses(r: np.ndarray, nf: int, fm: str) -> tuple[np.ndarray, bool
     if fm == "minres":
         def objective(psi):
             sstar = r - np.diag(psi)
-            values, vectors = linalg.eigh(sstar)
+            values, vectors = np.linalg.eigh(sstar)
             top = np.argsort(values)[::-1][:nf]
             loads = vectors[:, top] * np.sqrt(np.maximum(values[top], 0.0))
             resid = sstar - loads @ loads.T
@@ -50,7 +50,53 @@ def _fit_uniquenesses(r: np.ndarray, nf: int, fm: str) -> tuple[np.ndarray, bool
             return float(f), g / psi ** 2
 
     start = np.clip(start, 0.005, upper)
-    res = optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
-                            bounds=[(0.005, upper)] * p,
-                            options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-11, "maxcor": 20})
-    return res.x, bool(res.success or np.max(np.abs(res.jac)) < 1e-6)
+    psi, _, converged = _box_newton(objective, start, np.full(p, 0.005), np.full(p, upper))
+    return psi, converged
+
+
+def _box_newton(objective, start: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, gtol: float = 1e-11,
+                max_iter: int = 200) -> tuple[np.ndarray, float, bool]:
+    """Minimum of a smooth ``objective(x) -> (f, gradient)`` within the bounds, by projected
+    Newton steps (Bertsekas 1982): a Newton step on the parameters not held at a bound, the
+    Hessian by central differences of the analytic gradient (Nocedal & Wright 2006, ch. 8)
+    with its eigenvalues made positive so the step goes downhill, and Armijo backtracking
+    along the projected path. It reaches the optimum psych's L-BFGS-B (R ``optim``) aims at
+    to rounding, in a few steps for the handful of uniquenesses a factor model has.
+
+    Returns
+    -------
+    (x, f(x), converged): converged when the gradient of the free parameters is below ``gtol``
+    or the steps stopped changing anything.
+    """
+    x = np.clip(np.asarray(start, dtype=float), lower, upper)
+    f, g = objective(x)
+    p = len(x)
+    for _ in range(max_iter):
+        held = ((x <= lower + 1e-12) & (g > 0)) | ((x >= upper - 1e-12) & (g < 0))
+        free = np.flatnonzero(~held)
+        if not len(free) or np.max(np.abs(g[free])) < gtol:
+            return x, f, True
+        hessian = np.empty((len(free), len(free)))
+        for k, i in enumerate(free):
+            h = 1e-5 * max(abs(x[i]), 1e-2)
+            e = np.zeros(p)
+            e[i] = h
+            hessian[:, k] = (objective(x + e)[1][free] - objective(x - e)[1][free]) / (2 * h)
+        w, v = np.linalg.eigh((hessian + hessian.T) / 2)
+        w = np.maximum(np.abs(w), 1e-10 * max(1.0, float(np.abs(w).max())))
+        step = np.zeros(p)
+        step[free] = -(v @ ((v.T @ g[free]) / w))
+        t = 1.0
+        while True:
+            candidate = np.clip(x + t * step, lower, upper)
+            f_new, g_new = objective(candidate)
+            if f_new <= f + 1e-4 * float(g @ (candidate - x)):
+                break
+            t /= 2
+            if t < 1e-12:  # no decrease along the step: as low as rounding lets it go
+                return x, f, bool(np.max(np.abs(g[free])) < 1e-6)
+        still = abs(f - f_new) <= 1e-16 * max(1.0, abs(f)) and np.max(np.abs(candidate - x)) < 1e-14
+        x, f, g = candidate, f_new, g_new
+        if still:
+            return x, f, True
+    return x, f, False
