@@ -5,7 +5,8 @@ Each family holds the prior weights ``wt`` (binomial: prior weight x number of t
 ``glm``'s ``binomial()$initialize`` sets them for ``cbind(s, f)`` outcomes) and gives the
 pieces lme4's PIRLS and Laplace deviance use (Bates et al. 2015, JSS 67(1); lme4's
 ``glmResp``): mean ``linkinv(eta)``, IRLS weights ``wt * var(mu)`` (canonical link: dmu/deta =
-var), score ``wt * (y - mu)``, deviance residuals ``devres`` and ``aic`` = -2 log-likelihood
+var) and ``dvariance`` = d var / d mu (for the deviance's gradient), score ``wt * (y - mu)``,
+deviance residuals ``devres`` and ``aic`` = -2 log-likelihood
 (R's ``family()$aic``), which enters the Laplace deviance
 ``aic + ||u||^2 + log|L|^2``.
 """
@@ -43,6 +44,11 @@ class Binomial:
     @staticmethod
     def variance(mu):
         return mu * (1.0 - mu)
+
+    @staticmethod
+    def dvariance(mu):
+        """d var / d mu (the Laplace deviance's gradient needs d w / d eta = wt var' var)."""
+        return 1.0 - 2.0 * mu
 
     def devres(self, mu):
         mu = np.clip(mu, 1e-300, 1 - 1e-16)
@@ -83,6 +89,10 @@ class Poisson:
     @staticmethod
     def variance(mu):
         return mu
+
+    @staticmethod
+    def dvariance(mu):
+        return np.ones_like(mu)
 
     def devres(self, mu):
         mu = np.maximum(mu, 1e-300)

@@ -96,6 +96,7 @@ class SchurFactor:
 
     _rest_inv: Any
     _sel: Any
+    _first_rest: Any
 
     def __init__(self, plan: SchurPlan, M):
         self.plan = plan
@@ -300,5 +301,21 @@ class SchurFactor:
             sel[idx] = D
             if idx:
                 Z = sp.bmat([[_block_diag(D), Zr1.T], [Zr1, Z]], format="csr")
+            else:
+                self._first_rest = (Zr1, Z)   # what selected_inverse needs to close the recursion
         self._sel = sel
         return sel
+
+    def selected_inverse(self) -> sp.csr_matrix:
+        """M^{-1} on (a superset of) the pattern of M, the recursion of :meth:`_selected`
+        carried through the first block (needs ``plan.exact_traces``: a dense remainder).
+
+        The Laplace deviance's gradient needs these entries (Bates et al. 2015's
+        log|L|^2 differentiated in the weights), never the whole inverse."""
+        if not self.steps:
+            return sp.csr_matrix(self.rest_inverse())
+        sel = self._selected()
+        Zr1, Z = self._first_rest
+        if Z.shape[0] == 0:
+            return _block_diag(sel[0])
+        return sp.bmat([[_block_diag(sel[0]), Zr1.T], [Zr1, Z]], format="csr")
