@@ -256,3 +256,13 @@ def test_batched_lme4_deviance_equals_the_point_by_point_recursion(formula, fami
     batched = model.lme4_deviances(points, lp0, max_cells=3 * frame.n)   # several chunks
     one = np.array([_lme4_deviance_one_point(model, p, lp0) for p in points])
     np.testing.assert_allclose(batched, one, rtol=1e-12)
+
+
+def test_model_without_fixed_effects_fits_as_glmer():
+    """No fixed effects (``0 + (1 | g)``): an empty fixed part has a batched Hessian too.
+    R: glmer(cbind(incidence, size - incidence) ~ 0 + (1 | herd), cbpp, binomial) gives
+    logLik -118.374954769051 and theta 2.24660476214859 (lme4 1.1-31)."""
+    m = fit("cbind(incidence, size - incidence) ~ 0 + (1 | herd)", _fixture("cbpp.csv"), family="binomial")
+    assert m.fixed == [] and m.converged
+    assert abs(m.loglik - -118.374954769051) < 1e-6
+    np.testing.assert_allclose(list(m.theta.values()), [2.24660476214859], rtol=1e-5)

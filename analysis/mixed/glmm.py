@@ -276,10 +276,13 @@ class Laplace:
         v0 = fam.variance(mu0)
         w0 = fam.wt * v0
         wz0 = w0 * (lp0 + (self.y - mu0) / v0)
+        ZWX = np.zeros((G, q, X.shape[1]))
+        for a in range(q):
+            for j in range(X.shape[1]):
+                ZWX[:, a, j] = np.bincount(codes, weights=Z[:, a] * w0 * X[:, j], minlength=G)
         first = (self._zwz(w0),
                  np.column_stack([np.bincount(codes, weights=Z[:, a] * wz0, minlength=G) for a in range(q)]),
-                 np.stack([np.column_stack([np.bincount(codes, weights=Z[:, a] * w0 * X[:, j], minlength=G)
-                                            for j in range(X.shape[1])]) for a in range(q)], axis=1))
+                 ZWX)
         chunk = max(1, max_cells // max(len(self.y), 1))
         return np.concatenate([self._lme4_chunk(points[i:i + chunk], first, tol)
                                for i in range(0, len(points), chunk)])
@@ -629,7 +632,7 @@ def fit_glmm(frame: ModelFrame, family: str = "binomial") -> GlmmFit:
         Hinv = np.linalg.inv(H)
         V = 2 * Hinv[model.ntheta:, model.ntheta:]
         V = (V + V.T) / 2
-        if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
+        if np.any(~np.isfinite(V)) or (V.size and np.linalg.eigvalsh(V).min() <= 0):
             V = None
     except np.linalg.LinAlgError:
         V = None
