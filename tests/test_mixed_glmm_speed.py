@@ -266,3 +266,31 @@ def test_model_without_fixed_effects_fits_as_glmer():
     assert m.fixed == [] and m.converged
     assert abs(m.loglik - -118.374954769051) < 1e-6
     np.testing.assert_allclose(list(m.theta.values()), [2.24660476214859], rtol=1e-5)
+
+
+def test_predictor_units_do_not_change_the_optimum_or_its_cost(monkeypatch):
+    """A fixed effect in thousands (x * 1000 + 5000) is the same model as x: same logLik and
+    intercept variance, and (fixed effects preconditioned by the GLM information) about as
+    many PIRLS runs; the previous fit needed 795 on Contraception's age in such units."""
+    data = _slopes()
+    data["x_big"] = data["x"] * 1000 + 5000
+    small = fit("k ~ x + (1 | g)", data, family="poisson")
+    counter = _Counter(monkeypatch)
+    big = fit("k ~ x_big + (1 | g)", data, family="poisson")
+    assert big.converged and counter.pirls <= 40
+    assert abs(big.loglik - small.loglik) < 1e-8
+    np.testing.assert_allclose(big.random[0]["variance"], small.random[0]["variance"], rtol=1e-6)
+    np.testing.assert_allclose(big.fixed_table()["estimate"].iloc[1] * 1000, small.fixed_table()["estimate"].iloc[1],
+                               rtol=1e-6)
+
+
+def test_uncentred_random_slope_reaches_the_centred_models_optimum():
+    """(x_b | g) with x_b = 100 x + 300 spans the same model as (x | g).  PIRLS fails at some
+    of L-BFGS-B's trial points there (overflowing means), which stopped it far from the
+    optimum (the previous fit raised an error); the restart from where it stopped gets there."""
+    data = _slopes()
+    data["x_b"] = data["x"] * 100 + 300
+    centred = fit("k ~ x + (x | g)", data, family="poisson")
+    uncentred = fit("k ~ x_b + (x_b | g)", data, family="poisson")
+    assert centred.converged and uncentred.converged
+    assert abs(uncentred.loglik - centred.loglik) < 1e-6

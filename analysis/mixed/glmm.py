@@ -31,6 +31,7 @@ from analysis.mixed.lmm import optimize_theta, split_theta, theta_start
 from analysis.mixed.schur import SchurPlan
 
 SELECTED_INVERSE_CELLS = 5_000_000   # largest remainder x random effects for the analytic gradient
+RESTART_GRADIENT = 1e-2   # largest |gradient| (optimiser's coordinates) at which L-BFGS-B is not restarted
 
 
 def glm_start(X, y, separation_names=None, family=None):
@@ -430,7 +431,8 @@ class Laplace:
     def deviance(self, params):
         theta, beta = params[:self.ntheta], params[self.ntheta:]
         try:
-            dev, u, _, _ = self.pirls(theta, beta)
+            with np.errstate(over="ignore", invalid="ignore"):   # a failed trial point: infinite deviance
+                dev, u, _, _ = self.pirls(theta, beta)
         except (np.linalg.LinAlgError, ValueError, RuntimeError):
             return np.inf
         if np.isfinite(dev):
@@ -451,19 +453,23 @@ class Laplace:
         :attr:`has_gradient`); PIRLS starts from the last accepted modes."""
         theta, beta = params[:self.ntheta], params[self.ntheta:]
         try:
-            if self.single is not None:
-                m = self._blocked_modes(theta, beta)
-                dev, u = m.deviance, m.U.ravel()
-                if not np.isfinite(dev):
-                    return np.inf, np.zeros(len(params))
-                g = self._blocked_gradient(m)
-            else:
-                dev, u, mu, fac = self.pirls(theta, beta, u0=self.u)
-                if not np.isfinite(dev):
-                    return np.inf, np.zeros(len(params))
-                g = self._scalar_gradient(theta, u, mu, fac)
+            with np.errstate(over="ignore", invalid="ignore"):   # a failed trial point: infinite deviance
+                return self._deviance_gradient(theta, beta, len(params))
         except (np.linalg.LinAlgError, ValueError, RuntimeError):
             return np.inf, np.zeros(len(params))
+
+    def _deviance_gradient(self, theta, beta, k):
+        if self.single is not None:
+            m = self._blocked_modes(theta, beta)
+            dev, u = m.deviance, m.U.ravel()
+            if not np.isfinite(dev):
+                return np.inf, np.zeros(k)
+            g = self._blocked_gradient(m)
+        else:
+            dev, u, mu, fac = self.pirls(theta, beta, u0=self.u)
+            if not np.isfinite(dev):
+                return np.inf, np.zeros(k)
+            g = self._scalar_gradient(theta, u, mu, fac)
         self.u = u
         return float(dev), g
 
@@ -607,7 +613,17 @@ def fit_glmm(frame: ModelFrame, family: str = "binomial") -> GlmmFit:
             value, g = model.deviance_gradient(full(x))
             return value, np.concatenate([g[:nt], precond.T @ g[nt:]])
     start = np.concatenate([theta0, np.zeros(p)])
-    x, _, _ = optimize_theta(dev, frame.terms, start=start, extra_dims=p, dev_grad=dev_grad, max_newton=0)
+    x, fx, gmax = optimize_theta(dev, frame.terms, start=start, extra_dims=p, dev_grad=dev_grad, max_newton=0)
+    for _ in range(2):
+        # L-BFGS-B stops short when PIRLS fails at its trial points (means overflowing for a
+        # slope on an uncentred wide-range predictor): restart it from there with a fresh
+        # curvature memory while that lowers the deviance
+        if not gmax > RESTART_GRADIENT:
+            break
+        x2, f2, g2 = optimize_theta(dev, frame.terms, start=x, extra_dims=p, dev_grad=dev_grad, max_newton=0)
+        if not f2 < fx:
+            break
+        x, fx, gmax = x2, f2, g2
     params = full(x)
     theta, beta = params[:nt], params[nt:]
     lap, u, mu, _ = model.pirls(theta, beta)
