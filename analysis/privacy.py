@@ -264,8 +264,9 @@ def _level_codes(column: pd.Series, count: bool = False) -> tuple[np.ndarray, in
     first row, whatever codes tell the levels apart. Whole-number ids (an integer column, or a
     float column of whole numbers and missing values) are coded by subtracting the smallest,
     a categorical by its own codes, anything else by ``factorize``."""
-    values = column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
-    n = len(values)
+    numpy_backed = isinstance(column.dtype, np.dtype)  # not text, categorical or nullable
+    values = (column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)) if numpy_backed else None
+    n = len(column)
     codes = None
     if n and isinstance(column.dtype, pd.CategoricalDtype):
         raw = np.asarray(column.cat.codes, dtype=np.int64)
@@ -573,6 +574,29 @@ def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAU
     min_n = check_min_n(min_n)
     from analysis.derived import with_age_band
     frame = with_age_band(data)
+    rows, part, active, partial = _filter(frame, filters, min_n, instrument, columns, partition)
+    kept = frame if rows.all() else frame.loc[rows]  # the whole survey: its columns shared, not copied
+    kept = pd.concat([kept, pd.Series(part.block[rows], index=kept.index, name=BLOCK)], axis=1)
+    return FilterCheck(data=kept, n=int(rows.sum()), filters=active, partial=partial, partition=part)
+
+
+def filtered_rows(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAULT_MIN_N, *,
+                  instrument=None, columns: Sequence[str] | None = None,
+                  partition: Partition | None = None) -> tuple[np.ndarray, Partition, dict, bool]:
+    """``check_filter`` without building the view: which rows of ``data`` the view holds (a
+    boolean array), the partition, the filters as applied and whether some selected rows were
+    left out (``partial``); the same checks, the same errors. A caller reading a few columns
+    of the view takes them at these rows instead of copying every column of the kept rows."""
+    min_n = check_min_n(min_n)
+    from analysis.derived import with_age_band
+    # the age band is derived only to filter on it (the partition codes it from the ages),
+    # or to name the columns when a filter's column is unknown, as check_filter does
+    frame = with_age_band(data) if any(c not in data.columns for c in (filters or {})) else data
+    return _filter(frame, filters, min_n, instrument, columns, partition)
+
+
+def _filter(frame: pd.DataFrame, filters, min_n: int, instrument, columns, partition):
+    """The rows of ``frame`` a view filtered by ``filters`` may use (``check_filter``)."""
     active = _normalise_filters(frame, filters)
     if partition is None and instrument is None and columns is None:
         columns = list(active)  # no study context: protect the filtered columns themselves
@@ -589,10 +613,7 @@ def check_filter(data: pd.DataFrame, filters: Mapping | None, min_n: int = DEFAU
                              hint="remove or widen a filter")
         raise InputError(f"the filters ({_describe(active)}) leave {TOO_FEW}",
                          hint=f"remove or widen a filter: results need groups of at least {min_n} people")
-    kept = frame if rows.all() else frame.loc[rows]  # the whole survey: its columns shared, not copied
-    kept = pd.concat([kept, pd.Series(part.block[rows], index=kept.index, name=BLOCK)], axis=1)
-    return FilterCheck(data=kept, n=int(rows.sum()), filters=active, partial=bool((mask.to_numpy() & ~rows).any()),
-                       partition=part)
+    return rows, part, active, bool((mask.to_numpy() & ~rows).any())
 
 
 def view_partition(view: pd.DataFrame, min_n: int, by: pd.Series | None = None) -> Partition:

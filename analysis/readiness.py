@@ -38,7 +38,7 @@ import yaml
 
 from analysis import privacy
 from analysis.errors import InputError
-from analysis.readiness_index import means_by_code, on_0_100, require_scored
+from analysis.readiness_index import means_by_code, require_scored, score_arrays
 
 EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
 LOW_AGREEMENT = 0.70
@@ -266,9 +266,9 @@ def _rwg_by_group(answers: np.ndarray, ids: list, dims, codes: np.ndarray, n_gro
 
 def _rwg_of_view(view: pd.DataFrame, dims, rows: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """``_rwg_by_group`` of the reverse-keyed items of ``rows`` of ``view`` (``codes``: the
-    group of every row of ``view``), one item column at a time instead of a respondents x
-    items array (100 MB at 600,000 respondents): the same values, in the same order, through
-    the same sums (``aggregation.column_variances``)."""
+    group of every row of ``view``, at least those of ``rows``), one item column at a time
+    instead of a respondents x items array (100 MB at 600,000 respondents): the same values,
+    in the same order, through the same sums (``aggregation.column_variances``)."""
     from analysis.aggregation import column_variances, rwg_j_from_variances
 
     def one(members, options):
@@ -312,10 +312,9 @@ def survey_partition(data: pd.DataFrame, instrument, min_n: int = privacy.DEFAUL
     """The disclosure partition ``privacy.check_filter(data, ..., instrument=instrument)``
     builds for ``data`` (``privacy.partition_for`` over the survey's disclosure columns, the age
     band derived), made once when several views of the same survey (readiness, per-question
-    results, a breakdown) are computed together."""
-    from analysis.derived import with_age_band
-    frame = with_age_band(_privacy_input(data, instrument, [], None))
-    return privacy.partition_for(frame, instrument, privacy.check_min_n(min_n))
+    results, a breakdown) are computed together. The age band is coded from the ages by
+    ``partition_for`` itself (the same blocks as from its text labels)."""
+    return privacy.partition_for(data, instrument, privacy.check_min_n(min_n))
 
 
 def group_contributors(view: pd.DataFrame, group: str, min_n: int):
@@ -330,28 +329,126 @@ def group_contributors(view: pd.DataFrame, group: str, min_n: int):
     answered rows per block, as ``Partition.contributors`` does."""
     part = privacy.view_partition(view, min_n, view[group])
     whole = part.inside(privacy.group_cells(view, group, min_n).notna().to_numpy())
-    block = np.where(whole, part.block, 0)
-    n_blocks = int(part.block.max()) + 1 if len(part.block) else 0
+    found = _contributors(part.block, whole, part.min_n)
 
     def rows(answered) -> np.ndarray:
         if isinstance(answered, pd.Series):
             answered = answered.reindex(part.index).fillna(False).to_numpy(dtype=bool)
-        kept = whole & np.asarray(answered, dtype=bool)
-        if not kept.any():
-            return kept
-        counts = np.bincount(block[kept], minlength=n_blocks)
-        return kept & (counts[block] >= part.min_n)
+        return found(np.asarray(answered, dtype=bool))
+
+    return rows
+
+
+def _contributors(block: np.ndarray, whole: np.ndarray, min_n: int):
+    """``answered -> rows``: the ``whole`` rows (of blocks each wholly usable) that answered,
+    in a block with at least ``min_n`` of them (``Partition.contributors``). The answered rows
+    of each block are counted as its whole rows less its unanswered ones (few: a missing
+    answer), and a block is only looked up row by row when one falls short."""
+    n_blocks = int(block.max()) + 1 if len(block) else 0
+    in_whole = np.where(whole, block, 0)
+    base = np.bincount(block[whole], minlength=n_blocks)
+
+    def rows(answered: np.ndarray) -> np.ndarray:
+        kept = whole & answered
+        missing = np.bincount(block[whole & ~answered], minlength=n_blocks)
+        counts = base - missing
+        short = (counts > 0) & (counts < min_n)
+        if short.any():
+            kept &= ~short[in_whole]
+        return kept
 
     return rows
 
 
 @dataclass
+class _Grouping:
+    """The groups of a column, listed as the readiness tables list them (numeric ids in
+    numeric order, others in text order), and each row's position among them (-1: none)."""
+    labels: list
+    codes: np.ndarray
+
+
+def _grouping(column: pd.Series) -> _Grouping:
+    """``_Grouping`` of ``column``: its distinct values (``drop_duplicates``), sorted by
+    ``float`` for a numeric column and by ``str`` otherwise, and ``Index.get_indexer``; integer
+    ids spanning a small range are ranked by counting instead of hashing (the same groups)."""
+    values = column.to_numpy() if isinstance(column.dtype, np.dtype) else None  # text: not written out
+    if values is not None and len(values) and values.dtype.kind in "iu":
+        low, high = int(values.min()), int(values.max())
+        if high - low < (1 << 24) and -(1 << 53) < low and high < (1 << 53):  # exact as floats
+            present = np.bincount(values - low) > 0
+            rank = np.cumsum(present) - 1
+            return _Grouping((np.flatnonzero(present) + low).tolist(), rank[values - low])
+    groups = column[column.notna()].drop_duplicates()
+    labels = sorted(groups.tolist(), key=(float if pd.api.types.is_numeric_dtype(column) else str))
+    return _Grouping(labels, np.asarray(pd.Index(labels).get_indexer(column), dtype=np.int64))
+
+
+def _usable_blocks(part: privacy.Partition, in_view: np.ndarray, codes: np.ndarray, min_n: int) -> np.ndarray:
+    """Rows of the view (``in_view``: whole blocks of ``part``) whose block lies in one group
+    (``codes``, -1: none) and has at least ``min_n`` rows: ``group_contributors``' blocks,
+    over the rows of the whole survey."""
+    pure = in_view & part._pure(codes + 1, codes >= 0)
+    if not pure.any():
+        return pure
+    counts = np.bincount(part.block[pure], minlength=int(part.block.max()) + 1)
+    return pure & (counts[np.where(pure, part.block, 0)] >= min_n)
+
+
+def _view_rows(data: pd.DataFrame, instrument, used: list, filters, min_n: int,
+               partition: privacy.Partition | None) -> tuple[np.ndarray, privacy.Partition, dict]:
+    """``privacy.check_filter(_privacy_input(data, instrument, used, filters), filters, ...)``
+    as the rows of ``data`` it keeps (``privacy.filtered_rows``), its partition and filters;
+    a filter on a column the survey lacks goes through ``check_filter``, for its message."""
+    if any(c not in data.columns and not (c == "age_band" and "age" in data.columns) for c in (filters or {})):
+        privacy.check_filter(_privacy_input(data, instrument, used, filters), filters, min_n,
+                             instrument=instrument, partition=partition)
+    rows, part, active, _ = privacy.filtered_rows(data, filters, min_n, instrument=instrument, partition=partition)
+    return rows, part, active
+
+
+class _Shared:
+    """What the views of one survey computed together (``readiness_view.practitioners_view``:
+    readiness, per-question results, a breakdown) share, each made on first use: the 0-100
+    scores and index, the groups of a column, and the rows of a view usable by a grouping."""
+
+    def __init__(self, data: pd.DataFrame):
+        self.data = data
+        self._scores: dict = {}
+        self._groupings: dict = {}
+        self._usable: dict = {}
+
+    def scores(self, dims) -> dict:
+        key = tuple(c.key for c in dims)
+        if key not in self._scores:
+            values, index = score_arrays(self.data, dims)
+            self._scores[key] = {**values, _INDEX: index}
+        return self._scores[key]
+
+    def grouping(self, column: str) -> _Grouping:
+        if column not in self._groupings:
+            self._groupings[column] = _grouping(self.data[column])
+        return self._groupings[column]
+
+    def usable(self, column: str, in_view: np.ndarray, part: privacy.Partition, min_n: int) -> np.ndarray:
+        """``_usable_blocks`` of the groups of ``column`` in the view ``in_view`` of ``part``."""
+        made = self._usable.get(column)
+        if made is not None and made[1] is part and made[2] == min_n and np.array_equal(made[0], in_view):
+            return made[3]
+        rows = _usable_blocks(part, in_view, self.grouping(column).codes, min_n)
+        self._usable[column] = (in_view, part, min_n, rows)
+        return rows
+
+
+@dataclass
 class _Groups:
-    """What ``readiness`` computes per group before its summaries (``_group_table``)."""
+    """What ``readiness`` computes per group before its summaries (``_group_table``), over
+    the rows of ``data``: ``cell`` the rows its numbers use, ``codes`` each row's group."""
     group: str
     dims: list
     table: pd.DataFrame
-    view: pd.DataFrame
+    index: pd.Index
+    scores: dict
     cell: np.ndarray
     codes: np.ndarray
     n_by: np.ndarray
@@ -359,56 +456,60 @@ class _Groups:
 
 
 def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters: dict | None,
-                 partition: privacy.Partition | None = None, agreement: bool = True) -> _Groups:
+                 partition: privacy.Partition | None = None, agreement: bool = True,
+                 grouping: _Grouping | None = None, shared: _Shared | None = None) -> _Groups:
     """The readiness table of every group (``ReadinessResult.groups``) and the rows behind it;
     ``readiness`` adds the benchmark and the ICCs, ``readiness_breakdown`` uses the table alone
-    (without ``agreement`` its rwg column is left missing: a breakdown shows no rwg)."""
-    group = resolve_group(data, instrument, group)
+    (without ``agreement`` its rwg column is left missing: a breakdown shows no rwg).
+    ``grouping``: the groups and each row's group when the caller made them (a breakdown's
+    cells; ``group`` then only names them); the distinct values of ``group`` otherwise.
+    ``shared``: the arrays the views of ``data`` computed together share (``_Shared``)."""
+    group = group if grouping is not None else resolve_group(data, instrument, group)
     dims = dimensions_in(data, instrument)
     keys = [c.key for c in dims]
-    scored = on_0_100(data, dims, _INDEX)  # dimension scores on 0-100 and the respondents' index
-    counted = scored[keys].notna().any(axis=1) & scored[group].notna()
+    shared = shared if shared is not None else _Shared(data)
+    values = shared.scores(dims)  # dimension scores on 0-100 and the respondents' index
+    found = grouping if grouping is not None else shared.grouping(group)
+    all_groups, codes = found.labels, found.codes
+    counted = np.zeros(len(data), dtype=bool)
+    for k in keys:
+        counted |= ~np.isnan(values[k])
+    counted &= codes >= 0
     if not counted.any():
         raise InputError("the readiness items have no answers in this file (every respondent left them blank "
                          "or has no group)", column=group,
                          hint="check the column mapping on the Data page, or that the file holds the answers")
-    item_ids = [it.id for c in dims for it in c.items if it.id in scored.columns]
-    check = privacy.check_filter(_privacy_input(scored, instrument, [group, *keys, _INDEX, *item_ids], filters),
-                                 filters, min_n, instrument=instrument, partition=partition)
+    item_ids = [it.id for c in dims for it in c.items if it.id in data.columns]
+    in_view, part, active = _view_rows(data, instrument, [group, *keys, *item_ids], filters, min_n, partition)
     # Privacy (analysis.privacy): each group's numbers come only from whole blocks of the
     # survey's partition that lie inside the filters and inside the group, with at least
     # min_n answers per block (per dimension for the dimension scores, and respondents with
     # an index for the index).
-    view = check.data
-    contributors = group_contributors(view, group, min_n)
-    cell = contributors(counted.reindex(view.index))
-    all_groups = scored.loc[scored[group].notna(), group].drop_duplicates()
-    numeric_ids = pd.api.types.is_numeric_dtype(scored[group])
-    all_groups = sorted(all_groups.tolist(), key=(float if numeric_ids else str))
-    codes = pd.Index(all_groups).get_indexer(view[group])  # the group of each row of the view, one look-up
-    n_by = np.bincount(codes[cell], minlength=len(all_groups))
+    usable = (_usable_blocks(part, in_view, codes, min_n) if grouping is not None
+              else shared.usable(group, in_view, part, min_n))
+    contributors = _contributors(part.block, usable, min_n)
+    cell = contributors(counted)
+    n_groups = len(all_groups)
+    n_by = np.bincount(codes[cell], minlength=n_groups)
     table = pd.DataFrame({"group": all_groups})
     table["n"] = [int(n) for n in n_by]
     for k in [*keys, _INDEX]:  # each from the whole blocks of the group with min_n answers to it
-        use = contributors(view[k].notna().to_numpy() & cell)
-        n, mean, low, high = means_by_code(view[k].to_numpy(dtype=float)[use], codes[use], len(all_groups))
+        use = contributors(~np.isnan(values[k]) & cell)
+        n, mean, low, high = means_by_code(values[k][use], codes[use], n_groups)
         name = "index" if k == _INDEX else k
         table[name] = mean
         table[f"{name}_ci_low"], table[f"{name}_ci_high"] = low, high
         if k != _INDEX:
             table[f"{k}_n"] = n
     if agreement:
-        table["rwg"] = np.where(table["n"].to_numpy() > 0, _rwg_of_view(view, dims, cell, codes, len(all_groups)),
-                                np.nan)
+        table["rwg"] = np.where(table["n"].to_numpy() > 0, _rwg_of_view(data, dims, cell, codes, n_groups), np.nan)
     else:
         table["rwg"] = np.nan
     # a group with no block to show is suppressed: "primary" when it has fewer than min_n
     # respondents, "complementary" when its respondents are pooled with a smaller group
-    sizes = scored.loc[counted, group].value_counts()
+    sizes = np.bincount(codes[counted], minlength=n_groups)
     table["suppressed"] = table["n"] == 0
-    table["suppression"] = np.where(~table["suppressed"], "",
-                                    np.where(sizes.reindex(all_groups, fill_value=0).to_numpy() < min_n,
-                                             "primary", "complementary"))
+    table["suppression"] = np.where(~table["suppressed"], "", np.where(sizes < min_n, "primary", "complementary"))
     value_cols = ["index", "index_ci_low", "index_ci_high", "rwg"] + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high")]
     table.loc[table["suppressed"], value_cols] = np.nan
     table["n"] = table["n"].astype(object).where(~table["suppressed"], None)
@@ -419,7 +520,38 @@ def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters
              + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high", f"{k}_n")] + ["rwg", "low_agreement"])
     table = table[order]
 
-    return _Groups(group, dims, table, view, cell, codes, n_by, check.filters)
+    return _Groups(group, dims, table, data.index, values, cell, codes, n_by, active)
+
+
+def _icc_by_code(y: np.ndarray, codes: np.ndarray, *, value: str, group: str) -> tuple[float, float, int, int]:
+    """ICC(1) and ICC(2) of the values ``y`` in the groups ``codes`` (none missing) from a
+    one-way ANOVA (Bliese 2000), as ``aggregation.icc1_icc2``: ICC(1) = (MSB - MSW) / (MSB +
+    (k - 1) MSW), k = N / J, ICC(2) = (MSB - MSW) / MSB; returns ``(icc1, icc2, n_groups,
+    n_obs)``, ``InputError`` where that raises it. The group means by ``np.bincount``, the
+    between-groups sum as sum_g n_g (mean_g - grand)^2: equal up to the order of
+    floating-point summation. R: ``multilevel::ICC1(aov(y ~ factor(g)))``, ``ICC2``."""
+    n_obs = int(len(y))
+    size = np.bincount(codes)
+    present = size > 0
+    n_groups = int(present.sum())
+    if n_groups < 2:
+        raise InputError(f"the grouping column has {n_groups} group(s) with answers; ICC needs at least two",
+                         column=group, hint="pick a column that separates respondents into groups")
+    if n_obs - n_groups < 1:
+        raise InputError("every group has a single respondent, so there is no within-group variance",
+                         column=group, hint="pick a coarser grouping column")
+    grand = y.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.bincount(codes, weights=y) / size
+    ss_between = float((size[present] * (means[present] - grand) ** 2).sum())
+    ss_within = float(((y - means[codes]) ** 2).sum())
+    msb, msw = ss_between / (n_groups - 1), ss_within / (n_obs - n_groups)
+    if msb <= 0 and msw <= 0:
+        raise InputError("every respondent has the same value, so ICCs are undefined", column=value)
+    k = n_obs / n_groups
+    icc1 = (msb - msw) / (msb + (k - 1) * msw)
+    icc2 = (msb - msw) / msb if msb > 0 else float("nan")
+    return float(icc1), float(icc2), n_groups, n_obs
 
 
 def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
@@ -437,9 +569,12 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     for another view of the same data; made here otherwise.
     """
     min_n = privacy.check_min_n(min_n)
-    found = _group_table(data, instrument, group, min_n, filters, partition)
-    group, dims, table, view, cell, codes, n_by = (found.group, found.dims, found.table, found.view, found.cell,
-                                                  found.codes, found.n_by)
+    return _readiness(data, _group_table(data, instrument, group, min_n, filters, partition), min_n)
+
+
+def _readiness(data: pd.DataFrame, found: _Groups, min_n: int) -> ReadinessResult:
+    """``readiness`` from its table of groups: the benchmark, the percentiles and the ICCs."""
+    group, dims, table, cell, codes, n_by = found.group, found.dims, found.table, found.cell, found.codes, found.n_by
     keys = [c.key for c in dims]
     shown = table[~table["suppressed"]]
     bench_rows, pct_rows = [], []
@@ -455,22 +590,33 @@ def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: i
     benchmark = pd.DataFrame(bench_rows)
     percentiles = pd.concat(pct_rows, ignore_index=True)
 
-    from analysis.aggregation import _icc_one_way, _label_codes
-    from analysis.scoring import numeric_items
     icc_rows = []
     kept = cell & (n_by > 0)[np.where(codes >= 0, codes, 0)]  # the rows of the groups shown
-    group_codes, group_labels = _label_codes(view[group][kept])
+    # the groups as aggregation.icc1_icc2 tells them apart: by their text labels
+    text = _text_groups(data[group], table["group"], codes[kept])
     for c in dims:
-        try:  # aggregation.icc1_icc2 on the rows kept, the groups' labels made once for every dimension
-            y = numeric_items(view, [c.key])[c.key][kept]
-            answered = y.notna().to_numpy() & (group_codes >= 0)
-            res = _icc_one_way(y[answered], group_codes[answered], group_labels, value=c.key, group=group)
-            icc_rows.append({"dimension": c.key, "label": c.label, "icc1": res.icc1, "icc2": res.icc2,
-                             "n_groups": res.n_groups, "n_obs": res.n_obs})
+        y = found.scores[c.key][kept]
+        answered = ~np.isnan(y)
+        try:
+            icc1, icc2, n_groups, n_obs = _icc_by_code(y[answered], text[answered], value=c.key, group=group)
+            icc_rows.append({"dimension": c.key, "label": c.label, "icc1": icc1, "icc2": icc2,
+                             "n_groups": n_groups, "n_obs": n_obs})
         except InputError:
             icc_rows.append({"dimension": c.key, "label": c.label, "icc1": np.nan, "icc2": np.nan,
-                             "n_groups": int(view[group][kept].nunique()),
-                             "n_obs": int(view[c.key][kept].notna().sum())})
+                             "n_groups": int(np.count_nonzero(np.bincount(codes[kept]))) if kept.any() else 0,
+                             "n_obs": int(answered.sum())})
     return ReadinessResult(min_n=min_n, group_column=group, dimensions=keys, labels=labels, groups=table,
                            benchmark=benchmark, percentiles=percentiles, icc=pd.DataFrame(icc_rows),
-                           filters=found.filters, _constructs={c.key: c for c in dims}, rows=view.index[cell])
+                           filters=found.filters, _constructs={c.key: c for c in dims}, rows=found.index[cell])
+
+
+def _text_groups(column: pd.Series, groups: pd.Series, codes: np.ndarray) -> np.ndarray:
+    """The groups ``codes`` (positions in ``groups``, the distinct values of ``column``) as
+    ``aggregation._label_codes`` tells them apart, by their text (whole-number floats without
+    '.0'): two ids with the same text (1 and "1") are one group there."""
+    from analysis.aggregation import _label_codes
+    present = np.flatnonzero(np.bincount(codes, minlength=len(groups)))
+    values = pd.Series(groups.to_numpy()[present], dtype=column.dtype)
+    text = np.zeros(len(groups), dtype=np.int64)
+    text[present] = _label_codes(values)[0]
+    return text[codes]

@@ -39,20 +39,22 @@ def breakdown_columns(data: pd.DataFrame, instrument, group: str) -> list[str]:
     """Columns an organisation can be broken down by: the survey's disclosure columns (the
     categorical demographics and ``age_band``) other than the grouping columns and those
     constant within every group (an organisation's type splits nothing inside it)."""
-    from analysis.derived import with_age_band
-    columns = privacy.disclosure_columns(data, instrument)
-    frame = with_age_band(data[[c for c in dict.fromkeys([group, *columns, "age"]) if c in data.columns]])
+    from analysis.readiness import _grouping
+    columns, coded = privacy._columns_and_codes(data, instrument)
     groups = set((getattr(instrument, "group_columns", {}) or {}).values()) | {group}
-    in_group, _ = pd.factorize(frame[group])  # respondents without a group are in none
+    in_group = _grouping(data[group]).codes  # respondents without a group are in none
     has_group = in_group >= 0
-    n_groups = len(pd.unique(in_group[has_group]))
+    n_groups = int(np.count_nonzero(np.bincount(in_group[has_group]))) if has_group.any() else 0
     out = []
     for col in columns:
-        if col in groups or col not in frame.columns:
+        if col in groups or not (col in data.columns or (col == "age_band" and "age" in data.columns)):
             continue
         # some group has two values (missing counts as one): more (group, value) pairs than groups
-        values, _ = pd.factorize(frame[col], use_na_sentinel=False)
-        pairs = in_group[has_group].astype(np.int64) * (int(values.max()) + 1 if len(values) else 1) + values[has_group]
+        if col in coded:
+            values = coded[col]
+        else:
+            values = privacy._codes(data[col]) if col in data.columns else privacy._band_codes(data["age"])[0]
+        pairs = in_group[has_group] * (int(values.max()) + 1 if len(values) else 1) + values[has_group]
         if len(pd.unique(pairs)) > n_groups:
             out.append(col)
     return out
@@ -62,17 +64,6 @@ def level_labels(instrument, column: str) -> dict:
     """A demographic's level labels from the instrument (code -> label), or {}."""
     demo = next((d for d in (getattr(instrument, "demographics", []) or []) if d.id == column), None)
     return dict(getattr(demo, "levels", None) or {})
-
-
-def _text_codes(column: pd.Series, values: list) -> tuple[np.ndarray, np.ndarray]:
-    """A code for each row of ``column`` and for each of ``values`` such that two share a code
-    when their text (``str``) is the same; -1 for a missing row. Each distinct value is
-    turned into text once."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    text = [str(u) for u in np.asarray(uniques, dtype=object)] + [str(v) for v in values]
-    same, _ = pd.factorize(np.array(text, dtype=object))
-    same = np.asarray(same, dtype=np.int64)
-    return np.append(same[:len(uniques)], -1)[codes], same[len(uniques):]
 
 
 def _label(value, labels: dict) -> str:
@@ -118,9 +109,17 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
     -------
     Breakdown, every (organisation, level) pair of the survey listed, suppressed ones blank.
     """
-    from analysis.derived import with_age_band
-    from analysis.readiness import _group_table, resolve_group
+    return _breakdown(data, instrument, by, group, min_n=min_n, partition=partition)
 
+
+def _breakdown(data: pd.DataFrame, instrument, by: str, group: str, *, min_n: int,
+               partition: privacy.Partition | None, shared=None) -> Breakdown:
+    """``breakdown``; ``shared``: the arrays the views of ``data`` computed together share
+    (``analysis.readiness._Shared``)."""
+    from analysis.derived import band_labels
+    from analysis.readiness import _group_table, _grouping, _Grouping, _Shared, resolve_group
+
+    shared = shared if shared is not None else _Shared(data)
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
     allowed = breakdown_columns(data, instrument, group)
@@ -128,47 +127,51 @@ def breakdown(data: pd.DataFrame, instrument, by: str, group: str = "org_id", *,
         raise InputError("this column cannot break an organisation down", column=str(by),
                          hint="break down by one of: " + (", ".join(allowed) or "none in this survey"))
     items = [it.id for c in instrument.readiness_dimensions for it in c.items if it.id in data.columns]
-    scores = [c.key for c in instrument.readiness_dimensions if c.key in data.columns]
-    keep = [group, *privacy.disclosure_columns(data, instrument), *(["age"] if "age" in data.columns else []), *items,
-            *scores]
-    frame = with_age_band(data[[c for c in dict.fromkeys(keep) if c in data.columns]])
-    levels = frame[by].dropna().drop_duplicates()
-    levels = sorted(levels.tolist(), key=(float if pd.api.types.is_numeric_dtype(frame[by]) else str))
-    orgs = sorted(frame[group].dropna().drop_duplicates().tolist(),
-                  key=(float if pd.api.types.is_numeric_dtype(frame[group]) else str))
+    column = data[by] if by in data.columns else band_labels(data["age"]).rename(by)  # the age band derived
+    orgs, levels = shared.grouping(group), (shared.grouping(by) if by in data.columns else _grouping(column))
     # the cell of each respondent: (organisation, level) as a number; two ids with the same
     # text (1 and "1") share a cell, as they did when cells were the text "<id>\x1f<level>"
-    org_rows, org_codes = _text_codes(frame[group], orgs)
-    level_rows, level_codes = _text_codes(frame[by], levels)
-    width = int(max(level_codes.max(initial=-1), level_rows.max(initial=-1))) + 1
-    cell = np.where((org_rows >= 0) & (level_rows >= 0), org_rows * width + level_rows, -1)
-    frame = pd.concat([frame, pd.Series(np.where(cell >= 0, cell, np.nan), index=frame.index, name=CELL)], axis=1)
+    org_text, level_text = _text_classes(orgs.labels), _text_classes(levels.labels)
+    width = int(level_text.max(initial=-1)) + 1
+    n_cells = (int(org_text.max(initial=-1)) + 1) * width
+    both = (orgs.codes >= 0) & (levels.codes >= 0)
+    cell = np.where(both, org_text[orgs.codes] * width + level_text[levels.codes], -1)
     # one readiness call over the (organisation, level) cells: the cell's blocks are those
     # pure in both, exactly as filtering on the organisation and grouping by the level
     # (``readiness``'s table of groups: its rwg, benchmark and ICCs over cells are not shown here)
-    result = _group_table(frame, instrument, CELL, min_n, None, partition, agreement=False)
+    result = _group_table(data, instrument, CELL, min_n, None, partition, agreement=False,
+                          grouping=_Grouping(list(range(n_cells)), cell), shared=shared)
     dims = [c.key for c in result.dims]
-    grid = [float(o * width + lv) for o in org_codes for lv in level_codes]
-    cells = result.table.set_index("group").reindex(grid)  # every (organisation, level) pair, in order
-    counted = frame[items].notna().any(axis=1)
-    sizes = frame.loc[counted, [group, by]].groupby([group, by]).size()
-    small = (sizes.reindex(pd.MultiIndex.from_product([orgs, levels]), fill_value=0).to_numpy() < min_n
-             if len(orgs) and len(levels) else np.zeros(0, dtype=bool))
+    grid = (org_text[:-1, None] * width + level_text[None, :-1]).reshape(-1)  # every (organisation, level) pair
+    counted = np.zeros(len(data), dtype=bool)
+    for item in items:
+        counted |= data[item].notna().to_numpy()
+    pair = np.where(counted & both, orgs.codes * len(levels.labels) + levels.codes, -1)
+    sizes = np.bincount(pair[pair >= 0], minlength=len(orgs.labels) * len(levels.labels))
+    small = sizes < min_n
     labels = level_labels(instrument, by)
-    shown_all = (cells["suppressed"] == False).to_numpy()  # noqa: E712 (missing: no such cell)
-    values = {k: cells[k].to_numpy() for k in ["n", "index", *dims]}
-    rows = []
-    at = 0
-    for g in orgs:
-        for level in levels:
-            shown = bool(shown_all[at])
-            rows.append({"group": g, "level": level, "label": _label(level, labels),
-                         "n": int(values["n"][at]) if shown else None, "suppressed": not shown,
-                         "suppression": "" if shown else ("primary" if small[at] else "complementary"),
-                         "index": float(values["index"][at]) if shown else float("nan"),
-                         **{k: (float(values[k][at]) if shown else float("nan")) for k in dims}})
-            at += 1
-    table = pd.DataFrame(rows)
-    table["n"] = pd.Series([r["n"] for r in rows], dtype=object)  # None, not NaN, when suppressed
+    if not len(grid):  # no organisation or no level: the empty table the rows would make
+        return Breakdown(by=by, min_n=min_n, group_column=group, dimensions=list(dims),
+                         labels={c.key: c.label for c in result.dims},
+                         table=pd.DataFrame({"n": pd.Series([], dtype=object)}))
+    table = result.table
+    shown = ~table["suppressed"].to_numpy()[grid]
+    n_orgs, n_levels = len(orgs.labels), len(levels.labels)
+    level_names = [_label(level, labels) for level in levels.labels]
+    n = np.full(len(grid), None, dtype=object)
+    n[shown] = table["n"].to_numpy()[grid][shown].tolist()
+    columns = {"group": [g for g in orgs.labels for _ in range(n_levels)], "level": levels.labels * n_orgs,
+               "label": level_names * n_orgs, "n": n, "suppressed": ~shown,
+               "suppression": np.where(shown, "", np.where(small, "primary", "complementary")).tolist(),
+               **{k: np.where(shown, table[k].to_numpy(dtype=float)[grid], np.nan) for k in ["index", *dims]}}
+    out = pd.DataFrame(columns)
+    out["n"] = pd.Series(n, dtype=object)  # None, not NaN, when suppressed
     return Breakdown(by=by, min_n=min_n, group_column=group, dimensions=list(dims),
-                     labels={c.key: c.label for c in result.dims}, table=table)
+                     labels={c.key: c.label for c in result.dims}, table=out)
+
+
+def _text_classes(values: list) -> np.ndarray:
+    """A code for each of ``values`` such that two share a code when their text (``str``) is
+    the same, and -1 appended (the code of a row with no value)."""
+    same, _ = pd.factorize(np.array([str(v) for v in values], dtype=object))
+    return np.append(np.asarray(same, dtype=np.int64), -1)

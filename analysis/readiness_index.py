@@ -99,6 +99,22 @@ def _index_of(scores: dict, index: pd.Index) -> pd.Series:
     return pd.Series(total / len(columns), index=index)
 
 
+def score_arrays(data: pd.DataFrame, dims) -> tuple[dict, np.ndarray]:
+    """The respondents' 0-100 dimension scores (``dimension_scores``) and their index
+    (``respondent_index``) as float arrays, without a frame: the same numbers, bit for bit
+    (float64 score columns rescaled by the same operations; others through the Series)."""
+    if dims and all(data[c.key].dtype == np.float64 for c in dims):
+        scores = {c.key: to_0_100(data[c.key].to_numpy(), c.scale) for c in dims}
+        total = scores[dims[0].key].copy()
+        for c in dims[1:]:  # the order in which DataFrame.mean(axis=1) adds the columns
+            total += scores[c.key]
+        return scores, total / len(dims)
+    series = _scores(data, dims)
+    index = _index_of(series, data.index) if dims else pd.Series(np.nan, index=data.index)
+    return ({k: v.to_numpy(dtype=float, na_value=np.nan) for k, v in series.items()},
+            index.to_numpy(dtype=float, na_value=np.nan))
+
+
 def respondent_index(data: pd.DataFrame, instrument=None, *, dims=None) -> pd.Series:
     """Each respondent's readiness index (0-100; see the module docstring): the mean of the
     0-100 dimension scores, missing unless every dimension is scored. R:
@@ -133,25 +149,70 @@ def _t_quantile(p: float, df: np.ndarray) -> np.ndarray:
     df = np.asarray(df, dtype=float)
     out = np.full(df.shape, np.nan)
     ok = df > 0
-    out[ok] = special.stdtrit(df[ok], p)
+    distinct, at = np.unique(df[ok], return_inverse=True)  # many groups share a size: each once
+    out[ok] = special.stdtrit(distinct, p)[at]
     return out
 
 
-def _t_means(values: np.ndarray, codes: np.ndarray, level: float) -> tuple[np.ndarray, ...]:
-    """Per code present, in order of first appearance: the codes, ``n``, ``mean``, ``ci_low``
-    and ``ci_high``; rows with a missing value or a code of -1 left out. One group-by on integer
-    codes (its groups, their order and so its sums are those of a group-by on the labels the
-    codes stand for), the counts by ``np.bincount``."""
+def _code_stats(values: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, ...]:
+    """Per code 0..n_groups-1 (-1: none; rows with a missing value left out): ``n``, the mean
+    and the sample standard deviation (n - 1; missing below two values).
+
+    The mean is ``pd.Series(values).groupby(codes, sort=False).mean()`` to the last bit, so
+    that groups with the same answers tie, and halves round, as before: where each group's
+    rows form one run, pandas sums each run by ``np.add.reduceat`` (as here, without building
+    the group-by); otherwise by compensated summation row by row (left to pandas, which adds
+    each group's values in row order whatever numbers the groups have). The standard
+    deviation is from the squared deviations from that mean (two-pass), summed per run or by
+    ``np.bincount``: equal to pandas' up to the order of floating-point summation."""
     keep = (codes >= 0) & ~np.isnan(values)
-    grouped = pd.Series(values[keep]).groupby(codes[keep], sort=False)
-    mean_by = grouped.mean()
-    order = np.asarray(mean_by.index, dtype=np.int64)
-    count = np.bincount(codes[keep], minlength=int(order.max()) + 1 if len(order) else 0)[order]
-    mean = mean_by.to_numpy()
+    c, v = (codes, values) if keep.all() else (codes[keep], values[keep])
+    count = np.zeros(n_groups, dtype=np.int64)
+    mean = np.full(n_groups, np.nan)
+    ss = np.zeros(n_groups)
+    if len(c):
+        change = np.empty(len(c), dtype=bool)
+        change[0] = True
+        np.not_equal(c[1:], c[:-1], out=change[1:])
+        starts = np.flatnonzero(change)
+        runs = c[starts]
+        if np.bincount(runs, minlength=n_groups).max() == 1:  # one run per group: pandas' ids are monotonic
+            size = np.diff(starts, append=len(c))
+            count[runs] = size
+            mean[runs] = np.add.reduceat(v, starts) / size.astype(np.float64)
+            dev = v - np.repeat(mean[runs], size)
+            ss[runs] = np.add.reduceat(dev * dev, starts)
+        else:  # the same compensated sums by group, the codes given as categories (not hashed again)
+            count = np.bincount(c, minlength=n_groups)
+            groups = pd.Categorical.from_codes(c, categories=np.arange(n_groups))
+            mean = pd.Series(v).groupby(groups, observed=False, sort=True).mean().to_numpy(dtype=float)
+            dev = v - mean[c]
+            ss[:] = np.bincount(c, weights=dev * dev, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        half = (_t_quantile(0.5 + level / 2, np.where(count >= 2, count - 1, np.nan))
-                * grouped.std().to_numpy() / np.sqrt(np.maximum(count, 1)))
-    return order, count, mean, mean - half, mean + half
+        return count, mean, np.where(count >= 2, np.sqrt(ss / (count - 1)), np.nan)
+
+
+def _t_interval(n: np.ndarray, mean: np.ndarray, sd: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """``mean -/+ t(.5 + level / 2, n - 1) * sd / sqrt(n)`` (missing below two values)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = _t_quantile(0.5 + level / 2, np.where(n >= 2, n - 1, np.nan)) * sd / np.sqrt(np.maximum(n, 1))
+    return mean - half, mean + half
+
+
+def _t_means(values: np.ndarray, codes: np.ndarray, level: float) -> tuple[np.ndarray, ...]:
+    """Per code present, in order of first appearance (as a group-by with ``sort=False``
+    lists them): the codes, ``n``, ``mean``, ``ci_low`` and ``ci_high``; rows with a missing
+    value or a code of -1 left out (``_code_stats``)."""
+    keep = (codes >= 0) & ~np.isnan(values)
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    count, mean, sd = _code_stats(values, codes, n_groups)
+    present = np.flatnonzero(count)
+    first = np.full(n_groups, len(codes))
+    rows = np.flatnonzero(keep)
+    np.minimum.at(first, codes[rows], rows)
+    order = present[np.argsort(first[present], kind="stable")]
+    low, high = _t_interval(count[order], mean[order], sd[order], level)
+    return order, count[order], mean[order], low, high
 
 
 def group_means(values: pd.Series, groups, *, level: float = 0.95) -> pd.DataFrame:
@@ -175,15 +236,9 @@ def means_by_code(values: np.ndarray, codes: np.ndarray, n_groups: int, *,
     """``group_means`` of groups given as codes 0..n_groups-1 (-1: none), as arrays in code
     order: ``n`` (0 for a group without values), ``mean``, ``ci_low``, ``ci_high`` (missing
     for a group without values)."""
-    order, count, *stats_ = _t_means(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), level)
-    n = np.zeros(n_groups, dtype=np.int64)
-    n[order] = count
-    out = []
-    for values_ in stats_:
-        col = np.full(n_groups, np.nan)
-        col[order] = values_
-        out.append(col)
-    return n, out[0], out[1], out[2]
+    n, mean, sd = _code_stats(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), n_groups)
+    low, high = _t_interval(n, mean, sd, level)
+    return n.astype(np.int64), mean, low, high
 
 
 def organisation_index(data: pd.DataFrame, instrument, group: str) -> pd.DataFrame:

@@ -108,13 +108,23 @@ DEFINITION = ("Favourable = one of the top two answers of the question's scale (
 
 def _kinds(answers: pd.Series, scale_min: float, scale_max: float, reverse: bool = False) -> np.ndarray:
     """``classify`` as codes: 0 favourable, 1 neutral, 2 unfavourable (the order of
-    ``SHARES``), -1 missing."""
-    x = pd.to_numeric(answers, errors="coerce").to_numpy(dtype=float)
+    ``SHARES``), -1 missing (small integers, set by masks: no nested ``np.where``)."""
+    if isinstance(answers, pd.Series) and answers.dtype == np.float64:
+        x = answers.to_numpy()
+    else:
+        x = pd.to_numeric(answers, errors="coerce").to_numpy(dtype=float)
     if reverse:
         x = scale_min + scale_max - x
     with np.errstate(invalid="ignore"):
-        kind = np.where(x >= scale_max - 1, 0, np.where(x <= scale_min + 1, 2, 1))
-    return np.where(np.isnan(x), -1, kind)
+        favourable, unfavourable = x >= scale_max - 1, x <= scale_min + 1
+    if scale_max - 1 <= scale_min + 1:  # a short scale: an answer can be both; favourable first
+        unfavourable &= ~favourable
+    # 1 (neutral), plus one when unfavourable, less one when favourable; -1 when missing
+    kind = 1 + unfavourable.view(np.int8) - favourable.view(np.int8)
+    missing = np.isnan(x)
+    if missing.any():
+        kind[missing] = -1
+    return kind
 
 
 def _medians(shown: pd.DataFrame, by: list, name) -> dict:
@@ -149,8 +159,18 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
     -------
     QuestionResults
     """
-    from analysis.readiness import _privacy_input, dimensions_in, group_contributors, resolve_group
+    return _question_results(data, instrument, group, min_n=min_n, filters=filters, benchmark_by=benchmark_by,
+                             partition=partition)
 
+
+def _question_results(data: pd.DataFrame, instrument, group: str, *, min_n: int, filters: Mapping | None,
+                      benchmark_by: Mapping | None, partition: privacy.Partition | None,
+                      shared=None) -> QuestionResults:
+    """``question_results``; ``shared``: the arrays the views of ``data`` computed together
+    share (``analysis.readiness._Shared``)."""
+    from analysis.readiness import _contributors, _Shared, _view_rows, dimensions_in, resolve_group
+
+    shared = shared if shared is not None else _Shared(data)
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
     dims = dimensions_in(data, instrument)
@@ -164,39 +184,53 @@ def question_results(data: pd.DataFrame, instrument, group: str = "org_id", *, m
                                   "reverse": bool(it.reverse), "scale_min": scale.min, "scale_max": scale.max})
     items = pd.DataFrame(item_rows)
     ids = items["item"].tolist()
-    counted = cleaned[ids].notna().any(axis=1) & cleaned[group].notna()
-    view = privacy.check_filter(_privacy_input(cleaned, instrument, [group, *ids], filters), filters, min_n,
-                                instrument=instrument, partition=partition).data
-    contributors = group_contributors(view, group, min_n)  # privacy.group_cells, its blocks found once
-    cell = contributors(counted.reindex(view.index))
-    all_groups = cleaned.loc[cleaned[group].notna(), group].drop_duplicates()
-    numeric_ids = pd.api.types.is_numeric_dtype(cleaned[group])
-    all_groups = sorted(all_groups.tolist(), key=(float if numeric_ids else str))
+    grouping = shared.grouping(group)
+    all_groups, codes = grouping.labels, grouping.codes
+    answered = {i: ~np.isnan(cleaned[i].to_numpy()) if cleaned[i].dtype == np.float64
+                else cleaned[i].notna().to_numpy() for i in ids}
+    counted = np.zeros(len(cleaned), dtype=bool)
+    for i in ids:
+        counted |= answered[i]
+    counted &= codes >= 0
+    # privacy.check_filter's rows, and privacy.group_cells' blocks found once (group_contributors)
+    in_view, part, _ = _view_rows(cleaned, instrument, [group, *ids], filters, min_n, partition)
+    contributors = _contributors(part.block, shared.usable(group, in_view, part, min_n), min_n)
+    cell = contributors(counted)
+    n_groups = len(all_groups)
     index = pd.Index(all_groups, name="group")
-    codes = index.get_indexer(view[group])  # each row's group, one look-up for every item
-    rows = []
-    for spec in items.itertuples():
-        use = contributors(view[spec.item].notna().to_numpy() & cell)
-        kind = _kinds(view[spec.item], spec.scale_min, spec.scale_max, spec.reverse)
-        use &= kind >= 0
-        counts = np.bincount(codes[use] * 3 + kind[use], minlength=3 * len(all_groups)).reshape(-1, 3)
-        n = counts.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):  # no answers: missing, as a crosstab reindexed
-            table = pd.DataFrame({"n": np.where(n > 0, n, np.nan),
-                                  **{share: np.where(n > 0, counts[:, j] / n * 100.0, np.nan)
-                                     for j, share in enumerate(SHARES)}}, index=index)
-        table = table.reset_index()
-        table.insert(1, "dimension", spec.dimension)
-        table.insert(2, "item", spec.item)
-        rows.append(table)
-    groups = pd.concat(rows, ignore_index=True)
-    groups["suppressed"] = groups["n"].isna()
-    groups["n"] = [None if s else int(n) for n, s in zip(groups["n"], groups["suppressed"])]
+    # one count per group and kind of answer for every item: the row's key is 3 * group + kind,
+    # rows not used go to one key past the others
+    slot = np.where(codes >= 0, 3 * codes, 3 * n_groups)
+    counts = np.empty((len(items), n_groups, 3), dtype=np.int64)
+    for j, spec in enumerate(items.itertuples()):
+        use = contributors(answered[spec.item] & cell)
+        kind = _kinds(cleaned[spec.item], spec.scale_min, spec.scale_max, spec.reverse)
+        if cleaned[spec.item].dtype != np.float64:  # an answer that is no number: no kind (-1)
+            use &= kind >= 0
+        key = np.where(use, slot + kind, 3 * n_groups)
+        counts[j] = np.bincount(key, minlength=3 * n_groups + 1)[:3 * n_groups].reshape(-1, 3)
+    n = counts.sum(axis=2).reshape(-1)
+    shown = n > 0
+    with np.errstate(invalid="ignore", divide="ignore"):  # no answers: missing, as a crosstab reindexed
+        shares = {share: np.where(shown, counts[:, :, j].reshape(-1) / n * 100.0, np.nan)
+                  for j, share in enumerate(SHARES)}
+    # the per-item tables one under the other: group, dimension, item, n, the shares, suppressed
+    groups = pd.DataFrame({"group": index.take(np.tile(np.arange(n_groups), len(items))),
+                           "dimension": pd.Series(np.repeat(items["dimension"].to_numpy(), n_groups), dtype=str),
+                           "item": pd.Series(np.repeat(items["item"].to_numpy(), n_groups), dtype=str),
+                           "n": np.where(shown, n, np.nan), **shares})
+    groups["suppressed"] = ~shown
+    # the counts as a column made from whole numbers and None would be: whole numbers when
+    # nothing is suppressed, None when everything is, else floats (missing when suppressed)
+    if not shown.any():
+        groups["n"] = np.full(len(n), None, dtype=object)
+    elif shown.all():
+        groups["n"] = n
     groups.columns.name = None
 
     comparators = {g: (ALL if benchmark_by is None or pd.isna(benchmark_by.get(g, np.nan)) else benchmark_by.get(g))
                    for g in all_groups}
-    shown = groups[~groups["suppressed"]]
+    shown = groups[shown]
     typed = [k for k in dict.fromkeys(comparators.values()) if k != ALL]
     # every comparator set's medians per item from one group-by (a type's set: the groups of
     # that type; all organisations: every group), not a filter per set and item

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from analysis import privacy
-from analysis.derived import with_age_band
 from analysis.errors import InputError
 from analysis.organisations import Organisations, organisations
-from analysis.readiness import ReadinessResult, percentile_ranks, readiness, survey_partition
-from analysis.readiness_breakdown import Breakdown, breakdown
-from analysis.readiness_questions import ALL, QuestionResults, question_results
+from analysis.readiness import (ReadinessResult, _group_table, _readiness, _Shared, percentile_ranks,
+                                survey_partition)
+from analysis.readiness_breakdown import Breakdown, _breakdown
+from analysis.readiness_questions import ALL, QuestionResults, _question_results
 from analysis.readiness_waves import WAVE, WaveChanges, wave_changes
 
 BENCHMARKS = ("all", "type", "parent")
@@ -124,7 +124,6 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
     if by is not None and filters:
         raise InputError("a breakdown is of whole organisations: it cannot be combined with filters",
                          hint="drop --where, or drop --by")
-    data = with_age_band(data)  # the age band derived once, not by each view below
     changes = None
     if wave_column in data.columns:
         changes = wave_changes(data, instrument, group, column=wave_column, current=wave, min_n=min_n)
@@ -133,7 +132,9 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
         raise InputError("the data have no wave column", column=wave_column,
                          hint="add a column saying which survey wave each respondent answered")
     partition = survey_partition(data, instrument, min_n)  # one partition for every view below
-    result = readiness(data, instrument, group, min_n=min_n, filters=filters, partition=partition)
+    shared = _Shared(data)  # and one of the scores, the groups and the usable blocks
+    min_n = privacy.check_min_n(min_n)
+    result = _readiness(data, _group_table(data, instrument, group, min_n, filters, partition, shared=shared), min_n)
     group = result.group_column
     orgs = organisations(data, group, instrument=instrument, lookup=lookup, lookup_file=lookup_file)
     types = None
@@ -147,8 +148,8 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
             raise InputError("the organisations have no parent to compare within",
                              hint="add a parent column to the lookup file (the id of the unit each belongs to)")
         types = orgs.parents()
-    questions = question_results(data, instrument, group, min_n=result.min_n, filters=filters, benchmark_by=types,
-                                 partition=partition)
+    questions = _question_results(data, instrument, group, min_n=result.min_n, filters=filters, benchmark_by=types,
+                                  partition=partition, shared=shared)
     comparators = questions.comparators  # group -> its type, or ALL (no type, or comparison 'all')
     bench, pct = type_benchmark(result, {g: ALL for g in comparators})
     if types is not None:
@@ -156,6 +157,7 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
         type_b, type_p = type_benchmark(result, by_type)
         bench = pd.concat([type_b, bench], ignore_index=True)  # ALL kept for the groups without a type
         pct = pd.concat([type_p, pct[~pct["group"].isin(list(by_type))]], ignore_index=True)
-    split = None if by is None else breakdown(data, instrument, by, group, min_n=result.min_n, partition=partition)
+    split = None if by is None else _breakdown(data, instrument, by, group, min_n=result.min_n, partition=partition,
+                                               shared=shared)
     return PractitionersView(readiness=result, questions=questions, organisations=orgs, comparison=comparison,
                              benchmark=bench, percentiles=pct, breakdown=split, waves=changes)

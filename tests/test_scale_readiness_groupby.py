@@ -4,10 +4,17 @@ numbers of the straightforward computations it replaced: pandas group-bys on the
 text keys for the breakdown's cells, ``rwg_j`` on each group's own frame, ``group_cells`` per
 statistic, a per-cell label look-up and a per-municipality loop for the linked readiness.
 
-Exact equality, not a tolerance: pandas sums a group by ``ufunc.reduceat`` when the group ids
-run in order over the rows and by Kahan summation otherwise, so a rewrite that changed which
-groups come first would move the last digits. The sample is used as read (rows grouped by
+Exact equality, not a tolerance, for everything that is ranked, rounded or compared with a
+cut-off (group means, shares, counts, rwg(j), which groups are shown): pandas sums a group by
+``ufunc.reduceat`` when the group ids run in order over the rows and by Kahan summation
+otherwise, so a rewrite that changed which groups come first would move the last digits, and
+groups with the same answers would no longer tie. The sample is used as read (rows grouped by
 organisation) and shuffled, so both summations are exercised.
+
+The standard deviations behind the confidence intervals and the ICCs' sums of squares are now
+summed by ``np.bincount`` / ``np.add.reduceat`` instead of pandas' group-bys (issue 15, fifth
+round): those are equal up to the order of floating-point summation (``rtol=1e-12``, and
+``atol=1e-12`` for values near 0).
 """
 from __future__ import annotations
 
@@ -261,3 +268,75 @@ def test_wave_pieces_equal_their_per_group_forms():
     expected = np.array([two_proportion_test(int(a), b, int(c), d) for a, b, c, d in zip(x1, n1, x2, n2)])
     np.testing.assert_array_equal(z, expected[:, 0])
     np.testing.assert_array_equal(p, expected[:, 1])
+
+
+def _old_t_means(values: np.ndarray, codes: np.ndarray, level: float = 0.95):
+    """``readiness_index._t_means`` before issue 15's fifth round: pandas group-by mean and std."""
+    from scipy import stats
+
+    keep = (codes >= 0) & ~np.isnan(values)
+    grouped = pd.Series(values[keep]).groupby(codes[keep], sort=False)
+    mean_by = grouped.mean()
+    order = np.asarray(mean_by.index, dtype=np.int64)
+    count = np.bincount(codes[keep], minlength=int(order.max()) + 1 if len(order) else 0)[order]
+    mean = mean_by.to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = (stats.t.ppf(0.5 + level / 2, np.where(count >= 2, count - 1, np.nan))
+                * grouped.std().to_numpy() / np.sqrt(np.maximum(count, 1)))
+    return order, count, mean, mean - half, mean + half
+
+
+@pytest.mark.parametrize("layout", ["runs in order", "runs in any order", "interleaved"])
+def test_group_statistics_give_pandas_means_to_the_bit(layout):
+    from analysis.readiness_index import _t_means, means_by_code
+
+    rng = np.random.default_rng(3)
+    codes = np.sort(rng.integers(0, 300, 20000))
+    if layout == "runs in any order":  # each group one run, the runs shuffled
+        order = rng.permutation(300)
+        codes = np.concatenate([np.full(int((codes == g).sum()), g) for g in order])
+    elif layout == "interleaved":
+        codes = rng.permutation(codes)
+    codes[rng.random(len(codes)) < 0.02] = -1
+    codes[codes == 7] = 8  # a code without rows
+    values = np.round(rng.normal(3, 1, len(codes)) * 3) / 3 * 25  # scores: few values, many ties
+    values[rng.random(len(codes)) < 0.05] = np.nan
+    values[codes == 11] = 42.0  # a group with no spread
+    got, expected = _t_means(values, codes, 0.95), _old_t_means(values, codes)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+    _exact(got[2], expected[2])
+    for a, b in zip(got[3:], expected[3:]):  # equal up to the order of floating-point summation
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    n, mean, low, high = means_by_code(values, codes, 301)
+    _exact(mean[expected[0]], expected[2])
+    np.testing.assert_array_equal(n[expected[0]], expected[1])
+    assert np.isnan(mean[7]) and n[7] == 0
+    np.testing.assert_allclose(high[expected[0]], expected[4], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("min_n", [5, 10])
+def test_readiness_intervals_and_iccs_equal_the_group_bys(data, instrument, min_n):
+    """The group means exactly, their t intervals and the ICCs up to the order of summation."""
+    from analysis.readiness_index import on_0_100
+
+    result = readiness(data, instrument, "org_id", min_n=min_n)
+    view = on_0_100(data, [c for c in instrument.readiness_dimensions if c.key in data.columns], "_index")
+    rows = view.loc[result.rows]
+    shown = result.groups[~result.groups["suppressed"]].set_index("group")
+    for c in instrument.readiness_dimensions:
+        y = rows[c.key].to_numpy(dtype=float)
+        icc = icc1_icc2(rows, c.key, "org_id")
+        got = result.icc.set_index("dimension").loc[c.key]
+        np.testing.assert_allclose([got["icc1"], got["icc2"]], [icc.icc1, icc.icc2], rtol=1e-12, atol=1e-12)
+        assert (got["n_groups"], got["n_obs"]) == (icc.n_groups, icc.n_obs)
+        # each group's interval from its rows that enter the mean (whole blocks with min_n answers)
+        groups = pd.Index(sorted(data["org_id"].unique()))
+        codes = groups.get_indexer(rows["org_id"])
+        order, n, mean, low, high = _old_t_means(y, codes)
+        with_n = shown[f"{c.key}_n"].astype(float)
+        same = (with_n.reindex(groups[order]).to_numpy() == n)  # blocks short of answers leave out rows
+        np.testing.assert_allclose(shown.loc[groups[order][same], f"{c.key}_ci_low"], low[same], rtol=1e-12)
+        np.testing.assert_allclose(shown.loc[groups[order][same], f"{c.key}_ci_high"], high[same], rtol=1e-12)
+        _exact(shown.loc[groups[order][same], c.key], mean[same])
+        assert same.sum() >= 0.8 * len(shown)
