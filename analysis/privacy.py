@@ -513,6 +513,12 @@ def partition_for(data: pd.DataFrame, instrument=None, min_n: int = DEFAULT_MIN_
         cols = list(columns)
     else:
         cols, coded = _columns_and_codes(data, instrument)
+    return _partition_for(data, cols, coded, min_n)
+
+
+def _partition_for(data: pd.DataFrame, cols: list, coded: dict, min_n: int) -> Partition:
+    """``partition_for`` over the columns ``cols``, ``coded`` holding the codes of some of them
+    already (``_columns_and_codes``)."""
     min_n = check_min_n(min_n)
     present = [c for c in cols if c in data.columns or (c == "age_band" and "age" in data.columns)]
     missing = [c for c in cols if c not in present]

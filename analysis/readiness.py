@@ -38,7 +38,7 @@ import yaml
 
 from analysis import privacy
 from analysis.errors import InputError
-from analysis.readiness_index import means_by_code, require_scored, score_arrays
+from analysis.readiness_index import _code_stats, _t_interval, require_scored, score_arrays
 
 EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
 LOW_AGREEMENT = 0.70
@@ -275,11 +275,12 @@ def _rwg_of_view(view: pd.DataFrame, dims, rows: np.ndarray, codes: np.ndarray, 
         kept = rows.copy()
         for item, _, _ in members:  # respondents missing an item of the set are left out
             kept &= np.isfinite(view[item].to_numpy(dtype=float))
-        c = codes[kept]
+        at = np.flatnonzero(kept)  # the rows kept, as positions: one gather per item
+        c = codes[at]
         n = np.bincount(c, minlength=n_groups).astype(float)
         var = np.empty((n_groups, len(members)))
         for j, (item, reverse, construct) in enumerate(members):
-            values = np.compress(kept, view[item].to_numpy(dtype=float))
+            values = view[item].to_numpy(dtype=float)[at]
             if reverse:  # turned round: scale min + scale max - answer (scoring.reverse_key)
                 values = (construct.scale.min + construct.scale.max) - values
             var[:, j] = column_variances(values, c, n)[1]
@@ -417,6 +418,7 @@ class _Shared:
         self._scores: dict = {}
         self._groupings: dict = {}
         self._usable: dict = {}
+        self._disclosure: tuple | None = None
 
     def scores(self, dims) -> dict:
         key = tuple(c.key for c in dims)
@@ -424,6 +426,12 @@ class _Shared:
             values, index = score_arrays(self.data, dims)
             self._scores[key] = {**values, _INDEX: index}
         return self._scores[key]
+
+    def disclosure(self, instrument) -> tuple[list, dict]:
+        """``privacy.disclosure_columns`` and the codes of the demographics among them."""
+        if self._disclosure is None:
+            self._disclosure = privacy._columns_and_codes(self.data, instrument)
+        return self._disclosure
 
     def grouping(self, column: str) -> _Grouping:
         if column not in self._groupings:
@@ -453,6 +461,7 @@ class _Groups:
     codes: np.ndarray
     n_by: np.ndarray
     filters: dict
+    stats: dict  # per score: the rows its means use, and per group n, mean, sum of squared deviations
 
 
 def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters: dict | None,
@@ -493,9 +502,13 @@ def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters
     n_by = np.bincount(codes[cell], minlength=n_groups)
     table = pd.DataFrame({"group": all_groups})
     table["n"] = [int(n) for n in n_by]
+    stats = {}
     for k in [*keys, _INDEX]:  # each from the whole blocks of the group with min_n answers to it
         use = contributors(~np.isnan(values[k]) & cell)
-        n, mean, low, high = means_by_code(values[k][use], codes[use], n_groups)
+        at = np.flatnonzero(use)
+        n, mean, sd, ss = _code_stats(values[k][at], codes[at], n_groups)
+        low, high = _t_interval(n, mean, sd, 0.95)
+        stats[k] = (use, n, mean, ss)
         name = "index" if k == _INDEX else k
         table[name] = mean
         table[f"{name}_ci_low"], table[f"{name}_ci_high"] = low, high
@@ -520,7 +533,7 @@ def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters
              + [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high", f"{k}_n")] + ["rwg", "low_agreement"])
     table = table[order]
 
-    return _Groups(group, dims, table, data.index, values, cell, codes, n_by, active)
+    return _Groups(group, dims, table, data.index, values, cell, codes, n_by, active, stats)
 
 
 def _icc_by_code(y: np.ndarray, codes: np.ndarray, *, value: str, group: str) -> tuple[float, float, int, int]:
@@ -545,6 +558,45 @@ def _icc_by_code(y: np.ndarray, codes: np.ndarray, *, value: str, group: str) ->
         means = np.bincount(codes, weights=y) / size
     ss_between = float((size[present] * (means[present] - grand) ** 2).sum())
     ss_within = float(((y - means[codes]) ** 2).sum())
+    msb, msw = ss_between / (n_groups - 1), ss_within / (n_obs - n_groups)
+    if msb <= 0 and msw <= 0:
+        raise InputError("every respondent has the same value, so ICCs are undefined", column=value)
+    k = n_obs / n_groups
+    icc1 = (msb - msw) / (msb + (k - 1) * msw)
+    icc2 = (msb - msw) / msb if msb > 0 else float("nan")
+    return float(icc1), float(icc2), n_groups, n_obs
+
+
+def _icc_of_groups(y: np.ndarray, kept: np.ndarray, codes: np.ndarray, stats: tuple, *, value: str,
+                   group: str) -> tuple[float, float, int, int]:
+    """``_icc_by_code`` of the answered values of ``y`` at the ``kept`` rows in their groups
+    (``codes``), from the per-group n, mean and sum of squared deviations the readiness table
+    computed over its rows ``use`` (those of ``kept`` in blocks with ``min_n`` answers) and the
+    few answered rows it left out, pooled by the parallel-axis theorem: SS = SS_use +
+    n_use (mean_use - mean)^2 + sum over the rows left out of (y - mean)^2 (equal to the sums
+    over the rows up to the order of floating-point summation). Bliese (2000); R:
+    ``multilevel::ICC1(aov(y ~ factor(g)))``, ``ICC2``."""
+    use, n_use, mean_use, ss_use = stats
+    out = np.flatnonzero(kept & ~use & ~np.isnan(y))
+    n_groups_all = len(n_use)
+    c_out, y_out = codes[out], y[out]
+    n = n_use + np.bincount(c_out, minlength=n_groups_all)
+    sums = np.where(n_use > 0, n_use * mean_use, 0.0) + np.bincount(c_out, weights=y_out, minlength=n_groups_all)
+    present = n > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sums / n
+    ss = (np.where(n_use > 0, ss_use + n_use * (mean_use - mean) ** 2, 0.0)
+          + np.bincount(c_out, weights=(y_out - mean[c_out]) ** 2, minlength=n_groups_all))
+    n_obs, n_groups = int(n.sum()), int(present.sum())
+    if n_groups < 2:
+        raise InputError(f"the grouping column has {n_groups} group(s) with answers; ICC needs at least two",
+                         column=group, hint="pick a column that separates respondents into groups")
+    if n_obs - n_groups < 1:
+        raise InputError("every group has a single respondent, so there is no within-group variance",
+                         column=group, hint="pick a coarser grouping column")
+    grand = float(sums[present].sum()) / n_obs
+    ss_between = float((n[present] * (mean[present] - grand) ** 2).sum())
+    ss_within = float(ss[present].sum())
     msb, msw = ss_between / (n_groups - 1), ss_within / (n_obs - n_groups)
     if msb <= 0 and msw <= 0:
         raise InputError("every respondent has the same value, so ICCs are undefined", column=value)
@@ -594,17 +646,22 @@ def _readiness(data: pd.DataFrame, found: _Groups, min_n: int) -> ReadinessResul
     kept = cell & (n_by > 0)[np.where(codes >= 0, codes, 0)]  # the rows of the groups shown
     # the groups as aggregation.icc1_icc2 tells them apart: by their text labels
     text = _text_groups(data[group], table["group"], codes[kept])
+    by_value = (np.count_nonzero(np.bincount(text)) == np.count_nonzero(np.bincount(codes[kept]))) if kept.any() else True
     for c in dims:
-        y = found.scores[c.key][kept]
-        answered = ~np.isnan(y)
         try:
-            icc1, icc2, n_groups, n_obs = _icc_by_code(y[answered], text[answered], value=c.key, group=group)
+            if by_value:  # from the groups' statistics the table computed, and the rows it left out
+                icc1, icc2, n_groups, n_obs = _icc_of_groups(found.scores[c.key], kept, codes, found.stats[c.key],
+                                                             value=c.key, group=group)
+            else:
+                y = found.scores[c.key][kept]
+                answered = ~np.isnan(y)
+                icc1, icc2, n_groups, n_obs = _icc_by_code(y[answered], text[answered], value=c.key, group=group)
             icc_rows.append({"dimension": c.key, "label": c.label, "icc1": icc1, "icc2": icc2,
                              "n_groups": n_groups, "n_obs": n_obs})
         except InputError:
             icc_rows.append({"dimension": c.key, "label": c.label, "icc1": np.nan, "icc2": np.nan,
                              "n_groups": int(np.count_nonzero(np.bincount(codes[kept]))) if kept.any() else 0,
-                             "n_obs": int(answered.sum())})
+                             "n_obs": int((kept & ~np.isnan(found.scores[c.key])).sum())})
     return ReadinessResult(min_n=min_n, group_column=group, dimensions=keys, labels=labels, groups=table,
                            benchmark=benchmark, percentiles=percentiles, icc=pd.DataFrame(icc_rows),
                            filters=found.filters, _constructs={c.key: c for c in dims}, rows=found.index[cell])

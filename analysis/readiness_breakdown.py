@@ -39,10 +39,16 @@ def breakdown_columns(data: pd.DataFrame, instrument, group: str) -> list[str]:
     """Columns an organisation can be broken down by: the survey's disclosure columns (the
     categorical demographics and ``age_band``) other than the grouping columns and those
     constant within every group (an organisation's type splits nothing inside it)."""
-    from analysis.readiness import _grouping
-    columns, coded = privacy._columns_and_codes(data, instrument)
+    from analysis.readiness import _Shared
+    return _breakdown_columns(data, instrument, group, _Shared(data))
+
+
+def _breakdown_columns(data: pd.DataFrame, instrument, group: str, shared) -> list[str]:
+    """``breakdown_columns``, the disclosure columns' codes and the groups taken from
+    ``shared`` (``analysis.readiness._Shared``)."""
+    columns, coded = shared.disclosure(instrument)
     groups = set((getattr(instrument, "group_columns", {}) or {}).values()) | {group}
-    in_group = _grouping(data[group]).codes  # respondents without a group are in none
+    in_group = shared.grouping(group).codes  # respondents without a group are in none
     has_group = in_group >= 0
     n_groups = int(np.count_nonzero(np.bincount(in_group[has_group]))) if has_group.any() else 0
     out = []
@@ -54,8 +60,11 @@ def breakdown_columns(data: pd.DataFrame, instrument, group: str) -> list[str]:
             values = coded[col]
         else:
             values = privacy._codes(data[col]) if col in data.columns else privacy._band_codes(data["age"])[0]
-        pairs = in_group[has_group] * (int(values.max()) + 1 if len(values) else 1) + values[has_group]
-        if len(pd.unique(pairs)) > n_groups:
+        width = int(values.max()) + 1 if len(values) else 1
+        pairs = in_group[has_group] * width + values[has_group]
+        seen = (np.count_nonzero(np.bincount(pairs)) if n_groups * width <= 4 * len(pairs) + 1024
+                else len(pd.unique(pairs)))  # the distinct pairs, counted directly when few can be
+        if seen > n_groups:
             out.append(col)
     return out
 
@@ -122,7 +131,7 @@ def _breakdown(data: pd.DataFrame, instrument, by: str, group: str, *, min_n: in
     shared = shared if shared is not None else _Shared(data)
     min_n = privacy.check_min_n(min_n)
     group = resolve_group(data, instrument, group)
-    allowed = breakdown_columns(data, instrument, group)
+    allowed = _breakdown_columns(data, instrument, group, shared)
     if by not in allowed:
         raise InputError("this column cannot break an organisation down", column=str(by),
                          hint="break down by one of: " + (", ".join(allowed) or "none in this survey"))

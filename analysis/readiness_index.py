@@ -104,7 +104,12 @@ def score_arrays(data: pd.DataFrame, dims) -> tuple[dict, np.ndarray]:
     (``respondent_index``) as float arrays, without a frame: the same numbers, bit for bit
     (float64 score columns rescaled by the same operations; others through the Series)."""
     if dims and all(data[c.key].dtype == np.float64 for c in dims):
-        scores = {c.key: to_0_100(data[c.key].to_numpy(), c.scale) for c in dims}
+        scores = {}
+        for c in dims:  # to_0_100, its three operations in place on one new array
+            score = data[c.key].to_numpy() - c.scale.min
+            score /= c.scale.max - c.scale.min
+            score *= 100.0
+            scores[c.key] = score
         total = scores[dims[0].key].copy()
         for c in dims[1:]:  # the order in which DataFrame.mean(axis=1) adds the columns
             total += scores[c.key]
@@ -155,8 +160,9 @@ def _t_quantile(p: float, df: np.ndarray) -> np.ndarray:
 
 
 def _code_stats(values: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, ...]:
-    """Per code 0..n_groups-1 (-1: none; rows with a missing value left out): ``n``, the mean
-    and the sample standard deviation (n - 1; missing below two values).
+    """Per code 0..n_groups-1 (-1: none; rows with a missing value left out): ``n``, the mean,
+    the sample standard deviation (n - 1; missing below two values) and the sum of squared
+    deviations from the mean.
 
     The mean is ``pd.Series(values).groupby(codes, sort=False).mean()`` to the last bit, so
     that groups with the same answers tie, and halves round, as before: where each group's
@@ -189,7 +195,7 @@ def _code_stats(values: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[n
             dev = v - mean[c]
             ss[:] = np.bincount(c, weights=dev * dev, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return count, mean, np.where(count >= 2, np.sqrt(ss / (count - 1)), np.nan)
+        return count, mean, np.where(count >= 2, np.sqrt(ss / (count - 1)), np.nan), ss
 
 
 def _t_interval(n: np.ndarray, mean: np.ndarray, sd: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -205,7 +211,7 @@ def _t_means(values: np.ndarray, codes: np.ndarray, level: float) -> tuple[np.nd
     value or a code of -1 left out (``_code_stats``)."""
     keep = (codes >= 0) & ~np.isnan(values)
     n_groups = int(codes.max()) + 1 if len(codes) else 0
-    count, mean, sd = _code_stats(values, codes, n_groups)
+    count, mean, sd, _ = _code_stats(values, codes, n_groups)
     present = np.flatnonzero(count)
     first = np.full(n_groups, len(codes))
     rows = np.flatnonzero(keep)
@@ -236,7 +242,7 @@ def means_by_code(values: np.ndarray, codes: np.ndarray, n_groups: int, *,
     """``group_means`` of groups given as codes 0..n_groups-1 (-1: none), as arrays in code
     order: ``n`` (0 for a group without values), ``mean``, ``ci_low``, ``ci_high`` (missing
     for a group without values)."""
-    n, mean, sd = _code_stats(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), n_groups)
+    n, mean, sd, _ = _code_stats(np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), n_groups)
     low, high = _t_interval(n, mean, sd, level)
     return n.astype(np.int64), mean, low, high
 

@@ -21,8 +21,7 @@ import pandas as pd
 from analysis import privacy
 from analysis.errors import InputError
 from analysis.organisations import Organisations, organisations
-from analysis.readiness import (ReadinessResult, _group_table, _readiness, _Shared, percentile_ranks,
-                                survey_partition)
+from analysis.readiness import ReadinessResult, _group_table, _readiness, _Shared, percentile_ranks
 from analysis.readiness_breakdown import Breakdown, _breakdown
 from analysis.readiness_questions import ALL, QuestionResults, _question_results
 from analysis.readiness_waves import WAVE, WaveChanges, wave_changes
@@ -131,9 +130,9 @@ def practitioners_view(data: pd.DataFrame, instrument, group: str = "org_id", *,
     elif wave is not None:
         raise InputError("the data have no wave column", column=wave_column,
                          hint="add a column saying which survey wave each respondent answered")
-    partition = survey_partition(data, instrument, min_n)  # one partition for every view below
-    shared = _Shared(data)  # and one of the scores, the groups and the usable blocks
     min_n = privacy.check_min_n(min_n)
+    shared = _Shared(data)  # the scores, the groups, the usable blocks, the disclosure columns' codes
+    partition = privacy._partition_for(data, *shared.disclosure(instrument), min_n)  # survey_partition, once
     result = _readiness(data, _group_table(data, instrument, group, min_n, filters, partition, shared=shared), min_n)
     group = result.group_column
     orgs = organisations(data, group, instrument=instrument, lookup=lookup, lookup_file=lookup_file)

@@ -345,3 +345,24 @@ def test_readiness_intervals_and_iccs_equal_the_group_bys(data, instrument, min_
         np.testing.assert_allclose(shown.loc[groups[order][same], f"{c.key}_ci_high"], high[same], rtol=1e-12)
         _exact(shown.loc[groups[order][same], c.key], mean[same])
         assert same.sum() >= 0.8 * len(shown)
+
+
+def test_readiness_iccs_group_ids_by_their_text(sample, instrument):
+    """Ids whose text is the same (1 and "1" in one column) are one group for the ICCs, as for
+    ``aggregation.icc1_icc2``, though two rows of the readiness table."""
+    from analysis.readiness_index import on_0_100
+
+    data = sample.copy()
+    unit = data["org_id"].astype(object)
+    unit[data["role"] != 1] = data["org_id"].astype(str)  # blocks lie within a role: within a unit
+    data["unit"] = unit
+    result = readiness(data, instrument, "unit", min_n=5)
+    shown = result.groups.loc[~result.groups["suppressed"], "group"]
+    assert shown.map(str).duplicated().sum() >= 5  # both 1 and "1" shown for some organisations
+    dims = [c for c in instrument.readiness_dimensions if c.key in data.columns]
+    rows = on_0_100(data, dims, "_index").loc[result.rows]
+    for c in dims:
+        icc = icc1_icc2(rows, c.key, "unit")
+        got = result.icc.set_index("dimension").loc[c.key]
+        np.testing.assert_allclose([got["icc1"], got["icc2"]], [icc.icc1, icc.icc2], rtol=1e-12, atol=1e-12)
+        assert (got["n_groups"], got["n_obs"]) == (icc.n_groups, icc.n_obs)
