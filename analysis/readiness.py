@@ -38,7 +38,7 @@ import yaml
 
 from analysis import privacy
 from analysis.errors import InputError
-from analysis.readiness_index import _code_stats, _t_interval, require_scored, score_arrays
+from analysis.readiness_index import _code_stats_of, _t_interval, require_scored, score_arrays
 
 EVIDENCE_FILE = Path(__file__).with_name("evidence.yaml")
 LOW_AGREEMENT = 0.70
@@ -503,10 +503,10 @@ def _group_table(data: pd.DataFrame, instrument, group: str, min_n: int, filters
     table = pd.DataFrame({"group": all_groups})
     table["n"] = [int(n) for n in n_by]
     stats = {}
-    for k in [*keys, _INDEX]:  # each from the whole blocks of the group with min_n answers to it
-        use = contributors(~np.isnan(values[k]) & cell)
-        at = np.flatnonzero(use)
-        n, mean, sd, ss = _code_stats(values[k][at], codes[at], n_groups)
+    scored = [*keys, _INDEX]
+    uses = [contributors(~np.isnan(values[k]) & cell) for k in scored]  # each from the whole blocks of
+    found_stats = _code_stats_of([values[k] for k in scored], uses, codes, n_groups)  # the group with min_n answers
+    for k, use, (n, mean, sd, ss) in zip(scored, uses, found_stats):
         low, high = _t_interval(n, mean, sd, 0.95)
         stats[k] = (use, n, mean, ss)
         name = "index" if k == _INDEX else k

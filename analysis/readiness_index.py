@@ -162,40 +162,75 @@ def _t_quantile(p: float, df: np.ndarray) -> np.ndarray:
 def _code_stats(values: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, ...]:
     """Per code 0..n_groups-1 (-1: none; rows with a missing value left out): ``n``, the mean,
     the sample standard deviation (n - 1; missing below two values) and the sum of squared
-    deviations from the mean.
-
-    The mean is ``pd.Series(values).groupby(codes, sort=False).mean()`` to the last bit, so
-    that groups with the same answers tie, and halves round, as before: where each group's
-    rows form one run, pandas sums each run by ``np.add.reduceat`` (as here, without building
-    the group-by); otherwise by compensated summation row by row (left to pandas, which adds
-    each group's values in row order whatever numbers the groups have). The standard
-    deviation is from the squared deviations from that mean (two-pass), summed per run or by
-    ``np.bincount``: equal to pandas' up to the order of floating-point summation."""
+    deviations from the mean (``_code_stats_of``)."""
     keep = (codes >= 0) & ~np.isnan(values)
-    c, v = (codes, values) if keep.all() else (codes[keep], values[keep])
-    count = np.zeros(n_groups, dtype=np.int64)
-    mean = np.full(n_groups, np.nan)
-    ss = np.zeros(n_groups)
-    if len(c):
-        change = np.empty(len(c), dtype=bool)
-        change[0] = True
-        np.not_equal(c[1:], c[:-1], out=change[1:])
-        starts = np.flatnonzero(change)
-        runs = c[starts]
-        if np.bincount(runs, minlength=n_groups).max() == 1:  # one run per group: pandas' ids are monotonic
+    return _code_stats_of([values], [keep], codes, n_groups)[0]
+
+
+def _runs(codes: np.ndarray, n_groups: int) -> np.ndarray | None:
+    """Where each run of equal codes starts, when every code forms one run (pandas then sums
+    by ``np.add.reduceat``); ``None`` when some code comes back after another."""
+    change = np.empty(len(codes), dtype=bool)
+    change[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=change[1:])
+    if np.count_nonzero(change) > n_groups:  # more runs than groups: some group has two
+        return None
+    starts = np.flatnonzero(change)
+    return starts if np.bincount(codes[starts], minlength=n_groups).max() == 1 else None
+
+
+def _code_stats_of(values: list, uses: list, codes: np.ndarray, n_groups: int) -> list[tuple[np.ndarray, ...]]:
+    """``_code_stats`` of each array of ``values`` at its rows ``uses`` (boolean, none missing
+    a value or with code -1), the groups ``codes`` 0..n_groups-1 shared: per group ``n``, the
+    mean, the sample standard deviation (n - 1; missing below two values) and the sum of
+    squared deviations from the mean.
+
+    The mean is ``pd.Series(values[use]).groupby(codes[use], sort=False).mean()`` to the last
+    bit, so that groups with the same answers tie, and halves round, as before: where each
+    group's rows form one run, pandas sums each run by ``np.add.reduceat`` (as here, without
+    building the group-by), the deviations then summed per run too (equal to pandas' standard
+    deviation up to the order of floating-point summation); otherwise pandas sums compensated,
+    row by row, whatever numbers the groups have: the arrays needing that go through one
+    group-by together, each missing where not used (skipped, as a row left out), with its
+    standard deviation (pandas' own)."""
+    out: list = [None] * len(values)
+    together = []
+    for j, (x, use) in enumerate(zip(values, uses)):
+        at = np.flatnonzero(use)
+        c = codes[at]
+        starts = _runs(c, n_groups) if len(c) else np.zeros(0, dtype=np.int64)
+        if starts is None:
+            together.append(j)
+            continue
+        v = x[at]
+        count = np.zeros(n_groups, dtype=np.int64)
+        mean = np.full(n_groups, np.nan)
+        ss = np.zeros(n_groups)
+        if len(c):
+            runs = c[starts]
             size = np.diff(starts, append=len(c))
             count[runs] = size
             mean[runs] = np.add.reduceat(v, starts) / size.astype(np.float64)
             dev = v - np.repeat(mean[runs], size)
             ss[runs] = np.add.reduceat(dev * dev, starts)
-        else:  # the same compensated sums by group, the codes given as categories (not hashed again)
-            count = np.bincount(c, minlength=n_groups)
-            groups = pd.Categorical.from_codes(c, categories=np.arange(n_groups))
-            mean = pd.Series(v).groupby(groups, observed=False, sort=True).mean().to_numpy(dtype=float)
-            dev = v - mean[c]
-            ss[:] = np.bincount(c, weights=dev * dev, minlength=n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return count, mean, np.where(count >= 2, np.sqrt(ss / (count - 1)), np.nan), ss
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[j] = (count, mean, np.where(count >= 2, np.sqrt(ss / (count - 1)), np.nan), ss)
+    if together:
+        block = np.empty((len(codes), len(together)), order="F")  # one column per array, not copied by pandas
+        used = np.zeros(len(codes), dtype=bool)
+        for i, j in enumerate(together):
+            np.copyto(block[:, i], np.where(uses[j], values[j], np.nan))
+            used |= uses[j]
+        groups = pd.Categorical.from_codes(np.where(used, codes, -1), categories=np.arange(n_groups))
+        grouped = pd.DataFrame(block, copy=False).groupby(groups, observed=False, sort=True)
+        means = grouped.mean().to_numpy(dtype=float)
+        sds = grouped.std().to_numpy(dtype=float)
+        for i, j in enumerate(together):
+            count = np.bincount(codes[uses[j]], minlength=n_groups)
+            sd = np.where(count >= 2, sds[:, i], np.nan)
+            with np.errstate(invalid="ignore"):
+                out[j] = (count, means[:, i], sd, np.where(count >= 2, sd * sd * (count - 1), 0.0))
+    return out
 
 
 def _t_interval(n: np.ndarray, mean: np.ndarray, sd: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
