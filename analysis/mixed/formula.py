@@ -364,13 +364,14 @@ class DesignColumns:
     names: list[str]
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        n = len(data)
-        cols = [np.ones(n)] if self.intercept else []
+        """The model matrix of ``data``'s rows (n x p, float), filled column by column."""
+        cols: list = [1.0] if self.intercept else []
         for term, contr in zip(self.terms, self.contrasted):
             cols.extend(_term_columns(data, term, contr, self.codings)[0])
-        if not cols:
-            return np.zeros((n, 0))
-        return np.column_stack(cols).astype(float)
+        out = np.empty((len(data), len(cols)))
+        for j, col in enumerate(cols):
+            out[:, j] = col
+        return out
 
 
 def _variable_columns(data, name, coding: VariableCoding, contrast: bool):
@@ -386,13 +387,15 @@ def _variable_columns(data, name, coding: VariableCoding, contrast: bool):
 
 
 def _term_columns(data, term, contrasted, codings):
-    cols, names = [np.ones(len(data))], [""]
+    """A term's columns and names: the products of its variables' columns, R's order (the
+    first variable varying fastest). A one-variable term's columns are the variable's own
+    (possibly views of ``data``)."""
+    cols, names = None, [""]
     for var, contr in zip(term, contrasted):
         vcols, vnames = _variable_columns(data, var, codings[var], contr)
-        # R varies the first variable fastest
-        cols = [c * v for v in vcols for c in cols]
+        cols = vcols if cols is None else [c * v for v in vcols for c in cols]
         names = [(nm + ":" if nm else "") + vn for vn in vnames for nm in names]
-    return cols, names
+    return (cols if cols is not None else [np.ones(len(data))]), names
 
 
 def build_design(terms: TermSet, codings: dict[str, VariableCoding], variable_order: list[str],
