@@ -273,9 +273,10 @@ def _level_codes(column: pd.Series, count: bool = False) -> tuple[np.ndarray, in
         codes = np.where(raw >= 0, raw, len(column.cat.categories))
     elif n and isinstance(values, np.ndarray) and values.dtype.kind in "iu":
         low, high = values.min(), values.max()
-        if int(high) - int(low) < _DENSE:
-            codes = (values - low).astype(np.int64)
-    elif n and isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        if int(high) - int(low) < _DENSE:  # subtracted where it cannot overflow
+            codes = (values - low).astype(np.int64) if values.dtype.kind == "u" \
+                else values.astype(np.int64, copy=False) - int(low)
+    elif n and isinstance(values, np.ndarray) and values.dtype == np.float64:
         low, high = np.fmin.reduce(values), np.fmax.reduce(values)  # NaN left out (all NaN: NaN)
         if high - low < _DENSE:  # finite, and few enough possible values
             shifted = values - low
@@ -458,7 +459,8 @@ def _partition_of_codes(coded: Sequence[np.ndarray], columns: Sequence[str], min
         if bound * width >= 1 << 62:  # keep the combined key within int64
             key = np.asarray(pd.factorize(key, sort=False)[0], dtype=np.int64)
             bound = int(key.max()) + 1
-        key = key * width + codes
+        key *= width  # in place: no new array per column
+        key += codes
         bound *= width
     fine = np.asarray(pd.factorize(key, sort=False)[0], dtype=np.int64)
     nfine = int(fine.max()) + 1

@@ -377,9 +377,10 @@ def _grouping(column: pd.Series) -> _Grouping:
     if values is not None and len(values) and values.dtype.kind in "iu":
         low, high = int(values.min()), int(values.max())
         if high - low < (1 << 24) and -(1 << 53) < low and high < (1 << 53):  # exact as floats
-            present = np.bincount(values - low) > 0
+            offset = values.astype(np.int64, copy=False) - low
+            present = np.bincount(offset) > 0
             rank = np.cumsum(present) - 1
-            return _Grouping((np.flatnonzero(present) + low).tolist(), rank[values - low])
+            return _Grouping((np.flatnonzero(present) + low).tolist(), rank[offset])
     groups = column[column.notna()].drop_duplicates()
     labels = sorted(groups.tolist(), key=(float if pd.api.types.is_numeric_dtype(column) else str))
     return _Grouping(labels, np.asarray(pd.Index(labels).get_indexer(column), dtype=np.int64))

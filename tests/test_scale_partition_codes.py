@@ -146,3 +146,21 @@ def test_partition_for_and_grouped_rows_equal_the_view_of_kept_rows(seed, min_n)
         for given in (answered, pd.Series(answered, index=data.index)):
             got = privacy.grouped_rows(data, group, min_n, instrument=instrument, answered=given)
             pd.testing.assert_series_equal(got, expected)
+
+
+def test_level_codes_of_narrow_and_wide_integer_columns():
+    """Ids coded by subtraction in 64 bits (no wrap-around of int8 - min), or by factorize
+    where they span too many values: the same levels apart, the same blocks."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    data = pd.DataFrame({"i8": rng.integers(-128, 128, n).astype(np.int8),
+                         "u64": rng.choice(np.array([0, 2 ** 63, 2 ** 64 - 1], dtype=np.uint64), n),
+                         "wide": rng.choice([-(10 ** 15), 0, 10 ** 15], n),
+                         "f32": rng.integers(0, 5, n).astype(np.float32)})
+    for column in data.columns:
+        codes, levels = privacy._level_codes(data[column], count=True)
+        factorised = pd.factorize(data[column], use_na_sentinel=False)[0]
+        assert len(set(zip(codes, factorised))) == len(set(factorised)) == len(set(codes)) == levels, column
+    for min_n in (3, 5):
+        got = privacy.disclosure_partition(data, list(data.columns), min_n).block
+        np.testing.assert_array_equal(got, _reference_partition(data, list(data.columns), min_n))
