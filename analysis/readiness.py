@@ -377,7 +377,8 @@ def _grouping(column: pd.Series) -> _Grouping:
     if values is not None and len(values) and values.dtype.kind in "iu":
         low, high = int(values.min()), int(values.max())
         if high - low < (1 << 24) and -(1 << 53) < low and high < (1 << 53):  # exact as floats
-            offset = values.astype(np.int64, copy=False) - low
+            offset = values.astype(np.int64)  # a new array of numpy's own int64 (fast np.*.at)
+            offset -= low
             present = np.bincount(offset) > 0
             rank = np.cumsum(present) - 1
             return _Grouping((np.flatnonzero(present) + low).tolist(), rank[offset])
