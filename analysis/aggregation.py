@@ -90,47 +90,6 @@ def rwg_j(items_df: pd.DataFrame, options: int) -> float:
     return j * (1 - ratio) / (j * (1 - ratio) + ratio)
 
 
-def rwg_j_by_group(x: np.ndarray, codes: np.ndarray, n_groups: int, options: int) -> np.ndarray:
-    """``rwg_j`` of every group at once, number for number: each group's complete rows
-    (code -1 left out, as are rows with a missing item) are put side by side, item by item,
-    in their original order, and summed with the two-pass variance pandas computes inside
-    ``rwg_j`` (item means, then squared deviations, n - 1), so the sums run over the same
-    values in the same order. One sort and a loop over numpy slices, not a frame per group.
-
-    Parameters
-    ----------
-    x : answers, rows by items (one column for ``rwg``-like use).
-    codes : the group 0..n_groups-1 of each row, -1 for none.
-    n_groups : the number of groups.
-    options : the number of response options A (null variance (A^2 - 1) / 12).
-
-    Returns
-    -------
-    numpy.ndarray of n_groups rwg(j) values, NaN for groups with fewer than two complete rows.
-    R: ``multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1) / 12)``.
-    """
-    sigma2 = null_variance(_check_options(options))
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    codes = np.asarray(codes, dtype=np.int64)
-    rows = np.flatnonzero((codes >= 0) & ~np.isnan(x).any(axis=1))
-    rows = rows[np.argsort(codes[rows], kind="stable")]
-    columns = np.ascontiguousarray(x[rows].T)  # item by item: a group's answers side by side
-    bounds = np.searchsorted(codes[rows], np.arange(n_groups + 1))
-    out = np.full(n_groups, np.nan)
-    j = columns.shape[0]
-    for g in np.flatnonzero(np.diff(bounds) >= 2):
-        block = columns[:, bounds[g]:bounds[g + 1]]
-        n = block.shape[1]
-        avg = block.sum(axis=1, dtype=np.float64) / n
-        var = ((avg[:, None] - block) ** 2).sum(axis=1, dtype=np.float64) / (n - 1)
-        s2 = min(float(var.sum(dtype=np.float64) / j), sigma2)
-        ratio = s2 / sigma2
-        out[g] = j * (1 - ratio) / (j * (1 - ratio) + ratio)
-    return out
-
-
 @dataclass
 class IccResult:
     """ICC(1), ICC(2) and the one-way ANOVA behind them."""

@@ -318,28 +318,6 @@ def survey_partition(data: pd.DataFrame, instrument, min_n: int = privacy.DEFAUL
     return privacy.partition_for(data, instrument, privacy.check_min_n(min_n))
 
 
-def group_contributors(view: pd.DataFrame, group: str, min_n: int):
-    """``answered -> rows`` giving, as a boolean array over ``view``, the rows of
-    ``privacy.group_cells(view, group, min_n, answered)`` (those with a group level), the
-    partition and the blocks pure in one group found once for every statistic asked.
-
-    ``group_cells`` keeps a row when its block lies wholly inside one group and has at least
-    ``min_n`` rows answered (``Partition.contributors``). The blocks wholly inside one group
-    are those of ``group_cells(view, group, min_n)`` (a block with fewer than ``min_n`` rows
-    has fewer than ``min_n`` answered), found here once; each statistic then only counts its
-    answered rows per block, as ``Partition.contributors`` does."""
-    part = privacy.view_partition(view, min_n, view[group])
-    whole = part.inside(privacy.group_cells(view, group, min_n).notna().to_numpy())
-    found = _contributors(part.block, whole, part.min_n)
-
-    def rows(answered) -> np.ndarray:
-        if isinstance(answered, pd.Series):
-            answered = answered.reindex(part.index).fillna(False).to_numpy(dtype=bool)
-        return found(np.asarray(answered, dtype=bool))
-
-    return rows
-
-
 def _contributors(block: np.ndarray, whole: np.ndarray, min_n: int):
     """``answered -> rows``: the ``whole`` rows (of blocks each wholly usable) that answered,
     in a block with at least ``min_n`` of them (``Partition.contributors``). The answered rows
@@ -389,7 +367,7 @@ def _grouping(column: pd.Series) -> _Grouping:
 
 def _usable_blocks(part: privacy.Partition, in_view: np.ndarray, codes: np.ndarray, min_n: int) -> np.ndarray:
     """Rows of the view (``in_view``: whole blocks of ``part``) whose block lies in one group
-    (``codes``, -1: none) and has at least ``min_n`` rows: ``group_contributors``' blocks,
+    (``codes``, -1: none) and has at least ``min_n`` rows: the blocks pure in one group,
     over the rows of the whole survey."""
     pure = in_view & part._pure(codes + 1, codes >= 0)
     if not pure.any():

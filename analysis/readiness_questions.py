@@ -192,7 +192,7 @@ def _question_results(data: pd.DataFrame, instrument, group: str, *, min_n: int,
     for i in ids:
         counted |= answered[i]
     counted &= codes >= 0
-    # privacy.check_filter's rows, and privacy.group_cells' blocks found once (group_contributors)
+    # privacy.check_filter's rows, and privacy.group_cells' blocks found once
     in_view, part, _ = _view_rows(cleaned, instrument, [group, *ids], filters, min_n, partition)
     contributors = _contributors(part.block, shared.usable(group, in_view, part, min_n), min_n)
     cell = contributors(counted)

@@ -37,12 +37,12 @@ def test_link_with_the_servants_side_made_once_is_the_same(surveys, min_n):
 @pytest.mark.parametrize("answers", ["whole", "halves", "wide"])
 def test_rwg_by_counts_equals_rwg_j_by_group(answers):
     """The municipalities' rwg(j) from exact counts of whole-number answers (the two-pass
-    variances otherwise) equals ``aggregation.rwg_j_by_group`` up to the order of
+    variances otherwise) equals ``reference_groupby.rwg_j_by_group`` (the loop it replaced) up to the order of
     floating-point summation; reverse-keyed items turned round, respondents missing an item
     or a group left out."""
     import numpy as np
 
-    from analysis.aggregation import rwg_j_by_group
+    from reference_groupby import rwg_j_by_group
     from analysis.topics.linking import _rwg_j_by_code
 
     rng = np.random.default_rng(4)

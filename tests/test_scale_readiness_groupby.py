@@ -23,16 +23,17 @@ import pandas as pd
 import pytest
 
 from analysis import privacy
-from analysis.aggregation import _group_labels, icc1_icc2, rwg_j, rwg_j_by_group
+from analysis.aggregation import _group_labels, icc1_icc2, rwg_j
 from analysis.derived import with_age_band
 from analysis.instruments import load_instrument
 from analysis.model_data import _level_labels
 from analysis.pipeline import prepare
-from analysis.readiness import group_contributors, readiness, survey_partition
+from analysis.readiness import readiness, survey_partition
 from analysis.readiness_breakdown import SEP, _label, breakdown, breakdown_columns, level_labels
 from analysis.readiness_index import INDEX, dimension_scores, group_means, respondent_index
 from analysis.readiness_questions import SHARES, classify, question_results
 from analysis.topics.linking import link_readiness_to_municipalities
+from reference_groupby import group_contributors, rwg_j_by_group
 
 SAMPLE = "sample_data/public_servants.csv"
 
