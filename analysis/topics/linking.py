@@ -99,7 +99,7 @@ def municipality_readiness(servants: pd.DataFrame, instrument_ps, *, min_n: int 
 
 def _rwg_j_by_code(answers: list, turned: dict, rows: np.ndarray, codes: np.ndarray, n_groups: int,
                    options: int) -> np.ndarray:
-    """``aggregation.rwg_j_by_group`` of the item columns ``answers`` at ``rows`` (``codes``:
+    """rwg(j) per group of the item columns ``answers`` at ``rows`` (``codes``:
     the group 0..n_groups-1 of each of those rows, -1 for none; ``turned``: column -> scale min
     + scale max for the reverse-keyed items, answers turned round as ``min + max - answer``):
     rwg(j) = J (1 - s2/sigma2_EU) / (J (1 - s2/sigma2_EU) + s2/sigma2_EU), s2 the mean of the
@@ -111,8 +111,9 @@ def _rwg_j_by_code(answers: list, turned: dict, rows: np.ndarray, codes: np.ndar
     count per group and answer: the sums of the answers and of their squares are then exact
     and the variance (n sum x^2 - (sum x)^2) / (n (n - 1)) is rounded once (turning answers
     round leaves it unchanged); otherwise from the group means and the squared deviations
-    (``aggregation.column_variances``). Equal to ``rwg_j_by_group`` up to the order of
-    floating-point summation, without a loop over the groups."""
+    (``aggregation.column_variances``). Equal to ``aggregation.rwg_j`` of each group up to the
+    order of floating-point summation (``tests/test_scale_linking.py``), without a loop over the
+    groups."""
     from analysis.aggregation import column_variances, rwg_j_from_variances
     at = np.flatnonzero(rows)
     complete = codes >= 0
