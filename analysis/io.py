@@ -424,7 +424,14 @@ def _read_text_arrow(body: bytes, first_line: str, starts_blank: bool, quoted: b
                 kinds[i] = "int"
             elif pa.types.is_floating(t):
                 kinds[i] = "float"
-        parts: dict[int, list] = {i: [] for i, k in kinds.items() if k != "null"}  # each block's numbers
+        # A row holds at least ``width`` bytes (its delimiters and line end), so the file has at
+        # most len(body) / width rows: buffers of that length, filled block by block (pages not
+        # reached are never touched), where counting the lines would read the whole file once more.
+        # A narrow file, where that bound is far above the rows, has its lines counted instead.
+        capacity = len(body) // width + 2
+        if capacity * 8 > 4 * len(body):
+            capacity = body.count(b"\n") + 2
+        buffers = {i: np.empty(capacity) for i, k in kinds.items() if k != "null"}
         nulls = dict.fromkeys(kinds, False)
         nan_text = dict.fromkeys(kinds, False)
         heads: dict[int, list] = {}
@@ -440,7 +447,7 @@ def _read_text_arrow(body: bytes, first_line: str, starts_blank: bool, quoted: b
                 nulls[i] = nulls[i] or bool(col.null_count)
                 if kind == "float" and not nan_text[i]:
                     nan_text[i] = bool(pc.sum(pc.is_nan(col)).as_py() or 0)
-                parts[i].append(col.to_numpy(zero_copy_only=False).astype(float, copy=False))
+                buffers[i][rows:rows + size] = col.to_numpy(zero_copy_only=False)
             rows += size
         result = {}
         for i, kind in kinds.items():
@@ -449,8 +456,7 @@ def _read_text_arrow(body: bytes, first_line: str, starts_blank: bool, quoted: b
             if kind == "null":
                 result[i] = np.full(rows, np.nan)
                 continue
-            chunks = parts.pop(i)
-            values = chunks[0] if len(chunks) == 1 else np.concatenate(chunks) if chunks else np.empty(0)
+            values = buffers.pop(i)[:rows]
             if kind == "int" and rows and np.abs(values).max() >= 2**53:
                 return None  # an id too long for a double: Arrow's int64 column keeps it exact
             if nulls[i]:
