@@ -438,6 +438,9 @@ def _read_text_arrow(body: bytes, first_line: str, starts_blank: bool, quoted: b
         rows = 0
         for batch in reader:
             size = batch.num_rows
+            if rows + size > capacity:  # not expected (see the bound above): grow rather than fail
+                capacity = 2 * (rows + size)
+                buffers = {i: np.concatenate([b[:rows], np.empty(capacity - rows)]) for i, b in buffers.items()}
             for i, kind in kinds.items():
                 col = batch.column(at[internal[i]])
                 if len(heads.get(i, [])) < 2:
