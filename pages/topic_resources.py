@@ -35,7 +35,7 @@ from analysis.formatting import num, p_text  # noqa: E402
 from analysis.mixed import fit  # noqa: E402
 from analysis.readiness import LOW_AGREEMENT, readiness  # noqa: E402
 from ui import access, reproduce, state, tables  # noqa: E402
-from ui.filters import filter_bar, with_age_band  # noqa: E402
+from ui.filters import filter_bar, survey_partition, with_age_band  # noqa: E402
 from ui.widgets import (chart, cite, command_text, show_command, download_buttons, guarded,  # noqa: E402
                         page_link, plain, stop_without_roles)
 
@@ -51,7 +51,8 @@ SUPPRESSED_TEXT = "fewer than {min_n} respondents"
 # hashes work on a national survey's rows.
 @st.cache_data(show_spinner="Computing readiness per organisation...", max_entries=32)
 def _readiness(key: str, group: str, min_n: int, filters_json: str, _data: pd.DataFrame):
-    return readiness(_data, state.instrument(INSTRUMENT), group, min_n=min_n, filters=json.loads(filters_json))
+    return readiness(_data, state.instrument(INSTRUMENT), group, min_n=min_n, filters=json.loads(filters_json),
+                     partition=survey_partition(key, INSTRUMENT, min_n, _data))  # the filter bar's
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

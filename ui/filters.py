@@ -67,8 +67,10 @@ def with_age_band(data: pd.DataFrame, key: str | None = None) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8, ttl=CACHE_TTL_SECONDS)
-def _partition(key: str, iid: str, min_n: int, _data: pd.DataFrame) -> privacy.Partition:
-    """The survey's disclosure partition (``privacy.partition_for``): the same for every filter."""
+def survey_partition(key: str, iid: str, min_n: int, _data: pd.DataFrame) -> privacy.Partition:
+    """The disclosure partition (``privacy.partition_for``) of the survey ``iid`` whose rows
+    ``key`` names (``ui.state.data_key``): the same for every filter, made once and shared by
+    the filter bar and the analyses that take a ``partition=``."""
     return privacy.partition_for(_data, state.instrument(iid), min_n)
 
 
@@ -78,7 +80,7 @@ def _filtered(key: str, iid: str, min_n: int, filters_key: str, _data: pd.DataFr
     """``topics.apply_filters`` on the survey's cached partition: the view, or why it is refused."""
     try:
         view = topics.apply_filters(_data, _filters, min_n, instrument=state.instrument(iid),
-                                    partition=_partition(key, iid, min_n, _data))
+                                    partition=survey_partition(key, iid, min_n, _data))
     except InputError as exc:
         return None, str(exc)
     return view, None
