@@ -231,16 +231,30 @@ def _icc_one_way(y: pd.Series, codes: np.ndarray, labels: Sequence[str], *, valu
     codes = rank[codes]
     n_obs = int(len(y))
     n_groups = int(len(np.unique(codes)))
+    check_icc_design(n_obs, n_groups, group)
+    grand = y.mean()
+    means = y.groupby(codes).transform("mean")
+    ss_between = float(((means - grand) ** 2).sum())
+    ss_within = float(((y - means) ** 2).sum())
+    return icc_from_sums(ss_between, ss_within, n_obs, n_groups, value=value)
+
+
+def check_icc_design(n_obs: int, n_groups: int, group: str) -> None:
+    """``InputError`` unless a one-way ANOVA of ``n_obs`` values in ``n_groups`` groups has
+    between- and within-group degrees of freedom (at least two groups, one group of two)."""
     if n_groups < 2:
         raise InputError(f"the grouping column has {n_groups} group(s) with answers; ICC needs at least two",
                          column=group, hint="pick a column that separates respondents into groups")
     if n_obs - n_groups < 1:
         raise InputError("every group has a single respondent, so there is no within-group variance",
                          column=group, hint="pick a coarser grouping column")
-    grand = y.mean()
-    means = y.groupby(codes).transform("mean")
-    ss_between = float(((means - grand) ** 2).sum())
-    ss_within = float(((y - means) ** 2).sum())
+
+
+def icc_from_sums(ss_between: float, ss_within: float, n_obs: int, n_groups: int, *, value: str) -> IccResult:
+    """ICC(1) and ICC(2) from a one-way ANOVA's sums of squares (Bliese 2000), the one home of
+    the formulas every ICC here uses: MSB = SSB / (J - 1), MSW = SSW / (N - J),
+    ICC(1) = (MSB - MSW) / (MSB + (k - 1) MSW) with k = N / J, ICC(2) = (MSB - MSW) / MSB.
+    ``check_icc_design`` first. R: ``multilevel::ICC1(aov(y ~ factor(g)))``, ``ICC2``."""
     df_between, df_within = n_groups - 1, n_obs - n_groups
     msb, msw = ss_between / df_between, ss_within / df_within
     if msb <= 0 and msw <= 0:

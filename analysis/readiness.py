@@ -37,6 +37,7 @@ import pandas as pd
 import yaml
 
 from analysis import privacy
+from analysis.aggregation import check_icc_design, icc_from_sums
 from analysis.errors import InputError
 from analysis.readiness_index import _code_stats_of, _t_interval, require_scored, score_arrays
 
@@ -527,24 +528,14 @@ def _icc_by_code(y: np.ndarray, codes: np.ndarray, *, value: str, group: str) ->
     size = np.bincount(codes)
     present = size > 0
     n_groups = int(present.sum())
-    if n_groups < 2:
-        raise InputError(f"the grouping column has {n_groups} group(s) with answers; ICC needs at least two",
-                         column=group, hint="pick a column that separates respondents into groups")
-    if n_obs - n_groups < 1:
-        raise InputError("every group has a single respondent, so there is no within-group variance",
-                         column=group, hint="pick a coarser grouping column")
+    check_icc_design(n_obs, n_groups, group)
     grand = y.mean()
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.bincount(codes, weights=y) / size
     ss_between = float((size[present] * (means[present] - grand) ** 2).sum())
     ss_within = float(((y - means[codes]) ** 2).sum())
-    msb, msw = ss_between / (n_groups - 1), ss_within / (n_obs - n_groups)
-    if msb <= 0 and msw <= 0:
-        raise InputError("every respondent has the same value, so ICCs are undefined", column=value)
-    k = n_obs / n_groups
-    icc1 = (msb - msw) / (msb + (k - 1) * msw)
-    icc2 = (msb - msw) / msb if msb > 0 else float("nan")
-    return float(icc1), float(icc2), n_groups, n_obs
+    icc = icc_from_sums(ss_between, ss_within, n_obs, n_groups, value=value)
+    return icc.icc1, icc.icc2, n_groups, n_obs
 
 
 def _icc_of_groups(y: np.ndarray, kept: np.ndarray, codes: np.ndarray, stats: tuple, *, value: str,
@@ -568,22 +559,12 @@ def _icc_of_groups(y: np.ndarray, kept: np.ndarray, codes: np.ndarray, stats: tu
     ss = (np.where(n_use > 0, ss_use + n_use * (mean_use - mean) ** 2, 0.0)
           + np.bincount(c_out, weights=(y_out - mean[c_out]) ** 2, minlength=n_groups_all))
     n_obs, n_groups = int(n.sum()), int(present.sum())
-    if n_groups < 2:
-        raise InputError(f"the grouping column has {n_groups} group(s) with answers; ICC needs at least two",
-                         column=group, hint="pick a column that separates respondents into groups")
-    if n_obs - n_groups < 1:
-        raise InputError("every group has a single respondent, so there is no within-group variance",
-                         column=group, hint="pick a coarser grouping column")
+    check_icc_design(n_obs, n_groups, group)
     grand = float(sums[present].sum()) / n_obs
     ss_between = float((n[present] * (mean[present] - grand) ** 2).sum())
     ss_within = float(ss[present].sum())
-    msb, msw = ss_between / (n_groups - 1), ss_within / (n_obs - n_groups)
-    if msb <= 0 and msw <= 0:
-        raise InputError("every respondent has the same value, so ICCs are undefined", column=value)
-    k = n_obs / n_groups
-    icc1 = (msb - msw) / (msb + (k - 1) * msw)
-    icc2 = (msb - msw) / msb if msb > 0 else float("nan")
-    return float(icc1), float(icc2), n_groups, n_obs
+    icc = icc_from_sums(ss_between, ss_within, n_obs, n_groups, value=value)
+    return icc.icc1, icc.icc2, n_groups, n_obs
 
 
 def readiness(data: pd.DataFrame, instrument, group: str = "org_id", *, min_n: int = privacy.DEFAULT_MIN_N,
