@@ -45,8 +45,8 @@ DEFAULT_MAX_MB = 2048.0
 FORMAT = 1  # bump when the entry layout changes
 READ_BATCH = 16  # columns read back at a time
 # the modules whose code decides the prepared frame: a change in any of them is a new key
-CODE_FILES = ("io.py", "validate.py", "scoring.py", "mapping.py", "instruments.py", "pipeline.py",
-              "errors.py", "scored_cache.py")
+CODE_FILES = ("io.py", "io_csv.py", "io_files.py", "io_tidy.py", "validate.py", "scoring.py", "mapping.py",
+              "instruments.py", "pipeline.py", "errors.py", "scored_cache.py")
 _ROW = "__row__"  # the stored row index, when it is not 0..n-1 (respondents were dropped)
 
 

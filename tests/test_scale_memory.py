@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import io as aio
+from analysis import io_files
 from analysis.errors import InputError
 from analysis.io import read_data
 
@@ -45,7 +45,7 @@ def test_zip_bomb_is_refused_before_it_is_unpacked():
 
 
 def test_archive_over_the_unpacked_limit_is_refused(monkeypatch):
-    monkeypatch.setattr(aio, "MAX_UNPACKED_BYTES", 1024 * 1024)
+    monkeypatch.setattr(io_files, "MAX_UNPACKED_BYTES", 1024 * 1024)
     with pytest.raises(InputError, match=r"would unpack to 4\.\d MB, over the limit of 1\.0 MB") as exc:
         read_data(SAMPLE / "public_servants.xlsx")
     assert "Parquet" in exc.value.hint

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import io as aio
+from analysis import io_csv
 from analysis.io import read_data
 
 CASES = {
@@ -36,7 +36,7 @@ CASES = {
 
 def _general(content: bytes, monkeypatch) -> tuple[pd.DataFrame, dict]:
     with monkeypatch.context() as m:
-        m.setattr(aio, "_read_text_arrow", lambda *a, **k: None)
+        m.setattr(io_csv, "_read_text_arrow", lambda *a, **k: None)
         res = read_data(content, filename="x.csv")
     return res.data, res.meta
 
@@ -52,14 +52,14 @@ def test_columnar_reader_equals_general_reader(name, monkeypatch):
 
 def test_columnar_reader_is_used_for_plain_tables(monkeypatch):
     calls = []
-    real = aio._read_text_arrow
+    real = io_csv._read_text_arrow
 
     def spy(*a, **k):
         out = real(*a, **k)
         calls.append(out is not None)
         return out
 
-    monkeypatch.setattr(aio, "_read_text_arrow", spy)
+    monkeypatch.setattr(io_csv, "_read_text_arrow", spy)
     read_data(CASES["blanks_and_ints"], filename="x.csv")
     read_data(CASES["ragged"], filename="x.csv")
     assert calls == [True, False]  # ragged rows go to the general reader

@@ -40,7 +40,7 @@ def check_size(path) -> None:
     """Refuse, before anything is read, a file over the commands' limit, naming the limit
     and the ways out (a Parquet copy, a smaller extract, a higher limit)."""
     from analysis.errors import InputError
-    from analysis.io import _human
+    from analysis.io_tidy import _human
 
     p = Path(str(path))
     if not p.is_file():
