@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import analysis.mixed.glmm as glmm
+import analysis.mixed.optimize as optimize
 from analysis.mixed import fit
 from analysis.mixed.families import make_family
 from analysis.mixed.frame import model_frame
@@ -252,7 +253,7 @@ def test_batched_lme4_deviance_equals_the_point_by_point_recursion(formula, fami
     model, term = g.model, g.model.single
     T = glmm.split_theta(g.theta, frame.terms)[0]
     lp0 = frame.X @ g.beta + (term.Z * (g.u.reshape(-1, term.q) @ T.T)[term.codes]).sum(axis=1)
-    points = glmm.deriv12_points(np.concatenate([g.theta, g.beta]))
+    points = optimize.deriv12_points(np.concatenate([g.theta, g.beta]))
     batched = model.lme4_deviances(points, lp0, max_cells=3 * frame.n)   # several chunks
     one = np.array([_lme4_deviance_one_point(model, p, lp0) for p in points])
     np.testing.assert_allclose(batched, one, rtol=1e-12)

@@ -1,5 +1,6 @@
 """Optimisers for the (RE)ML and Laplace deviances: L-BFGS-B with a projected Newton
-polish, and finite-difference derivatives (numDeriv-style Richardson Hessian).
+polish, and the finite-difference derivatives of every fit (numDeriv-style Richardson Hessian;
+lme4's ``deriv12`` and ``checkConv`` statistic; a Hessian from an analytic gradient).
 
 Nocedal & Wright (2006), *Numerical Optimization*, 2nd ed., ch. 7 (L-BFGS-B via
 ``scipy.optimize.minimize``) and ch. 8 (finite differences); lme4's ``checkConv`` scaled
@@ -125,3 +126,66 @@ def minimize_bounded(f, x0, lower, max_newton=20, fg=None, hessian_out=None):
         except np.linalg.LinAlgError:
             pass
     return x, fx, max_grad
+
+
+def deriv12_points(x, delta=1e-4):
+    """The points lme4's ``deriv12`` evaluates, in its order: x, then for each i the pair
+    x +- delta e_i followed by the four x +- delta e_i +- delta e_j (j < i)."""
+    k = len(x)
+    pts = [x]
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = delta
+        pts += [x + e, x - e]
+        for j in range(i):
+            ej = np.zeros(k)
+            ej[j] = delta
+            pts += [x + e + ej, x + e - ej, x - e + ej, x - e - ej]
+    return np.array(pts)
+
+
+def deriv12(f, x, delta=1e-4, f_many=None):
+    """lme4's ``deriv12``: the gradient and Hessian by central finite differences with a
+    fixed step (Bates et al. 2015; lme4's ``deriv12``, used for the Wald covariance and
+    ``checkConv``).  ``f_many(points) -> values`` evaluates every point of
+    :func:`deriv12_points` in one call when given (else ``f`` point by point, in order).
+    Returns (gradient, Hessian)."""
+    k = len(x)
+    pts = deriv12_points(np.asarray(x, dtype=float), delta)
+    vals = f_many(pts) if f_many is not None else np.array([f(p) for p in pts])
+    f0 = vals[0]
+    H = np.empty((k, k))
+    g = np.empty(k)
+    at = 1
+    for i in range(k):
+        fp, fm = vals[at], vals[at + 1]
+        g[i] = (fp - fm) / (2 * delta)
+        H[i, i] = (fp - 2 * f0 + fm) / delta ** 2
+        at += 2
+        for j in range(i):
+            pp, pm, mp, mm = vals[at:at + 4]
+            H[i, j] = H[j, i] = (pp - pm - mp + mm) / (4 * delta ** 2)
+            at += 4
+    return g, H
+
+
+def gradient_hessian(grad, x, delta=1e-4):
+    """The Hessian as central differences of an analytic gradient, with deriv12's fixed
+    step: 2k gradients instead of deriv12's 2k^2 + 1 deviances, and no rounding error of
+    order eps |f| / delta^2 (Nocedal & Wright 2006, sec. 8.1)."""
+    k = len(x)
+    H = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = delta
+        H[:, i] = (grad(x + e) - grad(x - e)) / (2 * delta)
+    return (H + H.T) / 2
+
+
+def scaled_gradient(g, H):
+    """lme4's ``checkConv`` statistic: max |R^{-T} g| with R'R = H (the gradient in the
+    units of the estimates' standard errors); max |g| when H is not positive definite."""
+    try:
+        return float(np.abs(np.linalg.solve(np.linalg.cholesky(H), g)).max()) if len(g) else 0.0
+    except np.linalg.LinAlgError:
+        return float(np.abs(g).max())
