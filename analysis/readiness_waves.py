@@ -75,18 +75,29 @@ def _contributors(sub: pd.DataFrame, instrument, group: str, keys: list, min_n: 
             for k in [*keys, _INDEX]}
 
 
-def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Welch's t, df and two-sided p of mean(b) - mean(a)."""
+def _welch(before: pd.DataFrame, after: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Welch's t, df and two-sided p of ``after``'s mean minus ``before``'s, for many groups at
+    once: ``before`` and ``after`` hold each group's ``n``, ``mean`` and sample variance ``var``
+    (``_moments``), in the same order. Welch (1947); the statistic and p as R's
+    ``t.test(b, a)`` and scipy's ``ttest_ind(b, a, equal_var=False)`` give them, from the groups'
+    summaries (``scipy.stats.ttest_ind_from_stats``); missing where a wave has fewer than two
+    answers. df is missing where both waves' answers are all the same (t is then undefined, or
+    infinite when the means differ)."""
     from scipy import stats  # here, not at import: the readiness screen needs it only for waves
 
-    if len(a) < 2 or len(b) < 2:
-        return (float("nan"),) * 3
-    with warnings.catch_warnings():  # identical answers in both waves: t is undefined, not an error
+    na, ma, va = (before[c].to_numpy(dtype=float) for c in ("n", "mean", "var"))
+    nb, mb, vb = (after[c].to_numpy(dtype=float) for c in ("n", "mean", "var"))
+    ok = (na >= 2) & (nb >= 2)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = stats.ttest_ind(b, a, equal_var=False)
-    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else float("nan")
-    return float(res.statistic), float(df), float(res.pvalue)
+        res = stats.ttest_ind_from_stats(np.where(ok, mb, 0.0), np.sqrt(np.where(ok, vb, 1.0)), np.where(ok, nb, 2),
+                                         np.where(ok, ma, 0.0), np.sqrt(np.where(ok, va, 1.0)), np.where(ok, na, 2),
+                                         equal_var=False)
+        ea, eb = va / na, vb / nb
+        df = (ea + eb) ** 2 / (ea ** 2 / (na - 1) + eb ** 2 / (nb - 1))
+    df = np.where(ea + eb > 0, df, np.nan)
+    nan = np.full(len(ok), np.nan)
+    return (np.where(ok, res.statistic, nan), np.where(ok, df, nan), np.where(ok, res.pvalue, nan))
 
 
 def two_proportion_test(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
@@ -172,15 +183,16 @@ def wave_changes(data: pd.DataFrame, instrument, group: str = "org_id", *, colum
                        trend=pd.DataFrame(trend_rows), changes=changes)
 
 
-def _by_group(cells: pd.Series, values: pd.Series) -> dict:
-    """Group level -> the answered values of its rows, in row order (``values[cells == g]
-    .dropna()`` for every ``g`` at once: one sort, not a scan of the wave per group)."""
+def _moments(cells: pd.Series, values: pd.Series) -> pd.DataFrame:
+    """Per group level: ``n``, ``mean`` and sample variance ``var`` (n - 1; two-pass, as
+    ``aggregation.column_variances``) of the answered values of its rows, indexed by level."""
+    from analysis.aggregation import column_variances
+
     keep = cells.notna().to_numpy() & values.notna().to_numpy()
     codes, levels = pd.factorize(cells[keep])
-    order = np.argsort(codes, kind="stable")
-    answered = values.to_numpy(dtype=float)[keep][order]
-    bounds = np.searchsorted(codes[order], np.arange(len(levels) + 1))
-    return {level: answered[bounds[i]:bounds[i + 1]] for i, level in enumerate(levels)}
+    n = np.bincount(codes, minlength=len(levels)).astype(float)
+    mean, var = column_variances(values.to_numpy(dtype=float)[keep], np.asarray(codes), n)
+    return pd.DataFrame({"n": n, "mean": mean, "var": np.where(n >= 2, var, np.nan)}, index=levels)
 
 
 def _two_proportion_tests(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray):
@@ -201,15 +213,17 @@ def _changes(r1, r2, q1, q2, m1, m2) -> pd.DataFrame:
     g2 = r2.groups.set_index("group")
     after_by = g2.to_dict("index")
     measures = ["index", *r2.dimensions]
-    members = {m: (_by_group(*m1[m]), _by_group(*m2[m])) for m in measures}
-    none = np.empty(0)
-    for g in g2.index:
+    tests = {}  # measure -> (t, df, p) of every group of the current wave, in g2's order
+    for m in measures:
+        before_m, after_m = (_moments(*wave[m]).reindex(g2.index).fillna({"n": 0.0}) for wave in (m1, m2))
+        tests[m] = _welch(before_m, after_m)
+    for k, g in enumerate(g2.index):
         before, after = g1.get(g), after_by[g]
         both = before is not None and not before["suppressed"] and not after["suppressed"]
         for m in measures:
             row = {"group": g, "kind": "score", "measure": m, "test": "Welch t"}
             if both and pd.notna(before[m]) and pd.notna(after[m]):
-                t, df, p = _welch(members[m][0].get(g, none), members[m][1].get(g, none))
+                t, df, p = (float(v[k]) for v in tests[m])
                 row.update(before=float(before[m]), after=float(after[m]),
                            change=float(after[m] - before[m]), statistic=t, df=df, p=p)
             rows.append(row)

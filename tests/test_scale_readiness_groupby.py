@@ -256,17 +256,41 @@ def test_question_benchmarks_equal_the_median_of_each_comparator_set(data, instr
 
 
 def test_wave_pieces_equal_their_per_group_forms():
-    from analysis.readiness_waves import _by_group, _two_proportion_tests, two_proportion_test
+    """The waves' Welch tests of every group at once equal scipy's ``ttest_ind(b, a,
+    equal_var=False)`` group by group (up to the order of floating-point summation), with the
+    old per-group df and its missing cases: fewer than two answers, identical answers."""
+    import warnings
+
+    from scipy import stats
+
+    from analysis.readiness_waves import _moments, _two_proportion_tests, _welch, two_proportion_test
 
     rng = np.random.default_rng(11)
-    cells = pd.Series(rng.integers(0, 40, 3000).astype(float))
-    cells[rng.random(3000) < 0.1] = np.nan
-    values = pd.Series(rng.normal(50, 10, 3000))
-    values[rng.random(3000) < 0.1] = np.nan
-    split = _by_group(cells, values)
-    for g in range(40):
-        expected = values[cells == g].dropna().to_numpy(float)
-        np.testing.assert_array_equal(split.get(g, np.empty(0)), expected)
+    waves = []
+    for _ in range(2):
+        cells = pd.Series(rng.integers(0, 40, 3000).astype(float))
+        cells[rng.random(3000) < 0.1] = np.nan
+        cells[cells == 7] = np.nan  # a group without answers in a wave
+        values = pd.Series(np.round(rng.normal(50, 10, 3000)))
+        values[rng.random(3000) < 0.1] = np.nan
+        values[cells == 3] = 42.0  # identical answers
+        values[(cells == 5) & (np.arange(3000) > 100)] = np.nan  # one answer at most
+        waves.append((cells, values))
+    groups = pd.Index(np.arange(40, dtype=float))
+    aligned = [_moments(c, v).reindex(groups).fillna({"n": 0.0}) for c, v in waves]
+    t, df, p = _welch(*aligned)
+    for k, g in enumerate(groups):
+        a, b = (v[c == g].dropna().to_numpy(float) for c, v in waves)
+        if len(a) < 2 or len(b) < 2:
+            assert np.isnan(t[k]) and np.isnan(df[k]) and np.isnan(p[k])
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ref = stats.ttest_ind(b, a, equal_var=False)
+        va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+        ref_df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else np.nan
+        np.testing.assert_allclose([t[k], df[k], p[k]], [ref.statistic, ref_df, ref.pvalue], rtol=1e-10, atol=1e-12)
+    assert np.isnan(t[3]) and np.isnan(df[3])  # identical answers in both waves: undefined
     n1, n2 = rng.integers(1, 400, 500).astype(float), rng.integers(1, 400, 500).astype(float)
     x1, x2 = np.floor(rng.random(500) * (n1 + 1)), np.floor(rng.random(500) * (n2 + 1))
     x1[:5], x2[:5] = 0, 0  # no variance: undefined
